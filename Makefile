@@ -1,0 +1,38 @@
+# One task runner: the README and .ci/run call these targets.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all lint bench toy-model clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup  ## offline demo: toy gallery + toy model, then search it
+	$(BIN)/picseek demo
+
+test: setup  ## unit + integration + e2e tests (no network); slow real-architecture tests excluded
+	$(BIN)/pytest
+
+test-all: setup  ## everything, including real architectures with random weights (minutes)
+	$(BIN)/pytest -m ''
+
+lint: setup
+	$(BIN)/ruff check agent tools ui evals tests
+	$(BIN)/ruff format --check agent tools ui evals tests
+
+bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
+	$(BIN)/python -m evals.bench.ingest
+	$(BIN)/python -m evals.bench.search
+
+toy-model: setup  ## retrain the bundled toy model (~45 min on 2 CPU cores)
+	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""What the agent calls: image decoding, CLIP embedding, the Chroma store, the indexer, search and captioning."""

@@ -1,0 +1,209 @@
+"""Index a folder: walk, decode in workers, embed in batches, upsert into the store, remove what is gone.
+
+Each batch is committed as soon as it is embedded, so an interrupted run (Ctrl-C, kill -9) loses at most the
+batch in flight and the next run resumes: files already in the store with the same size and mtime are skipped
+without any model work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tools.decode_pool import DecodePool, Limits
+from tools.embed import Embedder
+from tools.errors import GalleryNotFound
+from tools.images import image_extensions
+from tools.store import SkipLog, Store, image_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    rel: str  # POSIX path relative to the gallery root
+    path: str  # absolute path
+    size: int
+    mtime_ns: int
+
+    @property
+    def id(self) -> str:
+        return image_id(self.rel)
+
+
+@dataclass
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class IndexReport:
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    total: int = 0  # images in the store after the run
+    model: str = ""
+    store: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"indexed {self.indexed}, unchanged {self.unchanged}, removed {self.removed}, skipped "
+            f"{len(self.skipped)} in {self.seconds:.1f}s; {self.total} images in the index"
+        )
+
+
+def walk(root: Path) -> Iterator[FileEntry | Skipped]:
+    """Image files under root: hidden entries skipped, directory symlinks followed once (loops cut)."""
+    exts = image_extensions()
+    seen_dirs: set[tuple[int, int]] = set()
+    root = root.resolve()
+    stack = [root]
+    while stack:
+        d = stack.pop()
+        try:
+            st = d.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as e:
+            yield Skipped(str(d), f"cannot list folder: {e.strerror or e}")
+            continue
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                if e.is_dir(follow_symlinks=True):
+                    subdirs.append(Path(e.path))
+                    continue
+                if Path(e.name).suffix.lower() not in exts:
+                    continue
+                est = e.stat(follow_symlinks=True)
+            except OSError as err:
+                if Path(e.name).suffix.lower() in exts:
+                    yield Skipped(e.path, f"cannot read: {err.strerror or err}")
+                continue
+            if not stat.S_ISREG(est.st_mode):
+                continue
+            rel = Path(e.path).relative_to(root).as_posix()
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                yield Skipped(e.path, "file name is not valid UTF-8; rename it to index it")
+                continue
+            yield FileEntry(rel, e.path, est.st_size, est.st_mtime_ns)
+        stack.extend(reversed(subdirs))
+
+
+def _record(f: FileEntry, meta: dict) -> dict:
+    rel = Path(f.rel)
+    record = {
+        "path": f.rel,
+        "dir": rel.parent.as_posix() if rel.parent.as_posix() != "." else "",
+        "name": rel.name,
+        "bytes": f.size,
+        "mtime_ns": f.mtime_ns,
+        "mtime": int(f.mtime_ns // 1_000_000_000),
+    }
+    record.update(meta)
+    record["date_ts"] = int(meta.get("taken_ts", record["mtime"]))  # capture time, else file time
+    return record
+
+
+def index_folder(
+    gallery: Path,
+    embedder: Embedder,
+    store: Store,
+    *,
+    workers: int | None = None,
+    batch_size: int = 64,
+    limits: Limits = Limits(),
+    progress: bool | None = None,
+    reindex: bool = False,
+) -> IndexReport:
+    """Bring the store up to date with the folder. Returns what happened; never raises for a bad image."""
+    from tqdm import tqdm
+
+    gallery = Path(gallery)
+    if not gallery.is_dir():
+        raise GalleryNotFound(f"{gallery} is not a folder. Pass the folder of images to index.")
+    t0 = time.monotonic()
+    report = IndexReport(model=embedder.model_id, store=str(store.chroma_url or store.state_dir))
+    skiplog = SkipLog(store.state_dir)
+
+    files: dict[str, FileEntry] = {}
+    for item in walk(gallery):
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+        else:
+            files[item.id] = item
+    existing = {i: (m.get("bytes"), m.get("mtime_ns")) for i, m, _ in store.iter_metadata()}
+
+    gone = [i for i in existing if i not in files]
+    if gone:
+        store.delete(gone)
+    report.removed = len(gone)
+    todo: list[FileEntry] = []
+    for i, f in files.items():
+        if not reindex and existing.get(i) == (f.size, f.mtime_ns):
+            report.unchanged += 1
+            continue
+        prior = skiplog.entries.get(f.rel)
+        if not reindex and prior and (prior["size"], prior["mtime_ns"]) == (f.size, f.mtime_ns):
+            report.skipped.append(Skipped(f.path, prior["reason"]))  # same broken file: don't decode again
+            continue
+        todo.append(f)
+    skiplog.entries = {k: v for k, v in skiplog.entries.items() if image_id(k) in files}  # forget deleted files
+
+    if todo:
+        batch: list[tuple[FileEntry, object]] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            vecs = embedder.embed_pixels([d.pixels for _, d in batch], batch_size=batch_size)
+            store.upsert([f.id for f, _ in batch], vecs, [_record(f, d.meta) for f, d in batch])
+            for f, _ in batch:
+                skiplog.entries.pop(f.rel, None)
+            report.indexed += len(batch)
+            batch.clear()
+
+        _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
+        pool = DecodePool(embedder.fit, workers, limits)
+        bar = tqdm(total=len(todo), desc="indexing", unit="img", disable=None if progress is None else not progress)
+        by_key = {f.id: f for f in todo}
+        try:
+            for key, res in pool.imap((f.id, f.path) for f in todo):
+                f = by_key[key]
+                if isinstance(res, str):
+                    report.skipped.append(Skipped(f.path, res))
+                    skiplog.entries[f.rel] = {"size": f.size, "mtime_ns": f.mtime_ns, "reason": res}
+                else:
+                    batch.append((f, res))
+                    if len(batch) >= batch_size:
+                        flush()
+                bar.update(1)
+            flush()
+        finally:
+            bar.close()
+            skiplog.save()
+    else:
+        skiplog.save()
+    report.total = store.count()
+    report.seconds = round(time.monotonic() - t0, 3)
+    return report

@@ -1,0 +1,223 @@
+"""The search tool: a typed `ImageQuery` in, ranked `Hit`s out.
+
+The query vector is Rocchio-style: the text embedding, plus the mean of reference images, minus the mean of
+images and concepts to move away from. Metadata filters become a Chroma `where`. Candidates are re-ranked:
+images close to a negative concept are penalised, near-duplicates collapsed, then k and the threshold apply.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, field_validator
+
+from tools.embed import Embedder
+from tools.errors import BadQuery
+from tools.store import Store, image_id
+
+MAX_K = 200
+
+
+class Filters(BaseModel):
+    """Metadata constraints; every field is optional and they all must hold."""
+
+    date_from: date | None = Field(None, description="capture date (EXIF, else file time) on or after this day")
+    date_to: date | None = Field(None, description="capture date on or before this day")
+    orientation: Literal["landscape", "portrait", "square"] | None = None
+    min_width: int | None = Field(None, ge=1)
+    min_height: int | None = Field(None, ge=1)
+    formats: list[str] = Field(default_factory=list, description="e.g. ['JPEG', 'PNG']")
+    folder: str | None = Field(None, description="sub-folder of the gallery, relative to its root")
+    camera: str | None = Field(None, description="camera make or model, exact as stored")
+
+    def where(self) -> dict | None:
+        """The Chroma `where` clause for these filters (None when there are none)."""
+        c: list[dict] = []
+        if self.date_from:
+            c.append({"date_ts": {"$gte": _ts(self.date_from)}})
+        if self.date_to:
+            c.append({"date_ts": {"$lt": _ts(self.date_to) + 86400}})
+        if self.orientation:
+            c.append({"orientation": self.orientation})
+        if self.min_width:
+            c.append({"width": {"$gte": self.min_width}})
+        if self.min_height:
+            c.append({"height": {"$gte": self.min_height}})
+        if self.formats:
+            c.append({"format": {"$in": [f.upper().replace("JPG", "JPEG") for f in self.formats]}})
+        if self.folder is not None:
+            c.append({"dir": self.folder.strip("/")})
+        if self.camera:
+            c.append({"$or": [{"camera_make": self.camera}, {"camera_model": self.camera}]})
+        if not c:
+            return None
+        return c[0] if len(c) == 1 else {"$and": c}
+
+
+def _ts(d: date) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+
+
+class ImageQuery(BaseModel):
+    """What to look for. `like`/`unlike` take image ids or paths (absolute or relative to the gallery)."""
+
+    text: str = Field("", description="a caption-style description of the wanted images")
+    negatives: list[str] = Field(default_factory=list, description="concepts to exclude, e.g. ['people']")
+    like: list[str] = Field(default_factory=list, description="reference images: more like these")
+    unlike: list[str] = Field(default_factory=list, description="images to move away from")
+    filters: Filters = Field(default_factory=Filters)
+    k: int = Field(10, ge=1, le=MAX_K)
+    threshold: float | None = Field(None, ge=-1, le=1, description="drop hits scoring below this")
+    collapse_duplicates: bool = True
+
+    @field_validator("text")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return " ".join(v.split())
+
+
+class Hit(BaseModel):
+    id: str
+    path: str  # absolute
+    rank: int
+    score: float
+    caption: str | None = None
+    metadata: dict = Field(default_factory=dict)
+
+
+# Weights of the query parts. Negatives are pushed away in the vector and, for candidates that sit unusually
+# close to a negative concept, penalised again in the re-rank.
+W_TEXT, W_LIKE, W_UNLIKE, W_NEG = 1.0, 1.0, 0.5, 0.35
+NEG_PENALTY = 1.0
+DUPLICATE_COS = 0.985
+
+
+class Searcher:
+    """Runs ImageQuery against one store with one embedder."""
+
+    def __init__(self, store: Store, embedder: Embedder):
+        self.store, self.embedder = store, embedder
+        self.root = store.gallery
+
+    def _ref_ids(self, refs: list[str]) -> list[str]:
+        ids = []
+        for r in refs:
+            p = Path(r)
+            if len(r) == 24 and all(ch in "0123456789abcdef" for ch in r):
+                ids.append(r)
+                continue
+            try:
+                rel = (p.resolve().relative_to(self.root) if p.is_absolute() else p).as_posix()
+            except ValueError:
+                rel = None
+            if rel is None:
+                raise BadQuery(
+                    f"reference image {r} is not in the gallery {self.root}; use an image of the "
+                    f"gallery, or search by an outside image with --like-file."
+                )
+            ids.append(image_id(rel))
+        return ids
+
+    def _ref_vectors(self, refs: list[str]) -> np.ndarray:
+        if not refs:
+            return np.zeros((0, 0), np.float32)
+        outside = [r for r in refs if Path(r).is_absolute() and not _inside(Path(r), self.root)]
+        inside = [r for r in refs if r not in outside]
+        vecs = []
+        if inside:
+            ids = self._ref_ids(inside)
+            got = self.store.get(ids, embeddings=True)
+            found = dict(zip(got["ids"], got["embeddings"]))
+            missing = [r for r, i in zip(inside, ids) if i not in found]
+            if missing:
+                raise BadQuery(
+                    f"reference image(s) not in the index: {', '.join(missing[:3])}. Index the "
+                    f"gallery again if they are new."
+                )
+            vecs += [np.asarray(found[i], np.float32) for i in ids]
+        if outside:
+            from PIL import Image
+
+            ims = []
+            for r in outside:
+                try:
+                    with Image.open(r) as im:
+                        im.load()
+                        ims.append(im.copy())
+                except (OSError, ValueError) as e:
+                    raise BadQuery(f"cannot read example image {r}: {e}") from None
+            vecs += list(self.embedder.embed_images(ims))
+        return np.stack(vecs)
+
+    def query_vector(self, q: ImageQuery, extra_like: np.ndarray | None = None) -> np.ndarray:
+        parts = []
+        if q.text:
+            parts.append(W_TEXT * self.embedder.embed_texts([q.text])[0])
+        like = self._ref_vectors(q.like)
+        if extra_like is not None and len(extra_like):
+            like = np.concatenate([like, extra_like]) if like.size else extra_like
+        if like.size:
+            parts.append(W_LIKE * like.mean(0))
+        if not parts:
+            raise BadQuery("nothing to search for: give a description or a reference image.")
+        v = np.sum(parts, axis=0)
+        unlike = self._ref_vectors(q.unlike)
+        if unlike.size:
+            v = v - W_UNLIKE * unlike.mean(0)
+        if q.negatives:
+            v = v - W_NEG * self.embedder.embed_texts(q.negatives).mean(0)
+        return v / max(np.linalg.norm(v), 1e-12)
+
+    def search(self, q: ImageQuery, example_vectors: np.ndarray | None = None) -> list[Hit]:
+        """Run a query; `example_vectors` are embeddings of uploaded example images (search by example)."""
+        if self.store.count() == 0:
+            return []
+        v = self.query_vector(q, example_vectors)
+        n = min(MAX_K * 5, max(q.k * 5, 50))
+        r = self.store.query(v, n, q.filters.where())
+        ids, metas, docs = r["ids"][0], r["metadatas"][0], r["documents"][0]
+        if not ids:
+            return []
+        embs = np.asarray(r["embeddings"][0], np.float32)
+        scores = embs @ v
+        if q.negatives:
+            neg = embs @ self.embedder.embed_texts(q.negatives).T  # (n, negatives)
+            worst = neg.max(1)
+            # Penalise only what is close to an excluded concept relative to this candidate set.
+            cut = float(np.median(worst) + 0.5 * worst.std())
+            scores = scores - NEG_PENALTY * np.maximum(0.0, worst - cut)
+        order = np.argsort(-scores, kind="stable")
+        hits: list[Hit] = []
+        kept: list[np.ndarray] = []
+        for j in order:
+            s = float(scores[j])
+            if q.threshold is not None and s < q.threshold:
+                break
+            if q.collapse_duplicates and kept and max(float(embs[j] @ e) for e in kept) > DUPLICATE_COS:
+                continue
+            kept.append(embs[j])
+            m = dict(metas[j] or {})
+            hits.append(
+                Hit(
+                    id=ids[j],
+                    path=str(self.root / m.get("path", "")),
+                    rank=len(hits) + 1,
+                    score=round(s, 4),
+                    caption=docs[j],
+                    metadata=m,
+                )
+            )
+            if len(hits) >= q.k:
+                break
+        return hits
+
+
+def _inside(p: Path, root: Path) -> bool:
+    try:
+        p.resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False

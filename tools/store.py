@@ -1,0 +1,247 @@
+"""The Chroma store: one collection per (gallery, model), embedded by default or on a Chroma server.
+
+The collection's metadata records the model, weights, dimension and schema version; opening it with another
+model, or a schema newer than this code, fails with a clear message. One writer at a time (a file lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+IMAGE_ID_LEN = 24
+
+
+def image_id(relpath: str) -> str:
+    """Stable id of an image: derived from its path relative to the gallery root (POSIX separators)."""
+    return hashlib.sha1(relpath.encode("utf-8")).hexdigest()[:IMAGE_ID_LEN]
+
+
+def _collection_name(gallery: Path, model_id: str) -> str:
+    # Keyed by architecture, not weights: the same architecture with other weights must hit the identity check
+    # (and be refused), never silently open a second, empty collection.
+    arch = model_id.split("/", 1)[0]
+    digest = hashlib.sha1(f"{gallery.resolve()}|{arch}".encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", gallery.resolve().name).strip("-")[:30] or "gallery"
+    return f"picseek-{slug}-{digest}"
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    model: str
+    weights: str
+    dim: int
+    schema: int
+    gallery: str
+
+
+class Store:
+    """Vectors, metadata and captions of one gallery under one model."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        gallery: Path,
+        model_id: str,
+        chroma_url: str | None = None,
+        create: bool = False,
+        dim: int | None = None,
+    ):
+        self.state_dir = Path(state_dir)
+        self.gallery = Path(gallery).resolve()
+        self.model_id = model_id
+        self.chroma_url = chroma_url or os.environ.get("PICSEEK_CHROMA_URL") or None
+        self._lock = None
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if self.chroma_url:
+            u = urlparse(self.chroma_url if "://" in self.chroma_url else f"http://{self.chroma_url}")
+            self.client = chromadb.HttpClient(
+                host=u.hostname or "localhost", port=u.port or 8000, ssl=u.scheme == "https", settings=settings
+            )
+        else:
+            db = self.state_dir / "chroma"
+            if not create and not db.exists():
+                raise StoreNotFound(
+                    f"no index for {self.gallery} with model {model_id.split('/')[0]} "
+                    f"(looked in {self.state_dir}). Run `picseek index {self.gallery}` first."
+                )
+            db.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(db), settings=settings)
+        name = _collection_name(self.gallery, model_id)
+        arch, _, weights = model_id.partition("/")
+        if create:
+            self.col = self.client.get_or_create_collection(
+                name,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+                metadata={
+                    "picseek_schema": SCHEMA_VERSION,
+                    "model": arch,
+                    "weights": weights,
+                    "dim": int(dim or 0),
+                    "gallery": str(self.gallery),
+                },
+            )
+        else:
+            try:
+                self.col = self.client.get_collection(name, embedding_function=None)
+            except Exception as e:  # chroma raises NotFoundError / ValueError depending on version and mode
+                raise StoreNotFound(
+                    f"no index for {self.gallery} with model {arch} in "
+                    f"{self.chroma_url or self.state_dir}. Run `picseek index {self.gallery}` "
+                    f"first."
+                ) from e
+        self._check_identity(dim)
+        self.max_batch = self.client.get_max_batch_size()
+
+    @classmethod
+    def open(
+        cls, state_dir: Path, gallery: Path, embedder, chroma_url: str | None = None, create: bool = False
+    ) -> Store:
+        """Open the store for an embedder's model; with create, make it if missing (only then load the model)."""
+        try:
+            return cls(state_dir, gallery, embedder.model_id, chroma_url=chroma_url)
+        except StoreNotFound:
+            if not create:
+                raise
+        return cls(state_dir, gallery, embedder.model_id, chroma_url=chroma_url, create=True, dim=embedder.dim)
+
+    def _check_identity(self, dim: int | None) -> None:
+        meta = self.col.metadata or {}
+        schema = int(meta.get("picseek_schema", 0))
+        if schema > SCHEMA_VERSION:
+            raise StoreMismatch(
+                f"the index was written by a newer picseek (schema {schema} > {SCHEMA_VERSION}). "
+                f"Upgrade picseek, or index into a new --store."
+            )
+        model = f"{meta.get('model')}/{meta.get('weights')}"
+        if model != self.model_id:
+            raise StoreMismatch(
+                f"the index holds vectors of {model}, not {self.model_id}: vectors of two models "
+                f"cannot be mixed. Pass --model {meta.get('model')}, or use another --store."
+            )
+        if dim and meta.get("dim") and int(meta["dim"]) != dim:
+            raise StoreMismatch(f"the index holds {meta['dim']}-d vectors, the model makes {dim}-d ones.")
+
+    @property
+    def info(self) -> StoreInfo:
+        m = self.col.metadata or {}
+        return StoreInfo(
+            m.get("model", ""),
+            m.get("weights", ""),
+            int(m.get("dim", 0)),
+            int(m.get("picseek_schema", 0)),
+            m.get("gallery", ""),
+        )
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def lock(self) -> Store:
+        """Take the single-writer lock (released on exit, and by the OS if the process dies)."""
+        from filelock import FileLock, Timeout
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.state_dir / "write.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise StoreLocked(
+                f"another picseek process is writing to {self.state_dir}; wait for it to finish "
+                f"(or stop it) and run again."
+            ) from None
+        self._lock = lock
+        return self
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        embeddings: np.ndarray,
+        metadatas: Sequence[dict],
+        documents: Sequence[str | None] | None = None,
+    ) -> None:
+        for s in range(0, len(ids), self.max_batch):
+            e = slice(s, s + self.max_batch)
+            kw = {}
+            if documents is not None:
+                kw["documents"] = list(documents[e])
+            self.col.upsert(
+                ids=list(ids[e]), embeddings=np.asarray(embeddings[e], np.float32), metadatas=list(metadatas[e]), **kw
+            )
+
+    def update_documents(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
+        for s in range(0, len(ids), self.max_batch):
+            e = slice(s, s + self.max_batch)
+            self.col.update(ids=list(ids[e]), documents=list(documents[e]), metadatas=list(metadatas[e]))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for s in range(0, len(ids), self.max_batch):
+            self.col.delete(ids=list(ids[s : s + self.max_batch]))
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.col.count()
+
+    def iter_metadata(self, page: int = 5000) -> Iterator[tuple[str, dict, str | None]]:
+        """All (id, metadata, document) rows, paged so memory stays flat on large stores."""
+        offset = 0
+        while True:
+            r = self.col.get(include=["metadatas", "documents"], limit=page, offset=offset)
+            for i, m, d in zip(r["ids"], r["metadatas"], r["documents"]):
+                yield i, m or {}, d
+            if len(r["ids"]) < page:
+                return
+            offset += page
+
+    def get(self, ids: Sequence[str], embeddings: bool = False) -> dict:
+        include = ["metadatas", "documents"] + (["embeddings"] if embeddings else [])
+        return self.col.get(ids=list(ids), include=include)
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> dict:
+        """Nearest neighbours by cosine distance, with their metadata, captions and vectors (for re-ranking)."""
+        n = max(1, min(n, self.count()))
+        return self.col.query(
+            query_embeddings=[np.asarray(vector, np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["distances", "metadatas", "documents", "embeddings"],
+        )
+
+
+class SkipLog:
+    """Files that could not be indexed, with size+mtime, so an unchanged broken file is not decoded again."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / "skipped.json"
+        try:
+            self.entries: dict[str, dict] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.entries, indent=0, sort_keys=True))
+        os.replace(tmp, self.path)

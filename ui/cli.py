@@ -1,0 +1,352 @@
+"""The `picseek` command line. Heavy modules (torch, open_clip, chromadb) load inside commands, never at import."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tools.errors import PicseekError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="picseek: find images in a folder by describing them.",
+)
+log = logging.getLogger("picseek")
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model name (see `picseek models`), or ARCH/TAG")]
+CheckpointOpt = Annotated[Path | None, typer.Option("--checkpoint", help="local open_clip checkpoint file")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="store folder (default: under $PICSEEK_HOME)")]
+ChromaOpt = Annotated[
+    str | None,
+    typer.Option("--chroma-url", envvar="PICSEEK_CHROMA_URL", help="use a Chroma server, e.g. http://127.0.0.1:8000"),
+]
+CaptionerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--captioner",
+        help="CoCa model name, or openai:MODEL for an OpenAI-compatible vision model "
+        "(OPENAI_BASE_URL, OPENAI_API_KEY); default: the search model if it can caption, "
+        "else coca_ViT-B-32",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto, fp32 or bf16")]
+
+
+def _setup_logging() -> None:
+    from tools.home import logs_dir
+
+    try:
+        logs_dir().mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(logs_dir() / "picseek.log")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def open_store(
+    gallery: Path,
+    model: str,
+    checkpoint: Path | None,
+    store: Path | None,
+    chroma_url: str | None,
+    create: bool,
+    precision: str = "auto",
+):
+    """The (embedder, store) pair for a gallery; shared by every command that touches an index."""
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.models import resolve
+    from tools.store import Store
+
+    spec = resolve(model, checkpoint)
+    embedder = Embedder(spec, precision=precision)
+    state = store or store_dir(gallery, spec.name if not checkpoint else f"{spec.name}-{spec.weights_id}")
+    return embedder, Store.open(state, gallery, embedder, chroma_url=chroma_url, create=create)
+
+
+@app.command()
+def index(
+    folder: Annotated[Path, typer.Argument(help="folder of images to index (never written to)")],
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    workers: Annotated[int | None, typer.Option(help="decode processes (default: CPU count, max 4)")] = None,
+    batch_size: Annotated[int, typer.Option(help="images per embedding batch and commit")] = 64,
+    max_pixels: Annotated[int, typer.Option(help="refuse images larger than this many pixels")] = 100_000_000,
+    timeout: Annotated[float, typer.Option(help="seconds allowed to decode one file")] = 10.0,
+    reindex: Annotated[bool, typer.Option(help="embed every file again, even unchanged ones")] = False,
+    captions: Annotated[bool, typer.Option("--captions", help="also caption images (stored, searchable)")] = False,
+    captioner: CaptionerOpt = None,
+    precision: PrecisionOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Index (or update the index of) a folder of images."""
+    from tools.decode_pool import Limits
+    from tools.errors import GalleryNotFound
+    from tools.index import index_folder
+
+    if not folder.is_dir():
+        raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=True, precision=precision)
+    st.lock()
+    try:
+        report = index_folder(
+            folder,
+            embedder,
+            st,
+            workers=workers,
+            batch_size=batch_size,
+            limits=Limits(timeout_s=timeout, max_pixels=max_pixels),
+        )
+        cap = _caption_pass(st, embedder, captioner, "stale") if captions else None
+    finally:
+        st.unlock()
+    if as_json:
+        out = report.to_json()
+        if cap is not None:
+            out["captions"] = {"captioned": cap.captioned, "unchanged": cap.unchanged, "skipped": cap.skipped}
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(report.summary())
+    if cap is not None:
+        typer.echo(cap.summary())
+    for s in report.skipped[:50]:
+        typer.echo(f"  skipped {s.path}: {s.reason}")
+    if len(report.skipped) > 50:
+        typer.echo(f"  ... and {len(report.skipped) - 50} more (use --json for the full list)")
+
+
+def make_captioner(name: str | None, embedder):
+    from tools.caption import CocaCaptioner, OpenAICaptioner
+    from tools.models import DEFAULT_CAPTIONER, resolve
+
+    if name and name.startswith("openai:"):
+        import os
+
+        return OpenAICaptioner(
+            name.split(":", 1)[1], base_url=os.environ.get("OPENAI_BASE_URL"), api_key=os.environ.get("OPENAI_API_KEY")
+        )
+    if name is None:
+        return CocaCaptioner(embedder.spec if embedder.spec.captions else resolve(DEFAULT_CAPTIONER))
+    spec = resolve(name)
+    if not spec.captions:
+        raise PicseekError(
+            f"{name} cannot write captions: pick a CoCa model (e.g. coca_ViT-B-32, toy) or openai:MODEL."
+        )
+    return CocaCaptioner(spec)
+
+
+def _caption_pass(st, embedder, captioner_name: str | None, mode: str):
+    from tools.caption import caption_images
+
+    return caption_images(st, make_captioner(captioner_name, embedder), mode=mode)
+
+
+@app.command()
+def caption(
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
+    only_missing: Annotated[bool, typer.Option("--only-missing", help="only images with no caption at all")] = False,
+    force: Annotated[bool, typer.Option("--all", help="caption every image again")] = False,
+    captioner: CaptionerOpt = None,
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Caption the images of an existing index (captions are stored and searchable)."""
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
+    st.lock()
+    try:
+        rep = _caption_pass(st, embedder, captioner, "all" if force else "missing" if only_missing else "stale")
+    finally:
+        st.unlock()
+    if as_json:
+        typer.echo(json.dumps({"captioned": rep.captioned, "unchanged": rep.unchanged, "skipped": rep.skipped}))
+    else:
+        typer.echo(rep.summary())
+        for sk in rep.skipped[:50]:
+            typer.echo(f"  skipped {sk['path']}: {sk['reason']}")
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="what to look for, e.g. 'red car at night'")] = "",
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
+    negatives: Annotated[list[str], typer.Option("--not", help="concept to exclude (repeatable)")] = [],  # noqa: B006
+    like: Annotated[list[str], typer.Option("--like", help="reference image: more like this (repeatable)")] = [],  # noqa: B006
+    unlike: Annotated[list[str], typer.Option("--unlike", help="image to move away from (repeatable)")] = [],  # noqa: B006
+    k: Annotated[int, typer.Option("--k", "-k", help="number of results")] = 10,
+    threshold: Annotated[float | None, typer.Option(help="minimum score")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="taken on or after YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="taken on or before YYYY-MM-DD")] = None,
+    orientation: Annotated[str | None, typer.Option(help="landscape, portrait or square")] = None,
+    min_width: Annotated[int | None, typer.Option(help="minimum width in pixels")] = None,
+    min_height: Annotated[int | None, typer.Option(help="minimum height in pixels")] = None,
+    formats: Annotated[list[str], typer.Option("--format", help="file format, e.g. JPEG (repeatable)")] = [],  # noqa: B006
+    subfolder: Annotated[str | None, typer.Option("--folder", help="only this sub-folder of the gallery")] = None,
+    camera: Annotated[str | None, typer.Option(help="camera make or model")] = None,
+    no_collapse: Annotated[bool, typer.Option("--keep-duplicates", help="do not collapse near-duplicates")] = False,
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    precision: PrecisionOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Search an indexed folder by description and/or example images."""
+    from pydantic import ValidationError
+
+    from tools.errors import BadQuery
+    from tools.retrieve import Filters, ImageQuery, Searcher
+
+    like = [str(Path(p).resolve()) if Path(p).exists() else p for p in like]
+    unlike = [str(Path(p).resolve()) if Path(p).exists() else p for p in unlike]
+    try:
+        q = ImageQuery(
+            text=text,
+            negatives=negatives,
+            like=like,
+            unlike=unlike,
+            k=k,
+            threshold=threshold,
+            collapse_duplicates=not no_collapse,
+            filters=Filters(
+                date_from=_day(date_from),
+                date_to=_day(date_to),
+                orientation=orientation,
+                min_width=min_width,
+                min_height=min_height,
+                formats=formats,
+                folder=subfolder,
+                camera=camera,
+            ),
+        )
+    except ValidationError as e:
+        raise BadQuery("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False, precision=precision)
+    hits = Searcher(st, embedder).search(q)
+    if as_json:
+        typer.echo(json.dumps([h.model_dump() for h in hits], indent=2, default=str))
+        return
+    if not hits:
+        typer.echo("no matches")
+    for h in hits:
+        typer.echo(f"{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+
+
+def _day(s: str | None) -> date | None:
+    from tools.errors import BadQuery
+
+    if not s:
+        return None
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise BadQuery(f"bad date {s!r}: use YYYY-MM-DD, e.g. 2019-07-14") from None
+
+
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """List the registered models."""
+    from tools.models import list_models
+
+    rows = list_models()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r['name']:15s} {r['arch']:20s} {r['weights'] or '':36s} {r['description']}")
+
+
+@app.command("toy-gallery")
+def toy_gallery(
+    out: Annotated[Path, typer.Argument(help="folder to write the scenes into")],
+    n: Annotated[int, typer.Option("--n", help="number of scenes")] = 1500,
+    seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same gallery")] = 0,
+    size: Annotated[int, typer.Option("--size", help="image side in pixels (>= 128)")] = 192,
+) -> None:
+    """Render a toy scene gallery with exact ground truth (scenes.jsonl)."""
+    from evals.toy.world import make_gallery
+
+    if size < 128:
+        raise PicseekError("--size must be at least 128 pixels.")
+    make_gallery(out, n, seed, size)
+    typer.echo(f"wrote {n} scenes to {out} (ground truth: {out / 'scenes.jsonl'})")
+
+
+@app.command()
+def demo(
+    n: Annotated[int, typer.Option("--n", help="scenes in the demo gallery")] = 1500,
+    seed: Annotated[int, typer.Option(help="gallery seed")] = 7,
+    query: Annotated[list[str], typer.Option("--query", "-q", help="run these searches and exit")] = [],  # noqa: B006
+) -> None:
+    """Offline demo: build a toy gallery under $PICSEEK_HOME, index it with the toy model, then search it."""
+    from evals.toy.world import make_gallery
+    from tools.home import home
+    from tools.index import index_folder
+    from tools.retrieve import ImageQuery, Searcher
+
+    gallery = home() / "demo" / f"toy-{seed}-{n}"
+    if not (gallery / "scenes.jsonl").exists():
+        make_gallery(gallery, n, seed)
+    embedder, st = open_store(gallery, "toy", None, None, None, create=True)
+    st.lock()
+    try:
+        typer.echo(index_folder(gallery, embedder, st).summary())
+    finally:
+        st.unlock()
+    searcher = Searcher(st, embedder)
+    queries = iter(query) if query else None
+    typer.echo(f"gallery: {gallery}\nType a description (e.g. 'a red car at night'); empty line or Ctrl-D quits.")
+    while True:
+        if queries is not None:
+            text = next(queries, "")
+            if text:
+                typer.echo(f"> {text}")
+        else:
+            try:
+                text = input("> ").strip()
+            except EOFError:
+                text = ""
+        if not text:
+            return
+        for h in searcher.search(ImageQuery(text=text, k=8)):
+            typer.echo(f"{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+
+
+def main() -> None:
+    """Entry point: user mistakes print as one line (exit 2); the traceback goes to the log."""
+    import click
+
+    _setup_logging()
+    try:
+        rv = app(standalone_mode=False)
+    except PicseekError as e:
+        log.exception("picseek error")
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        typer.echo("interrupted: everything indexed so far is saved; run the same command again to resume.", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
