@@ -1,0 +1,289 @@
+"""The toy scene world: procedurally drawn scenes whose contents are known exactly.
+
+It is a test bed, not the product: only `evals/` and the toy model's training script may know its
+vocabulary. Every scene is a pure function of (seed, index), so a gallery is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+NOUNS = ("car", "house", "tree", "ball", "boat")
+COLORS = ("red", "green", "blue", "yellow", "purple", "white", "black", "orange")
+TIMES = ("day", "night", "sunset")
+GROUNDS = ("grass", "water", "none")
+SIZES = ("small", "large")
+POSITIONS = ("left", "middle", "right")
+
+RGB = {
+    "red": (214, 32, 32),
+    "green": (40, 170, 50),
+    "blue": (30, 70, 220),
+    "yellow": (250, 215, 30),
+    "purple": (140, 50, 180),
+    "white": (245, 245, 245),
+    "black": (20, 20, 20),
+    "orange": (250, 130, 20),
+}
+
+# Phrasings for captions; training samples among them so paraphrased queries land.
+NOUN_WORDS = {
+    "car": ("car", "car", "automobile", "auto"),
+    "house": ("house", "house", "home", "cottage"),
+    "tree": ("tree",),
+    "ball": ("ball", "ball", "sphere"),
+    "boat": ("boat", "boat", "sailboat", "ship"),
+}
+COLOR_WORDS = {c: (c,) for c in COLORS} | {"purple": ("purple", "violet")}
+SIZE_WORDS = {"small": ("small", "little", "tiny"), "large": ("large", "big", "huge")}
+TIME_WORDS = {
+    "day": ("during the day", "in daylight", "in the daytime", "on a sunny day"),
+    "night": ("at night", "at nighttime", "after dark", "under the night sky"),
+    "sunset": ("at sunset", "at dusk", "during sunset", "in the evening"),
+}
+GROUND_WORDS = {
+    "grass": ("on grass", "on the grass", "on a lawn"),
+    "water": ("on water", "by the water", "on the lake"),
+    "none": ("",),
+}
+
+
+@dataclass(frozen=True)
+class Thing:
+    noun: str
+    color: str
+    size: str
+    pos: str
+
+
+@dataclass(frozen=True)
+class Scene:
+    file: str
+    time: str
+    ground: str
+    objects: tuple[Thing, ...]
+    moon: bool = False
+    caption: str = field(default="")
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["objects"] = [asdict(o) for o in self.objects]
+        d.pop("moon")
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Scene:
+        objs = tuple(Thing(**o) for o in d["objects"])
+        return cls(file=d["file"], time=d["time"], ground=d["ground"], objects=objs, caption=d["caption"])
+
+
+def sample_scene(seed: int, index: int) -> Scene:
+    rng = random.Random(f"picseek-toy-{seed}-{index}")
+    time = rng.choice(TIMES)
+    ground = rng.choice(GROUNDS)
+    n = rng.choice((1, 1, 2, 2, 2, 3))
+    positions = rng.sample(POSITIONS, n) if n > 1 else [rng.choice(POSITIONS)]
+    objects = tuple(
+        Thing(rng.choice(NOUNS), rng.choice(COLORS), rng.choice(SIZES), p)
+        for p in sorted(positions, key=POSITIONS.index)
+    )
+    moon = time == "night" and rng.random() < 0.5
+    scene = Scene(f"scene_{index:05d}.jpg", time, ground, objects, moon)
+    return Scene(scene.file, time, ground, objects, moon, canonical_caption(scene))
+
+
+def canonical_caption(scene: Scene) -> str:
+    """The plain, complete description: every object with its colour, the ground and the time of day."""
+    parts = [f"a {o.size} {o.color} {o.noun}" for o in scene.objects]
+    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    ground = GROUND_WORDS[scene.ground][0]
+    return " ".join(w for w in (text, ground, TIME_WORDS[scene.time][0]) if w)
+
+
+def paraphrase(scene: Scene, rng: random.Random, partial: bool = False) -> str:
+    """A randomly phrased description; `partial` may leave out objects, colours, sizes, ground or time."""
+    objs = list(scene.objects)
+    rng.shuffle(objs)
+    if partial and len(objs) > 1 and rng.random() < 0.6:
+        objs = objs[: rng.randint(1, len(objs) - 1)]
+    say_color = not partial or rng.random() < 0.7
+    say_size = rng.random() < (0.2 if partial else 0.5)
+    phrases = []
+    for o in objs:
+        words = [rng.choice(SIZE_WORDS[o.size])] if say_size else []
+        if say_color:
+            words.append(rng.choice(COLOR_WORDS[o.color]))
+        words.append(rng.choice(NOUN_WORDS[o.noun]))
+        phrases.append(("an " if words[0][0] in "aeiou" else "a ") + " ".join(words))
+    text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    bits = [text]
+    if not partial or rng.random() < 0.5:
+        bits.append(rng.choice(GROUND_WORDS[scene.ground]))
+    if not partial or rng.random() < 0.7:
+        t = rng.choice(TIME_WORDS[scene.time])
+        bits.insert(0, t[0].upper() + t[1:] + ",") if rng.random() < 0.2 else bits.append(t)
+    return " ".join(b for b in bits if b)
+
+
+# --- drawing ---------------------------------------------------------------------------------------
+
+SKY = {
+    "day": ((110, 170, 235), (190, 225, 250)),
+    "night": ((8, 12, 40), (30, 35, 80)),
+    "sunset": ((120, 60, 140), (250, 150, 70)),
+}
+GROUND_RGB = {"grass": (70, 150, 60), "water": (40, 100, 170), "none": None}
+
+
+def _shade(rgb: tuple[int, int, int], f: float) -> tuple[int, int, int]:
+    return tuple(max(0, min(255, int(c * f))) for c in rgb)
+
+
+def render(scene: Scene, size: int = 192, seed: int = 0) -> Image.Image:
+    """Draw a scene; `seed` only moves incidental detail (jitter, stars), never a labelled attribute."""
+    rng = random.Random(f"{scene.file}-{seed}")
+    s = size / 192
+    img = Image.new("RGB", (size, size))
+    d = ImageDraw.Draw(img)
+    top, bottom = SKY[scene.time]
+    for y in range(size):
+        t = y / (size - 1)
+        d.line([(0, y), (size, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+    horizon = int(size * rng.uniform(0.66, 0.72))
+    if scene.time == "night":
+        for _ in range(rng.randint(15, 40)):
+            x, y = rng.uniform(0, size), rng.uniform(0, size * 0.6)
+            d.point((x, y), fill=(230, 230, 200))
+        if scene.moon:  # a crescent, so it never reads as a ball
+            mx, my, r = rng.uniform(0.1, 0.9) * size, rng.uniform(0.08, 0.2) * size, 10 * s
+            d.ellipse([mx - r, my - r, mx + r, my + r], fill=(240, 235, 200))
+            d.ellipse([mx - r + 0.45 * r, my - r - 0.2 * r, mx + r + 0.45 * r, my + r - 0.2 * r], fill=top)
+    elif scene.time == "sunset":  # a half-disc on the horizon, never a full circle
+        sx, r = rng.uniform(0.15, 0.85) * size, 20 * s
+        d.pieslice([sx - r, horizon - r, sx + r, horizon + r], 180, 360, fill=(255, 190, 80))
+    light = {"day": 1.0, "sunset": 0.85, "night": 0.6}[scene.time]
+    if GROUND_RGB[scene.ground]:
+        g = _shade(GROUND_RGB[scene.ground], light)
+        d.rectangle([0, horizon, size, size], fill=g)
+        if scene.ground == "water":
+            for y in range(horizon + 6, size, int(9 * s) or 1):
+                x0 = rng.uniform(0, size * 0.6)
+                d.line([(x0, y), (x0 + size * 0.3, y)], fill=_shade(g, 1.35), width=max(1, int(s)))
+    centers = {"left": size * 0.2, "middle": size * 0.5, "right": size * 0.8}
+    for o in scene.objects:
+        cx = centers[o.pos] + rng.uniform(-4, 4) * s
+        base = horizon + rng.uniform(4, 14) * s
+        unit = (22 if o.size == "large" else 15) * s
+        _draw_thing(d, o, cx, base, unit, light)
+    return img.filter(ImageFilter.SMOOTH) if size >= 128 else img
+
+
+def _draw_thing(d: ImageDraw.ImageDraw, o: Thing, cx: float, base: float, u: float, light: float) -> None:
+    # Night dims the scene but keeps hue: colour words must still be true at night.
+    col = _shade(RGB[o.color], 0.75 + 0.25 * light)
+    line = (70, 70, 70) if o.color == "black" else (15, 15, 15)
+    w = max(1, round(u / 12))
+    if o.noun == "car":
+        d.rectangle([cx - 1.35 * u, base - 0.9 * u, cx + 1.35 * u, base - 0.25 * u], fill=col, outline=line, width=w)
+        d.polygon(
+            [
+                (cx - 0.9 * u, base - 0.9 * u),
+                (cx - 0.5 * u, base - 1.5 * u),
+                (cx + 0.6 * u, base - 1.5 * u),
+                (cx + 1.0 * u, base - 0.9 * u),
+            ],
+            fill=col,
+            outline=line,
+        )
+        d.rectangle([cx - 0.4 * u, base - 1.35 * u, cx + 0.5 * u, base - 0.95 * u], fill=(180, 210, 230))
+        for wx in (cx - 0.95 * u, cx + 0.95 * u):
+            d.ellipse(
+                [wx - 0.35 * u, base - 0.6 * u, wx + 0.35 * u, base + 0.1 * u],
+                fill=(25, 25, 25),
+                outline=(160, 160, 160),
+                width=w,
+            )
+    elif o.noun == "house":
+        d.rectangle([cx - 1.1 * u, base - 1.8 * u, cx + 1.1 * u, base], fill=col, outline=line, width=w)
+        roof = (120, 40, 30) if o.color != "red" else (90, 30, 20)
+        d.polygon(
+            [(cx - 1.4 * u, base - 1.8 * u), (cx, base - 2.9 * u), (cx + 1.4 * u, base - 1.8 * u)],
+            fill=roof,
+            outline=line,
+        )
+        d.rectangle([cx - 0.25 * u, base - 0.9 * u, cx + 0.25 * u, base], fill=(90, 55, 30))
+        d.rectangle([cx + 0.45 * u, base - 1.4 * u, cx + 0.85 * u, base - 1.0 * u], fill=(200, 220, 240))
+    elif o.noun == "tree":
+        d.rectangle([cx - 0.22 * u, base - 1.3 * u, cx + 0.22 * u, base], fill=(110, 70, 35))
+        d.ellipse([cx - 0.95 * u, base - 3.0 * u, cx + 0.95 * u, base - 1.1 * u], fill=col, outline=line, width=w)
+    elif o.noun == "ball":
+        r = 0.8 * u
+        d.ellipse([cx - r, base - 2 * r, cx + r, base], fill=col, outline=line, width=w)
+        d.ellipse([cx - 0.45 * r, base - 1.6 * r, cx - 0.1 * r, base - 1.25 * r], fill=_shade(col, 1.4))
+    elif o.noun == "boat":
+        d.polygon(
+            [
+                (cx - 1.35 * u, base - 0.8 * u),
+                (cx + 1.35 * u, base - 0.8 * u),
+                (cx + 1.0 * u, base),
+                (cx - 1.0 * u, base),
+            ],
+            fill=col,
+            outline=line,
+        )
+        d.line([(cx, base - 0.8 * u), (cx, base - 2.8 * u)], fill=(60, 40, 20), width=max(1, w))
+        d.polygon(
+            [(cx + 0.1 * u, base - 2.7 * u), (cx + 0.1 * u, base - 1.0 * u), (cx + 1.2 * u, base - 1.0 * u)],
+            fill=(235, 235, 225),
+            outline=line,
+        )
+    else:  # pragma: no cover - NOUNS is closed
+        raise ValueError(o.noun)
+
+
+def make_gallery(out: Path, n: int, seed: int, size: int = 192, progress: bool = True) -> list[Scene]:
+    """Render `n` scenes into `out` as JPEGs plus `scenes.jsonl`; returns the scenes."""
+    from tqdm import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    scenes = [sample_scene(seed, i) for i in range(n)]
+    for sc in tqdm(scenes, desc="rendering scenes", unit="img", disable=not progress):
+        render(sc, size).save(out / sc.file, quality=92)
+    with open(out / "scenes.jsonl", "w") as f:
+        for sc in scenes:
+            f.write(json.dumps(sc.to_json()) + "\n")
+    return scenes
+
+
+def load_scenes(folder: Path) -> list[Scene]:
+    with open(Path(folder) / "scenes.jsonl") as f:
+        return [Scene.from_json(json.loads(line)) for line in f if line.strip()]
+
+
+def relevant(
+    scene: Scene,
+    noun: str | None = None,
+    color: str | None = None,
+    time: str | None = None,
+    ground: str | None = None,
+    size: str | None = None,
+    exclude_noun: str | None = None,
+) -> bool:
+    """Exact ground truth: does the scene hold an object matching all the given attributes?"""
+    if time and scene.time != time:
+        return False
+    if ground and scene.ground != ground:
+        return False
+    if exclude_noun and any(o.noun == exclude_noun for o in scene.objects):
+        return False
+    if not (noun or color or size):
+        return True
+    return any(
+        (not noun or o.noun == noun) and (not color or o.color == color) and (not size or o.size == size)
+        for o in scene.objects
+    )
