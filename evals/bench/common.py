@@ -1,0 +1,72 @@
+"""Shared benchmark helpers: generated inputs (cached under $PICSEEK_HOME/bench) and RESULTS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def bench_dir() -> Path:
+    from tools.home import home
+
+    d = home() / "bench"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _photo(args: tuple[Path, int, int, int]) -> None:
+    from PIL import Image, ImageFilter
+
+    path, w, h, seed = args
+    rng = np.random.default_rng(seed)
+    low = Image.fromarray(rng.integers(0, 255, (h // 100, w // 100, 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC)
+    a = np.asarray(low.filter(ImageFilter.GaussianBlur(8)), dtype=np.int16)
+    a = a + rng.normal(0, 12, a.shape).astype(np.int16)  # sensor-like noise keeps JPEGs photo-sized
+    Image.fromarray(a.clip(0, 255).astype(np.uint8)).save(path, quality=90)
+
+
+def photos(n: int = 300, w: int = 3000, h: int = 2000) -> Path:
+    """n generated photo-sized JPEGs (w x h, ~1-2 MB each), made once and reused."""
+    d = bench_dir() / f"photos-{n}-{w}x{h}"
+    todo = [(d / f"photo_{i:04d}.jpg", w, h, i) for i in range(n) if not (d / f"photo_{i:04d}.jpg").exists()]
+    if todo:
+        d.mkdir(parents=True, exist_ok=True)
+        from tqdm import tqdm
+
+        with ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("spawn")) as pool:
+            list(tqdm(pool.map(_photo, todo, chunksize=4), total=len(todo), desc="generating photos"))
+    return d
+
+
+def machine() -> str:
+    import torch
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{sys.version.split()[0]}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the `<!-- name -->` section of RESULTS.md."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nMade by `make bench`.\n"
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
+
+
+def pct(xs, q) -> float:
+    return float(np.percentile(np.asarray(xs), q))

@@ -1,0 +1,205 @@
+"""Ingest benchmark: picseek's indexer vs Chroma's OpenCLIPEmbeddingFunction + ImageLoader, same files, same run.
+
+Both use the real ViT-B-32 architecture with random weights (cost does not depend on weight values). Also:
+bf16 vs fp32 accuracy and speed, and the time to re-index an unchanged 10k-image folder.
+
+    python -m evals.bench.ingest [--n 300] [--skip-chroma] [--reindex-n 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evals.bench.common import bench_dir, machine, photos, write_section
+
+
+def picseek_ingest(folder: Path, precision: str, workers: int | None, batch: int) -> tuple[float, int]:
+    from tools.embed import Embedder
+    from tools.index import index_folder
+    from tools.models import resolve
+    from tools.store import Store
+
+    emb = Embedder(resolve("ViT-B-32", random_init=True), precision=precision)
+    _ = emb.loaded  # model load is a one-time cost, excluded from both sides
+    state = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    try:
+        store = Store.open(state, folder, emb, create=True)
+        t = time.perf_counter()
+        r = index_folder(folder, emb, store, workers=workers, batch_size=batch, progress=False)
+        dt = time.perf_counter() - t
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    return dt, r.indexed
+
+
+def chroma_ingest(folder: Path, batch: int = 32) -> tuple[float, int]:
+    import chromadb
+    import torch
+    from chromadb.utils.data_loaders import ImageLoader
+    from chromadb.utils.embedding_functions import OpenCLIPEmbeddingFunction
+
+    torch.manual_seed(0)
+    ef = OpenCLIPEmbeddingFunction(model_name="ViT-B-32", checkpoint=None)
+    state = tempfile.mkdtemp(prefix="bench-chroma-")
+    try:
+        col = chromadb.PersistentClient(path=state).create_collection(
+            "imgs", embedding_function=ef, data_loader=ImageLoader(), configuration={"hnsw": {"space": "cosine"}}
+        )
+        files = sorted(str(p) for p in folder.glob("*.jpg"))
+        t = time.perf_counter()
+        for i in range(0, len(files), batch):
+            chunk = files[i : i + batch]
+            col.add(ids=[Path(f).name for f in chunk], uris=chunk)
+        dt = time.perf_counter() - t
+        return dt, col.count()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def precision_check(folder: Path, n: int = 64) -> dict:
+    """bf16 vs fp32 on the same inputs: cosine of the embeddings, and model-only speed."""
+    from tools.decode_pool import DecodePool
+    from tools.embed import Embedder
+    from tools.models import resolve
+
+    out = {}
+    for name in ("ViT-B-32", "toy"):
+        spec = resolve(name, random_init=name != "toy")
+        e32, e16 = Embedder(spec, precision="fp32"), Embedder(spec, precision="bf16")
+        if name == "toy":
+            from evals.toy.world import make_gallery
+
+            src = bench_dir() / "toy-precision"
+            if not (src / "scenes.jsonl").exists():
+                make_gallery(src, n, seed=31, progress=False)
+            files = sorted(src.glob("*.jpg"))[:n]
+        else:
+            files = sorted(folder.glob("*.jpg"))[:n]
+        pix = [d.pixels for _, d in DecodePool(e32.fit, 2).imap((str(f), str(f)) for f in files)]
+        a = e32.embed_pixels(pix[:4])  # warm-up
+        b = e16.embed_pixels(pix[:4])
+        t = time.perf_counter()
+        a = e32.embed_pixels(pix, 32)
+        t32 = time.perf_counter() - t
+        t = time.perf_counter()
+        b = e16.embed_pixels(pix, 32)
+        t16 = time.perf_counter() - t
+        cos = (a * b).sum(1)
+        texts = ["a photo of a dog", "red car at night", "a beach at sunset", "two people hiking"]
+        tc = (e32.embed_texts(texts) * e16.embed_texts(texts)).sum(1)
+        out[name] = {
+            "img_cos_min": float(cos.min()),
+            "img_cos_mean": float(cos.mean()),
+            "txt_cos_min": float(tc.min()),
+            "fp32_img_s": len(pix) / t32,
+            "bf16_img_s": len(pix) / t16,
+        }
+    return out
+
+
+def reindex_unchanged(n: int) -> dict:
+    """Index n small toy images once, then time the run that finds nothing to do (in-process and via the CLI)."""
+    import subprocess
+    import sys
+
+    from evals.toy.world import make_gallery
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.index import index_folder
+    from tools.models import resolve
+    from tools.store import Store
+
+    gallery = bench_dir() / f"toy-{n}"
+    if not (gallery / "scenes.jsonl").exists():
+        make_gallery(gallery, n, seed=5, size=128)
+    emb = Embedder(resolve("toy"))
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    first = index_folder(gallery, emb, store)
+    t = time.perf_counter()
+    again = index_folder(gallery, emb, store, progress=False)
+    in_process = time.perf_counter() - t
+    assert again.indexed == 0 and again.unchanged == first.total
+    t = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "picseek"), "index", str(gallery), "--model", "toy", "--json"],
+        check=True,
+        capture_output=True,
+    )
+    cli = time.perf_counter() - t
+    return {"n": again.unchanged, "in_process_s": in_process, "cli_s": cli}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--skip-chroma", action="store_true")
+    ap.add_argument("--reindex-n", type=int, default=10_000)
+    args = ap.parse_args(argv)
+
+    folder = photos(args.n)
+    lines = [
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python -m evals.bench.ingest --n {args.n}` (part of `make bench`).",
+        "",
+    ]
+    prec = precision_check(folder)
+    rows = []
+    for precision in ("fp32", "bf16"):
+        dt, k = picseek_ingest(folder, precision, args.workers, args.batch)
+        rows.append((f"picseek index, {precision}", k / dt, dt))
+        print(f"picseek {precision}: {k} images in {dt:.1f}s = {k / dt:.1f} img/s", flush=True)
+    if not args.skip_chroma:
+        dt, k = chroma_ingest(folder)
+        rows.append(("Chroma OpenCLIPEmbeddingFunction + ImageLoader (fp32)", k / dt, dt))
+        print(f"chroma: {k} images in {dt:.1f}s = {k / dt:.1f} img/s", flush=True)
+    base = rows[-1][1] if not args.skip_chroma else None
+    lines += [
+        f"### Ingest: {args.n} generated 3000x2000 JPEGs, ViT-B-32 architecture (random weights), end to end",
+        "",
+        "| path | images/s | seconds | vs Chroma path |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, ips, dt in rows:
+        lines.append(
+            f"| {name} | {ips:.1f} | {dt:.1f} | {ips / base:.1f}x |"
+            if base
+            else f"| {name} | {ips:.1f} | {dt:.1f} | n/a |"
+        )
+    lines += [
+        "",
+        "### bf16 vs fp32 (same inputs; model only)",
+        "",
+        "| model | image cos min | image cos mean | text cos min | fp32 img/s | bf16 img/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, p in prec.items():
+        lines.append(
+            f"| {name} | {p['img_cos_min']:.5f} | {p['img_cos_mean']:.5f} | {p['txt_cos_min']:.5f} | "
+            f"{p['fp32_img_s']:.1f} | {p['bf16_img_s']:.1f} |"
+        )
+        print(name, p, flush=True)
+    if args.reindex_n:
+        r = reindex_unchanged(args.reindex_n)
+        print("reindex", r, flush=True)
+        lines += [
+            "",
+            f"### Re-index of an unchanged {r['n']:,}-image folder (toy model, embedded Chroma)",
+            "",
+            f"- in process (walk + compare with the store): {r['in_process_s']:.2f} s",
+            f"- whole CLI run, `picseek index DIR --json`, including Python start-up: {r['cli_s']:.2f} s",
+        ]
+    write_section("ingest", "\n".join(lines))
+    np.set_printoptions(precision=3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Shared fixtures: every test gets its own $PICSEEK_HOME; toy galleries and indexes are real files on disk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus" / "pillow-test-images"
+
+
+@pytest.fixture(autouse=True)
+def picseek_home(tmp_path_factory, monkeypatch):
+    """All user state goes to a fresh folder; the expanded toy checkpoint is shared to save time."""
+    home = tmp_path_factory.mktemp("home")
+    models = tmp_path_factory.getbasetemp() / "shared-models"
+    models.mkdir(exist_ok=True)
+    (home / "models").symlink_to(models)
+    monkeypatch.setenv("PICSEEK_HOME", str(home))
+    monkeypatch.delenv("PICSEEK_CHROMA_URL", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def toy_gallery_src(tmp_path_factory) -> Path:
+    from evals.toy.world import make_gallery
+
+    out = tmp_path_factory.mktemp("toy") / "gallery"
+    make_gallery(out, 120, seed=4242, progress=False)
+    return out
+
+
+@pytest.fixture
+def toy_gallery(toy_gallery_src, tmp_path) -> Path:
+    """A private copy, so tests may add, change and delete files."""
+    dst = tmp_path / "gallery"
+    shutil.copytree(toy_gallery_src, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def toy_spec():
+    from tools.models import resolve
+
+    return resolve("toy")
+
+
+@pytest.fixture(scope="session")
+def toy_embedder(toy_spec):
+    from tools.embed import Embedder
+
+    return Embedder(toy_spec)
+
+
+def open_toy_store(gallery: Path, embedder, create=True):
+    from tools.home import store_dir
+    from tools.store import Store
+
+    return Store.open(store_dir(gallery, "toy"), gallery, embedder, create=create)
+
+
+@pytest.fixture
+def toy_index(toy_gallery, toy_embedder):
+    from tools.index import index_folder
+
+    store = open_toy_store(toy_gallery, toy_embedder)
+    report = index_folder(toy_gallery, toy_embedder, store, workers=2, progress=False)
+    return toy_gallery, store, report

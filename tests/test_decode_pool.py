@@ -1,0 +1,30 @@
+"""The decode pool: one hostile file costs only itself (time limit, crash), results all come back."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from tools.decode_pool import DecodePool, Limits
+from tools.images import Decoded, Fit
+
+
+def test_all_files_come_back_and_slow_one_times_out(tmp_path):
+    small = []
+    for i in range(12):
+        p = tmp_path / f"s{i}.png"
+        Image.new("RGB", (32, 32), (i * 20, 0, 0)).save(p)
+        small.append(str(p))
+    slow = tmp_path / "slow.png"
+    Image.effect_noise((6000, 6000), 80).save(slow, compress_level=1)  # ~36 MP of noise: > 0.3 s to decode
+    items = [(p, p) for p in small[:6]] + [(str(slow), str(slow))] + [(p, p) for p in small[6:]]
+    got = dict(DecodePool(Fit(16), workers=2, limits=Limits(timeout_s=0.3)).imap(items))
+    assert set(got) == {k for k, _ in items}
+    assert got[str(slow)].startswith("timeout")
+    assert all(isinstance(got[p], Decoded) and got[p].pixels.shape == (16, 16, 3) for p in small)
+
+
+def test_memory_cap_turns_into_a_skip(tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("RGB", (8000, 8000)).save(big, compress_level=1)
+    got = dict(DecodePool(Fit(16), workers=1, limits=Limits(memory_mb=300)).imap([(str(big), str(big))]))
+    assert isinstance(got[str(big)], str) and got[str(big)]

@@ -1,0 +1,68 @@
+"""Indexing with the bundled toy model and a real Chroma: incremental, resumable, nothing lost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from tests.conftest import open_toy_store
+from tools.index import index_folder
+
+
+class CountingEmbedder:
+    """Wraps the real embedder and counts images it embeds (to prove unchanged files cost no model work)."""
+
+    def __init__(self, inner):
+        self.inner, self.images = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_pixels(self, pixels, batch_size=64):
+        self.images += len(pixels)
+        return self.inner.embed_pixels(pixels, batch_size)
+
+
+def test_index_then_unchanged_rerun_does_no_model_work(toy_index, toy_embedder):
+    gallery, store, report = toy_index
+    assert (report.indexed, report.skipped, report.total) == (120, [], 120)
+    counting = CountingEmbedder(toy_embedder)
+    again = index_folder(gallery, counting, store, progress=False)
+    assert (again.indexed, again.unchanged, again.removed) == (0, 120, 0)
+    assert counting.images == 0
+
+
+def test_changes_deletions_and_broken_files(toy_index, toy_embedder):
+    gallery, store, _ = toy_index
+    (gallery / "scene_00000.jpg").unlink()
+    shutil.copy(gallery / "scene_00002.jpg", gallery / "scene_00001.jpg")
+    os.utime(gallery / "scene_00001.jpg", ns=(1, 1))
+    (gallery / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (gallery / ".hidden.jpg").write_bytes((gallery / "scene_00003.jpg").read_bytes())
+    (gallery / "sub").mkdir()
+    shutil.copy(gallery / "scene_00004.jpg", gallery / "sub" / "copy.jpg")
+    os.symlink(gallery, gallery / "sub" / "loop")  # a symlink loop must not hang the walk
+    counting = CountingEmbedder(toy_embedder)
+    r = index_folder(gallery, counting, store, progress=False)
+    assert (r.indexed, r.removed, r.unchanged) == (2, 1, 118)
+    assert [s.path for s in r.skipped] == [str(gallery / "broken.jpg")]
+    assert r.skipped[0].reason
+    assert counting.images == 2
+    # the broken file is remembered: an unchanged broken file is reported again without being decoded
+    r2 = index_folder(gallery, counting, store, progress=False)
+    assert (r2.indexed, len(r2.skipped), counting.images) == (0, 1, 2)
+    paths = {m["path"] for _, m, _ in store.iter_metadata()}
+    assert "sub/copy.jpg" in paths and ".hidden.jpg" not in paths and "scene_00000.jpg" not in paths
+
+
+def test_metadata_recorded(toy_index):
+    gallery, store, _ = toy_index
+    _, meta, doc = next(store.iter_metadata())
+    assert {"path", "width", "height", "format", "orientation", "bytes", "mtime", "date_ts"} <= set(meta)
+    assert meta["format"] == "JPEG" and meta["orientation"] == "square" and doc is None
+
+
+def test_user_folder_is_never_written(toy_gallery, toy_embedder):
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in toy_gallery.iterdir())
+    index_folder(toy_gallery, toy_embedder, open_toy_store(toy_gallery, toy_embedder), progress=False)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in toy_gallery.iterdir()) == before

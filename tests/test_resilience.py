@@ -1,0 +1,84 @@
+"""Interrupted indexing loses nothing; a hostile real-world corpus is survived within bounds."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, open_toy_store
+from tools.images import image_extensions
+
+pytestmark = pytest.mark.e2e
+PICSEEK = str(Path(sys.executable).parent / "picseek")
+
+
+def stored_paths(gallery, embedder) -> list[str]:
+    return [m["path"] for _, m, _ in open_toy_store(gallery, embedder, create=False).iter_metadata()]
+
+
+def test_kill_9_midway_then_resume_equals_clean_run(tmp_path, toy_embedder):
+    from evals.toy.world import make_gallery
+    from tools.home import store_dir
+
+    gallery = tmp_path / "g"
+    make_gallery(gallery, 300, seed=99, progress=False)
+    db = store_dir(gallery, "toy") / "chroma" / "chroma.sqlite3"
+    cmd = [PICSEEK, "index", str(gallery), "--model", "toy", "--batch-size", "8", "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    committed = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as c:
+                committed = c.execute("select count(*) from embeddings").fetchone()[0]
+        except sqlite3.Error:
+            committed = 0
+        if committed >= 40:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its decode workers, no chance to clean up
+    proc.wait()
+    assert 40 <= committed < 300, f"expected to kill mid-way, saw {committed} committed"
+
+    resumed = json.loads(subprocess.run(cmd + ["--json"], capture_output=True, text=True, check=True).stdout)
+    assert resumed["unchanged"] >= 40 and resumed["indexed"] + resumed["unchanged"] == 300
+    paths = stored_paths(gallery, toy_embedder)
+    assert len(paths) == len(set(paths)) == 300
+    assert set(paths) == {p.name for p in gallery.glob("*.jpg")}
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared robustness corpus not present")
+def test_pillow_corpus_is_indexed_or_skipped_with_reasons(tmp_path):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.monotonic()
+    p = subprocess.run(
+        [PICSEEK, "index", str(CORPUS), "--model", "toy", "--json", "--timeout", "10"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    elapsed = time.monotonic() - t0
+    assert p.returncode == 0, p.stderr[-2000:]
+    report = json.loads(p.stdout)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    exts = image_extensions()
+    expected = {
+        str(f) for f in CORPUS.rglob("*") if f.is_file() and f.suffix.lower() in exts and not f.name.startswith(".")
+    }
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert all(skipped.values())
+    assert report["indexed"] + len(skipped) == len(expected)
+    assert set(skipped) <= expected
+    assert report["indexed"] > 500
+    # Bounds: no file may hold a worker past the 10 s limit, and memory stays bounded.
+    assert not any("timeout" in r for r in skipped.values()) or elapsed < 900
+    assert peak_mb < 3072 or before / 1024 >= 3072, f"peak RSS {peak_mb:.0f} MB"

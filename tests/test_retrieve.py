@@ -1,0 +1,114 @@
+"""Search with the toy model on real files: text, references, negatives, filters, duplicates, threshold."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PIL import Image
+
+from evals.toy.world import load_scenes
+from tools.errors import BadQuery
+from tools.index import index_folder
+from tools.retrieve import Filters, ImageQuery, Searcher
+
+
+@pytest.fixture
+def searcher(toy_index, toy_embedder):
+    gallery, store, _ = toy_index
+    return Searcher(store, toy_embedder), {s.file: s for s in load_scenes(gallery)}
+
+
+def names(hits):
+    return [h.path.rsplit("/", 1)[-1] for h in hits]
+
+
+def test_text_search_finds_the_concept(searcher):
+    s, truth = searcher
+    hits = s.search(ImageQuery(text="a boat", k=5))
+    assert len(hits) == 5 and [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(any(o.noun == "boat" for o in truth[n].objects) for n in names(hits))
+    assert hits[0].score >= hits[-1].score and hits[0].path.startswith("/")
+    night = s.search(ImageQuery(text="at night", k=5))
+    assert all(truth[n].time == "night" for n in names(night))
+
+
+def test_negative_removes_the_excluded_concept(searcher):
+    s, truth = searcher
+    plain = s.search(ImageQuery(text="a car", k=10))
+    assert any(truth[n].time == "night" for n in names(plain)), "fixture should have night cars to exclude"
+    hits = s.search(ImageQuery(text="a car", negatives=["at night"], k=10))
+    assert not any(truth[n].time == "night" for n in names(hits))
+
+
+def test_more_like_a_reference(searcher):
+    s, truth = searcher
+    ref = s.search(ImageQuery(text="a house", k=1))[0]
+    hits = s.search(ImageQuery(like=[ref.id], k=4))
+    assert hits[0].id == ref.id and hits[0].score > 0.99
+    by_path = s.search(ImageQuery(like=[ref.path], k=1))
+    assert by_path[0].id == ref.id
+
+
+def test_unknown_reference_is_a_clear_error(searcher):
+    s, _ = searcher
+    with pytest.raises(BadQuery, match="not in the index"):
+        s.search(ImageQuery(like=["nope/missing.jpg"]))
+
+
+def test_metadata_filters(toy_gallery, toy_embedder):
+    from tests.conftest import open_toy_store
+
+    src = Image.open(toy_gallery / "scene_00005.jpg")
+    (toy_gallery / "tall").mkdir()
+    src.crop((40, 0, 140, 192)).save(toy_gallery / "tall" / "portrait.jpg")
+    src.resize((400, 400)).save(toy_gallery / "big.png")
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = "2019:07:14 18:30:00"
+    src.save(toy_gallery / "dated.jpg", exif=exif)
+    store = open_toy_store(toy_gallery, toy_embedder)
+    index_folder(toy_gallery, toy_embedder, store, progress=False)
+    s = Searcher(store, toy_embedder)
+
+    def only(**f):
+        return names(s.search(ImageQuery(text="a scene", k=50, filters=Filters(**f))))
+
+    assert only(orientation="portrait") == ["portrait.jpg"]
+    assert only(folder="tall") == ["portrait.jpg"]
+    assert only(formats=["png"]) == ["big.png"]
+    assert only(min_width=300) == ["big.png"]
+    from datetime import date
+
+    assert only(date_from=date(2019, 7, 1), date_to=date(2019, 7, 31)) == ["dated.jpg"]
+
+
+def test_duplicates_collapse_and_threshold(toy_gallery, toy_embedder):
+    from tests.conftest import open_toy_store
+
+    for i in range(3):
+        shutil.copy(toy_gallery / "scene_00007.jpg", toy_gallery / f"dup{i}.jpg")
+    store = open_toy_store(toy_gallery, toy_embedder)
+    index_folder(toy_gallery, toy_embedder, store, progress=False)
+    s = Searcher(store, toy_embedder)
+    ref = str(toy_gallery / "scene_00007.jpg")
+    collapsed = s.search(ImageQuery(like=[ref], k=3))
+    assert sum(n.startswith(("dup", "scene_00007")) for n in names(collapsed)) == 1
+    kept = s.search(ImageQuery(like=[ref], k=4, collapse_duplicates=False))
+    assert sum(n.startswith(("dup", "scene_00007")) for n in names(kept)) == 4
+    strict = s.search(ImageQuery(like=[ref], k=50, threshold=0.999, collapse_duplicates=False))
+    assert sorted(names(strict)) == ["dup0.jpg", "dup1.jpg", "dup2.jpg", "scene_00007.jpg"]
+
+
+def test_search_by_an_outside_example_image(searcher, tmp_path):
+    s, _ = searcher
+    ref = s.search(ImageQuery(text="a tree", k=1))[0]
+    outside = tmp_path / "upload.png"
+    shutil.copy(ref.path, outside)
+    assert s.search(ImageQuery(like=[str(outside)], k=1))[0].id == ref.id
+
+
+def test_query_validation():
+    with pytest.raises(ValueError):
+        ImageQuery(text="x", k=0)
+    with pytest.raises(ValueError):
+        ImageQuery(text="x", k=100000)

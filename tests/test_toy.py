@@ -1,0 +1,55 @@
+"""The toy world and the bundled toy model: deterministic, schema-true, loaded through the real factory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from evals.toy import world
+from evals.toy.world import make_gallery
+
+
+def test_gallery_schema_and_determinism(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    make_gallery(a, 20, seed=3, progress=False)
+    make_gallery(b, 20, seed=3, progress=False)
+    make_gallery(c, 20, seed=4, progress=False)
+    lines = [json.loads(x) for x in (a / "scenes.jsonl").read_text().splitlines()]
+    assert len(lines) == 20
+    for d in lines:
+        assert set(d) == {"file", "time", "ground", "objects", "caption"}
+        assert d["time"] in ("day", "night", "sunset") and d["ground"] in ("grass", "water", "none")
+        assert 1 <= len(d["objects"]) <= 3 and d["caption"]
+        for o in d["objects"]:
+            assert set(o) == {"noun", "color", "size", "pos"}
+            assert o["noun"] in world.NOUNS and o["color"] in world.COLORS
+        from PIL import Image
+
+        with Image.open(a / d["file"]) as im:
+            assert min(im.size) >= 128
+    assert (a / "scenes.jsonl").read_bytes() == (b / "scenes.jsonl").read_bytes()
+    assert (a / "scene_00003.jpg").read_bytes() == (b / "scene_00003.jpg").read_bytes()
+    assert (a / "scenes.jsonl").read_bytes() != (c / "scenes.jsonl").read_bytes()
+
+
+def test_toy_model_loads_through_the_open_clip_factory(toy_embedder):
+    import open_clip
+
+    lo = toy_embedder.loaded
+    assert isinstance(lo.model, open_clip.CoCa)
+    assert toy_embedder.spec.arch in open_clip.list_models()
+    assert toy_embedder.model_id.startswith("picseek-toy-coca/bundled:")
+
+
+def test_embeddings_are_normalized_and_deterministic(toy_embedder, toy_gallery_src):
+    from PIL import Image
+
+    t1 = toy_embedder.embed_texts(["a red car at night", "a boat"])
+    toy_embedder._text_cache.clear()
+    t2 = toy_embedder.embed_texts(["a red car at night", "a boat"])
+    assert t1.dtype == np.float32 and np.allclose(np.linalg.norm(t1, axis=1), 1, atol=1e-5)
+    assert np.array_equal(t1, t2)
+    ims = [Image.open(toy_gallery_src / "scene_00000.jpg")] * 2
+    v = toy_embedder.embed_images(ims)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5) and np.array_equal(v[0], v[1])
