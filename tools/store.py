@@ -191,9 +191,19 @@ class Store:
             )
 
     def update_documents(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
+        """Set captions (documents) and metadata, keeping each image's vector as it is."""
         for s in range(0, len(ids), self.max_batch):
             e = slice(s, s + self.max_batch)
-            self.col.update(ids=list(ids[e]), documents=list(documents[e]), metadatas=list(metadatas[e]))
+            got = self.col.get(ids=list(ids[e]), include=["embeddings"])
+            vec = dict(zip(got["ids"], got["embeddings"]))
+            keep = [j for j, i in enumerate(ids[e]) if i in vec]  # an image deleted meanwhile is not re-added
+            if keep:
+                self.col.update(
+                    ids=[ids[e][j] for j in keep],
+                    embeddings=np.asarray([vec[ids[e][j]] for j in keep], np.float32),
+                    documents=[documents[e][j] for j in keep],
+                    metadatas=[metadatas[e][j] for j in keep],
+                )
 
     def delete(self, ids: Sequence[str]) -> None:
         for s in range(0, len(ids), self.max_batch):

@@ -259,6 +259,122 @@ def _day(s: str | None) -> date | None:
         raise BadQuery(f"bad date {s!r}: use YYYY-MM-DD, e.g. 2019-07-14") from None
 
 
+LlmModelOpt = Annotated[
+    str | None, typer.Option("--llm-model", envvar="PICSEEK_LLM_MODEL", help="chat model for the LLM planner")
+]
+LlmUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama...)"
+    ),
+]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]
+
+
+def make_agent(
+    folder: Path,
+    model: str,
+    checkpoint,
+    store,
+    chroma_url,
+    llm_model,
+    llm_base_url,
+    offline: bool,
+    captions: bool = True,
+):
+    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else offline rules."""
+    import os
+
+    from agent.agent import Agent
+    from tools.retrieve import Searcher
+
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
+    llm = None
+    if not offline and (llm_model or llm_base_url or os.environ.get("OPENAI_API_KEY")):
+        from agent.llm import LLMPlanner
+
+        llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
+    captioner = make_captioner(None, embedder) if captions and embedder.spec.captions else None
+    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner)
+
+
+@app.command()
+def ask(
+    messages: Annotated[list[str], typer.Argument(help="successive user turns of one conversation")],
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    offline: OfflineOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run messages as turns of one conversation; --json prints one object per turn."""
+    from agent.session import Session
+
+    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
+    session, out = Session(), []
+    for m in messages:
+        r = agent.turn(session, m)
+        session = r.session
+        out.append(r.to_json())
+        if not as_json:
+            typer.echo(f"> {m}\n{r.reply}")
+            for h in r.hits:
+                typer.echo(f"  {h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+    if as_json:
+        typer.echo(json.dumps(out, indent=2, default=str))
+
+
+@app.command()
+def chat(
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    offline: OfflineOpt = False,
+) -> None:
+    """Chat in the terminal: describe, refine ("only red ones", "without people", "more like #2")."""
+    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
+    chat_loop(agent)
+
+
+def chat_loop(agent, lines=None) -> None:
+    from agent.agent import Event, TurnResult
+    from agent.session import Session
+
+    session = Session()
+    typer.echo(
+        "Describe what you are looking for; refine with 'only …', 'without …', 'more like #2'. "
+        "Empty line or Ctrl-D quits."
+    )
+    feed = iter(lines) if lines is not None else None
+    while True:
+        if feed is not None:
+            text = next(feed, "")
+            if text:
+                typer.echo(f"> {text}")
+        else:
+            try:
+                text = input("> ").strip()
+            except EOFError:
+                text = ""
+        if not text:
+            return
+        for item in agent.run(session, text):
+            if isinstance(item, TurnResult):
+                session = item.session
+                for h in item.hits:
+                    typer.echo(f"  {h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+            elif isinstance(item, Event) and item.kind == "reply":
+                typer.echo(item.text)
+
+
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the registered models."""
@@ -298,7 +414,6 @@ def demo(
     from evals.toy.world import make_gallery
     from tools.home import home
     from tools.index import index_folder
-    from tools.retrieve import ImageQuery, Searcher
 
     gallery = home() / "demo" / f"toy-{seed}-{n}"
     if not (gallery / "scenes.jsonl").exists():
@@ -309,23 +424,8 @@ def demo(
         typer.echo(index_folder(gallery, embedder, st).summary())
     finally:
         st.unlock()
-    searcher = Searcher(st, embedder)
-    queries = iter(query) if query else None
-    typer.echo(f"gallery: {gallery}\nType a description (e.g. 'a red car at night'); empty line or Ctrl-D quits.")
-    while True:
-        if queries is not None:
-            text = next(queries, "")
-            if text:
-                typer.echo(f"> {text}")
-        else:
-            try:
-                text = input("> ").strip()
-            except EOFError:
-                text = ""
-        if not text:
-            return
-        for h in searcher.search(ImageQuery(text=text, k=8)):
-            typer.echo(f"{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+    typer.echo(f"gallery: {gallery} (try 'a red car', then 'only at night', then 'more like #2')")
+    chat_loop(make_agent(gallery, "toy", None, None, None, None, None, offline=True), query or None)
 
 
 def main() -> None:

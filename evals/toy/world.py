@@ -113,13 +113,20 @@ def paraphrase(scene: Scene, rng: random.Random, partial: bool = False) -> str:
         objs = objs[: rng.randint(1, len(objs) - 1)]
     say_color = not partial or rng.random() < 0.7
     say_size = rng.random() < (0.2 if partial else 0.5)
+    # People type "red cars" and "boat at night" as often as "a red car": partial phrasings drop the article or
+    # use the plural, so such queries land on the scenes that hold the object.
+    form = rng.choice(("a", "a", "plural", "bare")) if partial else "a"
     phrases = []
     for o in objs:
         words = [rng.choice(SIZE_WORDS[o.size])] if say_size else []
         if say_color:
             words.append(rng.choice(COLOR_WORDS[o.color]))
-        words.append(rng.choice(NOUN_WORDS[o.noun]))
-        phrases.append(("an " if words[0][0] in "aeiou" else "a ") + " ".join(words))
+        noun = rng.choice(NOUN_WORDS[o.noun])
+        words.append(noun + "s" if form == "plural" else noun)
+        article = "" if form != "a" else ("an " if words[0][0] in "aeiou" else "a ")
+        phrase = article + " ".join(words)
+        if phrase not in phrases:
+            phrases.append(phrase)
     text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
     bits = [text]
     if not partial or rng.random() < 0.5:

@@ -1,0 +1,122 @@
+"""Toy-model retrieval quality on a fresh held-out gallery, through the same search path as `picseek search`.
+
+Four query classes (single noun, colour + noun, noun + time of day, colour + noun + time), precision@10 capped
+by the number of relevant images; plus the share of generated captions that name exactly the scene's objects.
+
+    python -m evals.toy.precision [--n 1500] [--seed 777] [--captions 300] [--out evals/results/toy-precision.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evals.toy import world
+
+
+def queries(scenes: list[world.Scene]) -> dict[str, list[tuple[str, list[bool]]]]:
+    out: dict[str, list] = {"noun": [], "color_noun": [], "noun_time": [], "color_noun_time": []}
+
+    def add(cls, text, **attrs):
+        rel = [world.relevant(s, **attrs) for s in scenes]
+        if any(rel):
+            out[cls].append((text, rel))
+
+    for n in world.NOUNS:
+        add("noun", f"a {n}", noun=n)
+        for t in world.TIMES:
+            add("noun_time", f"a {n} {world.TIME_WORDS[t][0]}", noun=n, time=t)
+        for c in world.COLORS:
+            add("color_noun", f"a {c} {n}", noun=n, color=c)
+            for t in world.TIMES:
+                add("color_noun_time", f"a {c} {n} {world.TIME_WORDS[t][0]}", noun=n, color=c, time=t)
+    return out
+
+
+def precision_at(hit_files: list[str], rel: dict[str, bool], k: int = 10) -> float:
+    n_rel = sum(rel.values())
+    return sum(rel.get(f, False) for f in hit_files[:k]) / min(k, n_rel)
+
+
+def main(argv=None) -> dict:
+    from tools.caption import CocaCaptioner, caption_images
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.index import index_folder
+    from tools.models import resolve
+    from tools.retrieve import ImageQuery, Searcher
+    from tools.store import Store
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1500)
+    ap.add_argument("--seed", type=int, default=777)
+    ap.add_argument("--captions", type=int, default=300, help="scenes to caption for the caption check (0: none)")
+    ap.add_argument("--gallery", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+
+    from tools.home import home
+
+    gallery = args.gallery or home() / "evals" / f"toy-heldout-{args.seed}-{args.n}"
+    if not (gallery / "scenes.jsonl").exists():
+        world.make_gallery(gallery, args.n, args.seed)
+    scenes = world.load_scenes(gallery)
+    emb = Embedder(resolve("toy"))
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    index_folder(gallery, emb, store)
+    searcher = Searcher(store, emb)
+    result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": emb.model_id, "classes": {}}
+    lat = []
+    for cls, qs in queries(scenes).items():
+        precs = []
+        for text, rel in qs:
+            t = time.perf_counter()
+            hits = searcher.search(ImageQuery(text=text, k=10))
+            lat.append(time.perf_counter() - t)
+            relmap = {s.file: r for s, r in zip(scenes, rel)}
+            precs.append(precision_at([Path(h.path).name for h in hits], relmap))
+        result["classes"][cls] = {"queries": len(qs), "p_at_10": round(float(np.mean(precs)), 4)}
+        print(f"{cls:16s} {len(qs):4d} queries  P@10 {np.mean(precs):.3f}", flush=True)
+    result["mean_p_at_10"] = round(float(np.mean([c["p_at_10"] for c in result["classes"].values()])), 4)
+    result["search_ms_p50"] = round(float(np.median(lat)) * 1000, 2)
+    print(f"mean P@10 over the four classes: {result['mean_p_at_10']:.3f}")
+    if args.captions:
+        from evals.toy.train import caption_names_objects
+
+        cap = CocaCaptioner(resolve("toy"))
+        ids = [i for i, m, _ in store.iter_metadata()][: args.captions]
+        t = time.perf_counter()
+        rep = caption_images(store, cap, ids=ids, mode="all")
+        secs = time.perf_counter() - t
+        by_file = {s.file: s for s in scenes}
+        got = store.get(ids)
+        ok_objects = ok_colours = 0
+        for m, doc in zip(got["metadatas"], got["documents"]):
+            sc = by_file[m["path"]]
+            ok_objects += caption_names_objects(doc or "", sc)
+            words = (doc or "").lower().split()
+            ok_colours += all(o.color in words for o in sc.objects)
+        n = len(got["ids"])
+        result["captions"] = {
+            "n": n,
+            "names_exact_objects": round(ok_objects / n, 4),
+            "all_colours_named": round(ok_colours / n, 4),
+            "captioner": cap.id,
+            "captions_per_s": round(rep.captioned / secs, 2),
+        }
+        print(
+            f"captions: {ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
+            f"{ok_colours / n:.3f} name every colour; {rep.captioned / secs:.1f} captions/s"
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

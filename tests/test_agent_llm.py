@@ -1,0 +1,137 @@
+"""The LLM planner against a scripted OpenAI-compatible server, through the real openai + LangChain clients."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.agent import Agent
+from agent.llm import LLMPlanner
+from agent.session import Session
+from tests.fake_llm import FakeLLM
+from tools.retrieve import Searcher
+
+
+@pytest.fixture
+def fake():
+    f = FakeLLM()
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def searcher(toy_index, toy_embedder):
+    _, store, _ = toy_index
+    return Searcher(store, toy_embedder)
+
+
+def agent(fake, searcher, **kw):
+    kw = {"timeout": 5, "max_retries": 0, **kw}
+    return Agent(searcher, llm=LLMPlanner(model="fake", base_url=fake.url, api_key="x", **kw))
+
+
+def tool_messages(req: dict) -> list[dict]:
+    return [m for m in req["messages"] if m["role"] == "tool"]
+
+
+def test_tool_call_then_grounded_reply(fake, searcher):
+    fake.call("search_images", {"mode": "new", "description": "a red car at night", "negatives": ["boats"]})
+    fake.reply("Here are red cars at night.")
+    r = agent(fake, searcher).turn(Session(), "red cars at night, no boats")
+    assert r.planner == "llm" and r.query.text == "a red car at night" and r.query.negatives == ["boats"]
+    assert len(r.hits) == 10 and "Found 10 images" in r.reply and "red cars at night" in r.reply
+    assert len(fake.requests) == 2
+    assert fake.requests[0]["tools"] and {t["function"]["name"] for t in fake.requests[0]["tools"]} >= {
+        "search_images",
+        "caption_images",
+        "image_details",
+        "ask_clarifying_question",
+    }
+    (answer,) = tool_messages(fake.requests[1])
+    assert answer["tool_call_id"] == "call_1" and answer["content"].startswith("<<<TOOL_DATA")
+    assert r.session.query.text == "a red car at night" and len(r.session.results) == 10
+
+
+def test_rate_limit_is_retried(fake, searcher):
+    fake.error(429).call("search_images", {"description": "a boat"}).reply("Boats.")
+    r = agent(fake, searcher, max_retries=1).turn(Session(), "boats")
+    assert r.planner == "llm" and r.query.text == "a boat" and len(fake.requests) == 3
+
+
+@pytest.mark.parametrize("fault", ["500", "timeout", "429-forever"])
+def test_unreachable_llm_falls_back_to_offline(fake, searcher, fault):
+    if fault == "500":
+        fake.default = ("error", 500)
+    elif fault == "429-forever":
+        fake.default = ("error", 429)
+    else:
+        fake.slow(3)
+    r = agent(fake, searcher, timeout=1).turn(Session(), "a boat")
+    assert r.planner == "offline" and r.hits and "offline planner answered" in r.reply
+    assert "Traceback" not in r.reply
+
+
+def test_malformed_arguments_get_an_answer_and_a_retry(fake, searcher):
+    fake.call("search_images", "{not json", call_id="bad_1")
+    fake.call("search_images", {"description": "a house"}, call_id="good_2").reply("Houses.")
+    r = agent(fake, searcher).turn(Session(), "houses")
+    assert r.planner == "llm" and r.query.text == "a house"
+    answers = tool_messages(fake.requests[1])
+    assert [a["tool_call_id"] for a in answers] == ["bad_1"] and "not valid JSON" in answers[0]["content"]
+    # every tool call id in the final transcript has exactly one answer: nothing dangling
+    final = fake.requests[-1]["messages"]
+    asked = [c["id"] for m in final if m["role"] == "assistant" for c in (m.get("tool_calls") or [])]
+    answered = [m["tool_call_id"] for m in final if m["role"] == "tool"]
+    assert sorted(asked) == sorted(answered)
+
+
+def test_unknown_tool_and_absurd_k(fake, searcher):
+    fake.call("delete_all_images", {}, call_id="x1")
+    fake.call("search_images", {"description": "a tree", "k": 100000}, call_id="x2").reply("Trees.")
+    r = agent(fake, searcher).turn(Session(), "trees")
+    assert "unknown tool" in tool_messages(fake.requests[1])[0]["content"]
+    assert len(r.hits) == 50 and "asked for 100000 results" in r.reply
+
+
+def test_steps_are_bounded(fake, searcher):
+    fake.default = (
+        "json",
+        json.loads(
+            json.dumps(
+                __import__("tests.fake_llm", fromlist=["completion"]).completion(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": "loop",
+                                "type": "function",
+                                "function": {
+                                    "name": "search_images",
+                                    "arguments": json.dumps({"description": "a ball"}),
+                                },
+                            }
+                        ],
+                    },
+                    "tool_calls",
+                )
+            )
+        ),
+    )
+    r = agent(fake, searcher, max_steps=3).turn(Session(), "balls")
+    assert len(fake.requests) == 3 and r.hits and r.query.text == "a ball"
+
+
+def test_clarifying_question_keeps_results(fake, searcher):
+    fake.call("ask_clarifying_question", {"question": "Do you mean toy cars or real ones?"})
+    r = agent(fake, searcher).turn(Session(), "cars")
+    assert r.reply == "Do you mean toy cars or real ones?" and r.hits == []
+
+
+def test_failed_turn_leaves_session_unchanged(fake, searcher):
+    fake.default = ("error", 500)
+    s = Session()
+    r = agent(fake, searcher).turn(s, "more like #7")
+    assert "no result #7" in r.reply and r.session.query is None and r.session.results == []
+    assert [m.role for m in r.session.messages] == ["user", "assistant"]
