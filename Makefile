@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: setup  ## offline demo: toy gallery + toy model, then search it
+demo: setup  ## offline demo: toy gallery + toy model, then the chat UI in the browser
 	$(BIN)/picseek demo
 
 test: setup  ## unit + integration + e2e tests (no network); slow real-architecture tests excluded

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from agent.explain import explain
 from agent.offline import OfflinePlanner
+from agent.query import QueryPlan
 from agent.safety import sanitize
 from agent.session import Message, Session
 from agent.tools import CaptionArgs, Toolbox, ToolError
@@ -61,15 +62,30 @@ class Agent:
         self.searcher, self.llm, self.captioner, self.caption_top = searcher, llm, captioner, caption_top
         self.offline = OfflinePlanner()
 
-    def run(self, session: Session, message: str) -> Iterator[Event | TurnResult]:
-        """Stream a turn's events; the last item is the TurnResult (with the new session)."""
+    def run(
+        self,
+        session: Session,
+        message: str,
+        examples: list[str] | None = None,
+        k: int | None = None,
+        threshold: float | None = None,
+    ) -> Iterator[Event | TurnResult]:
+        """Stream a turn's events; the last item is the TurnResult (with the new session).
+
+        `k`/`threshold` are the UI's settings: they apply unless the user's words ask otherwise ("show me 20").
+
+        `examples` are image files to search by (e.g. an upload); such a turn is planned offline, since the
+        language model cannot see the image.
+        """
         t0 = time.monotonic()
         message = message.strip()[:2000]
         work = session.model_copy(deep=True)
-        box = Toolbox(self.searcher, work, self.captioner)
+        if work.query is not None and (k or threshold is not None):
+            work.query = work.query.model_copy(update={"k": k or work.query.k, "threshold": threshold})
+        box = Toolbox(self.searcher, work, self.captioner, default_k=k, default_threshold=threshold)
         planner, note, llm_text = self.offline.name, "", ""
         yield Event("status", "searching…")
-        if self.llm is not None:
+        if self.llm is not None and not examples:
             try:
                 llm_text = self.llm.run(session, message, box)
                 planner = self.llm.name
@@ -77,7 +93,7 @@ class Agent:
                 log.warning("LLM planner failed: %r", e)
                 note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
                 work = session.model_copy(deep=True)
-                box = Toolbox(self.searcher, work, self.captioner)
+                box = Toolbox(self.searcher, work, self.captioner, default_k=k, default_threshold=threshold)
             if planner == "llm" and box.question:
                 return (
                     yield from self._finish(session, work, message, sanitize(box.question, 500), planner, None, [], t0)
@@ -87,7 +103,11 @@ class Agent:
                 planner = self.offline.name
         if planner == self.offline.name:
             try:
-                box.run_plan(self.offline.plan(message, work))
+                plan = self.offline.plan(message, work) if message else QueryPlan(mode="new")
+                if examples:
+                    plan.like += examples
+                    plan.mode = "new" if not message else plan.mode
+                box.run_plan(plan)
             except ToolError as e:
                 return (
                     yield from self._finish(
@@ -136,10 +156,10 @@ class Agent:
         yield result
         return result
 
-    def turn(self, session: Session, message: str) -> TurnResult:
+    def turn(self, session: Session, message: str, examples: list[str] | None = None) -> TurnResult:
         """Run a turn to completion and return its result."""
         out = None
-        for item in self.run(session, message):
+        for item in self.run(session, message, examples):
             if isinstance(item, TurnResult):
                 out = item
         assert out is not None

@@ -78,8 +78,17 @@ class ToolError(PicseekError):
 class Toolbox:
     """Runs tools against one session (a working copy: committed only when the turn succeeds)."""
 
-    def __init__(self, searcher: Searcher, session: Session, captioner=None, max_k: int = 50):
+    def __init__(
+        self,
+        searcher: Searcher,
+        session: Session,
+        captioner=None,
+        max_k: int = 50,
+        default_k: int | None = None,
+        default_threshold: float | None = None,
+    ):
         self.searcher, self.session, self.captioner, self.max_k = searcher, session, captioner, max_k
+        self.default_k, self.default_threshold = default_k, default_threshold
         self.hits: list[Hit] = []
         self.query: ImageQuery | None = session.query
         self.question: str | None = None
@@ -115,6 +124,10 @@ class Toolbox:
         return self.run_plan(plan)
 
     def run_plan(self, plan: QueryPlan) -> dict:
+        if plan.k is None and self.default_k:
+            plan = plan.model_copy(update={"k": self.default_k})
+        if plan.threshold is None and self.default_threshold is not None:
+            plan = plan.model_copy(update={"threshold": self.default_threshold})
         try:
             q = merge(self.query, plan, self.session.resolve)
             hits = self.searcher.search(q)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -29,6 +30,7 @@ class Embedder:
         self._loaded: Loaded | None = None
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_cache_size = text_cache
+        self._lock = threading.RLock()  # the UI serves several sessions from threads; one model call at a time
 
     @property
     def loaded(self) -> Loaded:
@@ -79,7 +81,7 @@ class Embedder:
         import torch
 
         out = []
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
             for i in range(0, len(pixels), batch_size):
                 feats = self.loaded.model.encode_image(self._pixels_to_tensor(pixels[i : i + batch_size]))
                 out.append(feats.float().cpu().numpy())
@@ -92,6 +94,10 @@ class Embedder:
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts (cached per text). Returns (N, dim) unit vectors."""
+        with self._lock:
+            return self._embed_texts(texts)
+
+    def _embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]

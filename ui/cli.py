@@ -376,6 +376,26 @@ def chat_loop(agent, lines=None) -> None:
 
 
 @app.command()
+def ui(
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
+    port: Annotated[int | None, typer.Option(help="port (default: first free from 7860)")] = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    offline: OfflineOpt = False,
+) -> None:
+    """Start the chat UI in the browser (prints the URL)."""
+    from ui.app import launch
+
+    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
+    launch(agent, model, port=port, host=host)
+
+
+@app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the registered models."""
     from tools.models import list_models
@@ -408,9 +428,13 @@ def toy_gallery(
 def demo(
     n: Annotated[int, typer.Option("--n", help="scenes in the demo gallery")] = 1500,
     seed: Annotated[int, typer.Option(help="gallery seed")] = 7,
-    query: Annotated[list[str], typer.Option("--query", "-q", help="run these searches and exit")] = [],  # noqa: B006
+    query: Annotated[list[str], typer.Option("--query", "-q", help="run these chat turns and exit")] = [],  # noqa: B006
+    terminal: Annotated[
+        bool, typer.Option("--terminal", help="chat in the terminal instead of the browser UI")
+    ] = False,
+    port: Annotated[int | None, typer.Option(help="UI port (default: first free from 7860)")] = None,
 ) -> None:
-    """Offline demo: build a toy gallery under $PICSEEK_HOME, index it with the toy model, then search it."""
+    """Offline demo: build a toy gallery under $PICSEEK_HOME, index it with the toy model, open the chat UI."""
     from evals.toy.world import make_gallery
     from tools.home import home
     from tools.index import index_folder
@@ -425,7 +449,13 @@ def demo(
     finally:
         st.unlock()
     typer.echo(f"gallery: {gallery} (try 'a red car', then 'only at night', then 'more like #2')")
-    chat_loop(make_agent(gallery, "toy", None, None, None, None, None, offline=True), query or None)
+    agent = make_agent(gallery, "toy", None, None, None, None, None, offline=True)
+    if terminal or query:
+        chat_loop(agent, query or None)
+        return
+    from ui.app import launch
+
+    launch(agent, "toy", port=port)
 
 
 def main() -> None:

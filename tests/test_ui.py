@@ -1,0 +1,126 @@
+"""The Gradio app: its API through gradio_client, per-tab isolation under concurrency, and what it serves."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from agent.agent import Agent
+from tools.home import home
+from tools.retrieve import Searcher
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def app_url(toy_index, toy_embedder):
+    from ui.app import launch
+
+    gallery, store, _ = toy_index
+    (gallery / ".secret.jpg").write_bytes((gallery / "scene_00000.jpg").read_bytes())
+    agent = Agent(Searcher(store, toy_embedder))
+    port = free_port()
+    launch(agent, "toy", port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", gallery
+    import gradio as gr
+
+    gr.close_all()
+
+
+def reply_text(history) -> str:
+    content = history[-1]["content"]
+    return content if isinstance(content, str) else " ".join(c.get("text", "") for c in content)
+
+
+def test_chat_api_streams_results_into_the_gallery(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    c = Client(url, verbose=False)
+    history, gallery, _ = c.predict("a boat", [], 6, 0, api_name="/chat")
+    assert "Found 6 images" in reply_text(history) and len(gallery) == 6
+    assert gallery[0]["caption"].startswith("#1 ·")
+    history, gallery, _ = c.predict("at night", history, 6, 0, api_name="/chat")
+    assert "boat at night" in reply_text(history)  # the tab's session carried the first turn
+
+
+def test_twenty_concurrent_sessions_do_not_cross_talk(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    subjects = ["a boat", "a house", "a tree", "a car", "a ball"]
+
+    def one(i: int) -> tuple[str, str]:
+        c = Client(url, verbose=False)
+        subject = subjects[i % 5]
+        h, _, _ = c.predict(subject, [], 5, 0, api_name="/chat")
+        h, _, _ = c.predict("only red ones", h, 5, 0, api_name="/chat")
+        return subject, reply_text(h)
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(one, range(20)))
+    for subject, text in results:
+        noun = subject.split()[-1]
+        assert f"a red {noun}" in text, (subject, text)
+        others = [s.split()[-1] for s in subjects if s != subject]
+        assert not any(f"red {o}”" in text for o in others)
+
+
+def get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_only_thumbnails_are_served(app_url, picseek_home):
+    from gradio_client import Client
+
+    url, gallery = app_url
+    _, shown, _ = Client(url, verbose=False).predict("a boat", [], 3, 0, api_name="/chat")
+    assert shown
+    db = next(home().rglob("chroma.sqlite3"))
+    (home() / "logs").mkdir(exist_ok=True)
+    (home() / "logs" / "picseek.log").write_text("secret")
+    refused = [
+        gallery / "scene_00000.jpg",
+        gallery / ".secret.jpg",
+        db,
+        home() / "logs" / "picseek.log",
+        "/etc/passwd",
+        f"{gallery}/../gallery/scene_00000.jpg",
+        "../../../../etc/passwd",
+        home() / "stores",
+    ]
+    for p in refused:
+        code = get(url + "gradio_api/file=" + urllib.parse.quote(str(p)))
+        assert code in (403, 404), (p, code)
+    thumbs = [p for p in (home() / "thumbs").rglob("*.jpg")]
+    assert thumbs and get(url + "gradio_api/file=" + urllib.parse.quote(str(thumbs[0]))) == 200
+
+
+def test_search_by_example_api(app_url, tmp_path):
+    import shutil
+
+    from gradio_client import Client, handle_file
+
+    url, gallery = app_url
+    example = tmp_path / "upload.jpg"
+    shutil.copy(gallery / "scene_00003.jpg", example)
+    history, shown, _ = Client(url, verbose=False).predict(
+        handle_file(str(example)), [], 4, 0, api_name="/search_by_example"
+    )
+    assert "like 1 reference image" in reply_text(history) and len(shown) == 4
+    assert shown[0]["caption"].startswith("#1 · 1.00")  # the same picture comes first
