@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint bench toy-model clean
+.PHONY: setup demo test test-all lint bench toy-model eval-toy clean
+
+EVAL_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-4040
 
 setup: $(STAMP)
 
@@ -33,6 +35,13 @@ bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 
 toy-model: setup  ## retrain the bundled toy model (~45 min on 2 CPU cores)
 	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt
+
+eval-toy: setup  ## the committed toy eval: 200 three-turn dialogues, agent vs baselines -> evals/results/toy
+	test -f $(EVAL_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(EVAL_GALLERY) --n 1000 --seed 4040
+	$(BIN)/picseek index $(EVAL_GALLERY) --model toy
+	rm -rf evals/results/toy
+	$(BIN)/picseek eval evals/data/toy-dialogues.jsonl --dir $(EVAL_GALLERY) --model toy \
+		--system agent --system concat --system last --out evals/results/toy
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

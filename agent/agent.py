@@ -156,10 +156,17 @@ class Agent:
         yield result
         return result
 
-    def turn(self, session: Session, message: str, examples: list[str] | None = None) -> TurnResult:
+    def turn(
+        self,
+        session: Session,
+        message: str,
+        examples: list[str] | None = None,
+        k: int | None = None,
+        threshold: float | None = None,
+    ) -> TurnResult:
         """Run a turn to completion and return its result."""
         out = None
-        for item in self.run(session, message, examples):
+        for item in self.run(session, message, examples, k=k, threshold=threshold):
             if isinstance(item, TurnResult):
                 out = item
         assert out is not None

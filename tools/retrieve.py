@@ -7,6 +7,7 @@ images close to a negative concept are penalised, near-duplicates collapsed, the
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -72,6 +73,7 @@ class ImageQuery(BaseModel):
     k: int = Field(10, ge=1, le=MAX_K)
     threshold: float | None = Field(None, ge=-1, le=1, description="drop hits scoring below this")
     collapse_duplicates: bool = True
+    caption_weight: float = Field(0.0, ge=0, le=1, description="blend in how many query words the caption has")
 
     @field_validator("text")
     @classmethod
@@ -189,6 +191,8 @@ class Searcher:
             # Penalise only what is close to an excluded concept relative to this candidate set.
             cut = float(np.median(worst) + 0.5 * worst.std())
             scores = scores - NEG_PENALTY * np.maximum(0.0, worst - cut)
+        if q.caption_weight and q.text:
+            scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
         order = np.argsort(-scores, kind="stable")
         hits: list[Hit] = []
         kept: list[np.ndarray] = []
@@ -213,6 +217,41 @@ class Searcher:
             if len(hits) >= q.k:
                 break
         return hits
+
+
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "with",
+    "on",
+    "in",
+    "at",
+    "by",
+    "some",
+    "photo",
+    "picture",
+    "image",
+    "only",
+    "ones",
+    "one",
+    "show",
+    "me",
+}
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP}
+
+
+def caption_match(query: str, caption: str | None) -> float:
+    """Share of the query's content words that the caption contains (0 when there is no caption)."""
+    if not caption:
+        return 0.0
+    want = _words(query)
+    return len(want & _words(caption)) / len(want) if want else 0.0
 
 
 def _inside(p: Path, root: Path) -> bool:

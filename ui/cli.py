@@ -395,6 +395,71 @@ def ui(
     launch(agent, model, port=port, host=host)
 
 
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="dialogues: our JSONL, a Karpathy caption JSON, or VisDial JSON")],
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery the dataset refers to")] = Path("."),
+    systems: Annotated[list[str], typer.Option("--system", help="agent, agent-llm, concat, last (repeatable)")] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
+    limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
+    split: Annotated[str, typer.Option(help="Karpathy split for COCO/Flickr files")] = "test",
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
+    from agent.agent import Agent
+    from evals.datasets import load
+    from evals.runner import AgentSystem, TextBaseline, run
+    from tools.retrieve import Searcher
+
+    kw = {"split": split} if fmt == "coco" else {}
+    dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
+    searcher = Searcher(st, embedder)
+    chosen = systems or ["agent", "concat", "last"]
+    made = []
+    for name in chosen:
+        if name == "agent":
+            made.append(AgentSystem(Agent(searcher), "agent"))
+        elif name == "agent-llm":
+            from agent.llm import LLMPlanner
+
+            made.append(
+                AgentSystem(Agent(searcher, llm=LLMPlanner(model=llm_model, base_url=llm_base_url)), "agent-llm")
+            )
+        elif name in ("concat", "last"):
+            made.append(TextBaseline(searcher, name))
+        else:
+            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, concat, last.")
+    summary = run(dialogues, made, out)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo((out / "report.md").read_text())
+        typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md, hits_by_turn.png")
+
+
+@app.command("toy-dialogues")
+def toy_dialogues_cmd(
+    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
+    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
+    n: Annotated[int, typer.Option("--n", help="number of dialogues")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+) -> None:
+    """Write toy-world eval dialogues (3 turns, exact ground truth) for a toy gallery."""
+    from evals.datasets import save_jsonl, toy_dialogues
+
+    dialogues = toy_dialogues(gallery, n, seed)
+    save_jsonl(dialogues, out)
+    typer.echo(f"wrote {len(dialogues)} dialogues to {out}")
+
+
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the registered models."""
