@@ -32,6 +32,8 @@ lint: setup
 bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 	$(BIN)/python -m evals.bench.ingest
 	$(BIN)/python -m evals.bench.search
+	$(BIN)/python -m evals.bench.agent
+	$(BIN)/python -m evals.bench.caption
 
 toy-model: setup  ## retrain the bundled toy model (~45 min on 2 CPU cores)
 	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt

@@ -1,0 +1,58 @@
+"""Offline agent turn latency on a 2,000-image toy index: p50/p95 per turn over scripted three-turn dialogues.
+
+    python -m evals.bench.agent [--n 2000] [--dialogues 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from evals.bench.common import bench_dir, machine, pct, write_section
+
+
+def main(argv=None) -> None:
+    from agent.agent import Agent
+    from agent.session import Session
+    from evals.datasets import toy_dialogues
+    from evals.toy.world import make_gallery
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.index import index_folder
+    from tools.models import resolve
+    from tools.retrieve import Searcher
+    from tools.store import Store
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--dialogues", type=int, default=60)
+    args = ap.parse_args(argv)
+    gallery = bench_dir() / f"toy-agent-{args.n}"
+    if not (gallery / "scenes.jsonl").exists():
+        make_gallery(gallery, args.n, seed=8080)
+    emb = Embedder(resolve("toy"))
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    index_folder(gallery, emb, store)
+    agent = Agent(Searcher(store, emb))
+    dialogues = toy_dialogues(gallery, args.dialogues, seed=9)
+    agent.turn(Session(), "warm up")
+    per_turn: dict[int, list[float]] = {}
+    for d in dialogues:
+        s = Session()
+        for i, t in enumerate(d.turns):
+            t0 = time.perf_counter()
+            s = agent.turn(s, t.user).session
+            per_turn.setdefault(i, []).append((time.perf_counter() - t0) * 1000)
+    all_ms = [x for v in per_turn.values() for x in v]
+    lines = [f"Machine: {machine()}.", "",
+             f"Command: `python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}` (part of `make bench`).",
+             "", f"### Offline agent turn latency, {store.count():,}-image toy index, k=10, no captioner", "",
+             "| turn | p50 ms | p95 ms |", "|---|---:|---:|"]
+    lines += [f"| {i + 1} | {pct(v, 50):.1f} | {pct(v, 95):.1f} |" for i, v in sorted(per_turn.items())]
+    lines.append(f"| all | {pct(all_ms, 50):.1f} | {pct(all_ms, 95):.1f} |")
+    print("\n".join(lines[-5:]))
+    write_section("agent", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

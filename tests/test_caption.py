@@ -1,0 +1,78 @@
+"""Captions: made by the toy CoCa through open_clip's generate, stored as documents, cached, cleaned."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evals.toy.world import load_scenes
+from tools.caption import CaptionFailed, CocaCaptioner, caption_images, clean_caption
+from tools.embed import Embedder
+from tools.retrieve import ImageQuery, Searcher
+
+
+def test_clean_caption():
+    assert clean_caption("<start_of_text>a red car <end_of_text>") == "a red car"
+    assert "<" not in clean_caption("a <script>alert(1)</script> car\x00\n") and len(clean_caption("x " * 500)) <= 300
+
+
+class CountingCaptioner:
+    """The real toy captioner, counting images, failing on request for one of them."""
+
+    def __init__(self, inner, fail_on: int | None = None):
+        self.inner, self.id, self.fit, self.images, self.fail_on = inner, inner.id, inner.fit, 0, fail_on
+
+    def caption(self, pixels):
+        out = self.inner.caption(pixels)
+        self.images += len(pixels)
+        if self.fail_on is not None and self.images >= self.fail_on:
+            out[0] = CaptionFailed("scripted failure")
+            self.fail_on = None
+        return out
+
+
+def test_captions_are_stored_cached_and_searchable(toy_index, toy_spec):
+    gallery, store, _ = toy_index
+    cap = CountingCaptioner(CocaCaptioner(toy_spec), fail_on=1)
+    rep = caption_images(store, cap, progress=False)
+    assert rep.captioned == 119 and len(rep.skipped) == 1 and rep.skipped[0]["reason"] == "scripted failure"
+    again = caption_images(store, cap, progress=False)
+    assert (again.captioned, again.unchanged, cap.images) == (1, 119, 121)  # only the failed one is retried
+    rows = list(store.iter_metadata())
+    assert all(doc and m["caption_by"] == cap.id for _, m, doc in rows)
+    truth = {s.file: s for s in load_scenes(gallery)}
+    nouns = [any(o.noun in (doc or "") for o in truth[m["path"]].objects) for _, m, doc in rows]
+    assert np.mean(nouns) > 0.5  # the toy captioner names the scene's objects (quality is measured in evals)
+    hits = Searcher(store, Embedder(toy_spec)).search(ImageQuery(text="a boat", k=3))
+    assert all(h.caption for h in hits)
+
+
+@pytest.mark.e2e
+def test_index_with_captions_cli(toy_gallery):
+    bin_ = Path(sys.executable).parent
+    run = [str(bin_ / "picseek"), "index", str(toy_gallery), "--model", "toy", "--captions", "--json"]
+    first = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+    assert first["captions"]["captioned"] == 120
+    second = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+    assert second["captions"] == {"captioned": 0, "unchanged": 120, "skipped": []}
+    out = subprocess.run([str(bin_ / "picseek"), "caption", "--dir", str(toy_gallery), "--model", "toy",
+                          "--only-missing", "--json"], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["captioned"] == 0
+
+
+@pytest.mark.slow
+def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
+    """coca_ViT-B-32 with random weights: gibberish captions, but loading, batching, generation and storage run."""
+    from tools.models import resolve
+
+    gallery, store, _ = toy_index
+    cap = CocaCaptioner(resolve("coca_ViT-B-32", random_init=True), batch_size=2)
+    ids = [i for i, _, _ in store.iter_metadata()][:3]
+    rep = caption_images(store, cap, ids=ids, progress=False)
+    assert rep.captioned + len(rep.skipped) == 3
+    assert cap.fit.size == 224
