@@ -98,9 +98,9 @@ class Agent:
                 return (
                     yield from self._finish(session, work, message, sanitize(box.question, 500), planner, None, [], t0)
                 )
-            if planner == "llm" and box.query is None:
+            if planner == "llm" and not box.searched:
                 note = "The language model did not search; the offline planner answered."
-                planner = self.offline.name
+                planner, llm_text = self.offline.name, ""
         if planner == self.offline.name:
             try:
                 plan = self.offline.plan(message, work) if message else QueryPlan(mode="new")

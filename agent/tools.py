@@ -93,6 +93,7 @@ class Toolbox:
         self.query: ImageQuery | None = session.query
         self.question: str | None = None
         self.notes: list[str] = []
+        self.searched = False  # whether a search ran in this turn
 
     def call(self, name: str, args: dict) -> dict:
         schema = TOOL_SCHEMAS.get(name)
@@ -133,7 +134,7 @@ class Toolbox:
             hits = self.searcher.search(q)
         except (PicseekError, ValueError) as e:
             raise ToolError(str(e)) from None
-        self.query, self.hits = q, hits
+        self.query, self.hits, self.searched = q, hits, True
         self.session.query = q
         self.session.set_results(hits)
         return {

@@ -135,3 +135,12 @@ def test_failed_turn_leaves_session_unchanged(fake, searcher):
     r = agent(fake, searcher).turn(s, "more like #7")
     assert "no result #7" in r.reply and r.session.query is None and r.session.results == []
     assert [m.role for m in r.session.messages] == ["user", "assistant"]
+
+
+def test_llm_that_answers_without_searching_falls_back(fake, searcher):
+    fake.call("search_images", {"description": "a boat"}).reply("Boats.")
+    first = agent(fake, searcher).turn(Session(), "boats")
+    fake.reply("Sure, here you go!")  # no tool call this time
+    r = agent(fake, searcher).turn(first.session, "only white ones")
+    assert r.planner == "offline" and "did not search" in r.reply and r.query.text == "a white boat" and r.hits
+    assert "Sure, here you go" not in r.reply
