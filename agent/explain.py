@@ -5,30 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from agent.safety import quote, sanitize
-from tools.retrieve import Hit, ImageQuery
-
-STOP = {
-    "a",
-    "an",
-    "the",
-    "of",
-    "and",
-    "with",
-    "on",
-    "in",
-    "at",
-    "by",
-    "to",
-    "is",
-    "are",
-    "photo",
-    "picture",
-    "image",
-    "some",
-    "two",
-    "three",
-    "one",
-}
+from tools.retrieve import Hit, ImageQuery, content_words
 
 
 def describe_query(q: ImageQuery) -> str:
@@ -65,11 +42,9 @@ def _why(h: Hit) -> str:
 def suggestion(q: ImageQuery, hits: list[Hit]) -> str:
     """One refinement idea drawn from the captions of the hits (never invented), else a generic hint."""
     words = Counter()
-    used = {w.rstrip("s") for w in (q.text or "").lower().split()} | {n.lower().rstrip("s") for n in q.negatives}
+    used = content_words(q.text) | {w for n in q.negatives for w in content_words(n)}
     for h in hits:
-        for w in set((h.caption or "").lower().replace(",", " ").split()):
-            if w.isalpha() and w not in STOP and w.rstrip("s") not in used and len(w) > 2:
-                words[w] += 1
+        words.update(w for w in content_words(h.caption) if w.isalpha() and w not in used and len(w) > 2)
     common = [w for w, c in words.most_common() if 1 < c < len(hits)]
     if common:
         w = common[0]

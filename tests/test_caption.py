@@ -60,8 +60,12 @@ def test_index_with_captions_cli(toy_gallery):
     assert first["captions"]["captioned"] == 120
     second = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
     assert second["captions"] == {"captioned": 0, "unchanged": 120, "skipped": []}
-    out = subprocess.run([str(bin_ / "picseek"), "caption", "--dir", str(toy_gallery), "--model", "toy",
-                          "--only-missing", "--json"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(bin_ / "picseek"), "caption", "--dir", str(toy_gallery), "--model", "toy", "--only-missing", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert json.loads(out)["captioned"] == 0
 
 

@@ -21,8 +21,11 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def chroma_url(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(tmp_path / "server-db"), "--host",
-                             "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "chroma"), "run", "--path", str(tmp_path / "server-db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -42,15 +45,44 @@ def chroma_url(tmp_path):
 
 def test_index_and_search_through_a_chroma_server(chroma_url, toy_gallery, picseek_home):
     env = {**os.environ, "PICSEEK_CHROMA_URL": chroma_url}
-    rep = json.loads(subprocess.run([str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json"],
-                                    capture_output=True, text=True, env=env, check=True).stdout)
+    rep = json.loads(
+        subprocess.run(
+            [str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
     assert rep["indexed"] == 120 and rep["store"] == chroma_url
     assert not list(picseek_home.rglob("chroma.sqlite3"))  # nothing went to an embedded store
-    again = json.loads(subprocess.run([str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json",
-                                       "--chroma-url", chroma_url], capture_output=True, text=True,
-                                      check=True).stdout)
+    again = json.loads(
+        subprocess.run(
+            [str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json", "--chroma-url", chroma_url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert again["unchanged"] == 120 and again["indexed"] == 0
-    hits = json.loads(subprocess.run([str(BIN / "picseek"), "search", "a boat", "--dir", str(toy_gallery), "--model",
-                                      "toy", "--json", "--k", "5"], capture_output=True, text=True, env=env,
-                                     check=True).stdout)
+    hits = json.loads(
+        subprocess.run(
+            [
+                str(BIN / "picseek"),
+                "search",
+                "a boat",
+                "--dir",
+                str(toy_gallery),
+                "--model",
+                "toy",
+                "--json",
+                "--k",
+                "5",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+    )
     assert len(hits) == 5 and all(Path(h["path"]).exists() for h in hits)

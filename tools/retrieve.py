@@ -219,39 +219,22 @@ class Searcher:
         return hits
 
 
-_STOP = {
-    "a",
-    "an",
-    "the",
-    "of",
-    "and",
-    "with",
-    "on",
-    "in",
-    "at",
-    "by",
-    "some",
-    "photo",
-    "picture",
-    "image",
-    "only",
-    "ones",
-    "one",
-    "show",
-    "me",
-}
+STOP_WORDS = frozenset(
+    "a an the of and with on in at by to is are some one two three photo picture image only ones show me".split()
+)
 
 
-def _words(text: str) -> set[str]:
-    return {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower()) if w not in _STOP}
+def content_words(text: str | None) -> set[str]:
+    """Lower-case words of a text minus stop words, plural 's' dropped: what a caption and a query share."""
+    return {w.rstrip("s") for w in re.findall(r"[a-z]+", (text or "").lower()) if w not in STOP_WORDS}
 
 
 def caption_match(query: str, caption: str | None) -> float:
     """Share of the query's content words that the caption contains (0 when there is no caption)."""
     if not caption:
         return 0.0
-    want = _words(query)
-    return len(want & _words(caption)) / len(want) if want else 0.0
+    want = content_words(query)
+    return len(want & content_words(caption)) / len(want) if want else 0.0
 
 
 def _inside(p: Path, root: Path) -> bool:

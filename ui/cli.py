@@ -245,7 +245,11 @@ def search(
     if not hits:
         typer.echo("no matches")
     for h in hits:
-        typer.echo(f"{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+        _echo_hit(h)
+
+
+def _echo_hit(h, indent: str = "") -> None:
+    typer.echo(f"{indent}{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
 
 
 def _day(s: str | None) -> date | None:
@@ -323,7 +327,7 @@ def ask(
         if not as_json:
             typer.echo(f"> {m}\n{r.reply}")
             for h in r.hits:
-                typer.echo(f"  {h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+                _echo_hit(h, "  ")
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
 
@@ -370,7 +374,7 @@ def chat_loop(agent, lines=None) -> None:
             if isinstance(item, TurnResult):
                 session = item.session
                 for h in item.hits:
-                    typer.echo(f"  {h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+                    _echo_hit(h, "  ")
             elif isinstance(item, Event) and item.kind == "reply":
                 typer.echo(item.text)
 

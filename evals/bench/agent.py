@@ -1,6 +1,6 @@
 """Offline agent turn latency on a 2,000-image toy index: p50/p95 per turn over scripted three-turn dialogues.
 
-    python -m evals.bench.agent [--n 2000] [--dialogues 60]
+python -m evals.bench.agent [--n 2000] [--dialogues 60]
 """
 
 from __future__ import annotations
@@ -44,10 +44,16 @@ def main(argv=None) -> None:
             s = agent.turn(s, t.user).session
             per_turn.setdefault(i, []).append((time.perf_counter() - t0) * 1000)
     all_ms = [x for v in per_turn.values() for x in v]
-    lines = [f"Machine: {machine()}.", "",
-             f"Command: `python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}` (part of `make bench`).",
-             "", f"### Offline agent turn latency, {store.count():,}-image toy index, k=10, no captioner", "",
-             "| turn | p50 ms | p95 ms |", "|---|---:|---:|"]
+    lines = [
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}` (part of `make bench`).",
+        "",
+        f"### Offline agent turn latency, {store.count():,}-image toy index, k=10, no captioner",
+        "",
+        "| turn | p50 ms | p95 ms |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {i + 1} | {pct(v, 50):.1f} | {pct(v, 95):.1f} |" for i, v in sorted(per_turn.items())]
     lines.append(f"| all | {pct(all_ms, 50):.1f} | {pct(all_ms, 95):.1f} |")
     print("\n".join(lines[-5:]))

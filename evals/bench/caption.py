@@ -1,6 +1,6 @@
 """Caption throughput: the real coca_ViT-B-32 architecture (random weights) and the toy CoCa, on 2 cores.
 
-    python -m evals.bench.caption [--images 8] [--batch 4] [--seq-len 20]
+python -m evals.bench.caption [--images 8] [--batch 4] [--seq-len 20]
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ def main(argv=None) -> None:
     rows = []
     for name, random_init in (("coca_ViT-B-32", True), ("toy", False)):
         for method in ("beam_search", "greedy"):
-            cap = CocaCaptioner(resolve(name, random_init=random_init), batch_size=args.batch,
-                                gen=GenerationConfig(method=method, seq_len=args.seq_len))
+            cap = CocaCaptioner(
+                resolve(name, random_init=random_init),
+                batch_size=args.batch,
+                gen=GenerationConfig(method=method, seq_len=args.seq_len),
+            )
             pix = [d.pixels for _, d in DecodePool(cap.fit, 2).imap((str(f), str(f)) for f in files)]
             cap.caption(pix[:1])  # load + warm up
             t = time.perf_counter()
@@ -38,15 +41,24 @@ def main(argv=None) -> None:
             dt = time.perf_counter() - t
             rows.append((name + (" (random weights)" if random_init else ""), method, len(out) / dt))
             print(rows[-1], out[0][:60], flush=True)
-    lines = [f"Machine: {machine()}.", "",
-             f"Command: `python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len "
-             f"{args.seq_len}` (part of `make bench`).", "",
-             f"### Captions per second, batch {args.batch}, up to {args.seq_len} tokens, fp32 CPU", "",
-             "| model | decoding | captions/s |", "|---|---|---:|"]
+    lines = [
+        f"Machine: {machine()}.",
+        "",
+        f"Command: `python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len "
+        f"{args.seq_len}` (part of `make bench`).",
+        "",
+        f"### Captions per second, batch {args.batch}, up to {args.seq_len} tokens, fp32 CPU",
+        "",
+        "| model | decoding | captions/s |",
+        "|---|---|---:|",
+    ]
     lines += [f"| {n} | {m} | {r:.2f} |" for n, m, r in rows]
-    lines += ["", "beam_search: 6 beams in 3 groups (open_clip's default). open_clip's `generate` recomputes the "
-              "full-vocabulary logits of every position at each step (no KV cache), so cost grows with the square "
-              "of the caption length."]
+    lines += [
+        "",
+        "beam_search: 6 beams in 3 groups (open_clip's default). open_clip's `generate` recomputes the "
+        "full-vocabulary logits of every position at each step (no KV cache), so cost grows with the square "
+        "of the caption length.",
+    ]
     write_section("caption", "\n".join(lines))
 
 
