@@ -57,6 +57,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--captions", type=int, default=300, help="scenes to caption for the caption check (0: none)")
     ap.add_argument("--gallery", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--caption-weights",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also caption the whole gallery and measure search with these caption blends",
+    )
+    ap.add_argument("--method", default="greedy", help="caption decoding: greedy or beam_search")
     args = ap.parse_args(argv)
 
     from tools.home import home
@@ -69,25 +77,45 @@ def main(argv=None) -> dict:
     store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
     index_folder(gallery, emb, store)
     searcher = Searcher(store, emb)
-    result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": emb.model_id, "classes": {}}
-    lat = []
-    for cls, qs in queries(scenes).items():
-        precs = []
-        for text, rel in qs:
-            t = time.perf_counter()
-            hits = searcher.search(ImageQuery(text=text, k=10))
-            lat.append(time.perf_counter() - t)
-            relmap = {s.file: r for s, r in zip(scenes, rel)}
-            precs.append(precision_at([Path(h.path).name for h in hits], relmap))
-        result["classes"][cls] = {"queries": len(qs), "p_at_10": round(float(np.mean(precs)), 4)}
-        print(f"{cls:16s} {len(qs):4d} queries  P@10 {np.mean(precs):.3f}", flush=True)
-    result["mean_p_at_10"] = round(float(np.mean([c["p_at_10"] for c in result["classes"].values()])), 4)
-    result["search_ms_p50"] = round(float(np.median(lat)) * 1000, 2)
-    print(f"mean P@10 over the four classes: {result['mean_p_at_10']:.3f}")
+    qs_by_class = queries(scenes)
+
+    def measure(weight: float) -> dict:
+        res: dict = {"classes": {}}
+        lat = []
+        for cls, qs in qs_by_class.items():
+            precs = []
+            for text, rel in qs:
+                t = time.perf_counter()
+                hits = searcher.search(ImageQuery(text=text, k=10, caption_weight=weight))
+                lat.append(time.perf_counter() - t)
+                relmap = {s.file: r for s, r in zip(scenes, rel)}
+                precs.append(precision_at([Path(h.path).name for h in hits], relmap))
+            res["classes"][cls] = {"queries": len(qs), "p_at_10": round(float(np.mean(precs)), 4)}
+            print(f"  [caption weight {weight}] {cls:16s} {len(qs):4d} queries  P@10 {np.mean(precs):.3f}", flush=True)
+        res["mean_p_at_10"] = round(float(np.mean([c["p_at_10"] for c in res["classes"].values()])), 4)
+        res["search_ms_p50"] = round(float(np.median(lat)) * 1000, 2)
+        print(f"  mean P@10 over the four classes: {res['mean_p_at_10']:.3f}", flush=True)
+        return res
+
+    result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": emb.model_id}
+    result.update(measure(0.0))
+    if args.caption_weights:
+        from tools.caption import GenerationConfig
+
+        cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
+        t = time.perf_counter()
+        rep = caption_images(store, cap, mode="stale")
+        result["gallery_captioning"] = {
+            "captioner": cap.id,
+            "seconds": round(time.perf_counter() - t, 1),
+            "captioned": rep.captioned,
+        }
+        result["hybrid"] = {str(w): measure(w) for w in args.caption_weights}
     if args.captions:
         from evals.toy.train import caption_names_objects
+        from tools.caption import GenerationConfig
 
-        cap = CocaCaptioner(resolve("toy"))
+        cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
         ids = [i for i, m, _ in store.iter_metadata()][: args.captions]
         t = time.perf_counter()
         rep = caption_images(store, cap, ids=ids, mode="all")
