@@ -211,6 +211,11 @@ def _set_time(desc: str, phrase: str) -> str:
     return " ".join(f"{desc} {phrase}".split())
 
 
+def _modifier_words(rest: str) -> list[str]:
+    """Words of a leftover phrase without determiners: 'the red' -> ['red'] ("the red ones")."""
+    return [w for w in rest.split() if w not in ("the", "a", "an", "some", "any")]
+
+
 def _clean_phrase(s: str) -> str:
     s = _FILLER.sub(" ", s)
     s = re.sub(r"\b(?:and|with|a|an|the|some|any|of|that|are|is|which)\s*$", "", s.strip())
@@ -273,8 +278,8 @@ class OfflinePlanner:
         rest = _clean_phrase(_TIME_RE.sub(" ", re.sub(r"\b(?:bigger|smaller|larger)\b", " ", text)))
 
         if plan.mode == "refine" and not _REFINE_CUE.search(" ".join(message.lower().split())) and rest:
-            words = rest.split()
-            modifier_only = all(w in COLORS or w in SIZES for w in words)
+            words = _modifier_words(rest)
+            modifier_only = bool(words) and all(w in COLORS or w in SIZES for w in words)
             if not modifier_only and not (plan.like or plan.unlike or plan.negatives or plan.filters):
                 plan.mode = "new"  # a fresh description with no refinement cue starts a new search
 
@@ -288,7 +293,7 @@ class OfflinePlanner:
             return plan
 
         desc = current.text if current else ""
-        words = rest.split()
+        words = _modifier_words(rest)
         if words and all(w in COLORS for w in words):
             for c in COLORS:
                 desc = re.sub(rf"\b{c}\b\s*", "", desc).strip()

@@ -42,6 +42,9 @@ def test_offline_rules_on_a_real_photo_dialogue():
     "messages,check",
     [
         (("cars", "only red ones"), lambda p, q: q.text == "red cars"),
+    (("pictures of a boat", "the green ones"), lambda p, q: q.text == "a green boat"),
+    (("houses", "only the white ones please"), lambda p, q: q.text == "white houses"),
+    (("balls", "the red ones", "at night"), lambda p, q: q.text == "red balls at night"),
         (("a car at night", "only blue ones"), lambda p, q: q.text == "a blue car at night"),
         (("red cars", "but at night"), lambda p, q: q.text == "red cars at night"),
         (("red cars at night", "but during the day"), lambda p, q: q.text == "red cars during the day"),

@@ -46,9 +46,13 @@ class CaptionFailed(Exception):
 
 @dataclass
 class GenerationConfig:
-    """How CoCa decodes. Deterministic by default (beam search); top_p/top_k sample (seeded)."""
+    """How CoCa decodes. Deterministic by default (greedy); top_p/top_k sample (seeded).
 
-    method: str = "beam_search"  # beam_search | top_p | top_k | greedy
+    Greedy is the default: on the toy eval it named objects as well as beam search (0.763 vs 0.740 exact
+    colour-object pairs) at 4.4x the speed, because open_clip's generate has no KV cache (evals/results).
+    """
+
+    method: str = "greedy"  # greedy | beam_search | top_p | top_k
     num_beams: int = 6
     num_beam_groups: int = 3
     top_p: float = 0.9

@@ -122,22 +122,26 @@ def main(argv=None) -> dict:
         secs = time.perf_counter() - t
         by_file = {s.file: s for s in scenes}
         got = store.get(ids)
-        ok_objects = ok_colours = 0
+        ok_objects = ok_nouns = ok_colours = 0
         for m, doc in zip(got["metadatas"], got["documents"]):
             sc = by_file[m["path"]]
             ok_objects += caption_names_objects(doc or "", sc)
-            words = (doc or "").lower().split()
+            words = (doc or "").lower().replace(",", " ").split()
+            said = {n for n, syns in world.NOUN_WORDS.items() if any(w in syns for w in words)}
+            ok_nouns += said == {o.noun for o in sc.objects}
             ok_colours += all(o.color in words for o in sc.objects)
         n = len(got["ids"])
         result["captions"] = {
             "n": n,
-            "names_exact_objects": round(ok_objects / n, 4),
+            "names_right_objects": round(ok_nouns / n, 4),
+            "names_exact_colour_object_pairs": round(ok_objects / n, 4),
             "all_colours_named": round(ok_colours / n, 4),
             "captioner": cap.id,
             "captions_per_s": round(rep.captioned / secs, 2),
         }
         print(
-            f"captions: {ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
+            f"captions: {ok_nouns / n:.3f} name exactly the scene's objects; "
+            f"{ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
             f"{ok_colours / n:.3f} name every colour; {rep.captioned / secs:.1f} captions/s"
         )
     if args.out:
