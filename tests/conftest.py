@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus" / "pillow-test-images"
+CORPUS = next(
+    (
+        p
+        for p in (
+            REPO.parent / "shared" / "corpus" / "pillow-test-images",
+            Path("/work/shared/corpus/pillow-test-images"),
+        )
+        if p.is_dir()
+    ),
+    REPO.parent / "shared" / "corpus" / "pillow-test-images",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -42,9 +42,9 @@ def test_offline_rules_on_a_real_photo_dialogue():
     "messages,check",
     [
         (("cars", "only red ones"), lambda p, q: q.text == "red cars"),
-    (("pictures of a boat", "the green ones"), lambda p, q: q.text == "a green boat"),
-    (("houses", "only the white ones please"), lambda p, q: q.text == "white houses"),
-    (("balls", "the red ones", "at night"), lambda p, q: q.text == "red balls at night"),
+        (("pictures of a boat", "the green ones"), lambda p, q: q.text == "a green boat"),
+        (("houses", "only the white ones please"), lambda p, q: q.text == "white houses"),
+        (("balls", "the red ones", "at night"), lambda p, q: q.text == "red balls at night"),
         (("a car at night", "only blue ones"), lambda p, q: q.text == "a blue car at night"),
         (("red cars", "but at night"), lambda p, q: q.text == "red cars at night"),
         (("red cars at night", "but during the day"), lambda p, q: q.text == "red cars during the day"),
@@ -99,7 +99,7 @@ def big_index(tmp_path_factory):
         emb = Embedder(resolve("toy"))
         store = open_toy_store(gallery, emb)
         index_folder(gallery, emb, store, progress=False)
-        yield gallery, Searcher(store, emb), {s.file: s for s in load_scenes(gallery)}
+        yield gallery, Searcher(store, emb), {s.file: s for s in load_scenes(gallery)}, home
     finally:
         if old is not None:
             os.environ["PICSEEK_HOME"] = old
@@ -115,7 +115,7 @@ def p10(hits, truth, **attrs):
 
 
 def test_cars_then_red_then_night_narrows(big_index):
-    _, searcher, truth = big_index
+    _, searcher, truth, _ = big_index
     agent, s = Agent(searcher), Session()
     r1 = agent.turn(s, "cars")
     r2 = agent.turn(r1.session, "only red ones")
@@ -132,7 +132,7 @@ def test_cars_then_red_then_night_narrows(big_index):
 
 
 def test_more_like_number_two(big_index):
-    _, searcher, truth = big_index
+    _, searcher, truth, _ = big_index
     agent = Agent(searcher)
     r1 = agent.turn(Session(), "a house")
     second = r1.hits[1]
@@ -141,7 +141,7 @@ def test_more_like_number_two(big_index):
 
 
 def test_negative_removes_the_concept_from_the_top_10(big_index):
-    _, searcher, truth = big_index
+    _, searcher, truth, _ = big_index
     agent = Agent(searcher)
     r1 = agent.turn(Session(), "a tree")
     assert any(truth[f].time == "night" for f in files(r1.hits))
@@ -151,7 +151,7 @@ def test_negative_removes_the_concept_from_the_top_10(big_index):
 
 
 def test_session_saves_and_resumes(big_index):
-    _, searcher, _ = big_index
+    _, searcher, _, _ = big_index
     agent = Agent(searcher)
     r = agent.turn(agent.turn(Session(), "boats").session, "only white ones")
     restored = Session.load(r.session.save())
@@ -161,7 +161,7 @@ def test_session_saves_and_resumes(big_index):
 
 
 def test_bad_reference_is_a_sentence_and_changes_nothing(big_index):
-    _, searcher, _ = big_index
+    _, searcher, _, _ = big_index
     agent = Agent(searcher)
     r1 = agent.turn(Session(), "boats")
     r2 = agent.turn(r1.session, "more like #42")
@@ -209,7 +209,7 @@ def test_ask_cli_json(big_index):
     import sys
     from pathlib import Path
 
-    gallery, _, _ = big_index
+    gallery, _, _, home = big_index
     out = subprocess.run(
         [
             str(Path(sys.executable).parent / "picseek"),
@@ -226,7 +226,7 @@ def test_ask_cli_json(big_index):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""},
+        env={**os.environ, "PICSEEK_HOME": str(home), "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""},
     )
     assert out.returncode == 0, out.stderr
     turns = json.loads(out.stdout)

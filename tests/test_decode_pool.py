@@ -15,9 +15,9 @@ def test_all_files_come_back_and_slow_one_times_out(tmp_path):
         Image.new("RGB", (32, 32), (i * 20, 0, 0)).save(p)
         small.append(str(p))
     slow = tmp_path / "slow.png"
-    Image.effect_noise((6000, 6000), 80).save(slow, compress_level=1)  # ~36 MP of noise: > 0.3 s to decode
+    Image.effect_noise((8000, 8000), 80).save(slow, compress_level=1)  # 64 MP of noise: far over 0.1 s to decode
     items = [(p, p) for p in small[:6]] + [(str(slow), str(slow))] + [(p, p) for p in small[6:]]
-    got = dict(DecodePool(Fit(16), workers=2, limits=Limits(timeout_s=0.3)).imap(items))
+    got = dict(DecodePool(Fit(16), workers=2, limits=Limits(timeout_s=0.1)).imap(items))
     assert set(got) == {k for k, _ in items}
     assert got[str(slow)].startswith("timeout")
     assert all(isinstance(got[p], Decoded) and got[p].pixels.shape == (16, 16, 3) for p in small)
