@@ -80,3 +80,22 @@ def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
     rep = caption_images(store, cap, ids=ids, progress=False)
     assert rep.captioned + len(rep.skipped) == 3
     assert cap.fit.size == 224
+
+
+def test_openai_compatible_captioner_against_a_scripted_server():
+    from tests.fake_llm import FakeLLM
+    from tools.caption import OpenAICaptioner
+
+    fake = FakeLLM()
+    try:
+        fake.reply("A red car parked at night, ![x](http://evil.example/a.png) <b>bold</b>").error(500)
+        cap = OpenAICaptioner("vision-model", base_url=fake.url, api_key="x", timeout=5, max_retries=0)
+        pix = [np.full((40, 60, 3), 200, np.uint8), np.zeros((40, 60, 3), np.uint8)]
+        first, second = cap.caption(pix)
+        assert isinstance(first, str) and first.startswith("A red car") and "<" not in first
+        assert isinstance(second, CaptionFailed) and "InternalServerError" in str(second)
+        content = fake.requests[0]["messages"][0]["content"]
+        url = next(c["image_url"]["url"] for c in content if c["type"] == "image_url")
+        assert url.startswith("data:image/jpeg;base64,") and len(url) < 200_000  # bounded-size data URL
+    finally:
+        fake.close()
