@@ -66,3 +66,11 @@ def test_user_folder_is_never_written(toy_gallery, toy_embedder):
     before = sorted((p.name, p.stat().st_mtime_ns) for p in toy_gallery.iterdir())
     index_folder(toy_gallery, toy_embedder, open_toy_store(toy_gallery, toy_embedder), progress=False)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in toy_gallery.iterdir()) == before
+
+
+def test_a_file_that_turns_unreadable_leaves_the_index(toy_index, toy_embedder):
+    gallery, store, _ = toy_index
+    (gallery / "scene_00009.jpg").write_bytes(b"\xff\xd8\xff garbage now")
+    r = index_folder(gallery, toy_embedder, store, progress=False)
+    assert [s.path for s in r.skipped] == [str(gallery / "scene_00009.jpg")] and r.total == 119
+    assert "scene_00009.jpg" not in {m["path"] for _, m, _ in store.iter_metadata()}

@@ -193,6 +193,8 @@ def index_folder(
                 if isinstance(res, str):
                     report.skipped.append(Skipped(f.path, res))
                     skiplog.entries[f.rel] = {"size": f.size, "mtime_ns": f.mtime_ns, "reason": res}
+                    if key in existing:  # it changed into something unreadable: its old vector must not linger
+                        store.delete([key])
                 else:
                     batch.append((f, res))
                     if len(batch) >= batch_size:
