@@ -47,18 +47,13 @@ def merge(current: ImageQuery | None, plan: QueryPlan, resolve_ref) -> ImageQuer
     base = current if (plan.mode == "refine" and current is not None) else ImageQuery()
     like = [] if plan.mode == "new" else list(base.like)
     unlike = [] if plan.mode == "new" else list(base.unlike)
-    for ref in plan.like:
-        rid = resolve_ref(ref)
-        if rid not in like:
-            like.append(rid)
-        if rid in unlike:
-            unlike.remove(rid)
-    for ref in plan.unlike:
-        rid = resolve_ref(ref)
-        if rid not in unlike:
-            unlike.append(rid)
-        if rid in like:
-            like.remove(rid)
+    for refs, into, out_of in ((plan.like, like, unlike), (plan.unlike, unlike, like)):
+        for ref in refs:  # an image is either liked or unliked: the newest word wins
+            rid = resolve_ref(ref)
+            if rid not in into:
+                into.append(rid)
+            if rid in out_of:
+                out_of.remove(rid)
     negatives = [n for n in base.negatives if n not in plan.remove_negatives] if plan.mode == "refine" else []
     negatives += [n for n in plan.negatives if n and n not in negatives]
     filters = base.filters.model_dump() if plan.mode == "refine" else {}
