@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from tools.errors import PicseekError
 from tools.images import Fit, clean_text
 
 log = logging.getLogger(__name__)
@@ -65,23 +66,24 @@ class CocaCaptioner:
     """open_clip CoCa generation (`model.generate`), batched. Works for the real and the toy CoCa alike."""
 
     def __init__(self, spec, device: str = "auto", gen: GenerationConfig | None = None, batch_size: int = 16):
-        from tools.models import _open_clip
+        from tools.embed import Embedder
 
         if not spec.captions:
-            raise ValueError(f"{spec.name} cannot write captions; use a CoCa model, e.g. --captioner coca_ViT-B-32")
-        self.spec, self.device, self.gen, self.batch_size = spec, device, gen or GenerationConfig(), batch_size
-        cfg = _open_clip().get_model_config(spec.arch) or {}
-        size = cfg.get("vision_cfg", {}).get("image_size", 224)
-        self.fit = Fit(size=int(size[0] if isinstance(size, (list, tuple)) else size))
+            raise PicseekError(
+                f"{spec.name} cannot write captions: pick a CoCa model (e.g. coca_ViT-B-32, toy) or openai:MODEL."
+            )
+        self.spec, self.gen, self.batch_size = spec, gen or GenerationConfig(), batch_size
+        # fp32: generation is token-by-token argmax, where bf16 rounding could change words
+        self._emb = Embedder(spec, device=device, precision="fp32")
+        self.fit = self._emb.fit
         self.id = f"coca:{spec.model_id}:{self.gen.method}"
 
     def caption(self, pixels: Sequence[np.ndarray]) -> list[str | CaptionFailed]:
         import torch
 
-        from tools.embed import Embedder
         from tools.models import _open_clip
 
-        emb = Embedder(self.spec, device=self.device, precision="fp32")
+        emb = self._emb
         lo = emb.loaded
         g = self.gen
         open_clip = _open_clip()

@@ -141,12 +141,7 @@ def make_captioner(name: str | None, embedder):
         )
     if name is None:
         return CocaCaptioner(embedder.spec if embedder.spec.captions else resolve(DEFAULT_CAPTIONER))
-    spec = resolve(name)
-    if not spec.captions:
-        raise PicseekError(
-            f"{name} cannot write captions: pick a CoCa model (e.g. coca_ViT-B-32, toy) or openai:MODEL."
-        )
-    return CocaCaptioner(spec)
+    return CocaCaptioner(resolve(name))
 
 
 def _caption_pass(st, embedder, captioner_name: str | None, mode: str):
