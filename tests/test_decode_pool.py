@@ -28,3 +28,20 @@ def test_memory_cap_turns_into_a_skip(tmp_path):
     Image.new("RGB", (8000, 8000)).save(big, compress_level=1)
     got = dict(DecodePool(Fit(16), workers=1, limits=Limits(memory_mb=300)).imap([(str(big), str(big))]))
     assert isinstance(got[str(big)], str) and got[str(big)]
+
+
+def test_workers_that_cannot_start_fail_loudly_instead_of_skipping_files(tmp_path):
+    """A script piped to python cannot be re-imported by spawned workers: no file may be blamed for that."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "ok.png"
+    Image.new("RGB", (8, 8)).save(p)
+    script = (
+        "from tools.decode_pool import DecodePool\nfrom tools.errors import DecodeWorkersFailed\n"
+        "from tools.images import Fit\ntry:\n"
+        f"    print(list(DecodePool(Fit(8), workers=1).imap([('k', {str(p)!r})])))\n"
+        "except DecodeWorkersFailed as e:\n    print('FAILED-LOUDLY', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert "FAILED-LOUDLY" in out.stdout and "could not start" in out.stdout, out.stdout + out.stderr

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from tools.errors import DecodeWorkersFailed
 from tools.images import DEFAULT_MAX_PIXELS, Decoded, Fit, SkipImage, decode
 
 
@@ -156,6 +157,13 @@ class DecodePool:
             if not q:
                 continue
             p = self.procs[i]
+            if p is not None and not p.is_alive() and not self.ready[i]:
+                # Died before it could take any file: the pool is broken, the files are not. Failing loudly keeps
+                # innocent files out of the skip list, which would otherwise remember them as unreadable.
+                raise DecodeWorkersFailed(
+                    f"image decoding workers could not start (exit code {p.exitcode}); see the log. In your own "
+                    f"script, start picseek under `if __name__ == '__main__':` (worker processes are spawned)."
+                )
             if p is not None and not p.is_alive():
                 reason = f"decoder crashed (exit code {p.exitcode})"
             elif self.ready[i] and now - self.started[i] > self.limits.timeout_s:

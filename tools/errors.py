@@ -31,3 +31,7 @@ class BadQuery(PicseekError):
 
 class GalleryNotFound(PicseekError):
     """The folder to index does not exist or is not a directory."""
+
+
+class DecodeWorkersFailed(PicseekError):
+    """The image decoding worker processes could not start, so no file was judged."""
