@@ -191,9 +191,8 @@ def langchain_tools(searcher: Searcher, captioner=None) -> list:
 
     def caption_images(paths: list[str]) -> list[dict]:
         from tools.caption import caption_images as run
-        from tools.store import image_id
 
-        ids = [image_id(str(p).removeprefix(str(searcher.root)).lstrip("/")) for p in paths]
+        ids = searcher.ref_ids([str(p) for p in paths])
         if captioner is not None:
             run(searcher.store, captioner, ids=ids, progress=False)
         got = searcher.store.get(ids)

@@ -104,7 +104,8 @@ class Searcher:
         self.store, self.embedder = store, embedder
         self.root = store.gallery
 
-    def _ref_ids(self, refs: list[str]) -> list[str]:
+    def ref_ids(self, refs: list[str]) -> list[str]:
+        """Image ids for references given as ids or gallery paths (absolute or relative to the root)."""
         ids = []
         for r in refs:
             p = Path(r)
@@ -130,7 +131,7 @@ class Searcher:
         inside = [r for r in refs if r not in outside]
         vecs = []
         if inside:
-            ids = self._ref_ids(inside)
+            ids = self.ref_ids(inside)
             got = self.store.get(ids, embeddings=True)
             found = dict(zip(got["ids"], got["embeddings"]))
             missing = [r for r, i in zip(inside, ids) if i not in found]
