@@ -196,9 +196,8 @@ def langchain_tools(searcher: Searcher, captioner=None) -> list:
         if captioner is not None:
             run(searcher.store, captioner, ids=ids, progress=False)
         got = searcher.store.get(ids)
-        return [
-            {"path": str(searcher.root / m["path"]), "caption": d} for m, d in zip(got["metadatas"], got["documents"])
-        ]
+        found = {i: (m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])}
+        return [{"path": str(searcher.root / found[i][0]["path"]), "caption": found[i][1]} for i in ids if i in found]
 
     return [
         StructuredTool.from_function(
