@@ -172,7 +172,13 @@ class Toolbox:
         got = self.searcher.store.get([rid])
         if not got["ids"]:
             raise ToolError(f"result #{a.position} is no longer in the index")
-        return {"position": a.position, "metadata": got["metadatas"][0], "caption": got["documents"][0]}
+        meta = got["metadatas"][0]
+        return {
+            "position": a.position,
+            "path": str(self.searcher.root / meta.get("path", "")),
+            "caption": got["documents"][0],
+            "metadata": meta,
+        }
 
     def ask_clarifying_question(self, a: ClarifyArgs) -> dict:
         self.question = a.question

@@ -11,6 +11,7 @@ import gradio as gr
 from agent.agent import Agent, Event, TurnResult
 from agent.safety import sanitize
 from agent.session import Session
+from agent.tools import DetailsArgs, Toolbox, ToolError
 from tools.thumbs import thumbnail, thumbs_dir
 
 CSS = "#results .caption-label {white-space: normal}"
@@ -66,12 +67,10 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
         session = Session.load(session_json) if session_json else Session()
         if selected is None or selected >= len(session.results):
             return {}
-        ref = session.results[int(selected)]
-        got = agent.searcher.store.get([ref.id])
-        if not got["ids"]:
-            return {"error": "no longer in the index"}
-        meta = {k: v for k, v in got["metadatas"][0].items() if k != "mtime_ns"}
-        return {"position": ref.position, "path": ref.path, "caption": got["documents"][0], "metadata": meta}
+        try:
+            return Toolbox(agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
+        except ToolError as e:
+            return {"error": str(e)}
 
     def by_example(upload, history, session_json, k, threshold):
         if not upload:
