@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, machine, pct, write_section
+from evals.bench.common import bench_dir, header, pct, write_section
 
 
 def main(argv=None) -> None:
@@ -45,10 +45,7 @@ def main(argv=None) -> None:
             per_turn.setdefault(i, []).append((time.perf_counter() - t0) * 1000)
     all_ms = [x for v in per_turn.values() for x in v]
     lines = [
-        f"Machine: {machine()}.",
-        "",
-        f"Command: `python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}` (part of `make bench`).",
-        "",
+        *header(f"python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}"),
         f"### Offline agent turn latency, {store.count():,}-image toy index, k=10, no captioner",
         "",
         "| turn | p50 ms | p95 ms |",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, machine, write_section
+from evals.bench.common import bench_dir, header, write_section
 
 
 def main(argv=None) -> None:
@@ -42,11 +42,7 @@ def main(argv=None) -> None:
             rows.append((name + (" (random weights)" if random_init else ""), method, len(out) / dt))
             print(rows[-1], out[0][:60], flush=True)
     lines = [
-        f"Machine: {machine()}.",
-        "",
-        f"Command: `python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len "
-        f"{args.seq_len}` (part of `make bench`).",
-        "",
+        *header(f"python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len}"),
         f"### Captions per second, batch {args.batch}, up to {args.seq_len} tokens, fp32 CPU",
         "",
         "| model | decoding | captions/s |",

@@ -56,6 +56,11 @@ def machine() -> str:
     )
 
 
+def header(command: str) -> list[str]:
+    """The first lines of every RESULTS.md section: the machine and the command that made the figures."""
+    return [f"Machine: {machine()}.", "", f"Command: `{command}` (part of `make bench`).", ""]
+
+
 def write_section(name: str, body: str) -> None:
     """Replace (or append) the `<!-- name -->` section of RESULTS.md."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nMade by `make bench`.\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.bench.common import bench_dir, machine, photos, write_section
+from evals.bench.common import bench_dir, header, photos, write_section
 
 
 def picseek_ingest(folder: Path, precision: str, workers: int | None, batch: int) -> tuple[float, int]:
@@ -146,10 +146,7 @@ def main(argv=None) -> None:
 
     folder = photos(args.n)
     lines = [
-        f"Machine: {machine()}.",
-        "",
-        f"Command: `python -m evals.bench.ingest --n {args.n}` (part of `make bench`).",
-        "",
+        *header(f"python -m evals.bench.ingest --n {args.n}"),
     ]
     prec = precision_check(folder)
     rows = []

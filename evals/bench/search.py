@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from evals.bench.common import bench_dir, machine, pct, write_section
+from evals.bench.common import bench_dir, header, pct, write_section
 
 
 def build(n: int, dim: int = 512):
@@ -106,10 +106,7 @@ def main(argv=None) -> None:
     emb.embed_texts(["an uncached query"])
     text_ms = (time.perf_counter() - t) * 1000
     lines = [
-        f"Machine: {machine()}.",
-        "",
-        f"Command: `python -m evals.bench.search --n {args.n} --queries {args.queries}` (part of `make bench`).",
-        "",
+        *header(f"python -m evals.bench.search --n {args.n} --queries {args.queries}"),
         f"### Search latency, {store.count():,} vectors (512-d), embedded Chroma, k=10",
         "",
         "| query | p50 ms | p95 ms |",
