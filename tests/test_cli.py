@@ -38,6 +38,8 @@ def test_index_and_search_json(toy_gallery):
     assert report["skipped"][0]["reason"]
     again = json.loads(run("index", str(toy_gallery), "--model", "toy", "--json").stdout)
     assert (again["indexed"], again["unchanged"]) == (0, 120)
+    forced = json.loads(run("index", str(toy_gallery), "--model", "toy", "--reindex", "--json").stdout)
+    assert (forced["indexed"], forced["unchanged"]) == (120, 0)
 
     ref = toy_gallery / "scene_00001.jpg"
     hits = json.loads(

@@ -9,10 +9,10 @@ from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
 from tools.store import SCHEMA_VERSION, Store, image_id
 
 
-def make(tmp_path, model="arch/w1", dim=4, create=True):
+def make(tmp_path, model="arch/w1", dim=4, create=True, replace=False):
     gallery = tmp_path / "g"
     gallery.mkdir(exist_ok=True)
-    return Store(tmp_path / "state", gallery, model, create=create, dim=dim)
+    return Store(tmp_path / "state", gallery, model, create=create, dim=dim, replace=replace)
 
 
 def test_ids_are_stable_and_path_derived():
@@ -37,6 +37,22 @@ def test_other_model_is_refused(tmp_path):
     make(tmp_path, "arch/w1")
     with pytest.raises(StoreMismatch, match="cannot be mixed"):
         make(tmp_path, "arch/w2", create=False)
+
+
+def test_other_weights_are_replaced_only_when_asked(tmp_path):
+    old = make(tmp_path, "arch/w1")
+    old.upsert(["a"], np.ones((1, 4), np.float32), [{"path": "a.jpg"}])
+    with pytest.raises(StoreMismatch, match="--reindex"):
+        make(tmp_path, "arch/w2")
+    new = make(tmp_path, "arch/w2", replace=True)
+    assert (new.count(), new.info.weights) == (0, "w2")
+    with pytest.raises(StoreLocked):  # the drop happened under the writer lock, which the new store holds
+        make(tmp_path, "arch/w2").lock()
+    new.upsert(["b"], np.ones((1, 4), np.float32), [{"path": "b.jpg"}])
+    new.unlock()
+    assert make(tmp_path, "arch/w2", replace=True).count() == 1  # the same weights' vectors are kept
+    with pytest.raises(StoreMismatch, match="cannot be mixed"):
+        make(tmp_path, "arch/w1")
 
 
 def test_newer_schema_is_refused(tmp_path):

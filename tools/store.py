@@ -60,6 +60,7 @@ class Store:
         chroma_url: str | None = None,
         create: bool = False,
         dim: int | None = None,
+        replace: bool = False,
     ):
         self.state_dir = Path(state_dir)
         self.gallery = Path(gallery).resolve()
@@ -87,18 +88,13 @@ class Store:
         name = _collection_name(self.gallery, model_id)
         arch, _, weights = model_id.partition("/")
         if create:
-            self.col = self.client.get_or_create_collection(
-                name,
-                configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
-                metadata={
-                    "picseek_schema": SCHEMA_VERSION,
-                    "model": arch,
-                    "weights": weights,
-                    "dim": int(dim or 0),
-                    "gallery": str(self.gallery),
-                },
-            )
+            self.col = self._create(name, arch, weights, dim)
+            if replace and self._other_weights():
+                # The same architecture with other weights (e.g. a retrained bundled model): its vectors are
+                # useless to this model. Drop them under the writer lock and start a fresh collection.
+                self.lock()
+                self.client.delete_collection(name)
+                self.col = self._create(name, arch, weights, dim)
         else:
             try:
                 self.col = self.client.get_collection(name, embedding_function=None)
@@ -113,15 +109,50 @@ class Store:
 
     @classmethod
     def open(
-        cls, state_dir: Path, gallery: Path, embedder, chroma_url: str | None = None, create: bool = False
+        cls,
+        state_dir: Path,
+        gallery: Path,
+        embedder,
+        chroma_url: str | None = None,
+        create: bool = False,
+        replace: bool = False,
     ) -> Store:
-        """Open the store for an embedder's model; with create, make it if missing (only then load the model)."""
+        """Open the store for an embedder's model; with create, make it if missing (only then load the model).
+
+        With `replace`, vectors of other weights of the same architecture are dropped (under the writer lock,
+        which the returned store then holds) instead of refused.
+        """
         try:
             return cls(state_dir, gallery, embedder.model_id, chroma_url=chroma_url)
         except StoreNotFound:
             if not create:
                 raise
-        return cls(state_dir, gallery, embedder.model_id, chroma_url=chroma_url, create=True, dim=embedder.dim)
+        except StoreMismatch:
+            if not replace:
+                raise
+        return cls(
+            state_dir, gallery, embedder.model_id, chroma_url=chroma_url, create=True, dim=embedder.dim, replace=replace
+        )
+
+    def _create(self, name: str, arch: str, weights: str, dim: int | None):
+        return self.client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+            metadata={
+                "picseek_schema": SCHEMA_VERSION,
+                "model": arch,
+                "weights": weights,
+                "dim": int(dim or 0),
+                "gallery": str(self.gallery),
+            },
+        )
+
+    def _other_weights(self) -> bool:
+        meta = self.col.metadata or {}
+        return int(meta.get("picseek_schema", 0)) <= SCHEMA_VERSION and (
+            f"{meta.get('model')}/{meta.get('weights')}" != self.model_id
+        )
 
     def _check_identity(self, dim: int | None) -> None:
         meta = self.col.metadata or {}
@@ -134,8 +165,10 @@ class Store:
         model = f"{meta.get('model')}/{meta.get('weights')}"
         if model != self.model_id:
             raise StoreMismatch(
-                f"the index holds vectors of {model}, not {self.model_id}: vectors of two models "
-                f"cannot be mixed. Pass --model {meta.get('model')}, or use another --store."
+                f"the index of {self.gallery} holds vectors of {model}, not {self.model_id} (other weights of the "
+                f"same architecture): vectors of two models cannot be mixed. Run `picseek index {self.gallery} "
+                f"--reindex` to replace them with this model's (your images are never touched), pass the "
+                f"--checkpoint that made them, or use another --store."
             )
         if dim and meta.get("dim") and int(meta["dim"]) != dim:
             raise StoreMismatch(f"the index holds {meta['dim']}-d vectors, the model makes {dim}-d ones.")
@@ -157,6 +190,8 @@ class Store:
         """Take the single-writer lock (released on exit, and by the OS if the process dies)."""
         from filelock import FileLock, Timeout
 
+        if self._lock is not None:
+            return self
         self.state_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.state_dir / "write.lock"))
         try:

@@ -63,6 +63,7 @@ def open_store(
     chroma_url: str | None,
     create: bool,
     precision: str = "auto",
+    replace: bool = False,
 ):
     """The (embedder, store) pair for a gallery; shared by every command that touches an index."""
     from tools.embed import Embedder
@@ -73,7 +74,7 @@ def open_store(
     spec = resolve(model, checkpoint)
     embedder = Embedder(spec, precision=precision)
     state = store or store_dir(gallery, spec.name if not checkpoint else f"{spec.name}-{spec.weights_id}")
-    return embedder, Store.open(state, gallery, embedder, chroma_url=chroma_url, create=create)
+    return embedder, Store.open(state, gallery, embedder, chroma_url=chroma_url, create=create, replace=replace)
 
 
 @app.command()
@@ -87,7 +88,10 @@ def index(
     batch_size: Annotated[int, typer.Option(help="images per embedding batch and commit")] = 64,
     max_pixels: Annotated[int, typer.Option(help="refuse images larger than this many pixels")] = 100_000_000,
     timeout: Annotated[float, typer.Option(help="seconds allowed to decode one file")] = 10.0,
-    reindex: Annotated[bool, typer.Option(help="embed every file again, even unchanged ones")] = False,
+    reindex: Annotated[
+        bool,
+        typer.Option(help="embed every file again, even unchanged ones, replacing vectors of other weights"),
+    ] = False,
     captions: Annotated[bool, typer.Option("--captions", help="also caption images (stored, searchable)")] = False,
     captioner: CaptionerOpt = None,
     precision: PrecisionOpt = "auto",
@@ -100,7 +104,9 @@ def index(
 
     if not folder.is_dir():
         raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=True, precision=precision)
+    embedder, st = open_store(
+        folder, model, checkpoint, store, chroma_url, create=True, precision=precision, replace=reindex
+    )
     st.lock()
     try:
         report = index_folder(
@@ -110,6 +116,7 @@ def index(
             workers=workers,
             batch_size=batch_size,
             limits=Limits(timeout_s=timeout, max_pixels=max_pixels),
+            reindex=reindex,
         )
         cap = _caption_pass(st, embedder, captioner, "stale") if captions else None
     finally:
@@ -506,7 +513,8 @@ def demo(
     gallery = home() / "demo" / f"toy-{seed}-{n}"
     if not (gallery / "scenes.jsonl").exists():
         make_gallery(gallery, n, seed)
-    embedder, st = open_store(gallery, "toy", None, None, None, create=True)
+    # The demo's index is picseek's own: after an upgrade that retrained the bundled model, rebuild it.
+    embedder, st = open_store(gallery, "toy", None, None, None, create=True, replace=True)
     st.lock()
     try:
         typer.echo(index_folder(gallery, embedder, st).summary())
