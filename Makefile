@@ -35,12 +35,12 @@ bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 	$(BIN)/python -m evals.bench.agent
 	$(BIN)/python -m evals.bench.caption
 
-toy-model: setup  ## retrain the bundled toy model (~45 min on 2 CPU cores)
+toy-model: setup  ## retrain the bundled toy model (~55 min on 2 CPU cores)
 	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt
 
 eval-toy: setup  ## the committed toy eval: 200 three-turn dialogues, agent vs baselines -> evals/results/toy
 	test -f $(EVAL_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(EVAL_GALLERY) --n 1000 --seed 4040
-	$(BIN)/picseek index $(EVAL_GALLERY) --model toy
+	$(BIN)/picseek index $(EVAL_GALLERY) --model toy --reindex
 	rm -rf evals/results/toy
 	$(BIN)/picseek eval evals/data/toy-dialogues.jsonl --dir $(EVAL_GALLERY) --model toy \
 		--system agent --system concat --system last --out evals/results/toy

@@ -31,7 +31,7 @@ def main(argv=None) -> None:
     if not (gallery / "scenes.jsonl").exists():
         make_gallery(gallery, args.n, seed=8080)
     emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
     index_folder(gallery, emb, store)
     agent = Agent(Searcher(store, emb))
     dialogues = toy_dialogues(gallery, args.dialogues, seed=9)

@@ -119,7 +119,7 @@ def reindex_unchanged(n: int) -> dict:
     if not (gallery / "scenes.jsonl").exists():
         make_gallery(gallery, n, seed=5, size=128)
     emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
     first = index_folder(gallery, emb, store)
     t = time.perf_counter()
     again = index_folder(gallery, emb, store, progress=False)

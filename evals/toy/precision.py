@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
         world.make_gallery(gallery, args.n, args.seed)
     scenes = world.load_scenes(gallery)
     emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True)
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
     index_folder(gallery, emb, store)
     searcher = Searcher(store, emb)
     qs_by_class = queries(scenes)
