@@ -57,3 +57,33 @@ def test_embeddings_are_normalized_and_deterministic(toy_embedder, toy_gallery_s
     v = toy_embedder.embed_images(ims)
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5) and np.array_equal(v[0], v[1])
     assert np.array_equal(v, toy_embedder.embed_images(ims))
+
+
+def test_training_twins_change_one_binding_and_keep_the_picture():
+    """Hard negatives for training: same layout, time and ground; a different set of (colour, object) pairs."""
+    import random
+
+    for i in range(200):
+        sc = world.sample_scene(1, i)
+        tw = world.twin(sc, random.Random(i))
+        assert (tw.file, tw.time, tw.ground) == (sc.file, sc.time, sc.ground)
+        assert [(o.size, o.pos) for o in tw.objects] == [(o.size, o.pos) for o in sc.objects]
+        assert {(o.color, o.noun) for o in tw.objects} != {(o.color, o.noun) for o in sc.objects}
+        assert tw.caption == world.canonical_caption(tw)
+        changed = np.asarray(world.render(tw), np.int16) - np.asarray(world.render(sc), np.int16)
+        assert np.abs(changed).max() > 0  # the picture shows the change
+
+
+def test_training_texts_know_which_scenes_they_describe():
+    """A text is a positive for every scene it is true of, so partial texts are not pushed off other matches."""
+    import random
+
+    rng = random.Random(0)
+    scenes = [world.sample_scene(2, i) for i in range(300)]
+    for sc in scenes:
+        for partial in (False, True):
+            text, said = world.describe(sc, rng, partial)
+            assert said.true_of(sc), text
+    red_car = world.Said((("car", "red", None),), time="night")
+    truth = [world.relevant(s, noun="car", color="red", time="night") for s in scenes]
+    assert [red_car.true_of(s) for s in scenes] == truth and any(truth)

@@ -51,20 +51,27 @@ def _jpeg(img: Image.Image, quality: int = 92) -> Image.Image:
     return Image.open(buf).convert("RGB")
 
 
-def _render_chunk(args: tuple[int, int, int]) -> np.ndarray:
-    seed, start, stop = args
+def scene_at(seed: int, i: int, twin: bool = False) -> world.Scene:
+    """Training scene `i`, or its hard-negative twin (the same picture with one binding changed)."""
+    scene = world.sample_scene(seed, i)
+    return world.twin(scene, random.Random(f"twin-{seed}-{i}")) if twin else scene
+
+
+def _render_chunk(args: tuple[int, int, int, bool]) -> np.ndarray:
+    seed, start, stop, twin = args
     _, preprocess, _ = _model_and_transform()
     out = []
     for i in range(start, stop):
-        img = _jpeg(world.render(world.sample_scene(seed, i)))
+        img = _jpeg(world.render(scene_at(seed, i, twin)))
         out.append(preprocess(img).to(torch.float16).numpy())
     return np.stack(out)
 
 
-def render_set(seed: int, n: int, workers: int = 2, chunk: int = 500) -> torch.Tensor:
-    jobs = [(seed, s, min(n, s + chunk)) for s in range(0, n, chunk)]
+def render_set(seed: int, n: int, twin: bool = False, workers: int = 2, chunk: int = 500) -> torch.Tensor:
+    jobs = [(seed, s, min(n, s + chunk), twin) for s in range(0, n, chunk)]
+    desc = f"rendering {n} {'twin ' if twin else ''}scenes"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(tqdm(pool.map(_render_chunk, jobs), total=len(jobs), desc=f"rendering {n} scenes", unit="chunk"))
+        parts = list(tqdm(pool.map(_render_chunk, jobs), total=len(jobs), desc=desc, unit="chunk"))
     return torch.from_numpy(np.concatenate(parts))
 
 
@@ -110,19 +117,27 @@ class Trainer:
             x = cross(x, k_x=image_embs, v_x=image_embs)
         return dec.ln_final(x)
 
-    def losses(self, images, contrast_text, caption_text):
+    def losses(self, images, contrast_text, positives, caption_text):
+        """Contrastive loss with every true (image, text) pair in the batch as a positive, plus caption loss.
+
+        `positives[i, j]` says text j is true of image i. A partial text ("a car") is true of many images, and
+        a hard-negative twin shares most of its anchor's facts: treating those as negatives would teach the model
+        to ignore the very words it must bind.
+        """
         img_lat, img_embs = self.m._encode_image(images)
         txt_lat, _ = self.m._encode_text(contrast_text)
         scale = self.m.logit_scale.exp().clamp(max=100)
-        logits = scale * img_lat @ txt_lat.T
-        target = torch.arange(len(images))
-        clip = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        logits = (scale * img_lat @ txt_lat.T).float()
+        pos = positives.float()
+        i2t = -(pos / pos.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+        t2i = -(pos / pos.sum(0, keepdim=True) * logits.log_softmax(0)).sum(0).mean()
+        clip = (i2t + t2i) / 2
         _, tok = self.m._encode_text(caption_text)
         h = self.decoder_hidden(img_embs, tok[:, :-1])
         proj = self.m.text_decoder.text_projection
         sub = h @ proj[:, self.used]
         other = (h @ self.other).unsqueeze(-1) + self.log_unused
-        cap_logits = torch.cat([sub, other], dim=-1)
+        cap_logits = torch.cat([sub, other], dim=-1).float()
         labels = self.remap[caption_text[:, 1:]]
         cap = F.cross_entropy(cap_logits.reshape(-1, cap_logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         return clip, cap
@@ -146,8 +161,10 @@ class Trainer:
 
 
 def batch_texts(tokenizer, scenes, rng, partial_rate: float):
-    contrast = [world.paraphrase(s, rng, partial=rng.random() < partial_rate) for s in scenes]
-    return tokenizer(contrast), tokenizer([s.caption for s in scenes])
+    """Contrastive texts, the matrix of which texts are true of which scenes, and caption targets."""
+    described = [world.describe(s, rng, partial=rng.random() < partial_rate) for s in scenes]
+    positives = torch.tensor([[said.true_of(s) for _, said in described] for s in scenes])
+    return tokenizer([t for t, _ in described]), positives, tokenizer([s.caption for s in scenes])
 
 
 @torch.inference_mode()
@@ -218,13 +235,19 @@ def probe_queries(scenes, per_class: int = 12, seed: int = 5):
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("tools/weights/toy-coca.pt"))
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=160)
-    ap.add_argument("--train-scenes", type=int, default=30000)
+    ap.add_argument("--train-scenes", type=int, default=40000)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--twins", type=float, default=0.5, help="share of each batch that is hard-negative twins of the rest"
+    )
+    ap.add_argument(
+        "--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast (fp32 master weights)"
+    )
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -234,7 +257,9 @@ def main(argv=None) -> None:
     model, _, tokenizer = _model_and_transform()
     train_seed, eval_seed = 10_000 + args.seed, 20_000 + args.seed
     images = render_set(train_seed, args.train_scenes)
-    scenes = [world.sample_scene(train_seed, i) for i in range(args.train_scenes)]
+    scenes = [scene_at(train_seed, i) for i in range(args.train_scenes)]
+    twin_images = render_set(train_seed, args.train_scenes, twin=True) if args.twins else None
+    twin_scenes = [scene_at(train_seed, i, twin=True) for i in range(args.train_scenes)] if args.twins else []
     eval_images = render_set(eval_seed, 1000)
     eval_scenes = [world.sample_scene(eval_seed, i) for i in range(1000)]
     used = caption_vocab(tokenizer, args.seed)
@@ -250,10 +275,13 @@ def main(argv=None) -> None:
     history = []
     bar = tqdm(range(1, args.steps + 1), desc="training", unit="step")
     for step in bar:
-        idx = torch.randint(0, len(images), (args.batch,))
-        batch_scenes = [scenes[i] for i in idx.tolist()]
-        contrast, caption = batch_texts(tokenizer, batch_scenes, rng, partial_rate=0.35)
-        clip, cap = tr.losses(images[idx].float(), contrast, caption)
+        n_twins = round(args.batch * args.twins)
+        idx = torch.randint(0, len(images), (args.batch - n_twins,))
+        batch_scenes = [scenes[i] for i in idx.tolist()] + [twin_scenes[i] for i in idx[:n_twins].tolist()]
+        batch_images = torch.cat([images[idx], twin_images[idx[:n_twins]]]) if n_twins else images[idx]
+        contrast, positives, caption = batch_texts(tokenizer, batch_scenes, rng, partial_rate=0.35)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            clip, cap = tr.losses(batch_images.float(), contrast, positives, caption)
         loss = clip + cap
         opt.zero_grad(set_to_none=True)
         loss.backward()

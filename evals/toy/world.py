@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -105,8 +105,33 @@ def canonical_caption(scene: Scene) -> str:
     return " ".join(w for w in (text, ground, TIME_WORDS[scene.time][0]) if w)
 
 
+@dataclass(frozen=True)
+class Said:
+    """What a description states: each named object's (noun, colour or None, size or None), time, ground."""
+
+    objects: tuple[tuple[str, str | None, str | None], ...]
+    time: str | None = None
+    ground: str | None = None
+
+    def true_of(self, scene: Scene) -> bool:
+        """Is every stated fact true of `scene`? (A partial description is true of many scenes.)"""
+        if self.time and scene.time != self.time:
+            return False
+        if self.ground and scene.ground != self.ground:
+            return False
+        return all(
+            any(o.noun == n and c in (None, o.color) and z in (None, o.size) for o in scene.objects)
+            for n, c, z in self.objects
+        )
+
+
 def paraphrase(scene: Scene, rng: random.Random, partial: bool = False) -> str:
     """A randomly phrased description; `partial` may leave out objects, colours, sizes, ground or time."""
+    return describe(scene, rng, partial)[0]
+
+
+def describe(scene: Scene, rng: random.Random, partial: bool = False) -> tuple[str, Said]:
+    """`paraphrase`, plus what the text states, so training knows which other scenes it also describes."""
     objs = list(scene.objects)
     rng.shuffle(objs)
     if partial and len(objs) > 1 and rng.random() < 0.6:
@@ -129,12 +154,48 @@ def paraphrase(scene: Scene, rng: random.Random, partial: bool = False) -> str:
             phrases.append(phrase)
     text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
     bits = [text]
+    said_ground = said_time = None
     if not partial or rng.random() < 0.5:
         bits.append(rng.choice(GROUND_WORDS[scene.ground]))
+        said_ground = scene.ground if scene.ground != "none" else None
     if not partial or rng.random() < 0.7:
         t = rng.choice(TIME_WORDS[scene.time])
         bits.insert(0, t[0].upper() + t[1:] + ",") if rng.random() < 0.2 else bits.append(t)
-    return " ".join(b for b in bits if b)
+        said_time = scene.time
+    said = Said(
+        tuple((o.noun, o.color if say_color else None, o.size if say_size else None) for o in objs),
+        said_time,
+        said_ground,
+    )
+    return " ".join(b for b in bits if b), said
+
+
+def twin(scene: Scene, rng: random.Random) -> Scene:
+    """A hard negative: the same picture with one binding changed.
+
+    Two objects swap colours (a red car and a blue ball become a blue car and a red ball), or one object becomes
+    another noun or another colour. `render` draws it with the same layout, because the layout depends only on
+    the file name.
+    """
+    objs = list(scene.objects)
+    pairs = [
+        (i, j)
+        for i in range(len(objs))
+        for j in range(i + 1, len(objs))
+        if objs[i].color != objs[j].color and objs[i].noun != objs[j].noun
+    ]
+    kind = rng.choice(("swap", "noun", "color")) if pairs else rng.choice(("noun", "color"))
+    if kind == "swap":
+        i, j = rng.choice(pairs)
+        objs[i], objs[j] = replace(objs[i], color=objs[j].color), replace(objs[j], color=objs[i].color)
+    else:
+        i = rng.randrange(len(objs))
+        if kind == "noun":
+            objs[i] = replace(objs[i], noun=rng.choice([n for n in NOUNS if n != objs[i].noun]))
+        else:
+            objs[i] = replace(objs[i], color=rng.choice([c for c in COLORS if c != objs[i].color]))
+    out = replace(scene, objects=tuple(objs))
+    return replace(out, caption=canonical_caption(out))
 
 
 # --- drawing ---------------------------------------------------------------------------------------
