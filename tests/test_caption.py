@@ -18,6 +18,7 @@ from tools.retrieve import ImageQuery, Searcher
 
 def test_clean_caption():
     assert clean_caption("<start_of_text>a red car <end_of_text>") == "a red car"
+    assert clean_caption("a red car , a blue ball and a tree .") == "a red car, a blue ball and a tree"
     assert "<" not in clean_caption("a <script>alert(1)</script> car\x00\n") and len(clean_caption("x " * 500)) <= 300
 
 

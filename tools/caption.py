@@ -30,7 +30,8 @@ def clean_caption(text: str) -> str:
     text = re.sub(r"<\s*/?\s*(start_of_text|end_of_text|pad|s|unk|\|[^>]*\|)\s*>", " ", text)
     text = text.replace("<", " ").replace(">", " ")
     text = clean_text(text, CAPTION_LIMIT)
-    return text.strip(" .,;:") if text else ""
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text or "")  # open_clip's decoder spaces punctuation: "car , a"
+    return text.strip(" .,;:")
 
 
 class Captioner(Protocol):
