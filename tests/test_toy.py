@@ -87,3 +87,21 @@ def test_training_texts_know_which_scenes_they_describe():
     red_car = world.Said((("car", "red", None),), time="night")
     truth = [world.relevant(s, noun="car", color="red", time="night") for s in scenes]
     assert [red_car.true_of(s) for s in scenes] == truth and any(truth)
+
+
+def test_toy_training_is_reproducible_from_its_seed(tmp_path):
+    """`make toy-model` twice gives the same weights: a few steps of the real script, run twice, compared."""
+    import torch
+
+    from evals.toy import train
+
+    args = ["--steps", "3", "--batch", "16", "--train-scenes", "64", "--probe-scenes", "40", "--seed", "3"]
+    train.main([*args, "--out", str(tmp_path / "a.pt")])
+    train.main([*args, "--out", str(tmp_path / "b.pt")])
+    a, b = torch.load(tmp_path / "a.pt", weights_only=False), torch.load(tmp_path / "b.pt", weights_only=False)
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for k in a["state_dict"]:
+        assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
+    assert torch.equal(a["token_rows"], b["token_rows"]) and torch.equal(a["proj_cols"], b["proj_cols"])
+    init = train._model_and_transform()[0].state_dict()  # and it did train: weights moved from a fresh init
+    assert not torch.equal(a["state_dict"]["visual.conv1.weight"], init["visual.conv1.weight"].half())

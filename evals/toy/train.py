@@ -40,6 +40,12 @@ def _model_and_transform():
 
     open_clip.add_model_config(CONFIG_DIR)
     model, _, preprocess = open_clip.create_model_and_transforms(ARCH)
+    # open_clip 3.x never initialises the CoCa decoder's output projection (MultimodalTransformer leaves it as
+    # torch.empty and its init_parameters is never called), so it holds whatever memory it got: zeros in a fresh
+    # process, stale values otherwise, which made training irreproducible. Zeros, explicitly: the caption head
+    # starts from uniform logits, as the bundled checkpoint was trained.
+    with torch.no_grad():
+        model.text_decoder.text_projection.zero_()
     return model, preprocess, open_clip.get_tokenizer(ARCH)
 
 
@@ -183,6 +189,7 @@ def evaluate(model, tokenizer, images: torch.Tensor, scenes, n_caption: int = 20
             precs.append(sum(rel[i] for i in top) / min(10, sum(rel)))
         res[cls] = float(np.mean(precs))
     res["mean_p10"] = float(np.mean([res[c] for c in queries]))
+    n_caption = min(n_caption, len(images))
     gen = model.generate(images[:n_caption].float(), generation_type="top_k", top_k=1, seq_len=30)
     import open_clip
 
@@ -241,6 +248,7 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--probe-scenes", type=int, default=1000, help="held-out scenes for the in-training probe")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument(
         "--twins", type=float, default=0.5, help="share of each batch that is hard-negative twins of the rest"
@@ -260,8 +268,8 @@ def main(argv=None) -> None:
     scenes = [scene_at(train_seed, i) for i in range(args.train_scenes)]
     twin_images = render_set(train_seed, args.train_scenes, twin=True) if args.twins else None
     twin_scenes = [scene_at(train_seed, i, twin=True) for i in range(args.train_scenes)] if args.twins else []
-    eval_images = render_set(eval_seed, 1000)
-    eval_scenes = [world.sample_scene(eval_seed, i) for i in range(1000)]
+    eval_images = render_set(eval_seed, args.probe_scenes)
+    eval_scenes = [world.sample_scene(eval_seed, i) for i in range(args.probe_scenes)]
     used = caption_vocab(tokenizer, args.seed)
     print(f"{len(used)} token ids used by toy captions; data ready in {time.time() - t_start:.0f}s", flush=True)
 
