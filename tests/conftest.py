@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,17 @@ CORPUS = next(
     ),
     REPO.parent / "shared" / "corpus" / "pillow-test-images",
 )
+
+
+PICSEEK = str(Path(sys.executable).parent / "picseek")
+
+
+def picseek_cli(*args, check=True, env=None) -> subprocess.CompletedProcess:
+    """Run the real `picseek` command as a user would; `env` adds to (or overrides) the current environment."""
+    p = subprocess.run([PICSEEK, *args], capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+    if check and p.returncode != 0:
+        raise AssertionError(f"picseek {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
 
 
 @pytest.fixture(autouse=True)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from evals.toy.world import load_scenes
+from tests.conftest import picseek_cli
 from tools.caption import CaptionFailed, CocaCaptioner, caption_images, clean_caption
 from tools.embed import Embedder
 from tools.retrieve import ImageQuery, Searcher
@@ -55,18 +53,12 @@ def test_captions_are_stored_cached_and_searchable(toy_index, toy_spec):
 
 @pytest.mark.e2e
 def test_index_with_captions_cli(toy_gallery):
-    bin_ = Path(sys.executable).parent
-    run = [str(bin_ / "picseek"), "index", str(toy_gallery), "--model", "toy", "--captions", "--json"]
-    first = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+    args = ("index", str(toy_gallery), "--model", "toy", "--captions", "--json")
+    first = json.loads(picseek_cli(*args).stdout)
     assert first["captions"]["captioned"] == 120
-    second = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+    second = json.loads(picseek_cli(*args).stdout)
     assert second["captions"] == {"captioned": 0, "unchanged": 120, "skipped": []}
-    out = subprocess.run(
-        [str(bin_ / "picseek"), "caption", "--dir", str(toy_gallery), "--model", "toy", "--only-missing", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = picseek_cli("caption", "--dir", str(toy_gallery), "--model", "toy", "--only-missing", "--json").stdout
     assert json.loads(out)["captioned"] == 0
 
 

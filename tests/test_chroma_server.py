@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import picseek_cli
 from tests.test_ui import free_port
 
 pytestmark = pytest.mark.e2e
@@ -44,45 +44,17 @@ def chroma_url(tmp_path):
 
 
 def test_index_and_search_through_a_chroma_server(chroma_url, toy_gallery, picseek_home):
-    env = {**os.environ, "PICSEEK_CHROMA_URL": chroma_url}
-    rep = json.loads(
-        subprocess.run(
-            [str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stdout
-    )
+    env = {"PICSEEK_CHROMA_URL": chroma_url}
+    rep = json.loads(picseek_cli("index", str(toy_gallery), "--model", "toy", "--json", env=env).stdout)
     assert rep["indexed"] == 120 and rep["store"] == chroma_url
     assert not list(picseek_home.rglob("chroma.sqlite3"))  # nothing went to an embedded store
     again = json.loads(
-        subprocess.run(
-            [str(BIN / "picseek"), "index", str(toy_gallery), "--model", "toy", "--json", "--chroma-url", chroma_url],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        picseek_cli("index", str(toy_gallery), "--model", "toy", "--json", "--chroma-url", chroma_url).stdout
     )
     assert again["unchanged"] == 120 and again["indexed"] == 0
     hits = json.loads(
-        subprocess.run(
-            [
-                str(BIN / "picseek"),
-                "search",
-                "a boat",
-                "--dir",
-                str(toy_gallery),
-                "--model",
-                "toy",
-                "--json",
-                "--k",
-                "5",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
+        picseek_cli(
+            "search", "a boat", "--dir", str(toy_gallery), "--model", "toy", "--json", "--k", "5", env=env
         ).stdout
     )
     assert len(hits) == 5 and all(Path(h["path"]).exists() for h in hits)

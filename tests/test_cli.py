@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import picseek_cli
+
 pytestmark = pytest.mark.e2e
-PICSEEK = str(Path(sys.executable).parent / "picseek")
-
-
-def run(*args, check=True, env=None):
-    p = subprocess.run([PICSEEK, *args], capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
-    if check and p.returncode != 0:
-        raise AssertionError(f"picseek {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    return p
 
 
 def test_help_does_not_import_torch():
@@ -32,18 +25,18 @@ def test_help_does_not_import_torch():
 
 def test_index_and_search_json(toy_gallery):
     (toy_gallery / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    report = json.loads(run("index", str(toy_gallery), "--model", "toy", "--json").stdout)
+    report = json.loads(picseek_cli("index", str(toy_gallery), "--model", "toy", "--json").stdout)
     assert report["indexed"] == 120 and report["unchanged"] == 0 and report["removed"] == 0
     assert report["skipped"] == [{"path": str(toy_gallery / "broken.png"), "reason": report["skipped"][0]["reason"]}]
     assert report["skipped"][0]["reason"]
-    again = json.loads(run("index", str(toy_gallery), "--model", "toy", "--json").stdout)
+    again = json.loads(picseek_cli("index", str(toy_gallery), "--model", "toy", "--json").stdout)
     assert (again["indexed"], again["unchanged"]) == (0, 120)
-    forced = json.loads(run("index", str(toy_gallery), "--model", "toy", "--reindex", "--json").stdout)
+    forced = json.loads(picseek_cli("index", str(toy_gallery), "--model", "toy", "--reindex", "--json").stdout)
     assert (forced["indexed"], forced["unchanged"]) == (120, 0)
 
     ref = toy_gallery / "scene_00001.jpg"
     hits = json.loads(
-        run(
+        picseek_cli(
             "search",
             "a boat",
             "--dir",
@@ -67,24 +60,24 @@ def test_index_and_search_json(toy_gallery):
 
 
 def test_user_errors_are_one_line_without_traceback(tmp_path, toy_gallery):
-    p = run("search", "cats", "--dir", str(tmp_path), "--model", "toy", check=False)
+    p = picseek_cli("search", "cats", "--dir", str(tmp_path), "--model", "toy", check=False)
     assert p.returncode == 2 and "picseek index" in p.stderr and "Traceback" not in p.stderr
-    p = run("index", str(tmp_path / "nope"), "--model", "toy", check=False)
+    p = picseek_cli("index", str(tmp_path / "nope"), "--model", "toy", check=False)
     assert p.returncode == 2 and "not a folder" in p.stderr and "Traceback" not in p.stderr
-    p = run("search", "x", "--dir", str(toy_gallery), "--model", "no-such-model", check=False)
+    p = picseek_cli("search", "x", "--dir", str(toy_gallery), "--model", "no-such-model", check=False)
     assert p.returncode == 2 and "unknown model" in p.stderr and "ViT-B-32" in p.stderr
-    run("index", str(toy_gallery), "--model", "toy")
-    p = run("search", "x", "--dir", str(toy_gallery), "--model", "toy", "--from", "last tuesday", check=False)
+    picseek_cli("index", str(toy_gallery), "--model", "toy")
+    p = picseek_cli("search", "x", "--dir", str(toy_gallery), "--model", "toy", "--from", "last tuesday", check=False)
     assert p.returncode == 2 and "YYYY-MM-DD" in p.stderr
 
 
 def test_offline_real_model_names_the_remedies(toy_gallery, tmp_path):
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    p = run("index", str(toy_gallery), "--model", "ViT-B-32", check=False, env=env)
+    p = picseek_cli("index", str(toy_gallery), "--model", "ViT-B-32", check=False, env=env)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert "--checkpoint" in p.stderr and "--model toy" in p.stderr
 
 
 def test_models_json():
-    rows = json.loads(run("models", "--json").stdout)
+    rows = json.loads(picseek_cli("models", "--json").stdout)
     assert {"ViT-B-32", "coca_ViT-B-32", "toy"} <= {r["name"] for r in rows}
