@@ -88,13 +88,7 @@ class Store:
         name = _collection_name(self.gallery, model_id)
         arch, _, weights = model_id.partition("/")
         if create:
-            self.col = self._create(name, arch, weights, dim)
-            if replace and self._other_weights():
-                # The same architecture with other weights (e.g. a retrained bundled model): its vectors are
-                # useless to this model. Drop them under the writer lock and start a fresh collection.
-                self.lock()
-                self.client.delete_collection(name)
-                self.col = self._create(name, arch, weights, dim)
+            self.col = self._create(dim)
         else:
             try:
                 self.col = self.client.get_collection(name, embedding_function=None)
@@ -104,7 +98,7 @@ class Store:
                     f"{self.chroma_url or self.state_dir}. Run `picseek index {self.gallery}` "
                     f"first."
                 ) from e
-        self._check_identity(dim)
+        self._check_identity(dim, replace=replace and create)
         self.max_batch = self.client.get_max_batch_size()
 
     @classmethod
@@ -134,9 +128,10 @@ class Store:
             state_dir, gallery, embedder.model_id, chroma_url=chroma_url, create=True, dim=embedder.dim, replace=replace
         )
 
-    def _create(self, name: str, arch: str, weights: str, dim: int | None):
+    def _create(self, dim: int | None):
+        arch, _, weights = self.model_id.partition("/")
         return self.client.get_or_create_collection(
-            name,
+            _collection_name(self.gallery, self.model_id),
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
             metadata={
@@ -148,13 +143,7 @@ class Store:
             },
         )
 
-    def _other_weights(self) -> bool:
-        meta = self.col.metadata or {}
-        return int(meta.get("picseek_schema", 0)) <= SCHEMA_VERSION and (
-            f"{meta.get('model')}/{meta.get('weights')}" != self.model_id
-        )
-
-    def _check_identity(self, dim: int | None) -> None:
+    def _check_identity(self, dim: int | None, replace: bool = False) -> None:
         meta = self.col.metadata or {}
         schema = int(meta.get("picseek_schema", 0))
         if schema > SCHEMA_VERSION:
@@ -164,12 +153,19 @@ class Store:
             )
         model = f"{meta.get('model')}/{meta.get('weights')}"
         if model != self.model_id:
-            raise StoreMismatch(
-                f"the index of {self.gallery} holds vectors of {model}, not {self.model_id} (other weights of the "
-                f"same architecture): vectors of two models cannot be mixed. Run `picseek index {self.gallery} "
-                f"--reindex` to replace them with this model's (your images are never touched), pass the "
-                f"--checkpoint that made them, or use another --store."
-            )
+            if not replace:
+                raise StoreMismatch(
+                    f"the index of {self.gallery} holds vectors of {model}, not {self.model_id} (other weights of "
+                    f"the same architecture): vectors of two models cannot be mixed. Run `picseek index "
+                    f"{self.gallery} --reindex` to replace them with this model's (your images are never touched), "
+                    f"pass the --checkpoint that made them, or use another --store."
+                )
+            # The same architecture with other weights (e.g. a retrained bundled model): its vectors are useless
+            # to this model. Drop them under the writer lock and start a fresh collection, which matches.
+            self.lock()
+            self.client.delete_collection(self.col.name)
+            self.col = self._create(dim)
+            return
         if dim and meta.get("dim") and int(meta["dim"]) != dim:
             raise StoreMismatch(f"the index holds {meta['dim']}-d vectors, the model makes {dim}-d ones.")
 
