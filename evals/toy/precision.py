@@ -43,7 +43,7 @@ def precision_at(hit_files: list[str], rel: dict[str, bool], k: int = 10) -> flo
 
 
 def main(argv=None) -> dict:
-    from tools.caption import CocaCaptioner, caption_images
+    from tools.caption import CocaCaptioner, GenerationConfig, caption_images
     from tools.embed import Embedder
     from tools.home import store_dir
     from tools.index import index_folder
@@ -99,10 +99,8 @@ def main(argv=None) -> dict:
 
     result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": emb.model_id}
     result.update(measure(0.0))
+    cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
     if args.caption_weights:
-        from tools.caption import GenerationConfig
-
-        cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
         t = time.perf_counter()
         rep = caption_images(store, cap, mode="stale")
         result["gallery_captioning"] = {
@@ -113,9 +111,7 @@ def main(argv=None) -> dict:
         result["hybrid"] = {str(w): measure(w) for w in args.caption_weights}
     if args.captions:
         from evals.toy.train import caption_names_objects
-        from tools.caption import GenerationConfig
 
-        cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
         ids = [i for i, m, _ in store.iter_metadata()][: args.captions]
         t = time.perf_counter()
         rep = caption_images(store, cap, ids=ids, mode="all")
