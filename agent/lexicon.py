@@ -1,0 +1,373 @@
+"""Closed classes of English the tracker needs on top of the parse: colours, sizes, times of day, seasons,
+weather, numbers and the cue words of follow-ups. Nothing here names what a gallery holds: nouns come from the
+parse, never from a list.
+"""
+
+from __future__ import annotations
+
+COLORS = {
+    **{
+        c: c
+        for c in (
+            "red orange yellow green blue purple pink brown black white gray silver gold beige turquoise teal "
+            "navy maroon cream tan magenta cyan lime olive ivory bronze crimson lavender khaki burgundy coral "
+            "indigo"
+        ).split()
+    },
+    "grey": "gray",
+    "violet": "purple",
+    "golden": "gold",
+    "colorful": "colorful",
+    "colourful": "colorful",
+    "multicolored": "colorful",
+    "multicoloured": "colorful",
+}
+SHADES = frozenset("dark light bright pale deep pastel neon".split())
+SIZES = {
+    **dict.fromkeys("small little tiny smaller smallest mini miniature wee".split(), "small"),
+    **dict.fromkeys(
+        "large big huge giant bigger larger biggest largest enormous massive gigantic".split(), "large"
+    ),
+}
+# Time of day: canonical value -> words that say it. Multi-word phrases are matched on lemmas.
+TIMES = {
+    "sunrise": ("sunrise", "dawn", "daybreak", "first light", "sun rise", "sun up", "sunup"),
+    "morning": ("morning", "mornings", "am"),
+    "day": ("day", "daytime", "daylight", "midday", "noon", "day time", "broad daylight", "days"),
+    "afternoon": ("afternoon", "afternoons"),
+    "sunset": ("sunset", "dusk", "sundown", "twilight", "golden hour", "sun set", "sunsets"),
+    "evening": ("evening", "evenings"),
+    "night": ("night", "nighttime", "midnight", "night time", "nightime", "nights", "after dark", "in the dark"),
+}
+TIME_WORDS = {w: t for t, ws in TIMES.items() for w in ws}
+TIME_PHRASE = {
+    "sunrise": "at sunrise",
+    "morning": "in the morning",
+    "day": "during the day",
+    "afternoon": "in the afternoon",
+    "sunset": "at sunset",
+    "evening": "in the evening",
+    "night": "at night",
+}
+SEASONS = {
+    "spring": "spring",
+    "springtime": "spring",
+    "summer": "summer",
+    "summertime": "summer",
+    "summery": "summer",
+    "autumn": "autumn",
+    "fall": "autumn",
+    "autumnal": "autumn",
+    "winter": "winter",
+    "wintertime": "winter",
+    "wintry": "winter",
+    "wintery": "winter",
+}
+SEASON_PHRASE = {s: f"in {s}" for s in ("spring", "summer", "autumn", "winter")}
+WEATHER = {
+    **dict.fromkeys("sunny sun sunshine sunlit sunlight".split(), "sunny"),
+    **dict.fromkeys("cloudy cloud clouds overcast grey-sky".split(), "cloudy"),
+    **dict.fromkeys("rainy rain raining rains rained rainfall drizzle drizzly downpour".split(), "rainy"),
+    **dict.fromkeys("snowy snow snowing snows snowed snowfall blizzard".split(), "snowy"),
+    **dict.fromkeys("foggy fog mist misty haze hazy".split(), "foggy"),
+    **dict.fromkeys("stormy storm storms thunderstorm thunder lightning".split(), "stormy"),
+}
+WEATHER_PHRASE = {
+    "sunny": "on a sunny day",
+    "cloudy": "under a cloudy sky",
+    "rainy": "in the rain",
+    "snowy": "in the snow",
+    "foggy": "in the fog",
+    "stormy": "in a storm",
+}
+NUMBERS = {
+    **{
+        w: i
+        for i, w in enumerate(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen twenty".split()
+        )
+    },
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "single": 1,
+    "dozen": 12,
+}
+PAIR_WORDS = frozenset({"couple", "pair"})  # "a couple of dogs" = 2
+ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+    "5th": 5,
+    "6th": 6,
+    "7th": 7,
+    "8th": 8,
+    "9th": 9,
+    "10th": 10,
+    "last": -1,
+}
+# Words that stand for "the thing already named".
+REFERENCES = frozenset("it them they those these one ones that this same its their theirs themselves".split())
+# Nouns that name the picture or a slot, never a thing in it.
+PLACEHOLDERS = frozenset(
+    (
+        "something anything everything nothing stuff thing things picture pictures photo photos image images pic "
+        "pics shot shots snap snaps photograph photographs one ones kind type sort version option result results "
+        "way lot bit look looks style feel vibe vibes mood aesthetic scene scenes view views background "
+        "foreground setting example examples variety color colour colors colours size time weather season place "
+        "location somewhere anywhere someone anyone everyone somebody anybody everybody search please thanks "
+        "thank idea instead lol ok okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic "
+        "mind moment second minute while"
+    ).split()
+)
+# Adjectives that evaluate or steer, never describe.
+NOT_DESCRIPTIVE = frozenset(
+    (
+        "same other different more less fewer only just similar new sure sorry right wrong okay ok fine cool "
+        "great good nice best better perfect exact exactly certain particular specific whole entire own real "
+        "actual possible next previous last main such many much several few various enough more most least "
+        "else further another additional extra again also too either neither free welcome allowed acceptable "
+        "alright visible able happy glad interested instead"
+    ).split()
+)
+LOCATIVE = frozenset(
+    (
+        "on in at by near under beneath beside behind inside outside across along over above below around among "
+        "amongst through into onto against atop underneath alongside within upon off from beyond towards toward "
+        "between past"
+    ).split()
+)
+PLACE_ADVERBS = frozenset(
+    "indoors outdoors inside outside underwater upstairs downstairs outdoor indoor offshore overseas abroad".split()
+)
+NEGATORS = frozenset("no not without except excluding minus nor never none nothing neither".split())
+EXCLUDE_VERBS = frozenset(
+    (
+        "exclude remove skip omit drop ditch hide lose avoid filter ban eliminate delete cut forget leave "
+        "take strip erase ignore"
+    ).split()
+)
+WANT_VERBS = frozenset("want need like see show find get give have love prefer".split())
+ADD_CUES = frozenset("add plus put include also too with throw bring insert".split())
+REALLOW_WORDS = frozenset(
+    "again ok okay fine allowed acceptable alright welcome permitted back whatever".split()
+)  # "people are ok again", "bring back the boats"
+CORRECTION_CUES = (
+    "sorry",
+    "i meant",
+    "i mean",
+    "meant",
+    "actually",
+    "rather",
+    "instead",
+    "oops",
+    "my bad",
+    "no wait",
+    "wait",
+    "correction",
+    "make that",
+    "change that",
+    "change it",
+    "switch it",
+    "i said",
+    "should be",
+    "should have said",
+    "scratch that",
+)
+SWITCH_CUES = (
+    "new search",
+    "start over",
+    "start again",
+    "from scratch",
+    "scrap that",
+    "scrap this",
+    "scrap it",
+    "forget that",
+    "forget it",
+    "forget this",
+    "forget all that",
+    "forget everything",
+    "forget about that",
+    "never mind",
+    "nevermind",
+    "change of plan",
+    "change of plans",
+    "different topic",
+    "something else",
+    "something different",
+    "clear everything",
+    "reset",
+    "let's start over",
+    "fresh search",
+    "ignore that",
+    "ignore all that",
+    "moving on",
+)
+# Weak switches: a switch only when a new thing follows ("let's look at mountains now").
+SOFT_SWITCH_CUES = (
+    "let's look at",
+    "lets look at",
+    "let's see",
+    "lets see",
+    "let's try",
+    "lets try",
+    "let's do",
+    "lets do",
+    "let's switch to",
+    "switch to",
+    "now for",
+    "next up",
+    "how about",
+    "what about",
+    "on to",
+    "onto",
+    "moving to",
+    "time for",
+)
+YES = (
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ya",
+    "yea",
+    "sure",
+    "definitely",
+    "of course",
+    "i think so",
+    "correct",
+    "right",
+    "it is",
+    "there is",
+    "there are",
+    "they are",
+    "absolutely",
+    "uh huh",
+    "indeed",
+    "affirmative",
+    "certainly",
+    "totally",
+    "mhm",
+    "true",
+    "it does",
+    "they do",
+    "i do",
+    "i can",
+    "you can",
+    "yes it is",
+    "looks like it",
+    "seems so",
+)
+NO = (
+    "no",
+    "nope",
+    "nah",
+    "not really",
+    "none",
+    "not at all",
+    "i don't think so",
+    "i dont think so",
+    "negative",
+    "nothing",
+    "no there isn't",
+    "there isn't",
+    "there aren't",
+    "it isn't",
+    "it's not",
+    "its not",
+    "they aren't",
+    "not that i can see",
+    "no one",
+    "nobody",
+    "zero",
+    "never",
+    "false",
+    "it doesn't",
+    "they don't",
+    "i don't",
+    "i can't see any",
+    "i can't see one",
+    "not quite",
+    "no way",
+)
+UNKNOWN = (
+    "i don't know",
+    "i dont know",
+    "dont know",
+    "don't know",
+    "dunno",
+    "idk",
+    "i can't tell",
+    "i cant tell",
+    "can't tell",
+    "cant tell",
+    "not sure",
+    "i'm not sure",
+    "im not sure",
+    "no idea",
+    "hard to say",
+    "hard to tell",
+    "unclear",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "unsure",
+    "who knows",
+    "can't see",
+    "cannot tell",
+    "can not tell",
+    "not visible",
+    "i have no idea",
+    "no clue",
+    "i don't remember",
+    "don't remember",
+    "i forget",
+    "skip",
+    "pass",
+    "doesn't matter",
+    "does not matter",
+    "don't care",
+    "dont care",
+    "either",
+    "any",
+    "whatever",
+    "either is fine",
+    "either one",
+    "both",
+)
+NONE_OF_THESE = (
+    "none of these",
+    "none of those",
+    "none of them",
+    "neither",
+    "neither of them",
+    "neither of those",
+    "none",
+    "something else",
+    "other",
+    "another one",
+    "none of the above",
+    "not those",
+    "not any of them",
+    "not any of those",
+)
+FILLER = frozenset(
+    (
+        "please pls plz thanks thank thx ty kindly could would can will you u me i i'd id i'm im let us we "
+        "just maybe perhaps um uh hmm ok okay so well now hey hi hello oh ah alright right great cool nice "
+        "also really actually"
+    ).split()
+)
