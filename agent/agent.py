@@ -1,7 +1,8 @@
 """One agent loop for every face (terminal chat, `picseek ask`, the UI, evals).
 
-A turn: planner (LLM, or offline rules) -> tool calls (search, captions) -> grounded explanation. The turn works
-on a copy of the session and only a successful turn replaces it; failures become a sentence in the reply.
+A turn: planner (LLM, or the offline tracker) -> a new search state -> search -> captions for the top results
+-> the question step -> a grounded explanation. The turn works on a copy of the session and only a successful
+turn replaces it; failures become a sentence in the reply.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from agent.explain import explain
-from agent.offline import OfflinePlanner
-from agent.query import QueryPlan
+from agent.explain import explain, explain_failure
+from agent.questions import Questioner, key
 from agent.safety import sanitize
 from agent.session import Message, Session
-from agent.tools import CaptionArgs, Toolbox, ToolError
+from agent.state import Question, SearchState, changes
+from agent.tools import CANDIDATES, Toolbox, ToolError
+from agent.tracker import Tracker
+from tools.errors import PicseekError
 from tools.retrieve import Hit, ImageQuery, Searcher
 
 log = logging.getLogger(__name__)
+UNDO = ("undo", "undo that", "go back", "back", "previous search", "take that back")
 
 
 @dataclass
@@ -37,11 +41,15 @@ class TurnResult:
     hits: list[Hit]
     session: Session
     seconds: float = 0.0
+    question: Question | None = None
 
     def to_json(self) -> dict:
         return {
             "reply": self.reply,
             "planner": self.planner,
+            "question": self.question.text if self.question else None,
+            "options": list(self.question.options) if self.question else [],
+            "state": self.session.state.model_dump(mode="json", exclude_defaults=True),
             "query": self.query.model_dump(mode="json") if self.query else None,
             "hits": [
                 {
@@ -58,9 +66,18 @@ class TurnResult:
 
 
 class Agent:
-    def __init__(self, searcher: Searcher, llm=None, captioner=None, caption_top: int = 3):
+    def __init__(
+        self,
+        searcher: Searcher,
+        llm=None,
+        captioner=None,
+        caption_top: int = 3,
+        ask: bool = True,
+        tracker: Tracker | None = None,
+    ):
         self.searcher, self.llm, self.captioner, self.caption_top = searcher, llm, captioner, caption_top
-        self.offline = OfflinePlanner()
+        self.tracker = tracker or Tracker()
+        self.questioner = Questioner() if ask else None
 
     def run(
         self,
@@ -73,86 +90,97 @@ class Agent:
         """Stream a turn's events; the last item is the TurnResult (with the new session).
 
         `k`/`threshold` are the UI's settings: they apply unless the user's words ask otherwise ("show me 20").
-
         `examples` are image files to search by (e.g. an upload); such a turn is planned offline, since the
         language model cannot see the image.
         """
         t0 = time.monotonic()
         message = message.strip()[:2000]
-        work = session.model_copy(deep=True)
-        if work.query is not None and (k or threshold is not None):
-            work.query = work.query.model_copy(update={"k": k or work.query.k, "threshold": threshold})
-        box = Toolbox(self.searcher, work, self.captioner, default_k=k, default_threshold=threshold)
-        planner, note, llm_text = self.offline.name, "", ""
+        before = session.state
         yield Event("status", "searching…")
-        if self.llm is not None and not examples:
+        try:
+            box, planner, lead = yield from self._plan(session, message, examples, k, threshold)
+        except (ToolError, PicseekError) as e:
+            reply = explain_failure(sanitize(str(e), 300))
+            return (yield from self._finish(session, None, message, reply, "offline", [], t0))
+        hits = box.hits
+        yield Event("results", hits=hits)
+        self._caption(box)
+        question = self._question(box)
+        if box.question is None and question is not None:
+            box.question = question
+        if box.question is not None:
+            box.session.asked_before = [*box.session.asked_before, key(box.question)]
+        box.session.asked = box.question
+        reply = explain(
+            box.session.state, box.query, hits, planner, lead, changes(before, box.session.state), box.question
+        )
+        return (yield from self._finish(session, box, message, reply, planner, hits, t0))
+
+    def _plan(self, session: Session, message: str, examples, k, threshold):
+        """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
+        work = session.model_copy(deep=True)
+        if k or threshold is not None:  # the UI's settings, unless the words asked otherwise
+            work.state = work.state.model_copy(update={"threshold": threshold})
+        box = Toolbox(self.searcher, work, self.captioner, k, threshold, self.questioner)
+        note = ""
+        if self.llm is not None and not examples and message:
             try:
-                llm_text = self.llm.run(session, message, box)
-                planner = self.llm.name
+                text = self.llm.run(session, message, box)
+                if box.searched:
+                    return box, self.llm.name, " ".join([*box.notes, sanitize(text, 400)]).strip()
+                note = "The language model did not search; the offline planner answered."
             except Exception as e:  # any LLM failure falls back to the offline planner, never a crashed turn
                 log.warning("LLM planner failed: %r", e)
                 note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
-                work = session.model_copy(deep=True)
-                box = Toolbox(self.searcher, work, self.captioner, default_k=k, default_threshold=threshold)
-            if planner == "llm" and box.question:
-                return (
-                    yield from self._finish(session, work, message, sanitize(box.question, 500), planner, None, [], t0)
-                )
-            if planner == "llm" and not box.searched:
-                note = "The language model did not search; the offline planner answered."
-                planner, llm_text = self.offline.name, ""
-        if planner == self.offline.name:
-            try:
-                plan = self.offline.plan(message, work) if message else QueryPlan(mode="new")
-                if examples:
-                    plan.like += examples
-                    plan.mode = "new" if not message else plan.mode
-                box.run_plan(plan)
-            except ToolError as e:
-                return (
-                    yield from self._finish(
-                        session,
-                        session.model_copy(deep=True),
-                        message,
-                        f"I could not run that search: {sanitize(str(e), 300)}",
-                        planner,
-                        session.query,
-                        [],
-                        t0,
-                        keep_state=True,
-                    )
-                )
-        hits = box.hits
-        yield Event("results", hits=hits)
-        if self.captioner is not None and hits:
-            missing = [h.rank for h in hits[: self.caption_top] if not h.caption]
-            if missing:
-                yield Event("status", "captioning the top results…")
-                try:
-                    box.caption_images(CaptionArgs(positions=missing))
-                except Exception as e:  # captions are a nicety: a failure never loses the results
-                    log.warning("captioning failed: %r", e)
-        notes = " ".join(box.notes)
-        lead = " ".join(x for x in (note, notes, sanitize(llm_text, 400) if llm_text else "") if x)
-        reply = explain(box.query or ImageQuery(), hits, planner, lead)
-        return (yield from self._finish(session, work, message, reply, planner, box.query, hits, t0))
+            work = session.model_copy(deep=True)
+            box = Toolbox(self.searcher, work, self.captioner, k, threshold, self.questioner)
+        yield Event("status", "reading your message…")
+        state, unknown = self._offline_state(work, message, examples)
+        box.run_state(state)
+        words = ", ".join(f"“{sanitize(w, 30)}”" for w in unknown[:3])
+        unknown_note = f"I don't know the word{'s' if len(unknown) > 1 else ''} {words}." if unknown else ""
+        return box, self.tracker.name, " ".join(x for x in (note, *box.notes, unknown_note) if x)
 
-    def _finish(
-        self,
-        old: Session,
-        work: Session,
-        message: str,
-        reply: str,
-        planner: str,
-        query: ImageQuery | None,
-        hits: list[Hit],
-        t0: float,
-        keep_state: bool = False,
-    ):
-        new = old.model_copy(deep=True) if keep_state else work
+    def _offline_state(self, work: Session, message: str, examples) -> tuple[SearchState, list[str]]:
+        if message.lower().strip(" .!") in UNDO and work.history:
+            state = work.history[-1]
+            work.history = work.history[:-1]
+            work.state = state
+            return state, []
+        if not message:
+            return SearchState(k=work.state.k, like=list(examples or [])), []
+        up = self.tracker.update(work.state, message, asked=work.asked, resolve=work.resolve)
+        if examples:
+            up.state.like = [*up.state.like, *examples]
+        return up.state, up.unknown
+
+    def _caption(self, box: Toolbox) -> None:
+        if self.captioner is None or not box.hits:
+            return
+        try:  # captions are a nicety: a failure never loses the results
+            box._caption(box.hits[: self.caption_top])
+        except Exception as e:
+            log.warning("captioning failed: %r", e)
+
+    def _question(self, box: Toolbox) -> Question | None:
+        """The offline question step: what would split the top candidates most."""
+        if self.questioner is None or len(box.candidates) < 5:
+            return None
+        try:
+            box._caption(box.candidates[:CANDIDATES])
+            return self.questioner.ask(box.session, box.candidates[:CANDIDATES])
+        except Exception as e:  # a question is a nicety too
+            log.warning("question step failed: %r", e)
+            return None
+
+    def _finish(self, old: Session, box: Toolbox | None, message: str, reply: str, planner: str, hits, t0):
+        new = box.session if box is not None else old.model_copy(deep=True)
         new.messages = old.messages + [Message(role="user", content=message), Message(role="assistant", content=reply)]
         yield Event("reply", text=reply)
-        result = TurnResult(reply, planner, query, hits, new, round(time.monotonic() - t0, 4))
+        question = box.question if box is not None else None
+        result = TurnResult(
+            reply, planner, box.query if box else old.query, hits, new, round(time.monotonic() - t0, 4), question
+        )
         yield result
         return result
 

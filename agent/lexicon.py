@@ -130,7 +130,8 @@ PLACEHOLDERS = frozenset(
         "foreground setting example examples variety color colour colors colours size time weather season place "
         "location somewhere anywhere someone anyone everyone somebody anybody everybody search please thanks "
         "thank idea instead lol ok okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic "
-        "mind moment second minute while"
+        "mind moment second minute while none typo mistake error tho tbh lol btw imo haha pls plz thx ty "
+        "rn idk omg"
     ).split()
 )
 # Adjectives that evaluate or steer, never describe.
@@ -140,7 +141,7 @@ NOT_DESCRIPTIVE = frozenset(
         "great good nice best better perfect exact exactly certain particular specific whole entire own real "
         "actual possible next previous last main such many much several few various enough more most least "
         "else further another additional extra again also too either neither free welcome allowed acceptable "
-        "alright visible able happy glad interested instead"
+        "alright visible able happy glad interested instead rid"
     ).split()
 )
 LOCATIVE = frozenset(
@@ -171,8 +172,6 @@ CORRECTION_CUES = (
     "i mean",
     "meant",
     "actually",
-    "rather",
-    "instead",
     "oops",
     "my bad",
     "no wait",
@@ -366,8 +365,8 @@ NONE_OF_THESE = (
 )
 FILLER = frozenset(
     (
-        "please pls plz thanks thank thx ty kindly could would can will you u me i i'd id i'm im let us we "
+        "please pls plz thanks thank cheers thx ty kindly could would can will you u me i i'd id i'm im let us we "
         "just maybe perhaps um uh hmm ok okay so well now hey hi hello oh ah alright right great cool nice "
-        "also really actually"
+        "also really actually tho though tbh lol btw imo haha rn omg"
     ).split()
 )

@@ -1,11 +1,16 @@
-"""Per-conversation state: messages, the current query and the last results with their 1-based positions."""
+"""Per-conversation state: messages, the typed search state, the last results with their positions, the question
+picseek asked (so the next message can answer it) and the questions already asked (so none is asked twice).
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from agent.state import Question, SearchState
 from tools.errors import BadQuery
 from tools.retrieve import Hit, ImageQuery
+
+MAX_HISTORY = 20
 
 
 class ResultRef(BaseModel):
@@ -21,18 +26,22 @@ class Message(BaseModel):
 
 
 class Session(BaseModel):
-    """JSON-serialisable, so a conversation can be saved and resumed."""
+    """JSON-serialisable, so a conversation can be saved and resumed (`picseek ask --session FILE`)."""
 
     messages: list[Message] = Field(default_factory=list)
-    query: ImageQuery | None = None
+    state: SearchState = Field(default_factory=SearchState)
+    history: list[SearchState] = Field(default_factory=list, description="earlier states, newest last (undo)")
+    query: ImageQuery | None = None  # the last query run, as rendered from the state
     results: list[ResultRef] = Field(default_factory=list)
+    asked: Question | None = None  # the question the last reply asked, if any
+    asked_before: list[str] = Field(default_factory=list, description="keys of questions already asked")
 
     def set_results(self, hits: list[Hit]) -> None:
         self.results = [ResultRef(position=h.rank, id=h.id, path=h.path, caption=h.caption) for h in hits]
 
     def resolve(self, ref: int | str) -> str:
-        """ "#2" / 2 -> the id shown at position 2; ids and paths pass through."""
-        if isinstance(ref, str) and ref.lstrip("#").isdigit():
+        """ "#2" / 2 -> the id shown at position 2 (-1: the last shown); ids and paths pass through."""
+        if isinstance(ref, str) and ref.lstrip("#").lstrip("-").isdigit():
             ref = int(ref.lstrip("#"))
         if isinstance(ref, int):
             if ref == -1 and self.results:
@@ -46,6 +55,12 @@ class Session(BaseModel):
                 + (f"; the last search showed {shown}." if shown else "; there are no results yet.")
             )
         return ref
+
+    def remember(self, state: SearchState) -> None:
+        """Make `state` current, keeping the one before for undo."""
+        if state != self.state:
+            self.history = [*self.history, self.state][-MAX_HISTORY:]
+        self.state = state
 
     def save(self) -> str:
         return self.model_dump_json()

@@ -1,38 +1,55 @@
-"""The agent's tools. Both planners call them through `Toolbox.call`, so they take the same path.
+"""The agent's tools. Both planners and `langchain_tools()` call them through `Toolbox.call`, so every caller takes
+the same path with the same limits, and a bad call becomes a `ToolError` the caller can act on.
 
-`langchain_tools()` exposes search and captioning as plain LangChain tools for anyone's agent.
+The search tool's schema is generated from `SearchState`: the language model fills the same typed state the
+offline tracker builds.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agent.query import QueryPlan, merge
+from agent.state import Question, SearchState
 from agent.session import Session
 from tools.errors import PicseekError
-from tools.retrieve import MAX_K, Hit, ImageQuery, Searcher
+from tools.retrieve import Hit, ImageQuery, Searcher
+
+MAX_TOOL_K = 50
+CANDIDATES = 40  # how many top results the question step (and the LLM's look at candidates) considers
 
 
-class SearchArgs(BaseModel):
-    """Search the user's image gallery. Rewrite the WHOLE conversation so far into one caption-style
-    description of the wanted images (e.g. "a red car parked on a street at night"). Put exclusions in
-    `negatives`, never in the description. Use `like`/`unlike` with result positions (1-based) for
-    "more like #2" / "not like the first". Use `filters` for dates, orientation, size, format, folder, camera."""
-
-    mode: Literal["new", "refine"] = Field("refine", description="new: a new topic; refine: narrow/adjust the current")
-    description: str = Field("", description="caption-style description of the wanted images, <= 60 words")
-    negatives: list[str] = Field(default_factory=list, description="concepts to exclude, e.g. ['people']")
-    like: list[int] = Field(default_factory=list, description="positions of results to find more like")
-    unlike: list[int] = Field(default_factory=list, description="positions of results to move away from")
-    filters: dict = Field(
-        default_factory=dict,
-        description="date_from/date_to (YYYY-MM-DD), orientation "
-        "(landscape|portrait|square), min_width, min_height, formats (list), folder, camera",
+def _search_args() -> type[BaseModel]:
+    fields = {
+        name: (f.annotation, f)
+        for name, f in SearchState.model_fields.items()
+        if name not in ("focus", "like", "unlike", "k")
+    }
+    fields["like"] = (
+        list[int | str],
+        Field(default_factory=list, description="reference images: positions (1-based) of shown results, or ids"),
     )
-    k: int | None = Field(None, description="number of results, 1-50")
-    threshold: float | None = Field(None, description="minimum score; leave empty unless asked")
+    fields["unlike"] = (
+        list[int | str],
+        Field(default_factory=list, description="images to move away from: positions of shown results, or ids"),
+    )
+    fields["k"] = (int | None, Field(None, description=f"number of results, 1-{MAX_TOOL_K}; only when asked"))
+    return create_model(
+        "SearchArgs",
+        __doc__="Search the user's image gallery with the WHOLE search as it should be now (the current state "
+        "with this message's change applied, not only the change). `subjects`: the things the pictures show, "
+        "each a singular noun with its colour / size / count / other adjectives; things the user does not want "
+        "are subjects with excluded=true. `setting`: place phrase, time of day, season, weather. `negatives`: "
+        "other unwanted concepts that are not things. `words`: description words with no field. `filters`: "
+        "dates (YYYY-MM-DD), orientation, minimum size, formats, folder, camera. `like`/`unlike`: result "
+        "positions for 'more like #2' / 'not like the first one'. A new topic is simply a state without the "
+        "old things.",
+        **fields,
+    )
+
+
+SearchArgs = _search_args()
 
 
 class CaptionArgs(BaseModel):
@@ -47,17 +64,32 @@ class DetailsArgs(BaseModel):
     position: int
 
 
-class ClarifyArgs(BaseModel):
-    """Ask the user one short question, only when the request is truly ambiguous."""
+class CandidatesArgs(BaseModel):
+    """Look at the captions of the current top candidates and at what is already known, before asking the user
+    a question that would tell them apart."""
 
-    question: str
+    n: int = Field(CANDIDATES, ge=5, le=60, description="how many top candidates")
 
 
-TOOL_SCHEMAS = {
+class AskArgs(BaseModel):
+    """Ask the user ONE short question whose answer splits the current candidates, with 2-4 short options
+    taken from the candidates' captions. Only about something not already known, never asked before."""
+
+    question: str = Field(..., description="e.g. 'Which car: red, white or orange?'")
+    kind: Literal["attribute", "setting", "presence"] = Field(
+        ..., description="attribute: of one thing (noun + slot); setting: time/place/season/weather; presence"
+    )
+    slot: Literal["color", "size", "count", "time", "place", "season", "weather"] | None = None
+    noun: str | None = Field(None, description="the thing the question is about (attribute, presence)")
+    options: list[str] = Field(default_factory=list, description="2-4 short answers taken from the captions")
+
+
+TOOL_SCHEMAS: dict[str, type[BaseModel]] = {
     "search_images": SearchArgs,
     "caption_images": CaptionArgs,
     "image_details": DetailsArgs,
-    "ask_clarifying_question": ClarifyArgs,
+    "look_at_candidates": CandidatesArgs,
+    "ask_user": AskArgs,
 }
 
 
@@ -75,6 +107,10 @@ class ToolError(PicseekError):
     """A tool call that could not run; the message goes back to the planner as an observation."""
 
 
+def _errors(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, x['loc'])) or 'arguments'}: {x['msg']}" for x in e.errors()[:6])
+
+
 class Toolbox:
     """Runs tools against one session (a working copy: committed only when the turn succeeds)."""
 
@@ -83,15 +119,17 @@ class Toolbox:
         searcher: Searcher,
         session: Session,
         captioner=None,
-        max_k: int = 50,
         default_k: int | None = None,
         default_threshold: float | None = None,
+        questioner=None,
     ):
-        self.searcher, self.session, self.captioner, self.max_k = searcher, session, captioner, max_k
-        self.default_k, self.default_threshold = default_k, default_threshold
+        self.searcher, self.session, self.captioner = searcher, session, captioner
+        self.default_k, self.default_threshold = default_k or 10, default_threshold
+        self.questioner = questioner
         self.hits: list[Hit] = []
+        self.candidates: list[Hit] = []
         self.query: ImageQuery | None = session.query
-        self.question: str | None = None
+        self.question: Question | None = None
         self.notes: list[str] = []
         self.searched = False  # whether a search ran in this turn
 
@@ -102,70 +140,70 @@ class Toolbox:
         try:
             parsed = schema.model_validate(args or {})
         except ValidationError as e:
-            raise ToolError(
-                "invalid arguments: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()[:5])
-            ) from None
+            raise ToolError(f"invalid arguments: {_errors(e)}. Call {name} again with corrected arguments.") from None
         return getattr(self, name)(parsed)
 
-    def search_images(self, a: SearchArgs) -> dict:
-        k = a.k
-        if k is not None and not 1 <= k <= self.max_k:
-            self.notes.append(f"asked for {k} results; showing {max(1, min(self.max_k, k))}")
-            k = max(1, min(self.max_k, k))
-        plan = QueryPlan(
-            mode=a.mode,
-            description=a.description,
-            negatives=a.negatives,
-            like=a.like,
-            unlike=a.unlike,
-            filters=a.filters,
-            k=k,
-            threshold=a.threshold,
-        )
-        return self.run_plan(plan)
-
-    def run_plan(self, plan: QueryPlan) -> dict:
-        if plan.k is None and self.default_k:
-            plan = plan.model_copy(update={"k": self.default_k})
-        if plan.threshold is None and self.default_threshold is not None:
-            plan = plan.model_copy(update={"threshold": self.default_threshold})
+    def search_images(self, a: BaseModel) -> dict:
+        data = a.model_dump()
+        k = data.pop("k")
+        if k is not None and not 1 <= k <= MAX_TOOL_K:
+            self.notes.append(f"asked for {k} results; showing {max(1, min(MAX_TOOL_K, k))}")
+            k = max(1, min(MAX_TOOL_K, k))
         try:
-            q = merge(self.query, plan, self.session.resolve)
-            hits = self.searcher.search(q)
+            data["like"] = [self.session.resolve(r) for r in data["like"]]
+            data["unlike"] = [self.session.resolve(r) for r in data["unlike"]]
+            state = SearchState.model_validate({**data, "k": k or self.session.state.k})
+        except (PicseekError, ValidationError) as e:
+            raise ToolError(str(e) if isinstance(e, PicseekError) else _errors(e)) from None
+        return self.run_state(state)
+
+    def run_state(self, state: SearchState) -> dict:
+        """Search with a state, and make it the session's current state."""
+        if state.is_empty():
+            raise ToolError("nothing to search for: describe something, or point at a result ('more like #2').")
+        q = state.to_query(self.default_k, self.default_threshold)
+        try:
+            wide = self.searcher.search(q.model_copy(update={"k": max(q.k, CANDIDATES)}))
         except (PicseekError, ValueError) as e:
             raise ToolError(str(e)) from None
-        self.query, self.hits, self.searched = q, hits, True
+        self.candidates, self.hits = wide, [h for h in wide[: q.k]]
+        self.query, self.searched = q, True
+        self.session.remember(state)
         self.session.query = q
-        self.session.set_results(hits)
+        self.session.set_results(self.hits)
         return {
-            "query": q.model_dump(mode="json"),
-            "count": len(hits),
+            "search": state.describe(),
+            "text": q.text,
+            "count": len(self.hits),
             "results": [
                 {"position": h.rank, "file": h.metadata.get("name", ""), "score": h.score, "caption": h.caption}
-                for h in hits
+                for h in self.hits
             ],
         }
 
     def caption_images(self, a: CaptionArgs) -> dict:
         if self.captioner is None:
             raise ToolError("no captioner is configured; describe results from their scores instead")
-        ids = [self.session.resolve(p) for p in a.positions if 1 <= p <= len(self.session.results)]
-        if not ids:
+        wanted = [p for p in a.positions if 1 <= p <= len(self.session.results)]
+        if not wanted:
             raise ToolError("no such positions in the last results")
+        self._caption([self.hits[p - 1] for p in wanted if p - 1 < len(self.hits)])
+        self.session.set_results(self.hits)
+        return {"captions": [{"position": h.rank, "caption": h.caption} for h in self.hits if h.rank in wanted]}
+
+    def _caption(self, hits: list[Hit]) -> None:
+        """Captions for these hits, made now where the index has none (and stored, so made once)."""
+        missing = [h.id for h in hits if not h.caption]
+        if not missing or self.captioner is None:
+            return
         from tools.caption import caption_images
 
-        caption_images(self.searcher.store, self.captioner, ids=ids, mode="stale", progress=False)
-        got = self.searcher.store.get(ids)
+        caption_images(self.searcher.store, self.captioner, ids=missing, mode="stale", progress=False)
+        got = self.searcher.store.get(missing)
         caps = dict(zip(got["ids"], got["documents"]))
-        for h in self.hits:
-            if h.id in caps and caps[h.id]:
+        for h in [*self.hits, *self.candidates]:
+            if not h.caption and caps.get(h.id):
                 h.caption = caps[h.id]
-        self.session.set_results(self.hits)
-        return {
-            "captions": [
-                {"position": r.position, "caption": caps.get(r.id)} for r in self.session.results if r.id in caps
-            ]
-        }
 
     def image_details(self, a: DetailsArgs) -> dict:
         rid = self.session.resolve(a.position)
@@ -180,39 +218,58 @@ class Toolbox:
             "metadata": meta,
         }
 
-    def ask_clarifying_question(self, a: ClarifyArgs) -> dict:
-        self.question = a.question
+    def look_at_candidates(self, a: CandidatesArgs) -> dict:
+        """PlugIR's retrieval context: what is known, and what the top candidates' captions say."""
+        if not self.candidates:
+            raise ToolError("search first: there are no candidates yet")
+        top = self.candidates[: a.n]
+        self._caption(top)
+        out = {
+            "known": self.session.state.describe(),
+            "already_asked": self.session.asked_before,
+            "candidates": [{"rank": h.rank, "score": h.score, "caption": h.caption} for h in top],
+        }
+        if self.questioner is not None:
+            out["splits"] = self.questioner.splits(self.session, top)
+        return out
+
+    def ask_user(self, a: AskArgs) -> dict:
+        q = Question(kind=a.kind, slot=a.slot, noun=a.noun, options=a.options, text=a.question)
+        if self.questioner is None:
+            raise ToolError("asking questions is switched off")
+        problem = self.questioner.check(self.session, q, self.candidates)
+        if problem:
+            raise ToolError(f"not asked: {problem}")
+        self.question = q
         return {"asked": True}
 
 
 def langchain_tools(searcher: Searcher, captioner=None) -> list:
-    """Plain LangChain tools over a picseek index, for use in any LangChain agent."""
+    """The agent's search and caption tools as LangChain tools, for use in any LangChain agent.
+
+    They run through `Toolbox.call` over their own session, so they validate and bound exactly as the agent does.
+    """
     from langchain_core.tools import StructuredTool
 
-    def search_images(
-        description: str = "", negatives: list[str] | None = None, k: int = 10, filters: dict | None = None
-    ) -> list[dict]:
-        q = ImageQuery(text=description, negatives=negatives or [], k=max(1, min(MAX_K, k)), filters=filters or {})
-        return [{"path": h.path, "score": h.score, "caption": h.caption} for h in searcher.search(q)]
+    box = Toolbox(searcher, Session(), captioner)
 
-    def caption_images(paths: list[str]) -> list[dict]:
-        from tools.caption import caption_images as run
+    def search_images(**kwargs) -> dict:
+        return box.call("search_images", kwargs)
 
-        ids = searcher.ref_ids([str(p) for p in paths])
-        if captioner is not None:
-            run(searcher.store, captioner, ids=ids, progress=False)
-        got = searcher.store.get(ids)
-        found = {i: (m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])}
-        return [{"path": str(searcher.root / found[i][0]["path"]), "caption": found[i][1]} for i in ids if i in found]
+    def caption_images(positions: list[int]) -> dict:
+        return box.call("caption_images", {"positions": positions})
 
     return [
         StructuredTool.from_function(
             search_images,
             name="search_images",
-            description="Search an indexed image folder by description; returns "
-            "paths, scores and captions in rank order.",
+            description=(SearchArgs.__doc__ or "").strip(),
+            args_schema=SearchArgs,
         ),
         StructuredTool.from_function(
-            caption_images, name="caption_images", description="Captions for images of the indexed folder, by path."
+            caption_images,
+            name="caption_images",
+            description=(CaptionArgs.__doc__ or "").strip(),
+            args_schema=CaptionArgs,
         ),
     ]

@@ -47,7 +47,7 @@ class TextBaseline(System):
 
         self.history.append(message)
         text = message if self.mode == "last" else ", ".join(self.history)
-        from agent.query import clip_description
+        from agent.state import clip_description
 
         hits = self.searcher.search(ImageQuery(text=clip_description(text), k=DEPTH, collapse_duplicates=False))
         return [h.metadata.get("path", "") for h in hits]

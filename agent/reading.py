@@ -1,0 +1,395 @@
+"""What one message says, read from its spaCy parse: things, their modifiers, the setting, negation, cues.
+
+`read(text)` turns a message into a `Reading`: a list of `Thing`s (noun phrases and references such as "it" or
+"the red ones"), `Value`s (a colour, size, count or adjective attached to a thing, or a time, season, weather or
+place), kept words, and flags for the cues that decide how the reading applies (adding, correcting,
+re-allowing, switching topic). It knows English, not any gallery: nouns are whatever the parser says are nouns.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent import lexicon as L
+from agent.language import can_be_adjective, is_english, noun_lemma, nlp
+
+NOUN_POS = ("NOUN", "PROPN")
+BOUNDARY_WORDS = frozenset({"but", "though", "however", "although", "instead", "whereas", "yet"})
+CUE_VERBS = (
+    L.WANT_VERBS
+    | L.EXCLUDE_VERBS
+    | L.ADD_CUES
+    | frozenset(
+        "make look search switch change mean try go let do be have get keep turn paint color colour show "
+        "find want need see give pick choose prefer love swap replace set bring allow include try say "
+        "think know tell guess wonder hope wish use start begin scrap forget mind care matter zoom filter "
+        "narrow focus refine limit restrict stick return move".split()
+    )
+)
+MULTI_PREPOSITIONS = {("next", "to"), ("in", "front", "of"), ("on", "top", "of"), ("close", "to"), ("out", "of")}
+_SPLIT_DASH = re.compile(r"\s+[-–—]+\s+|[–—]+")
+
+
+@dataclass
+class Thing:
+    """A noun phrase ('the red cars') or a reference to the thing in focus ('it', 'the red ones')."""
+
+    i: int  # token index of the head
+    noun: str = ""  # empty for a reference
+    plural: bool = False
+    negative: bool = False
+    definite: bool = False
+
+    @property
+    def ref(self) -> bool:
+        return not self.noun
+
+
+@dataclass
+class Value:
+    """A modifier or a setting: slot is color|size|count|adjective|time|season|weather|place|word."""
+
+    slot: str
+    value: str | int
+    i: int
+    negative: bool = False
+    target: int | None = None  # head token of the Thing it modifies, when the parse says so
+    said: str | None = None  # the word as said, where it differs from the slot value ("snow" for snowy)
+
+
+@dataclass
+class Reading:
+    things: list[Thing] = field(default_factory=list)
+    values: list[Value] = field(default_factory=list)
+    segment: list[int] = field(default_factory=list)  # clause number of each token
+    add: bool = False  # "with a boat", "plus a bicycle", "put a dog in there too"
+    correction: bool = False  # "sorry, I meant purple", "make that a cat"
+    reallow: bool = False  # "people are ok again"
+    question: bool = False  # "any blue ones?", "do you have ...", "is there one with a dog"
+    linked: bool = False  # starts with a link to what came before: "and", "but", "at", "only", "also"...
+    doc: object = None
+
+    def thing_at(self, i: int | None) -> Thing | None:
+        return next((t for t in self.things if t.i == i), None) if i is not None else None
+
+
+def _has_phrase(text: str, phrases) -> bool:
+    return any(re.search(r"(?:^|\b)" + re.escape(p) + r"(?:\b|$)", text) for p in phrases)
+
+
+def _compound_noun(t) -> str:
+    """'sports car', 'fire truck', 'bowl of fruit' -> noun text with the head lemmatised."""
+    mods = [c for c in t.children if c.dep_ == "compound" and _nounlike(c) and c.i < t.i]
+    mods = [m for m in mods if m.lower_ not in L.PLACEHOLDERS and m.lower_ not in L.TIME_WORDS]
+    mods = [m for m in mods if m.lower_ not in L.WEATHER and m.lower_ not in L.COLORS]
+    head = t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_
+    if t.lower_ in ("people", "folks", "persons"):
+        head = "person"
+    return " ".join([*(m.lower_ for m in sorted(mods, key=lambda m: m.i)), head])
+
+
+def _negation(doc) -> list[bool]:
+    """Which tokens are under a negation: 'without people', 'no trees', 'leave out the boats', 'not red'."""
+    n = len(doc)
+    neg = [False] * n
+    for t in doc:
+        trig = _is_trigger(t, doc)
+        if not trig:
+            continue
+        # copula with the thing before it: "people shouldn't be in it", "boats are not wanted"
+        if t.dep_ == "neg" and t.head.lemma_ == "be":
+            for c in t.head.children:
+                if c.dep_ in ("nsubj", "nsubjpass") and c.i < t.i:
+                    for s in c.subtree:
+                        neg[s.i] = True
+        for j in range(t.i + 1, n):
+            u = doc[j]
+            if u.is_punct and u.text not in ("'", '"', "-") or u.lower_ in BOUNDARY_WORDS:
+                break
+            if j > t.i + 1 and u.pos_ == "VERB" and u.lemma_ not in ("want", "see", "show", "have", "include", "need"):
+                if u.lemma_ in CUE_VERBS or u.dep_ in ("conj", "ROOT"):
+                    break
+            if u.lower_ in ("with",) and doc[j - 1].lower_ in ("but", "and") and j - 1 > t.i:
+                break
+            neg[j] = True
+        neg[t.i] = True
+    return neg
+
+
+def _is_trigger(t, doc) -> bool:
+    low = t.lower_
+    if low in ("no", "without", "except", "excluding", "minus", "nor", "none", "nothing", "neither", "sans"):
+        # "no" as an answer word or filler ("no, I meant red") is not a negation of what follows
+        return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
+    if low in ("not", "n't", "never") or t.dep_ == "neg":
+        # "I don't mind people", "doesn't matter": a negated objection allows
+        return t.head.lemma_.lower() not in ("mind", "care", "matter", "object")
+    if low == "rid" and t.i > 0 and doc[t.i - 1].lemma_ == "get":
+        return True
+    if t.pos_ == "VERB" and t.lemma_ in L.EXCLUDE_VERBS:
+        if t.lemma_ in ("leave", "take", "cut", "filter", "strip", "keep"):
+            return any(c.lower_ in ("out", "off", "away") for c in t.children) or (
+                t.i + 1 < len(doc) and doc[t.i + 1].lower_ in ("out", "off", "away")
+            )
+        if t.lemma_ == "forget":
+            obj = [c for c in t.children if c.dep_ == "dobj"]
+            return bool(obj) and obj[0].lower_ not in ("it", "that", "this", "everything", "all")
+        return True
+    return low == "free" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of"
+
+
+def _segments(doc) -> list[int]:
+    seg, out = 0, []
+    for t in doc:
+        if (t.is_punct and t.text not in ("'", '"')) or t.lower_ in BOUNDARY_WORDS:
+            seg += 1
+        out.append(seg)
+    return out
+
+
+def _attach(t) -> int | None:
+    """The head token of the thing an adjective-like token modifies, when the parse attaches it directly."""
+    h = t
+    while h.dep_ == "conj" and h.head is not h and h.head.pos_ in ("ADJ", "NUM", "ADV", "PROPN", "NOUN"):
+        if h.head.lower_ in L.COLORS or h.head.lower_ in L.SIZES or h.head.pos_ == "ADJ":
+            h = h.head
+        else:
+            break
+    if h.dep_ in ("amod", "compound", "nmod", "nummod", "appos", "conj") and h.head is not h:
+        head = h.head
+        if head.pos_ in (*NOUN_POS, "PRON", "NUM") or head.lower_ in ("one", "ones"):
+            return head.i
+    return None
+
+
+def _place_end(obj) -> int:
+    """Last token index of a place phrase: the object and its modifiers, without clauses hanging off it."""
+    end = obj.i
+    for c in obj.children:
+        if c.i > obj.i and c.dep_ in ("compound", "amod", "nummod", "poss", "case"):
+            end = max(end, c.i)
+    return end
+
+
+def _places(doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
+    """'on the lake', 'by the water', 'next to a fence', 'indoors' -> place values."""
+    for t in doc:
+        low = t.lower_
+        if low in L.PLACE_ADVERBS and t.pos_ != "VERB" and not [c for c in t.children if c.dep_ == "pobj"]:
+            r.values.append(Value("place", low, t.i, neg[t.i]))
+            consumed.add(t.i)
+            continue
+        if low not in L.LOCATIVE and low not in ("to", "of"):
+            continue
+        start = t.i
+        for words in MULTI_PREPOSITIONS:
+            k = len(words)
+            if t.i - k + 1 >= 0 and tuple(x.lower_ for x in doc[t.i - k + 1 : t.i + 1]) == words:
+                start = t.i - k + 1
+        if low in ("to", "of") and start == t.i:
+            continue
+        obj = next((c for c in t.children if c.dep_ == "pobj"), None)
+        if obj is None or start in consumed:
+            continue
+        olow = obj.lower_
+        if (
+            olow in L.TIME_WORDS
+            or olow in L.SEASONS
+            or olow in L.WEATHER
+            or olow in L.COLORS
+            or olow in L.REFERENCES
+            or olow in ("there", "here", "color", "colour", "focus", "frame", "shot", "picture", "photo", "image")
+            or obj.pos_ in ("PRON", "NUM")
+            or obj.like_num
+        ):
+            continue
+        end = _place_end(obj)
+        words = [x.text for x in doc[start : end + 1]]
+        r.values.append(Value("place", " ".join(words).lower(), obj.i, neg[start] or neg[obj.i]))
+        for j in range(start, end + 1):
+            if doc[j].lower_ in L.TIME_WORDS:  # "under the night sky": still night
+                r.values.append(Value("time", L.TIME_WORDS[doc[j].lower_], j, neg[j]))
+            consumed.add(j)
+
+
+def _multiword_times(doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
+    lows = [t.lower_ for t in doc]
+    for phrase, value in L.TIME_WORDS.items():
+        parts = phrase.split()
+        if len(parts) < 2:
+            continue
+        for s in range(len(lows) - len(parts) + 1):
+            if lows[s : s + len(parts)] == parts and not consumed & set(range(s, s + len(parts))):
+                r.values.append(Value("time", value, s, neg[s]))
+                consumed.update(range(s, s + len(parts)))
+
+
+_CLAUSE_START = frozenset(
+    "i i'd i'm im we you u it it's its they he she let's lets is are was were do does did can could would will "
+    "should has have what which how where who why when please pls hey hi ok okay oh so yes no yeah nope sorry "
+    "actually oops there any not never without".split()
+)
+
+
+def _fragment(doc) -> bool:
+    """A message with no clause of its own: a noun or prepositional phrase ('kayaks on a river', 'at night')."""
+    if not len(doc) or doc[0].lower_ in _CLAUSE_START or doc[0].lemma_.lower() in CUE_VERBS:
+        return False
+    return not any(
+        t.pos_ in ("VERB", "AUX")
+        and any(c.dep_ in ("nsubj", "nsubjpass", "expl") and c.pos_ in ("PRON", *NOUN_POS) for c in t.children)
+        for t in doc
+    )
+
+
+def read(text: str) -> Reading:
+    """Read one message (already stripped of file-metadata phrases and references to results)."""
+    text = _SPLIT_DASH.sub(" , ", text)
+    doc = nlp()(text)
+    if _fragment(doc):
+        # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
+        doc = nlp()("find " + text)
+    r = Reading(doc=doc, segment=_segments(doc))
+    low = text.lower().strip()
+    r.add = _has_phrase(
+        low, ("with", "plus", "also", "too", "as well", "add", "put", "include", "throw in", "along with", "and a")
+    ) or bool(re.match(r"^(?:and|&|\+)\b", low))
+    r.correction = _has_phrase(low, L.CORRECTION_CUES) or bool(re.match(r"^no+[,!.]?\s+\w", low))
+    r.reallow = _has_phrase(
+        low,
+        ("again", "is ok", "are ok", "is okay", "are okay", "is fine", "are fine", "allowed", "bring back",
+         "back in", "put back", "don't mind", "dont mind", "do not mind", "doesn't matter", "can stay", "are welcome",
+         "is welcome", "allow", "can have", "can be in", "let's have", "unexclude", "re-add", "no problem with",
+         "after all", "ok with", "okay with", "fine with", "bring the", "back"),
+    )
+    r.question = text.rstrip().endswith("?") or bool(
+        re.match(r"^(?:any|got any|do you have|have you got|is there|are there|can i see|can you show|could you show)\b", low)
+    )
+    r.linked = bool(
+        re.match(
+            r"^(?:and|but|also|only|just|plus|with|without|no|not|at|in|on|during|by|near|under|from|more|less|"
+            r"same|make|now\s+(?:with|without|at|in|only)|except|then|maybe|preferably|ideally|what about|how about)\b",
+            low,
+        )
+    )
+    neg = _negation(doc)
+    consumed: set[int] = set()
+    _multiword_times(doc, r, neg, consumed)
+    _places(doc, r, neg, consumed)
+    for t in doc:
+        if t.i not in consumed and not t.is_punct and not t.is_space:
+            _token(t, doc, r, neg, consumed)
+    return r
+
+
+def _nounlike(t) -> bool:
+    """A noun the small tagger missed: 'a glacier' (tagged ADJ), 'geese' (ADJ), 'mountain cabins' (VERB)."""
+    if t.pos_ in NOUN_POS:
+        return True
+    low = t.lower_
+    if low in L.COLORS or low in L.SIZES or low in L.FILLER or low in L.NOT_DESCRIPTIVE or not t.is_alpha:
+        return False
+    if t.pos_ == "ADJ" and t.dep_ not in ("amod", "acomp", "conj", "advmod", "oprd"):
+        return noun_lemma(low) is not None and not can_be_adjective(low)
+    if t.pos_ == "VERB" and t.tag_ in ("VBZ", "VBP", "VB", "VBD") and t.lemma_.lower() not in CUE_VERBS:
+        nominal = any(c.dep_ in ("compound", "det", "amod", "nummod") for c in t.children)
+        subject = any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("PRON", *NOUN_POS) for c in t.children)
+        return (nominal or not subject) and noun_lemma(low) is not None
+    return False
+
+
+def _on_placeholder(t) -> bool:
+    """'grainy photos of a street', 'aerial shots', 'something cinematic': a word about the picture itself."""
+    h = t.head
+    if h is t or h.lower_ in ("one", "ones"):
+        return False
+    return h.lower_ in L.PLACEHOLDERS or h.lemma_.lower() in L.PLACEHOLDERS
+
+
+def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
+    low = t.lower_
+    if low in L.TIME_WORDS and not (low == "am" and t.pos_ == "AUX"):
+        r.values.append(Value("time", L.TIME_WORDS[low], t.i, neg[t.i]))
+    elif low in L.SEASONS and (low != "fall" or t.pos_ in NOUN_POS) and (low != "spring" or t.pos_ != "VERB"):
+        r.values.append(Value("season", L.SEASONS[low], t.i, neg[t.i]))
+    elif low in L.WEATHER or low == "pouring":
+        head = t.head
+        thing_head = head.pos_ in NOUN_POS and head.lower_ not in L.PLACEHOLDERS | set(L.TIME_WORDS) | set(L.WEATHER)
+        if t.dep_ in ("amod", "compound") and thing_head and t.pos_ != "VERB":
+            r.values.append(Value("adjective", low, t.i, neg[t.i], head.i))
+        else:
+            said = noun_lemma(low) if t.pos_ in NOUN_POS else None  # "skip anything with snow" excludes snow
+            r.values.append(Value("weather", L.WEATHER.get(low, "rainy"), t.i, neg[t.i], said=said))
+    elif low in L.COLORS and not (t.pos_ == "NOUN" and t.tag_ == "NNS"):
+        value = L.COLORS[low]
+        prev = doc[t.i - 1] if t.i > 0 else None
+        if prev is not None and prev.lower_ in L.SHADES and prev.i not in consumed:
+            value = f"{prev.lower_} {value}"
+        r.values.append(Value("color", value, t.i, neg[t.i], _attach(t)))
+    elif low in L.SIZES:
+        r.values.append(Value("size", L.SIZES[low], t.i, neg[t.i], _attach(t)))
+    elif low in ("one", "ones") and not (t.dep_ == "nummod" and t.head.pos_ in NOUN_POS and t.head.lower_ not in ("one", "ones")):
+        r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
+    elif (t.like_num or low in L.NUMBERS) and not (low == "second"):
+        _number(t, doc, r, neg)
+    elif low in L.PAIR_WORDS and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of":
+        obj = next((c for c in doc[t.i + 1].children if c.dep_ == "pobj"), None)
+        r.values.append(Value("count", 2, t.i, neg[t.i], obj.i if obj is not None else None))
+    elif low in L.REFERENCES and t.pos_ in ("PRON", "DET", "NOUN", "ADJ") and t.dep_ != "det":
+        r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
+    elif _nounlike(t) and low not in L.SHADES:
+        _noun(t, r, neg)
+    elif t.pos_ == "ADJ" and low not in L.NOT_DESCRIPTIVE and low not in L.FILLER and low not in L.SHADES:
+        slot = "word" if _on_placeholder(t) else "adjective"
+        r.values.append(Value(slot, low, t.i, neg[t.i], _attach(t)))
+    elif (
+        t.pos_ == "VERB"
+        and t.lemma_.lower() not in CUE_VERBS
+        and low not in L.FILLER
+        and low not in L.NOT_DESCRIPTIVE
+        and t.i > 0
+        and t.is_alpha
+        and len(low) > 2
+    ):
+        r.values.append(Value("word", low, t.i, neg[t.i]))
+    elif t.pos_ in ("X", "INTJ", "PROPN") and t.is_alpha and low not in L.FILLER and len(low) > 2:
+        if not is_english(low):
+            r.values.append(Value("word", low, t.i, neg[t.i]))
+
+
+def _number(t, doc, r: Reading, neg: list[bool]) -> None:
+    low = t.lower_
+    try:
+        n = int(low) if low.isdigit() else L.NUMBERS[low]
+    except KeyError:
+        return
+    if n > 99:
+        return
+    target = t.head.i if t.dep_ == "nummod" and t.head.pos_ in NOUN_POS else None
+    if target is None and t.i + 2 < len(doc) and doc[t.i + 1].lower_ == "of":
+        obj = next((c for c in doc[t.i + 1].children if c.dep_ == "pobj"), None)
+        if obj is not None and obj.lower_ not in L.REFERENCES:
+            target = obj.i
+    r.values.append(Value("count", n, t.i, neg[t.i], target))
+
+
+def _noun(t, r: Reading, neg: list[bool]) -> None:
+    low, lem = t.lower_, t.lemma_.lower()
+    if low in L.PLACEHOLDERS or lem in L.PLACEHOLDERS or low in L.FILLER:
+        return
+    head = t.head
+    head_is_placeholder = head.lower_ in L.PLACEHOLDERS or head.lemma_.lower() in L.PLACEHOLDERS
+    if t.dep_ == "compound" and _nounlike(head) and not head_is_placeholder:
+        return  # part of the head's noun: "sports car"
+    if t.dep_ in ("compound", "amod") and head_is_placeholder and any(c.lower_ == "of" for c in head.children):
+        r.values.append(Value("word", low, t.i, neg[t.i]))  # "retro photos of a diner": about the picture
+        return
+    definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "that", "those", "these", "this") for c in t.children)
+    plural = t.tag_ in ("NNS", "NNPS") or low in ("people", "folks")
+    noun = _compound_noun(t)
+    if t.pos_ not in NOUN_POS:
+        lemma = noun_lemma(low) or low
+        plural = lemma != low
+        noun = noun.rsplit(" ", 1)[0] + " " + lemma if " " in noun else lemma
+    r.things.append(Thing(t.i, noun, plural, neg[t.i], definite))

@@ -1,0 +1,423 @@
+"""The offline dialogue-state tracker: each message updates the typed `SearchState`, no network needed.
+
+A message is first stripped of what is about files and results (dates, orientation, formats, "#2"), then read
+from its parse (`agent.reading`), then applied: a new topic resets the state; otherwise things are added,
+modified, excluded or re-allowed, references ("it", "the red ones") land on the thing in focus, corrections
+replace a value, and a "question? answer" turn (VisDial, or an answer to picseek's own question) becomes the
+same kind of update. What it cannot place stays as description words; nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from agent import lexicon as L
+from agent.language import fix_typos, unknown_words
+from agent.metadata import Metadata, take_count, take_filters, take_references
+from agent.reading import Reading, Thing, Value, read
+from agent.state import Question, SearchState, Subject
+from tools.retrieve import MAX_K, Filters
+
+SUBJECT_SLOTS = ("color", "size", "count", "adjective")
+SETTING_SLOTS = ("time", "season", "weather", "place")
+_QUESTION_START = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|any|has|have|how|what|which|where|who|whose|will|would|"
+    r"should|there|anything|anyone|anybody)\b"
+)
+_WH = re.compile(r"^(?:how|what|which|where|who|whose)\b")
+
+
+@dataclass
+class Update:
+    """The result of one message: the new state, and what the reply should say about it."""
+
+    state: SearchState
+    new_topic: bool = False
+    unknown: list[str] = field(default_factory=list)  # words English does not know ("asdkjh")
+    answered: bool = False  # the message answered picseek's question (or declined to)
+
+
+def _norm(message: str) -> str:
+    text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return " ".join(text.split()).strip()
+
+
+def _strip(text: str, phrases) -> tuple[str, bool]:
+    for p in sorted(phrases, key=len, reverse=True):
+        m = re.search(r"(?:^|\b)" + re.escape(p) + r"(?:\b|$)[\s:,.!-]*", text)
+        if m:
+            return (text[: m.start()] + " " + text[m.end() :]).strip(" ,.:;!-"), True
+    return text, False
+
+
+def _only(text: str, phrases) -> bool:
+    """Whether the message says nothing but one of these phrases (and filler)."""
+    t = re.sub(r"[^\w' ]", " ", text).strip()
+    t = " ".join(w for w in t.split() if w not in ("please", "thanks", "sorry", "um", "uh", "hmm", "well", "ok", "okay"))
+    return t in phrases
+
+
+class Tracker:
+    """Offline planner: message + state -> new state."""
+
+    name = "offline"
+
+    def __init__(self, today: date | None = None):
+        self.today = today or date.today()
+
+    def update(
+        self,
+        state: SearchState,
+        message: str,
+        asked: Question | None = None,
+        resolve: Callable[[int], str] = str,
+    ) -> Update:
+        """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id."""
+        text = _norm(message)
+        md = Metadata()
+        text = take_references(text, md)
+        text = take_count(text, md)
+        text = take_filters(text, md, self.today)
+        text = text.lower().strip(" ,.;:!")
+        text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
+        new = state.model_copy(deep=True)
+        up = Update(new, unknown=unknown_words(text))
+        if asked is not None and text:
+            self._answer(up, text, asked)
+        elif text:
+            qa = _split_qa(text)
+            if qa:
+                self._qa(up, *qa)
+            else:
+                self._statement(up, text)
+        self._metadata(up.state, md, resolve)
+        return up
+
+    # --- statements ------------------------------------------------------------------------------
+
+    def _statement(self, up: Update, text: str, focus: str | None = None, refine: bool = False) -> None:
+        st = up.state
+        text, strong = _strip(text, L.SWITCH_CUES)
+        text, soft = _strip(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
+        if not text:
+            if strong:
+                self._reset(up)
+            return
+        r = read(text)
+        if focus:
+            st.focus = focus
+        if strong or (not refine and self._starts_new_topic(st, r, soft)):
+            self._reset(up)
+            st = up.state
+        self._apply(st, r)
+
+    def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool) -> bool:
+        if not (st.required or st.words or st.setting.place) and not st.excluded:
+            return False  # nothing to refine: the reading simply fills the state
+        new_nouns = [t for t in r.things if not t.ref and not t.negative and st.find(t.noun, excluded=None) is None]
+        if not new_nouns:
+            return False
+        if soft:
+            return True
+        refining = r.add or r.linked or r.question or r.correction or r.reallow
+        refining = refining or any(t.ref for t in r.things) or any(t.negative for t in r.things)
+        refining = refining or any(st.find(t.noun) is not None for t in r.things if not t.ref)
+        refining = refining or any(v.negative for v in r.values)
+        refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)
+        return not refining
+
+    def _reset(self, up: Update) -> None:
+        k = up.state.k
+        up.state = SearchState(k=k)
+        up.new_topic = True
+
+    def _apply(self, st: SearchState, r: Reading) -> None:
+        values = _drop_corrected(r.values)
+        by_thing: dict[int, list[Value]] = {}
+        loose: list[Value] = []
+        for v in values:
+            if v.slot in SUBJECT_SLOTS:
+                target = v.target if r.thing_at(v.target) else _nearest_thing(r, v)
+                if target is not None:
+                    by_thing.setdefault(target, []).append(v)
+                    continue
+            loose.append(v)
+        named = [t for t in r.things if not t.ref]
+        renamed = self._noun_correction(st, r, named, by_thing)
+        for t in r.things:
+            if t.i in renamed:
+                continue
+            vals = by_thing.get(t.i, [])
+            if t.ref:
+                self._to_focus(st, vals, t.negative)
+            else:
+                self._thing(st, t, vals, r)
+        self._to_focus(st, [v for v in loose if v.slot in ("color", "size", "count")], None)
+        for v in loose:
+            if v.slot in SETTING_SLOTS:
+                self._setting(st, v, r.reallow)
+            elif v.slot == "adjective":  # "the photos should look grainy": about the picture, kept as words
+                (st.negatives if v.negative else st.words).append(str(v.value))
+            elif v.slot == "word" and not v.negative and v.value not in st.words:
+                st.words.append(str(v.value))
+            elif v.slot == "word":
+                st.negatives.append(str(v.value))
+
+    def _noun_correction(self, st: SearchState, r: Reading, named: list[Thing], by_thing) -> set[int]:
+        """'sorry, I meant a truck' / 'make that a cat' / 'cats instead': the thing in focus changes noun."""
+        fresh = [t for t in named if not t.negative and st.find(t.noun, excluded=None) is None]
+        target = st.focused()
+        if not (r.correction and len(fresh) == 1 and target is not None and not r.add):
+            return set()
+        if any(st.find(t.noun) is not None for t in named if t is not fresh[0] and not t.negative):
+            return set()
+        t = fresh[0]
+        target.noun, target.plural = t.noun, t.plural or target.plural
+        _set_attrs(target, by_thing.get(t.i, []))
+        st.focus = target.noun
+        return {t.i}
+
+    def _thing(self, st: SearchState, t: Thing, vals: list[Value], r: Reading) -> None:
+        if t.negative or any(v.negative for v in vals if v.slot != "count"):
+            self._exclude(st, t, vals)
+            return
+        old_ex = st.find(t.noun, excluded=True)
+        if old_ex is not None:  # "people are ok again": re-allowed, not made required
+            st.subjects.remove(old_ex)
+            return
+        s = st.find(t.noun)
+        if s is None:
+            s = Subject(noun=t.noun, plural=t.plural)
+            st.subjects.append(s)
+        elif t.plural:
+            s.plural = True
+        _set_attrs(s, vals)
+        st.focus = s.noun
+
+    def _exclude(self, st: SearchState, t: Thing, vals: list[Value]) -> None:
+        req = st.find(t.noun)
+        attrs = [v for v in vals if v.slot != "count"]
+        if req is not None and not attrs:
+            st.subjects.remove(req)
+        ex = Subject(noun=t.noun, plural=t.plural, excluded=True)
+        _set_attrs(ex, attrs)
+        if not any(s.excluded and s.noun == ex.noun and s.phrase(False) == ex.phrase(False) for s in st.subjects):
+            st.subjects.append(ex)
+        if st.focus == t.noun and req is not None and not attrs:
+            st.focus = None
+
+    def _to_focus(self, st: SearchState, vals: list[Value], negative: bool | None) -> None:
+        """Modifiers of 'it' / 'the red ones' / a lone 'red': they belong to the thing in focus."""
+        if not vals:
+            return
+        s = st.focused()
+        if s is None:
+            for v in vals:
+                if v.slot in ("color", "size", "adjective"):
+                    (st.negatives if v.negative else st.words).append(str(v.value))
+            return
+        neg = [v for v in vals if v.negative or negative]
+        pos = [v for v in vals if not (v.negative or negative)]
+        if neg:
+            ex = Subject(noun=s.noun, plural=s.plural, excluded=True)
+            _set_attrs(ex, [v for v in neg if v.slot != "count"])
+            if ex.color or ex.size or ex.adjectives:
+                st.subjects.append(ex)
+        _set_attrs(s, pos)
+
+    def _setting(self, st: SearchState, v: Value, reallow: bool = False) -> None:
+        slot, value = v.slot, str(v.value)
+        said = v.said or value
+        if v.negative:
+            if getattr(st.setting, slot) == value:
+                setattr(st.setting, slot, None)
+            if said not in st.negatives:
+                st.negatives.append(said)
+            return
+        if said in st.negatives or value in st.negatives:
+            st.negatives = [n for n in st.negatives if n not in (said, value)]
+            if reallow:  # "snow is fine again": allowed, not asked for
+                return
+        setattr(st.setting, slot, value)
+
+    # --- question-answer turns -------------------------------------------------------------------
+
+    def _qa(self, up: Update, question: str, answer: str) -> None:
+        """A VisDial/ChatIR turn: 'is there grass? yes', 'any people, no', 'what color is the car? red'."""
+        polarity, rest = _polarity(answer)
+        if polarity == "unknown":
+            return
+        q = read(question)
+        st = up.state
+        wh = bool(_WH.match(question))
+        things = [t for t in q.things if not t.ref]
+        focus = things[-1].noun if things else None
+        if polarity == "yes" or (polarity is None and not wh):
+            if not wh:
+                self._apply(st, q)
+            if rest:
+                self._statement(up, rest, focus=focus or st.focus, refine=True)
+            return
+        if polarity == "no":
+            if rest and read(rest).values:
+                self._apply(st, _positive(q)) if not wh else None
+                self._statement(up, rest, focus=focus or st.focus, refine=True)
+                return
+            self._deny(st, q)
+            return
+        # a value: "red", "two", "on the couch", "a frisbee"
+        if focus and st.find(focus) is None:
+            self._apply(st, _positive(q, values=False))
+        self._statement(up, answer, focus=focus or st.focus, refine=True)
+
+    def _deny(self, st: SearchState, q: Reading) -> None:
+        """A 'no' to a yes/no question: exclude the value it asked about, else the thing."""
+        values = [v for v in q.values if v.slot != "word"]
+        if values:
+            for v in values:
+                if v.slot in SETTING_SLOTS:
+                    self._setting(st, Value(v.slot, v.value, v.i, True, said=v.said))
+                else:
+                    t = q.thing_at(v.target) or q.thing_at(_nearest_thing(q, v))
+                    subject = st.find(t.noun) if t is not None and not t.ref else st.focused()
+                    if subject is None and t is not None and not t.ref:
+                        subject = Subject(noun=t.noun, plural=t.plural)
+                    if subject is not None:
+                        ex = Subject(noun=subject.noun, plural=subject.plural, excluded=True)
+                        _set_attrs(ex, [Value(v.slot, v.value, v.i)])
+                        st.subjects.append(ex)
+            return
+        for t in q.things:
+            if not t.ref:
+                self._exclude(st, t, [])
+
+    # --- answers to picseek's own question -------------------------------------------------------
+
+    def _answer(self, up: Update, text: str, asked: Question) -> None:
+        up.answered = True
+        if _only(text, L.UNKNOWN) or _only(text, L.NONE_OF_THESE):
+            return
+        rest, none = _strip(text, L.NONE_OF_THESE)
+        if none and not rest:
+            return
+        text = rest if none else text
+        m = re.fullmatch(r"(?:the\s+)?(first|second|third|fourth|last|1|2|3|4)(?:\s+(?:one|option))?", text)
+        if m and asked.options:
+            i = L.ORDINALS.get(m.group(1)) or int(m.group(1))
+            text = asked.options[min(len(asked.options), i) - 1 if i > 0 else -1]
+        polarity, rest = _polarity(text)
+        if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
+            question = f"is there a {asked.noun}"
+            self._qa(up, question, text)
+            return
+        if polarity == "unknown":
+            return
+        focus = asked.noun if asked.kind == "attribute" else None
+        if asked.kind == "attribute" and asked.noun and up.state.find(asked.noun) is None:
+            up.state.subjects.append(Subject(noun=asked.noun))
+        self._statement(up, text, focus=focus, refine=True)
+
+    # --- results, filters and counts -------------------------------------------------------------
+
+    def _metadata(self, st: SearchState, md: Metadata, resolve) -> None:
+        for refs, into, other in ((md.like, st.like, st.unlike), (md.unlike, st.unlike, st.like)):
+            for ref in refs:
+                rid = resolve(ref)
+                if rid not in into:
+                    into.append(rid)
+                if rid in other:
+                    other.remove(rid)
+        if md.filters:
+            st.filters = Filters(**{**st.filters.model_dump(), **md.filters})
+        if md.k:
+            st.k = max(1, min(MAX_K, md.k))
+        elif md.more:
+            st.k = min(MAX_K, (st.k or 10) * 2)
+
+
+def _split_qa(text: str) -> tuple[str, str] | None:
+    """'is there grass? yes' / 'any people, no' -> (question, answer); None for a plain message."""
+    if "?" in text:
+        q, _, a = text.rpartition("?")
+        a = a.strip(" ,.!")
+        if a and _QUESTION_START.match(q.strip()):
+            return q.strip(), a
+        return None
+    if "," in text and _QUESTION_START.match(text):
+        q, _, a = text.rpartition(",")
+        a = a.strip(" .!")
+        if a and (len(a.split()) <= 4 or _polarity(a)[0] is not None):
+            return q.strip(), a
+    return None
+
+
+def _polarity(answer: str) -> tuple[str | None, str]:
+    """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
+    a = answer.strip(" .!,").lower()
+    if _only(a, L.UNKNOWN):
+        return "unknown", ""
+    for word, phrases in (("no", L.NO), ("yes", L.YES)):
+        for p in sorted(phrases, key=len, reverse=True):
+            m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
+            if m:
+                rest = a[m.end() :].strip()
+                if word == "no" and p in ("no", "none", "nothing", "zero") and rest and not re.match(r"^[,.;:!-]", a[len(p) :]):
+                    return None, a  # "no trees" is a statement, not a no
+                return word, rest
+    return None, a
+
+
+def _positive(q: Reading, values: bool = True) -> Reading:
+    return Reading(
+        things=[Thing(t.i, t.noun, t.plural, False, t.definite) for t in q.things],
+        values=[Value(v.slot, v.value, v.i, False, v.target) for v in q.values] if values else [],
+        segment=q.segment,
+        doc=q.doc,
+    )
+
+
+def _predicated(r: Reading, t: Thing) -> bool:
+    """'the tent has to be green': a definite thing with something said about it."""
+    return any(v.target == t.i or _nearest_thing(r, v) == t.i for v in r.values if v.slot in SUBJECT_SLOTS)
+
+
+def _nearest_thing(r: Reading, v: Value) -> int | None:
+    """The thing a loose modifier belongs to: the closest one in its clause, before it first."""
+    seg = r.segment[v.i] if v.i < len(r.segment) else None
+    same = [t for t in r.things if r.segment[t.i] == seg]
+    before = [t for t in same if t.i < v.i]
+    after = [t for t in same if t.i > v.i]
+    if before:
+        return before[-1].i
+    if after:
+        return after[0].i
+    return None
+
+
+def _drop_corrected(values: list[Value]) -> list[Value]:
+    """'not green — yellow': a negated value followed by another value of the same slot is a correction."""
+    out = []
+    for v in values:
+        if v.negative and v.slot not in ("word", "adjective"):
+            if any(w.slot == v.slot and not w.negative for w in values):
+                continue
+        out.append(v)
+    return out
+
+
+def _set_attrs(s: Subject, vals: list[Value]) -> None:
+    colors = [str(v.value) for v in vals if v.slot == "color"]
+    if colors:
+        s.color = " and ".join(dict.fromkeys(colors))
+    for v in vals:
+        if v.slot == "size":
+            s.size = str(v.value)
+        elif v.slot == "count":
+            s.count = int(v.value)
+            if s.count > 1:
+                s.plural = True
+        elif v.slot == "adjective" and v.value not in s.adjectives:
+            s.adjectives.append(str(v.value))
