@@ -69,9 +69,14 @@ def common_words() -> tuple[str, ...]:
 
 
 def is_english(word: str) -> bool:
-    """Whether the word is in an English dictionary (or one of the tracker's own words)."""
+    """Whether the word is in an English dictionary (or one of the tracker's own words), British spellings too."""
     w = word.lower()
-    return w in _english() or w in common_words()
+    return w in _english() or w in common_words() or any(_spelling_variant(w, c) for c in _us_forms(w))
+
+
+def _us_forms(w: str) -> list[str]:
+    pairs = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
+    return [w.replace(a, b) for a, b in pairs if a in w and w.replace(a, b) in _english()]
 
 
 def _fix(word: str, extra: tuple[str, ...]) -> str:
@@ -79,26 +84,57 @@ def _fix(word: str, extra: tuple[str, ...]) -> str:
     from rapidfuzz.distance import DamerauLevenshtein
 
     w = word.lower()
-    if len(w) < 4 or not w.isalpha() or w in common_words() or w in extra or w in _english():
+    if len(w) < 4 or not w.isalpha() or w in common_words() or w in extra or is_english(w):
         return word
     limit = 1 if len(w) < 7 else 2
     found = process.extract(
         w, common_words() + extra, scorer=DamerauLevenshtein.distance, score_cutoff=limit, processor=None, limit=8
     )
-    if len(w) == 4:  # short words: only a swap of two letters ("shwo"), never a different word ("cafe" -> "care")
-        found = [f for f in found if sorted(f[0]) == sorted(w)]
+    if len(w) == 4:  # short words: a swap, a missing or extra letter ("shwo", "nigt"), never "cafe" -> "care"
+        found = [f for f in found if sorted(f[0]) == sorted(w) or len(f[0]) != len(w)]
     if not found:
-        # not one of our words: the one English word a letter away ("horeses" -> "horses"), if there is one
-        guess = _english().correction(w) if len(w) >= 5 else None
-        return guess if guess and guess != w and len(_english().candidates(w) or ()) == 1 else word
-    # the closest, then the most frequent in English: "nigth" -> "night", not "ninth"
+        return _english_guess(w) or word
+    return _best(w, [f[0] for f in found if f[1] == min(x[1] for x in found)])
+
+
+def _best(w: str, candidates) -> str:
+    """Among equally close words: a swap of two letters first ("balck" -> "black"), then the most frequent."""
     freq = _english().word_frequency
-    return min(found, key=lambda f: (f[1], -freq[f[0]]))[0]
+    return min(candidates, key=lambda c: (sorted(c) != sorted(w), -freq[c]))
+
+
+@lru_cache(maxsize=4096)
+def _english_guess(w: str) -> str | None:
+    """Not one of our words: the English word one letter away ("horeses" -> "horses"), two for long words."""
+    if len(w) < 5:
+        return None
+    near = _english().candidates(w) or set()
+    if not near and len(w) >= 7:
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        found = process.extract(w, _common_english(), scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=5)
+        near = {f[0] for f in found if f[1] == min(x[1] for x in found)}
+    near.discard(w)
+    near = {c for c in near if not _spelling_variant(w, c)}
+    return _best(w, near) if near else None
+
+
+def _spelling_variant(w: str, c: str) -> bool:
+    """'harbour' / 'harbor', 'centre' / 'center', 'colour' / 'color': a British spelling, not a typo."""
+    pairs = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
+    return any(a in w and w.replace(a, b) == c for a, b in pairs)
+
+
+@lru_cache(maxsize=1)
+def _common_english() -> tuple[str, ...]:
+    freq = _english().word_frequency
+    return tuple(w for w, n in freq.dictionary.items() if n >= 50 and w.isalpha())
 
 
 def fix_typos(text: str, known_nouns: tuple[str, ...] = ()) -> str:
     """Correct misspelt common words (and nouns already in the conversation); leave everything else alone."""
-    return re.sub(r"[A-Za-z]+", lambda m: _fix(m.group(0), known_nouns), text)
+    return re.sub(r"(?<!['’])\b[A-Za-z]+\b(?!['’])", lambda m: _fix(m.group(0), known_nouns), text)
 
 
 def unknown_words(text: str) -> list[str]:

@@ -17,27 +17,56 @@ COLORS = {
     "grey": "gray",
     "violet": "purple",
     "golden": "gold",
-    "colorful": "colorful",
-    "colourful": "colorful",
-    "multicolored": "colorful",
-    "multicoloured": "colorful",
 }
 SHADES = frozenset("dark light bright pale deep pastel neon".split())
 SIZES = {
     **dict.fromkeys("small little tiny smaller smallest mini miniature wee".split(), "small"),
-    **dict.fromkeys(
-        "large big huge giant bigger larger biggest largest enormous massive gigantic".split(), "large"
-    ),
+    **dict.fromkeys("large big huge giant bigger larger biggest largest enormous massive gigantic".split(), "large"),
 }
 # Time of day: canonical value -> words that say it. Multi-word phrases are matched on lemmas.
 TIMES = {
-    "sunrise": ("sunrise", "dawn", "daybreak", "first light", "sun rise", "sun up", "sunup"),
+    "sunrise": (
+        "sunrise",
+        "dawn",
+        "daybreak",
+        "first light",
+        "sun rise",
+        "sun up",
+        "sunup",
+        "sun comes up",
+        "sun rises",
+        "sun is rising",
+        "sun coming up",
+        "crack of dawn",
+    ),
     "morning": ("morning", "mornings", "am"),
-    "day": ("day", "daytime", "daylight", "midday", "noon", "day time", "broad daylight", "days"),
+    "day": ("day", "daytime", "daylight", "midday", "noon", "day time", "broad daylight", "days", "middle of the day"),
     "afternoon": ("afternoon", "afternoons"),
-    "sunset": ("sunset", "dusk", "sundown", "twilight", "golden hour", "sun set", "sunsets"),
+    "sunset": (
+        "sunset",
+        "dusk",
+        "sundown",
+        "twilight",
+        "golden hour",
+        "sun set",
+        "sunsets",
+        "sun goes down",
+        "sun sets",
+        "sun is setting",
+        "sun going down",
+    ),
     "evening": ("evening", "evenings"),
-    "night": ("night", "nighttime", "midnight", "night time", "nightime", "nights", "after dark", "in the dark"),
+    "night": (
+        "night",
+        "nighttime",
+        "midnight",
+        "night time",
+        "nightime",
+        "nights",
+        "after dark",
+        "in the dark",
+        "middle of the night",
+    ),
 }
 TIME_WORDS = {w: t for t, ws in TIMES.items() for w in ws}
 TIME_PHRASE = {
@@ -131,9 +160,20 @@ PLACEHOLDERS = frozenset(
         "location somewhere anywhere someone anyone everyone somebody anybody everybody search please thanks "
         "thank idea instead lol ok okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic "
         "mind moment second minute while none typo mistake error tho tbh lol btw imo haha pls plz thx ty "
-        "rn idk omg"
+        "rn idk omg err erm ooh oh ah aha whoops meh ugh wait correction wrong problem problems worries issue "
+        "issues nobody kind sort type variety"
     ).split()
 )
+# Nouns about the picture rather than a thing in it: kept as description words with their modifiers.
+PICTURE_WORDS = frozenset(
+    (
+        "exposure focus lighting angle closeup close-up perspective composition depth bokeh filter tone tones "
+        "contrast saturation grain effect atmosphere mood resolution quality crop frame lens zoom texture "
+        "palette silhouette portrait panorama vibe vibes aesthetic style look feel"
+    ).split()
+)
+# "a bigger one", "the striped kind": words that stand for the thing in focus, like "one".
+ONE_WORDS = frozenset("one ones kind kinds sort sorts type types version versions variety".split())
 # Adjectives that evaluate or steer, never describe.
 NOT_DESCRIPTIVE = frozenset(
     (
@@ -180,7 +220,12 @@ CORRECTION_CUES = (
     "make that",
     "change that",
     "change it",
+    "change the",
     "switch it",
+    "swap",
+    "replace",
+    "instead of",
+    "turn it into",
     "i said",
     "should be",
     "should have said",

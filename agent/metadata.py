@@ -16,8 +16,9 @@ from agent.lexicon import NUMBERS, ORDINALS
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
 _ONE = (
     r"(?:#\s*(?P<hash>\d+)|(?:image|picture|photo|result|pic|number|no\.?|nr\.?)\s*#?\s*(?P<num>\d+)|"
-    r"(?:the\s+)?(?P<ord>" + _ORD + r")(?:\s+(?:one|image|picture|photo|result|pic|shot))?|"
-    r"(?P<that>(?:that|this)(?:\s+(?:last\s+)?(?:one|image|picture|photo|pic|shot))?)|(?P<bare>\d{1,2})(?=\s*$|\s*[,.!?]))"
+    r"(?:the\s+)?(?P<ord>" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
+    r"(?P<that>(?:that|this|those|these|them)(?:\s+(?:last\s+)?(?:ones?|images?|pictures?|photos?|pics?|shots?))?)|"
+    r"(?P<bare>\d{1,2})(?=\s*$|\s*[,.!?]))"
 )
 _ONE_RE = re.compile(_ONE, re.I)
 _REF = _ONE.replace("?P<hash>", "").replace("?P<num>", "").replace("?P<ord>", "").replace("?P<that>", "")
@@ -30,9 +31,7 @@ _LIKE = re.compile(
 )
 _UNLIKE = re.compile(
     r"\b(?:(?:no\s+more|not|less|nothing)\s+like|unlike|different\s+from|away\s+from|not\s+similar\s+to|"
-    r"not\s+(?=#|(?:image|picture|photo|result|number)\s*#?\s*\d|the\s+(?:" + _ORD + r")\b))\s*(?P<refs>"
-    + _REFS
-    + ")",
+    r"not\s+(?=#|(?:image|picture|photo|result|number)\s*#?\s*\d|the\s+(?:" + _ORD + r")\b))\s*(?P<refs>" + _REFS + ")",
     re.I,
 )
 # "#3 is right", "the second one is good", "the 2nd and 4th look right"
@@ -53,7 +52,7 @@ _K = re.compile(
     re.I,
 )
 _K2 = re.compile(
-    r"\b(\d{1,3}|" + "|".join(NUMBERS) + r")\s+(?:more\s+)?" + _RESULTS + r"\b(?!\s+of\b(?!\s+(?:them|those|these)))",
+    r"\b(\d{1,3}|" + "|".join(NUMBERS) + r")\s+(?:more\s+)?(?:\w+\s+)?" + _RESULTS + r"\b",
     re.I,
 )
 _MORE = re.compile(
@@ -61,15 +60,20 @@ _MORE = re.compile(
 )
 
 
-def _ref_values(span: str, last: int | None) -> list[int]:
+def _ref_values(span: str, last: list[int]) -> list[int]:
     out = []
     for m in _ONE_RE.finditer(span):
         if m.group("hash") or m.group("num") or m.group("bare"):
             out.append(int(m.group("hash") or m.group("num") or m.group("bare")))
         elif m.group("ord"):
             out.append(ORDINALS[m.group("ord").lower()])
-        elif m.group("that"):  # "that one": the one just named in this message, else the first
-            out.append(-1 if "last" in m.group(0).lower() else (out[-1] if out else last or 1))
+        elif m.group("that"):  # "that one" / "those": the ones just named in this message, else the first
+            if "last" in m.group(0).lower():
+                out.append(-1)
+            elif m.group("that").lower().split()[0] in ("those", "these", "them"):
+                out += last or [1]
+            else:
+                out.append(out[-1] if out else (last[-1] if last else 1))
     return list(dict.fromkeys(out))
 
 
@@ -88,17 +92,18 @@ class Metadata:
 
 def take_references(text: str, md: Metadata) -> str:
     """'more like #2 and #5' -> like [2, 5]; 'not like the first one' -> unlike [1]; '#3 is right' -> like [3]."""
-    last = None
+    last: list[int] = []
     patterns = ((_UNLIKE, md.unlike), (_BAD, md.unlike), (_LIKE, md.like), (_GOOD, md.like))
     while True:  # in the order they were said, so "that" can point at the one named just before
         found = [(m, into) for p, into in patterns if (m := p.search(text))]
         if not found:
             return text
         m, into = min(found, key=lambda f: (f[0].start(), -len(f[0].group(0))))
-        for v in _ref_values(m.group("refs"), last):
+        values = _ref_values(m.group("refs"), last)
+        for v in values:
             if v not in into:
                 into.append(v)
-            last = v
+        last = values or last
         text = _cut(text, m)
 
 
@@ -146,9 +151,10 @@ def take_filters(text: str, md: Metadata, today: date) -> str:
         r"\b(?:taken\s+|shot\s+|from\s+)?this\s+year(?:'s)?\b",
         lambda m: f.update(zip(("date_from", "date_to"), _year_range(today.year))),
     )
-    cut(r"\b" + y + r"(?:'s)?\s+(?=photos|pictures|images|shots|pics|ones)", lambda m: f.update(
-        zip(("date_from", "date_to"), _year_range(int(m.group(1))))
-    ))
+    cut(
+        r"\b" + y + r"(?:'s)?\s+(?=photos|pictures|images|shots|pics|ones)",
+        lambda m: f.update(zip(("date_from", "date_to"), _year_range(int(m.group(1))))),
+    )
     cut(
         r"\b(?:in\s+)?(?:portrait\s+(?:orientation|format|mode|ones|images|photos|pictures|shots|pics)|"
         r"vertical(?:\s+(?:ones|images|photos|pictures|shots|pics))?|(?:only\s+)?portraits?$|in\s+portrait|"
@@ -172,9 +178,7 @@ def take_filters(text: str, md: Metadata, today: date) -> str:
     )
     cut(r"\b(?:4k|uhd|ultra\s+hd)\b", lambda m: f.update(min_width=3840))
     cut(r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+wide\b", lambda m: f.update(min_width=int(m.group(1))))
-    cut(
-        r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+(?:tall|high)\b", lambda m: f.update(min_height=int(m.group(1)))
-    )
+    cut(r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+(?:tall|high)\b", lambda m: f.update(min_height=int(m.group(1))))
     cut(
         r"\b(?:wider|width)\s+(?:than|of\s+at\s+least|over|above)\s+(\d{3,5})\s*(?:px|pixels)?\b",
         lambda m: f.update(min_width=int(m.group(1))),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent import lexicon as L
-from agent.language import can_be_adjective, is_english, noun_lemma, nlp
+from agent.language import can_be_adjective, is_english, nlp, noun_lemma
 
 NOUN_POS = ("NOUN", "PROPN")
 BOUNDARY_WORDS = frozenset({"but", "though", "however", "although", "instead", "whereas", "yet"})
@@ -24,7 +25,7 @@ CUE_VERBS = (
         "make look search switch change mean try go let do be have get keep turn paint color colour show "
         "find want need see give pick choose prefer love swap replace set bring allow include try say "
         "think know tell guess wonder hope wish use start begin scrap forget mind care matter zoom filter "
-        "narrow focus refine limit restrict stick return move".split()
+        "narrow focus refine limit restrict stick return move bother".split()
     )
 )
 MULTI_PREPOSITIONS = {("next", "to"), ("in", "front", "of"), ("on", "top", "of"), ("close", "to"), ("out", "of")}
@@ -68,6 +69,7 @@ class Reading:
     reallow: bool = False  # "people are ok again"
     question: bool = False  # "any blue ones?", "do you have ...", "is there one with a dog"
     linked: bool = False  # starts with a link to what came before: "and", "but", "at", "only", "also"...
+    about_picture: bool = False  # speaks of the photo itself: "the photos should look grainy"
     doc: object = None
 
     def thing_at(self, i: int | None) -> Thing | None:
@@ -80,7 +82,7 @@ def _has_phrase(text: str, phrases) -> bool:
 
 def _compound_noun(t) -> str:
     """'sports car', 'fire truck', 'bowl of fruit' -> noun text with the head lemmatised."""
-    mods = [c for c in t.children if c.dep_ == "compound" and _nounlike(c) and c.i < t.i]
+    mods = [c for c in t.children if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in NOUN_POS and c.i < t.i]
     mods = [m for m in mods if m.lower_ not in L.PLACEHOLDERS and m.lower_ not in L.TIME_WORDS]
     mods = [m for m in mods if m.lower_ not in L.WEATHER and m.lower_ not in L.COLORS]
     head = t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_
@@ -124,7 +126,7 @@ def _is_trigger(t, doc) -> bool:
         return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
     if low in ("not", "n't", "never") or t.dep_ == "neg":
         # "I don't mind people", "doesn't matter": a negated objection allows
-        return t.head.lemma_.lower() not in ("mind", "care", "matter", "object")
+        return t.head.lemma_.lower() not in ("mind", "care", "matter", "object", "bother")
     if low == "rid" and t.i > 0 and doc[t.i - 1].lemma_ == "get":
         return True
     if t.pos_ == "VERB" and t.lemma_ in L.EXCLUDE_VERBS:
@@ -190,9 +192,13 @@ def _places(doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         if low in ("to", "of") and start == t.i:
             continue
         obj = next((c for c in t.children if c.dep_ == "pobj"), None)
-        if obj is None or start in consumed:
+        if obj is None or start in consumed or obj.i in consumed:
             continue
         olow = obj.lower_
+        if olow in L.PLACEHOLDERS or olow in L.PICTURE_WORDS or obj.lemma_.lower() in L.PLACEHOLDERS:
+            continue  # "in a vintage style", "in the picture"
+        if any(c.lower_ in L.TIME_WORDS or c.lower_ in L.SEASONS for c in obj.children):
+            continue  # "in the winter time"
         if (
             olow in L.TIME_WORDS
             or olow in L.SEASONS
@@ -206,7 +212,7 @@ def _places(doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
             continue
         end = _place_end(obj)
         words = [x.text for x in doc[start : end + 1]]
-        r.values.append(Value("place", " ".join(words).lower(), obj.i, neg[start] or neg[obj.i]))
+        r.values.append(Value("place", " ".join(words).lower(), start, neg[start] or neg[obj.i]))
         for j in range(start, end + 1):
             if doc[j].lower_ in L.TIME_WORDS:  # "under the night sky": still night
                 r.values.append(Value("time", L.TIME_WORDS[doc[j].lower_], j, neg[j]))
@@ -243,8 +249,17 @@ def _fragment(doc) -> bool:
     )
 
 
+_CHAT = re.compile(
+    r"\b(?:please|pls|plz|thx|thanks|thank\s+you|ty|tbh|lol|haha|btw|imo|rn|omg|ooh+|err+|erm|um+|uh+|hmm+|"
+    r"my\s+bad|my\s+mistake)\b[!.]*",
+    re.I,
+)
+_LEAD = re.compile(r"^(?:(?:ok(?:ay)?|oh|ah|so|well|hey|hi|right|alright|yeah|cool|great|nice|hm+)\b[\s,!.:-]*)+", re.I)
+
+
 def read(text: str) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results)."""
+    text = _LEAD.sub("", _CHAT.sub(" ", text)).strip(" ,.;:!")
     text = _SPLIT_DASH.sub(" , ", text)
     doc = nlp()(text)
     if _fragment(doc):
@@ -258,13 +273,44 @@ def read(text: str) -> Reading:
     r.correction = _has_phrase(low, L.CORRECTION_CUES) or bool(re.match(r"^no+[,!.]?\s+\w", low))
     r.reallow = _has_phrase(
         low,
-        ("again", "is ok", "are ok", "is okay", "are okay", "is fine", "are fine", "allowed", "bring back",
-         "back in", "put back", "don't mind", "dont mind", "do not mind", "doesn't matter", "can stay", "are welcome",
-         "is welcome", "allow", "can have", "can be in", "let's have", "unexclude", "re-add", "no problem with",
-         "after all", "ok with", "okay with", "fine with", "bring the", "back"),
+        (
+            "again",
+            "is ok",
+            "are ok",
+            "is okay",
+            "are okay",
+            "is fine",
+            "are fine",
+            "allowed",
+            "bring back",
+            "back in",
+            "put back",
+            "don't mind",
+            "dont mind",
+            "do not mind",
+            "doesn't matter",
+            "can stay",
+            "are welcome",
+            "is welcome",
+            "allow",
+            "can have",
+            "can be in",
+            "let's have",
+            "unexclude",
+            "re-add",
+            "no problem with",
+            "after all",
+            "ok with",
+            "okay with",
+            "fine with",
+            "bring the",
+            "back",
+        ),
     )
     r.question = text.rstrip().endswith("?") or bool(
-        re.match(r"^(?:any|got any|do you have|have you got|is there|are there|can i see|can you show|could you show)\b", low)
+        re.match(
+            r"^(?:any|got any|do you have|have you got|is there|are there|can i see|can you show|could you show)\b", low
+        )
     )
     r.linked = bool(
         re.match(
@@ -273,14 +319,39 @@ def read(text: str) -> Reading:
             low,
         )
     )
+    r.about_picture = any(
+        t.lower_ in L.PICTURE_WORDS or t.lemma_.lower() in ("photo", "picture", "image", "shot", "pic", "photograph")
+        for t in doc
+    )
     neg = _negation(doc)
     consumed: set[int] = set()
     _multiword_times(doc, r, neg, consumed)
     _places(doc, r, neg, consumed)
+    for t in doc:  # a picture word first takes its modifiers: "soft focus", "long exposure"
+        if t.lower_ in L.PICTURE_WORDS and t.pos_ in NOUN_POS and t.i not in consumed:
+            _token(t, doc, r, neg, consumed)
+            consumed.add(t.i)
     for t in doc:
         if t.i not in consumed and not t.is_punct and not t.is_space:
             _token(t, doc, r, neg, consumed)
+    for v in r.values:  # "without people at night": the negation is of the people, not of the night
+        if v.negative and v.slot in ("time", "season", "weather", "place") and not _directly_negated(doc, v.i):
+            v.negative = False
     return r
+
+
+_BETWEEN = frozenset("at in on during by under the a an any some of with".split())
+
+
+def _directly_negated(doc, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and (
+        doc[j].lower_ in _BETWEEN
+        or doc[j].lower_ in L.PLACEHOLDERS
+        or doc[j].lower_ in ("that", "which", "are", "is", "taken", "shot")
+    ):
+        j -= 1
+    return j >= 0 and _is_trigger(doc[j], doc)
 
 
 def _nounlike(t) -> bool:
@@ -292,6 +363,8 @@ def _nounlike(t) -> bool:
         return False
     if t.pos_ == "ADJ" and t.dep_ not in ("amod", "acomp", "conj", "advmod", "oprd"):
         return noun_lemma(low) is not None and not can_be_adjective(low)
+    if t.pos_ == "ADV" and low in _irregular_plurals():
+        return True  # "cacti in the desert"
     if t.pos_ == "VERB" and t.tag_ in ("VBZ", "VBP", "VB", "VBD") and t.lemma_.lower() not in CUE_VERBS:
         nominal = any(c.dep_ in ("compound", "det", "amod", "nummod") for c in t.children)
         subject = any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("PRON", *NOUN_POS) for c in t.children)
@@ -299,10 +372,40 @@ def _nounlike(t) -> bool:
     return False
 
 
+def _describes(t) -> bool:
+    """'I'm allergic', 'autumn would be nicer': an adjective about the user, or a comparison, describes nothing."""
+    if t.tag_ in ("JJR", "JJS") and t.dep_ != "amod":
+        return False
+    head = t.head
+    subjects = [c for c in head.children if c.dep_ in ("nsubj", "nsubjpass")] if t.dep_ in ("acomp", "attr") else []
+    return not any(c.lower_ in ("i", "we", "you", "u", "it", "that", "this") and c.lower_ != "it" for c in subjects)
+
+
+def _stands_for_thing(t, doc) -> bool:
+    """'an orange one', 'the striped kind', 'those ones' point at a thing; 'one dog' is a count."""
+    if t.lower_ != "one":
+        return True
+    j = t.i - 1
+    while j >= 0 and (doc[j].pos_ == "ADJ" or doc[j].lower_ in L.COLORS or doc[j].lower_ in L.SIZES):
+        j -= 1
+    if j >= 0 and doc[j].lower_ in ("a", "an", "the", "this", "that", "which", "another", "each", "every"):
+        return True
+    head = t.head
+    counts = t.dep_ == "nummod" and _nounlike(head) and head.lower_ not in L.ONE_WORDS
+    return not counts or head.lower_ in L.PLACEHOLDERS
+
+
+@lru_cache(maxsize=1)
+def _irregular_plurals() -> frozenset[str]:
+    from agent.language import _wordnet
+
+    return frozenset(_wordnet()[1]["noun"].keys())
+
+
 def _on_placeholder(t) -> bool:
     """'grainy photos of a street', 'aerial shots', 'something cinematic': a word about the picture itself."""
     h = t.head
-    if h is t or h.lower_ in ("one", "ones"):
+    if h is t or h.lower_ in L.ONE_WORDS:
         return False
     return h.lower_ in L.PLACEHOLDERS or h.lemma_.lower() in L.PLACEHOLDERS
 
@@ -321,7 +424,17 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         else:
             said = noun_lemma(low) if t.pos_ in NOUN_POS else None  # "skip anything with snow" excludes snow
             r.values.append(Value("weather", L.WEATHER.get(low, "rainy"), t.i, neg[t.i], said=said))
-    elif low in L.COLORS and not (t.pos_ == "NOUN" and t.tag_ == "NNS"):
+    elif low in ("nobody", "noone") or (low == "one" and t.i > 0 and doc[t.i - 1].lower_ == "no"):
+        r.things.append(Thing(t.i, "person", True, True))  # "with nobody in it", "no one around"
+    elif low in L.PICTURE_WORDS and t.pos_ in NOUN_POS:
+        mods = [c for c in t.children if c.dep_ in ("amod", "compound") and c.i < t.i]
+        consumed.update(c.i for c in mods)
+        r.values.append(Value("word", " ".join([*(c.lower_ for c in mods), low]), t.i, neg[t.i]))
+    elif (
+        low in L.COLORS
+        and not (t.pos_ == "NOUN" and t.tag_ == "NNS")
+        and not (t.dep_ == "pobj" and t.head.lower_ == "of")
+    ):
         value = L.COLORS[low]
         prev = doc[t.i - 1] if t.i > 0 else None
         if prev is not None and prev.lower_ in L.SHADES and prev.i not in consumed:
@@ -329,7 +442,7 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.values.append(Value("color", value, t.i, neg[t.i], _attach(t)))
     elif low in L.SIZES:
         r.values.append(Value("size", L.SIZES[low], t.i, neg[t.i], _attach(t)))
-    elif low in ("one", "ones") and not (t.dep_ == "nummod" and t.head.pos_ in NOUN_POS and t.head.lower_ not in ("one", "ones")):
+    elif low in L.ONE_WORDS and _stands_for_thing(t, doc):
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
     elif (t.like_num or low in L.NUMBERS) and not (low == "second"):
         _number(t, doc, r, neg)
@@ -340,7 +453,13 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
     elif _nounlike(t) and low not in L.SHADES:
         _noun(t, r, neg)
-    elif t.pos_ == "ADJ" and low not in L.NOT_DESCRIPTIVE and low not in L.FILLER and low not in L.SHADES:
+    elif (
+        t.pos_ == "ADJ"
+        and low not in L.NOT_DESCRIPTIVE
+        and low not in L.FILLER
+        and low not in L.SHADES
+        and _describes(t)
+    ):
         slot = "word" if _on_placeholder(t) else "adjective"
         r.values.append(Value(slot, low, t.i, neg[t.i], _attach(t)))
     elif (
@@ -380,12 +499,15 @@ def _noun(t, r: Reading, neg: list[bool]) -> None:
         return
     head = t.head
     head_is_placeholder = head.lower_ in L.PLACEHOLDERS or head.lemma_.lower() in L.PLACEHOLDERS
-    if t.dep_ == "compound" and _nounlike(head) and not head_is_placeholder:
-        return  # part of the head's noun: "sports car"
+    if t.dep_ in ("compound", "amod", "nmod") and t.i < head.i and _nounlike(head) and not head_is_placeholder:
+        if head.lower_ not in L.PICTURE_WORDS and t.pos_ in NOUN_POS:
+            return  # part of the head's noun: "sports car", "living room"
     if t.dep_ in ("compound", "amod") and head_is_placeholder and any(c.lower_ == "of" for c in head.children):
         r.values.append(Value("word", low, t.i, neg[t.i]))  # "retro photos of a diner": about the picture
         return
-    definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "that", "those", "these", "this") for c in t.children)
+    definite = any(
+        c.dep_ in ("det", "poss") and c.lower_ in ("the", "that", "those", "these", "this") for c in t.children
+    )
     plural = t.tag_ in ("NNS", "NNPS") or low in ("people", "folks")
     noun = _compound_noun(t)
     if t.pos_ not in NOUN_POS:

@@ -75,7 +75,7 @@ class Subject(BaseModel):
         if self.color:
             words.append(self.color)
         words.append(noun)
-        if self.count is not None and article:
+        if self.count is not None and (article or self.count > 1):
             n = NUMBER_WORDS[self.count] if self.count < len(NUMBER_WORDS) else str(self.count)
             return f"{'no' if self.count == 0 else n} {' '.join(words)}"
         if many or not article:

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from agent.state import Question, SearchState
 from agent.session import Session
+from agent.state import Question, SearchState
 from tools.errors import PicseekError
 from tools.retrieve import Hit, ImageQuery, Searcher
 

@@ -18,7 +18,7 @@ from agent import lexicon as L
 from agent.language import fix_typos, unknown_words
 from agent.metadata import Metadata, take_count, take_filters, take_references
 from agent.reading import Reading, Thing, Value, read
-from agent.state import Question, SearchState, Subject
+from agent.state import Question, SearchState, Subject, singular
 from tools.retrieve import MAX_K, Filters
 
 SUBJECT_SLOTS = ("color", "size", "count", "adjective")
@@ -26,6 +26,9 @@ SETTING_SLOTS = ("time", "season", "weather", "place")
 _QUESTION_START = re.compile(
     r"^(?:is|are|was|were|do|does|did|can|could|any|has|have|how|what|which|where|who|whose|will|would|"
     r"should|there|anything|anyone|anybody)\b"
+)
+_RETRACT = re.compile(
+    r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+(.+)$"
 )
 _WH = re.compile(r"^(?:how|what|which|where|who|whose)\b")
 
@@ -56,7 +59,9 @@ def _strip(text: str, phrases) -> tuple[str, bool]:
 def _only(text: str, phrases) -> bool:
     """Whether the message says nothing but one of these phrases (and filler)."""
     t = re.sub(r"[^\w' ]", " ", text).strip()
-    t = " ".join(w for w in t.split() if w not in ("please", "thanks", "sorry", "um", "uh", "hmm", "well", "ok", "okay"))
+    t = " ".join(
+        w for w in t.split() if w not in ("please", "thanks", "sorry", "um", "uh", "hmm", "well", "ok", "okay")
+    )
     return t in phrases
 
 
@@ -79,7 +84,8 @@ class Tracker:
         text = _norm(message)
         md = Metadata()
         text = take_references(text, md)
-        text = take_count(text, md)
+        if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
+            text = take_count(text, md)
         text = take_filters(text, md, self.today)
         text = text.lower().strip(" ,.;:!")
         text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
@@ -100,6 +106,10 @@ class Tracker:
 
     def _statement(self, up: Update, text: str, focus: str | None = None, refine: bool = False) -> None:
         st = up.state
+        m = _RETRACT.match(text)
+        if m:  # "never mind the no people thing", "forget about the dog": take that part back
+            self._retract(st, read(m.group(1)))
+            return
         text, strong = _strip(text, L.SWITCH_CUES)
         text, soft = _strip(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
         if not text:
@@ -129,6 +139,16 @@ class Tracker:
         refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)
         return not refining
 
+    def _retract(self, st: SearchState, r: Reading) -> None:
+        for t in r.things:
+            if not t.ref:
+                st.subjects = [s for s in st.subjects if singular(s.noun) != singular(t.noun)]
+                st.negatives = [n for n in st.negatives if n != t.noun]
+        for v in r.values:
+            if v.slot in SETTING_SLOTS and getattr(st.setting, v.slot) == v.value:
+                setattr(st.setting, v.slot, None)
+            st.negatives = [n for n in st.negatives if n not in (v.value, v.said)]
+
     def _reset(self, up: Update) -> None:
         k = up.state.k
         up.state = SearchState(k=k)
@@ -152,14 +172,16 @@ class Tracker:
                 continue
             vals = by_thing.get(t.i, [])
             if t.ref:
-                self._to_focus(st, vals, t.negative)
+                self._to_focus(st, vals, t.negative, r.reallow)
             else:
                 self._thing(st, t, vals, r)
-        self._to_focus(st, [v for v in loose if v.slot in ("color", "size", "count")], None)
+        # a lone 'red' or 'modern and bright' describes the thing in focus; 'should look grainy' the picture
+        to_thing = ("color", "size", "count") if r.about_picture else ("color", "size", "count", "adjective")
+        self._to_focus(st, [v for v in loose if v.slot in to_thing], None, r.reallow)
         for v in loose:
             if v.slot in SETTING_SLOTS:
                 self._setting(st, v, r.reallow)
-            elif v.slot == "adjective":  # "the photos should look grainy": about the picture, kept as words
+            elif v.slot == "adjective" and (r.about_picture or st.focused() is None):
                 (st.negatives if v.negative else st.words).append(str(v.value))
             elif v.slot == "word" and not v.negative and v.value not in st.words:
                 st.words.append(str(v.value))
@@ -167,20 +189,30 @@ class Tracker:
                 st.negatives.append(str(v.value))
 
     def _noun_correction(self, st: SearchState, r: Reading, named: list[Thing], by_thing) -> set[int]:
-        """'sorry, I meant a truck' / 'make that a cat' / 'cats instead': the thing in focus changes noun."""
+        """A thing changes noun, keeping its modifiers: 'sorry, I meant a truck' (the thing in focus), 'truck not
+        car', 'change the cat to a fox', 'I said sheep but I meant goat' (the thing named)."""
         fresh = [t for t in named if not t.negative and st.find(t.noun, excluded=None) is None]
-        target = st.focused()
-        if not (r.correction and len(fresh) == 1 and target is not None and not r.add):
+        if len(fresh) != 1 or r.add:
             return set()
-        if any(st.find(t.noun) is not None for t in named if t is not fresh[0] and not t.negative):
+        old = [t for t in named if t is not fresh[0] and st.find(t.noun) is not None]
+        if old and (r.correction or (len(named) == 2 and old[0].negative)):
+            target = st.find(old[0].noun)
+        elif r.correction and not old:
+            target = st.focused()
+        else:
+            return set()
+        if target is None:
             return set()
         t = fresh[0]
         target.noun, target.plural = t.noun, t.plural or target.plural
         _set_attrs(target, by_thing.get(t.i, []))
         st.focus = target.noun
-        return {t.i}
+        return {t.i} | {o.i for o in old}
 
     def _thing(self, st: SearchState, t: Thing, vals: list[Value], r: Reading) -> None:
+        place = (st.setting.place or "").split()
+        if t.negative and t.noun.split()[-1] in place and any(v.slot == "place" and not v.negative for v in r.values):
+            return  # "by the lake, not the beach": the place is being corrected
         if t.negative or any(v.negative for v in vals if v.slot != "count"):
             self._exclude(st, t, vals)
             return
@@ -209,11 +241,17 @@ class Tracker:
         if st.focus == t.noun and req is not None and not attrs:
             st.focus = None
 
-    def _to_focus(self, st: SearchState, vals: list[Value], negative: bool | None) -> None:
+    def _to_focus(self, st: SearchState, vals: list[Value], negative: bool | None, reallow: bool = False) -> None:
         """Modifiers of 'it' / 'the red ones' / a lone 'red': they belong to the thing in focus."""
         if not vals:
             return
         s = st.focused()
+        if s is not None and reallow and not negative:  # "red ones are fine too": the exclusion goes, nothing is set
+            allowed = [x for x in st.excluded if x.noun == s.noun and _has_attrs(x, vals)]
+            if allowed:
+                for x in allowed:
+                    st.subjects.remove(x)
+                return
         if s is None:
             for v in vals:
                 if v.slot in ("color", "size", "adjective"):
@@ -364,7 +402,12 @@ def _polarity(answer: str) -> tuple[str | None, str]:
             m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
             if m:
                 rest = a[m.end() :].strip()
-                if word == "no" and p in ("no", "none", "nothing", "zero") and rest and not re.match(r"^[,.;:!-]", a[len(p) :]):
+                if (
+                    word == "no"
+                    and p in ("no", "none", "nothing", "zero")
+                    and rest
+                    and not re.match(r"^[,.;:!-]", a[len(p) :])
+                ):
                     return None, a  # "no trees" is a statement, not a no
                 return word, rest
     return None, a
@@ -406,6 +449,15 @@ def _drop_corrected(values: list[Value]) -> list[Value]:
                 continue
         out.append(v)
     return out
+
+
+def _has_attrs(s: Subject, vals: list[Value]) -> bool:
+    return any(
+        (v.slot == "color" and s.color == v.value)
+        or (v.slot == "size" and s.size == v.value)
+        or (v.slot == "adjective" and v.value in s.adjectives)
+        for v in vals
+    )
 
 
 def _set_attrs(s: Subject, vals: list[Value]) -> None:

@@ -60,8 +60,55 @@ def save_jsonl(dialogues: list[Dialogue], path: Path) -> None:
             f.write(json.dumps(d.to_json()) + "\n")
 
 
-def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0) -> list[Dialogue]:
-    """Three-turn toy dialogues with exact ground truth: object -> + colour -> + time of day, or + an exclusion."""
+def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0, phrasings: str = "classic") -> list[Dialogue]:
+    """Three-turn toy dialogues with exact ground truth: object -> + colour -> + time of day, ground or an exclusion.
+
+    `phrasings`: "classic" (the few templates of the committed toy eval), or "dev" / "heldout" / "all" halves of
+    the many phrasings in `evals.toy.phrasings`.
+    """
+    from evals.toy import world
+
+    if phrasings == "classic":
+        return _classic_toy_dialogues(gallery, n, seed)
+    from evals.toy.phrasings import pools
+
+    p = pools(phrasings)
+    scenes = world.load_scenes(gallery)
+    rng = random.Random(seed)
+    out: list[Dialogue] = []
+    tries = 0
+    while len(out) < n and tries < n * 50:
+        tries += 1
+        target = rng.choice(scenes)
+        o = rng.choice(target.objects)
+        other_colour = rng.choice([c for c in world.COLORS if c != o.color])
+        t1 = rng.choice(p["openers"]).format(n=o.noun)
+        t2 = rng.choice(p["colour"]).format(c=o.color, n=o.noun, x=other_colour)
+        kind = rng.choices(("time", "ground", "exclude"), (0.5, 0.2, 0.3))[0]
+        rel3 = dict(noun=o.noun, color=o.color)
+        if kind == "time":
+            t3 = rng.choice(p["time"][target.time])
+            rel3["time"] = target.time
+        elif kind == "ground" and target.ground in p["ground"]:
+            t3 = rng.choice(p["ground"][target.ground])
+            rel3["ground"] = target.ground
+        else:
+            others = [x for x in world.NOUNS if x != o.noun and all(q.noun != x for q in target.objects)]
+            if not others:
+                continue
+            ex = rng.choice(others)
+            t3 = rng.choice(p["exclude"]).format(x=ex)
+            rel3["exclude_noun"] = ex
+        rels = [dict(noun=o.noun), dict(noun=o.noun, color=o.color), rel3]
+        turns = [Turn(u, [s.file for s in scenes if world.relevant(s, **r)]) for u, r in zip((t1, t2, t3), rels)]
+        if any(not t.relevant for t in turns):
+            continue
+        out.append(Dialogue(f"toy-{phrasings}-{seed}-{len(out):04d}", turns, meta={"target": target.file}))
+    return out
+
+
+def _classic_toy_dialogues(gallery: Path, n: int, seed: int) -> list[Dialogue]:
+    """The committed toy eval's dialogues: object -> + colour -> + time of day, or + an exclusion."""
     from evals.toy import world
 
     scenes = world.load_scenes(gallery)

@@ -35,6 +35,13 @@ def picseek_cli(*args, check=True, env=None) -> subprocess.CompletedProcess:
     return p
 
 
+def pytest_collection_modifyitems(items):
+    """Tiers: a test marked neither unit, e2e nor slow is an integration test (toy model, real Chroma)."""
+    for item in items:
+        if not any(item.get_closest_marker(m) for m in ("unit", "e2e", "slow")):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def picseek_home(tmp_path_factory, monkeypatch):
     """All user state goes to a fresh folder; the expanded toy checkpoint is shared to save time."""

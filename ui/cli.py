@@ -287,8 +287,9 @@ def make_agent(
     llm_base_url,
     offline: bool,
     captions: bool = True,
+    ask: bool = True,
 ):
-    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else offline rules."""
+    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker."""
     import os
 
     from agent.agent import Agent
@@ -301,7 +302,7 @@ def make_agent(
 
         llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
     captioner = make_captioner(None, embedder) if captions and embedder.spec.captions else None
-    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner)
+    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner, ask=ask)
 
 
 @app.command()
@@ -315,23 +316,59 @@ def ask(
     llm_model: LlmModelOpt = None,
     llm_base_url: LlmUrlOpt = None,
     offline: OfflineOpt = False,
+    session_file: Annotated[
+        Path | None,
+        typer.Option("--session", help="continue the conversation saved in FILE (if it exists) and save it after"),
+    ] = None,
+    no_questions: Annotated[bool, typer.Option("--no-questions", help="never ask a narrowing question")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run messages as turns of one conversation; --json prints one object per turn."""
-    from agent.session import Session
 
-    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
-    session, out = Session(), []
+    agent = make_agent(
+        folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, ask=not no_questions
+    )
+    session = _load_session(session_file)
+    out = []
     for m in messages:
         r = agent.turn(session, m)
         session = r.session
         out.append(r.to_json())
         if not as_json:
             typer.echo(f"> {m}\n{r.reply}")
+            _echo_options(r.question)
             for h in r.hits:
                 _echo_hit(h, "  ")
+    if session_file is not None:
+        _save_session(session_file, session)
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
+
+
+def _load_session(path: Path | None):
+    from pydantic import ValidationError
+
+    from agent.session import Session
+
+    if path is None or not path.exists():
+        return Session()
+    try:
+        return Session.load(path.read_text())
+    except (ValidationError, ValueError, OSError) as e:
+        raise PicseekError(
+            f"cannot read the session file {path}: {str(e).splitlines()[0]}. Pass another --session FILE."
+        ) from None
+
+
+def _save_session(path: Path, session) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(session.save())
+    tmp.replace(path)
+
+
+def _echo_options(question) -> None:
+    if question is not None and question.options:
+        typer.echo("  " + "   ".join(f"[{i}] {o}" for i, o in enumerate(question.options, 1)))
 
 
 @app.command()
@@ -356,8 +393,8 @@ def chat_loop(agent, lines=None) -> None:
 
     session = Session()
     typer.echo(
-        "Describe what you are looking for; refine with 'only …', 'without …', 'more like #2'. "
-        "Empty line or Ctrl-D quits."
+        "Describe what you are looking for, then refine in your own words ('only red ones', 'without people', "
+        "'more like #2'); answer a question with its number or in words. Empty line or Ctrl-D quits."
     )
     feed = iter(lines) if lines is not None else None
     while True:
@@ -372,9 +409,12 @@ def chat_loop(agent, lines=None) -> None:
                 text = ""
         if not text:
             return
+        if text.isdigit() and session.asked and 1 <= int(text) <= len(session.asked.options):
+            text = session.asked.options[int(text) - 1]  # a numbered option, as the terminal shows them
         for item in agent.run(session, text):
             if isinstance(item, TurnResult):
                 session = item.session
+                _echo_options(item.question)
                 for h in item.hits:
                     _echo_hit(h, "  ")
             elif isinstance(item, Event) and item.kind == "reply":
@@ -403,9 +443,24 @@ def ui(
 
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Path, typer.Argument(help="dialogues: our JSONL, a Karpathy caption JSON, or VisDial JSON")],
+    dataset: Annotated[
+        Path, typer.Argument(help="dialogues (our JSONL, Karpathy caption JSON, VisDial JSON) or target lines")
+    ],
     folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery the dataset refers to")] = Path("."),
-    systems: Annotated[list[str], typer.Option("--system", help="agent, agent-llm, concat, last (repeatable)")] = [],  # noqa: B006
+    systems: Annotated[
+        list[str],
+        typer.Option(
+            "--system",
+            help="refinement: agent, agent-llm, concat, last; target: agent, agent-llm, volunteer, describe",
+        ),
+    ] = [],  # noqa: B006
+    protocol: Annotated[str, typer.Option(help="refinement (per-turn relevance) or target (find one image)")] = (
+        "refinement"
+    ),
+    answerer: Annotated[str, typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")] = (
+        "toy"
+    ),
+    rounds: Annotated[int, typer.Option(help="target protocol: rounds after the first description")] = 5,
     out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
     limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
@@ -419,36 +474,95 @@ def eval_(
     as_json: JsonOpt = False,
 ) -> None:
     """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
-    from agent.agent import Agent
-    from evals.datasets import load
-    from evals.runner import AgentSystem, TextBaseline, run
     from tools.retrieve import Searcher
 
-    kw = {"split": split} if fmt == "coco" else {}
-    dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
+    if protocol not in ("refinement", "target"):
+        raise PicseekError(f"unknown protocol {protocol!r}: choose refinement or target.")
     embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
     searcher = Searcher(st, embedder)
-    chosen = systems or ["agent", "concat", "last"]
-    made = []
-    for name in chosen:
-        if name == "agent":
-            made.append(AgentSystem(Agent(searcher), "agent"))
-        elif name == "agent-llm":
-            from agent.llm import LLMPlanner
-
-            made.append(
-                AgentSystem(Agent(searcher, llm=LLMPlanner(model=llm_model, base_url=llm_base_url)), "agent-llm")
-            )
-        elif name in ("concat", "last"):
-            made.append(TextBaseline(searcher, name))
-        else:
-            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, concat, last.")
-    summary = run(dialogues, made, out)
+    if protocol == "target":
+        summary = _eval_target(
+            dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url
+        )
+    else:
+        summary = _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
         typer.echo((out / "report.md").read_text())
-        typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md, hits_by_turn.png")
+        typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md and a plot")
+
+
+def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url) -> dict:
+    from agent.agent import Agent
+    from evals.datasets import load
+    from evals.runner import AgentSystem, TextBaseline, run
+
+    kw = {"split": split} if fmt == "coco" else {}
+    dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
+    made = []
+    for name in systems or ["agent", "concat", "last"]:
+        if name == "agent":
+            made.append(AgentSystem(Agent(searcher, ask=False), "agent"))
+        elif name == "agent-llm":
+            from agent.llm import LLMPlanner
+
+            llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
+            made.append(AgentSystem(Agent(searcher, llm=llm, ask=False), "agent-llm"))
+        elif name in ("concat", "last"):
+            made.append(TextBaseline(searcher, name))
+        else:
+            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, concat, last.")
+    return run(dialogues, made, out)
+
+
+def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url):
+    from agent.agent import Agent
+    from evals.target import load_targets, run_target
+
+    targets = load_targets(dataset)[:limit] if limit else load_targets(dataset)
+    if answerer == "toy":
+        from evals.toy.user import ToyUser
+
+        if not (folder / "scenes.jsonl").exists():
+            raise PicseekError(f"--answerer toy needs a toy gallery with scenes.jsonl; {folder} has none.")
+        user = ToyUser(folder)
+    elif answerer == "llm":
+        from evals.users import LLMUser
+
+        user = LLMUser(model=llm_model, base_url=llm_base_url)
+    else:
+        raise PicseekError(f"unknown answerer {answerer!r}: choose toy or llm.")
+    captioner = make_captioner(None, embedder) if embedder.spec.captions else None
+    made = {}
+    for name in systems or ["agent", "volunteer", "describe"]:
+        if name in ("agent", "agent-llm"):
+            llm = None
+            if name == "agent-llm":
+                from agent.llm import LLMPlanner
+
+                llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
+            made[name] = Agent(searcher, llm=llm, captioner=captioner)
+        elif name in ("volunteer", "describe"):
+            made[name] = Agent(searcher, captioner=captioner, ask=False)
+        else:
+            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, volunteer, describe.")
+    return run_target(targets, made, user, out, rounds=rounds)
+
+
+@app.command("toy-targets")
+def toy_targets_cmd(
+    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
+    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
+    n: Annotated[int, typer.Option("--n", help="number of targets")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+) -> None:
+    """Write target-image eval lines for a toy gallery: each target first described by one object's noun."""
+    from evals.target import save_targets, toy_targets
+
+    targets = toy_targets(gallery, n, seed)
+    save_targets(targets, out)
+    typer.echo(f"wrote {len(targets)} targets to {out}")
 
 
 @app.command("toy-dialogues")
@@ -457,11 +571,16 @@ def toy_dialogues_cmd(
     gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
     n: Annotated[int, typer.Option("--n", help="number of dialogues")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    phrasings: Annotated[
+        str, typer.Option(help="classic (the committed eval's templates), dev, heldout or all phrasings")
+    ] = "classic",
 ) -> None:
     """Write toy-world eval dialogues (3 turns, exact ground truth) for a toy gallery."""
     from evals.datasets import save_jsonl, toy_dialogues
 
-    dialogues = toy_dialogues(gallery, n, seed)
+    if phrasings not in ("classic", "dev", "heldout", "all"):
+        raise PicseekError(f"--phrasings must be classic, dev, heldout or all, not {phrasings!r}.")
+    dialogues = toy_dialogues(gallery, n, seed, phrasings)
     save_jsonl(dialogues, out)
     typer.echo(f"wrote {len(dialogues)} dialogues to {out}")
 

@@ -158,25 +158,32 @@ def latency(cases: list[Case]) -> dict:
             t0 = time.perf_counter()
             st = tracker.update(st, m, resolve=str).state
             times.append((time.perf_counter() - t0) * 1000)
-    return {"messages": len(times), "p50_ms": round(float(np.median(times)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
+    return {
+        "messages": len(times),
+        "p50_ms": round(float(np.median(times)), 2),
+        "p95_ms": round(float(np.percentile(times, 95)), 2),
+    }
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
+    ap.add_argument("--split", choices=("dev", "dev-extra", "heldout", "both"), default="both")
     ap.add_argument("--show-failures", action="store_true", help="print the development half's failures")
     ap.add_argument("--out", type=Path, help="write the scores as JSON here")
     args = ap.parse_args(argv)
     out = {}
-    for name in ("dev", "heldout") if args.split == "both" else (args.split,):
+    for name in ("dev", "dev-extra", "heldout") if args.split == "both" else (args.split,):
         summary, fails = score(load(HERE / f"{name}.jsonl"))
         out[name] = summary
         print(f"{name}: {summary['exact']:.3f} exact state match on {summary['cases']} cases")
         print("  " + ", ".join(f"{p} {v:.2f}" for p, v in summary["by_phenomenon"].items()))
-        if args.show_failures and name == "dev":
+        if args.show_failures and name != "heldout":
             for c, got, exp in fails:
                 diff = {k: (got.get(k), exp.get(k)) for k in exp if got.get(k) != exp.get(k)}
-                print(f"- {c.id} [{c.phenomenon}] {c.context} -> {c.utterance!r}" + (f" asked={c.asked.text!r}" if c.asked else ""))
+                print(
+                    f"- {c.id} [{c.phenomenon}] {c.context} -> {c.utterance!r}"
+                    + (f" asked={c.asked.text!r}" if c.asked else "")
+                )
                 for k, (g, e) in diff.items():
                     print(f"    {k}: got {g} want {e}")
                 if "error" in got:

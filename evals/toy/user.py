@@ -1,0 +1,127 @@
+"""A simulated user who knows the target toy scene exactly (from scenes.jsonl; evals only).
+
+It answers the agent's questions in varied plain English (the true option when one is offered, "none of these,
+it's blue" when none is true, "I don't know" to what the scene cannot answer), and, for the `volunteer`
+baseline, offers one true fact of its own choosing per round, in random order.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from evals.toy import world
+
+NOUN_OF = {w: n for n, ws in world.NOUN_WORDS.items() for w in ws}
+TIME_OF = {"day": "day", "night": "night", "sunset": "sunset", "evening": "sunset", "afternoon": "day"}
+TIME_SAY = {"day": "during the day", "night": "at night", "sunset": "at sunset"}
+GROUND_SAY = {"grass": "on the grass", "water": "on the water"}
+DONT_KNOW = ("i don't know", "not sure", "no idea", "i can't tell")
+
+
+def _noun(word: str | None) -> str | None:
+    if not word:
+        return None
+    w = word.lower().split()[-1]
+    return NOUN_OF.get(w) or NOUN_OF.get(w.rstrip("s")) or NOUN_OF.get(w[:-2] if w.endswith("es") else w)
+
+
+def _time_of(text: str) -> str | None:
+    from agent.lexicon import TIME_WORDS
+
+    for w, t in sorted(TIME_WORDS.items(), key=lambda x: -len(x[0])):
+        if w in text.lower():
+            return TIME_OF.get(t)
+    return None
+
+
+def _ground_of(text: str) -> str | None:
+    t = text.lower()
+    if any(w in t for w in ("grass", "lawn", "field", "meadow")):
+        return "grass"
+    if any(w in t for w in ("water", "lake", "sea", "river", "pond", "ocean")):
+        return "water"
+    return None
+
+
+class ToyUser:
+    def __init__(self, gallery: Path, seed: int = 0):
+        self.scenes = {s.file: s for s in world.load_scenes(gallery)}
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.facts: list[str] = []
+
+    def start(self, target) -> None:
+        """A new dialogue: the facts it may volunteer, in its own random order."""
+        self.rng = random.Random(f"{self.seed}-{target.id}")
+        self.facts = self._facts(self.scenes[target.target], target.description)
+        self.rng.shuffle(self.facts)
+
+    def volunteer(self, target) -> str | None:
+        return self.facts.pop(0) if self.facts else None
+
+    def _facts(self, s: world.Scene, description: str) -> list[str]:
+        said = _noun(description.replace("?", "").split()[-1]) if description else None
+        out = [self.rng.choice(("it's {t}", "taken {t}", "{t}", "it was {t}")).format(t=TIME_SAY[s.time])]
+        if s.ground in GROUND_SAY:
+            out.append(self.rng.choice(("it's {g}", "{g}", "everything is {g}")).format(g=GROUND_SAY[s.ground]))
+        for o in s.objects:
+            if o.noun == said:
+                out.append(
+                    self.rng.choice(("the {n} is {c}", "it's a {c} {n}", "a {c} one")).format(n=o.noun, c=o.color)
+                )
+                out.append(self.rng.choice(("the {n} is {z}", "a {z} {n}")).format(n=o.noun, z=o.size))
+                said = None  # the first matching object is the one described
+            else:
+                out.append(
+                    self.rng.choice(("there's also a {c} {n}", "with a {c} {n}", "plus a {c} {n}")).format(
+                        n=o.noun, c=o.color
+                    )
+                )
+        return out
+
+    def answer(self, target, q) -> str:
+        s = self.scenes[target.target]
+        if q.kind == "presence":
+            return self._presence(s, _noun(q.noun))
+        if q.kind == "attribute":
+            return self._attribute(s, _noun(q.noun), q.slot, q.options)
+        if q.slot == "time":
+            return self._pick(q.options, s.time, _time_of, TIME_SAY[s.time])
+        if q.slot == "place" and s.ground in GROUND_SAY:
+            return self._pick(q.options, s.ground, _ground_of, GROUND_SAY[s.ground])
+        if q.slot == "place":
+            return self.rng.choice(("neither", "none of these"))
+        return self.rng.choice(DONT_KNOW)
+
+    def _presence(self, s: world.Scene, noun: str | None) -> str:
+        if noun is None:
+            return self.rng.choice(DONT_KNOW)
+        if any(o.noun == noun for o in s.objects):
+            return self.rng.choice(("yes", "yeah", "yes, there is", "yep"))
+        return self.rng.choice(("no", "nope", f"no {noun}s", "no, there isn't"))
+
+    def _attribute(self, s: world.Scene, noun: str | None, slot: str | None, options: list[str]) -> str:
+        objs = [o for o in s.objects if o.noun == noun]
+        if not objs:
+            return self.rng.choice((f"there's no {noun}", *DONT_KNOW)) if noun else self.rng.choice(DONT_KNOW)
+        if slot == "color":
+            true = [o.color for o in objs]
+            hit = next((o for o in options if o.lower() in true or o.lower() == "violet" and "purple" in true), None)
+            if hit:
+                return self.rng.choice(("{o}", "the {o} one", "it's {o}", "{o} i think")).format(o=hit)
+            return self.rng.choice(("none of these, it's {c}", "neither, it's {c}", "no, it's {c}")).format(c=true[0])
+        if slot == "size":
+            true = [o.size for o in objs]
+            words = {w: z for z, ws in world.SIZE_WORDS.items() for w in ws}
+            hit = next((o for o in options if words.get(o.lower()) in true), None)
+            return self.rng.choice(("{o}", "the {o} one")).format(o=hit) if hit else f"it's {true[0]}"
+        if slot == "count":
+            return str(len(objs))
+        return self.rng.choice(DONT_KNOW)
+
+    def _pick(self, options: list[str], true: str, read, say: str) -> str:
+        hit = next((o for o in options if read(o) == true), None)
+        if hit:
+            return self.rng.choice(("{o}", "{o} i think", "it's {o}")).format(o=hit)
+        return self.rng.choice(("none of these, it's {t}", "neither, {t}")).format(t=say)
