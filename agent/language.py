@@ -84,8 +84,12 @@ def _fix(word: str, extra: tuple[str, ...]) -> str:
     from rapidfuzz.distance import DamerauLevenshtein
 
     w = word.lower()
-    if len(w) < 4 or not w.isalpha() or w in common_words() or w in extra or is_english(w):
+    if len(w) < 3 or not w.isalpha() or w in common_words() or w in extra or is_english(w):
         return word
+    if len(w) == 3:  # "teh", "dgo": only a swap of two letters
+        swaps = {w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(2)}
+        known = [c for c in swaps if c in common_words() or c in extra or c in _english()]
+        return _best(w, known) if known else word
     limit = 1 if len(w) < 7 else 2
     found = process.extract(
         w, common_words() + extra, scorer=DamerauLevenshtein.distance, score_cutoff=limit, processor=None, limit=8

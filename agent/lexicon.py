@@ -155,7 +155,7 @@ PLACEHOLDERS = frozenset(
     (
         "something anything everything nothing stuff thing things picture pictures photo photos image images pic "
         "pics shot shots snap snaps photograph photographs one ones kind type sort version option result results "
-        "way lot bit look looks style feel vibe vibes mood aesthetic scene scenes view views background "
+        "way bit look looks style feel vibe vibes mood aesthetic scene scenes view views background "
         "foreground setting example examples variety color colour colors colours size time weather season place "
         "location somewhere anywhere someone anyone everyone somebody anybody everybody search please thanks "
         "thank idea instead lol ok okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic "
@@ -164,6 +164,9 @@ PLACEHOLDERS = frozenset(
         "issues nobody kind sort type variety"
     ).split()
 )
+QUANTITY_NOUNS = frozenset("lot lots plenty bunch number handful dozen dozens loads load ton tons heap heaps".split())
+# Evaluative words that describe a thing when they modify it ("a new bicycle", "a nice house"), else steer.
+SOFT_EVALUATIVE = frozenset("new nice good great real perfect best cool old lovely wonderful beautiful".split())
 # Nouns about the picture rather than a thing in it: kept as description words with their modifiers.
 PICTURE_WORDS = frozenset(
     (
@@ -181,7 +184,8 @@ NOT_DESCRIPTIVE = frozenset(
         "great good nice best better perfect exact exactly certain particular specific whole entire own real "
         "actual possible next previous last main such many much several few various enough more most least "
         "else further another additional extra again also too either neither free welcome allowed acceptable "
-        "alright visible able happy glad interested instead rid"
+        "alright visible able glad interested instead rid first second third fourth fifth sixth last dear lovely "
+        "wonderful awesome amazing brilliant regards kindly possible"
     ).split()
 )
 LOCATIVE = frozenset(
@@ -218,6 +222,10 @@ CORRECTION_CUES = (
     "wait",
     "correction",
     "make that",
+    "make it a",
+    "make it an",
+    "make them",
+    "make those",
     "change that",
     "change it",
     "change the",

@@ -18,15 +18,15 @@ _ONE = (
     r"(?:#\s*(?P<hash>\d+)|(?:image|picture|photo|result|pic|number|no\.?|nr\.?)\s*#?\s*(?P<num>\d+)|"
     r"(?:the\s+)?(?P<ord>" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
     r"(?P<that>(?:that|this|those|these|them)(?:\s+(?:last\s+)?(?:ones?|images?|pictures?|photos?|pics?|shots?))?)|"
-    r"(?P<bare>\d{1,2})(?=\s*$|\s*[,.!?]))"
+    r"(?P<bare>\d{1,2})(?=\s*$|\s*[,.!?]|\s+(?:and|or|&|are|is|were|was|look|looks|seem|seems)\b))"
 )
 _ONE_RE = re.compile(_ONE, re.I)
 _REF = _ONE.replace("?P<hash>", "").replace("?P<num>", "").replace("?P<ord>", "").replace("?P<that>", "")
 _REF = _REF.replace("?P<bare>", "")
 _REFS = r"(?:" + _REF + r")(?:\s*(?:,|and|&|or|plus)\s*(?:" + _REF + r"))*"
 _LIKE = re.compile(
-    r"\b(?:more\s+like|(?:looks?\s+|something\s+|stuff\s+|ones?\s+|images?\s+|pictures?\s+)?like|similar\s+to|"
-    r"same\s+as|closer\s+to|along\s+the\s+lines\s+of|in\s+the\s+style\s+of)\s+(?P<refs>" + _REFS + ")",
+    r"\b(?:(?:i\s+)?(?:love|really\s+like|prefer|pick|choose|want)\s+(?=#|number\s+\d)|more\s+of|more\s+like|(?:looks?\s+|something\s+|stuff\s+|ones?\s+|images?\s+|pictures?\s+)?like|similar\s+to|"
+    r"same\s+as|closer\s+to|along\s+the\s+lines\s+of|in\s+the\s+style\s+of)\s*(?P<refs>" + _REFS + ")",
     re.I,
 )
 _UNLIKE = re.compile(
@@ -36,8 +36,8 @@ _UNLIKE = re.compile(
 )
 # "#3 is right", "the second one is good", "the 2nd and 4th look right"
 _GOOD = re.compile(
-    r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:is|are|was|were|looks?|seems?)\s+(?:it|right|good|great|perfect|close|"
-    r"closest|correct|the\s+ones?|what\s+i\s+want|spot\s+on|nice)\b",
+    r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:(?:is|are|was|were|looks?|seems?)\s+(?:it|right|good|great|perfect|close|"
+    r"closest|correct|the\s+ones?|what\s+i\s+want|spot\s+on|nice|lovely|ideal)|nailed\s+it|wins|rocks)\b",
     re.I,
 )
 _BAD = re.compile(
@@ -47,8 +47,14 @@ _BAD = re.compile(
 )
 _RESULTS = r"(?:results|images|pictures|photos|pics|hits|shots|matches)"
 _K = re.compile(
-    r"\b(?:show(?:\s+me)?|top|give\s+me|first|see|(?:just|only)(?=\s+\S+\s*(?:$|[,.!?]|" + _RESULTS + r")))\s+"
-    r"(\d{1,3}|" + "|".join(NUMBERS) + r")\b(?=\s*(?:$|[,.!?]|" + _RESULTS + r"|more\b|please|pls|thanks))",
+    r"\b(?:(?:show(?:\s+me)?|top|give\s+me)(?=\s+\S+\s+of\b)|show(?:\s+me)?|top|give\s+me|first|see|(?:just|only)(?=\s+\S+\s*(?:$|[,.!?]|"
+    + _RESULTS
+    + r")))\s+"
+    r"(\d{1,3}|"
+    + "|".join(NUMBERS)
+    + r")\b(?=\s*(?:$|[,.!?]|"
+    + _RESULTS
+    + r"|more\b|please|pls|thanks|of\s+(?!them|those|these)))",
     re.I,
 )
 _K2 = re.compile(

@@ -202,7 +202,23 @@ class Questioner:
         c = known.get(key(q))
         if c is None or c.bits < self.min_bits / 2:
             return "the candidates' captions do not differ on that; ask about something that splits them"
+        offered = {_value(q.slot, o) for o in c.question.options}
+        strays = [o for o in q.options if q.kind != "presence" and _value(q.slot, o) not in offered]
+        if strays:
+            return f"options must come from the candidates' captions; none of them says {', '.join(strays[:3])}"
         return None
+
+
+def _value(slot: str | None, option: str) -> str:
+    """What an option says for the slot: 'at dusk' -> 'sunset', 'the red one' -> 'red', 'on grass' -> 'grass'."""
+    f = facts(f"a thing {option}" if slot in ("time", "place", "season", "weather") else f"{option} thing")
+    for s, v in f.setting:
+        if s == slot:
+            return v
+    for _, s, v in f.attrs:
+        if s == slot:
+            return v
+    return option.lower().strip()
 
 
 def _add(group: dict[str, Option], text: str, i: int, w: float) -> None:

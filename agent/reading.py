@@ -28,7 +28,20 @@ CUE_VERBS = (
         "narrow focus refine limit restrict stick return move bother".split()
     )
 )
-MULTI_PREPOSITIONS = {("next", "to"), ("in", "front", "of"), ("on", "top", "of"), ("close", "to"), ("out", "of")}
+MULTI_PREPOSITIONS = {
+    ("next", "to"),
+    ("in", "front", "of"),
+    ("on", "top", "of"),
+    ("close", "to"),
+    ("out", "of"),
+    ("in", "the", "middle", "of"),
+    ("at", "the", "top", "of"),
+    ("at", "the", "bottom", "of"),
+    ("on", "the", "side", "of"),
+    ("at", "the", "edge", "of"),
+    ("in", "the", "center", "of"),
+    ("in", "the", "centre", "of"),
+}
 _SPLIT_DASH = re.compile(r"\s+[-–—]+\s+|[–—]+")
 
 
@@ -194,6 +207,10 @@ def _places(doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         obj = next((c for c in t.children if c.dep_ == "pobj"), None)
         if obj is None or start in consumed or obj.i in consumed:
             continue
+        if obj.lower_ in ("front", "top", "middle", "side", "back", "edge", "bottom", "center", "centre") and any(
+            c.lower_ == "of" for c in obj.children
+        ):
+            continue  # "in front of the shop": the phrase is read from "of"
         olow = obj.lower_
         if olow in L.PLACEHOLDERS or olow in L.PICTURE_WORDS or obj.lemma_.lower() in L.PLACEHOLDERS:
             continue  # "in a vintage style", "in the picture"
@@ -240,7 +257,9 @@ _CLAUSE_START = frozenset(
 
 def _fragment(doc) -> bool:
     """A message with no clause of its own: a noun or prepositional phrase ('kayaks on a river', 'at night')."""
-    if not len(doc) or doc[0].lower_ in _CLAUSE_START or doc[0].lemma_.lower() in CUE_VERBS:
+    if not len(doc) or doc[0].lower_ in _CLAUSE_START:
+        return False
+    if doc[0].lemma_.lower() in CUE_VERBS and doc[0].tag_ == "VB":  # an imperative: "leave out the people"
         return False
     return not any(
         t.pos_ in ("VERB", "AUX")
@@ -254,12 +273,17 @@ _CHAT = re.compile(
     r"my\s+bad|my\s+mistake)\b[!.]*",
     re.I,
 )
-_LEAD = re.compile(r"^(?:(?:ok(?:ay)?|oh|ah|so|well|hey|hi|right|alright|yeah|cool|great|nice|hm+)\b[\s,!.:-]*)+", re.I)
+_LEAD = re.compile(
+    r"^(?:(?:ok(?:ay)?|oh|ah|so|well|hey|hi|hello|right|alright|yeah|cool|great|nice|lovely|perfect|awesome|wonderful|"
+    r"brilliant|hm+|good\s+(?:morning|afternoon|evening|day)|dear\s+\w+)\b[\s,!.:-]*)+",
+    re.I,
+)
+_TAIL = re.compile(r"[\s,.!]*\b(?:regards|kind\s+regards|best\s+wishes|cheers|thank\s+you\s+dear|dear)[\s.!]*$", re.I)
 
 
 def read(text: str) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results)."""
-    text = _LEAD.sub("", _CHAT.sub(" ", text)).strip(" ,.;:!")
+    text = _TAIL.sub("", _LEAD.sub("", _CHAT.sub(" ", text))).strip(" ,.;:!")
     text = _SPLIT_DASH.sub(" , ", text)
     doc = nlp()(text)
     if _fragment(doc):
@@ -363,13 +387,24 @@ def _nounlike(t) -> bool:
         return False
     if t.pos_ == "ADJ" and t.dep_ not in ("amod", "acomp", "conj", "advmod", "oprd"):
         return noun_lemma(low) is not None and not can_be_adjective(low)
-    if t.pos_ == "ADV" and low in _irregular_plurals():
-        return True  # "cacti in the desert"
+    if t.pos_ not in ("VERB", "AUX", "PRON", "DET") and not t.is_stop and len(low) > 3 and low in _irregular_plurals():
+        return not can_be_adjective(low)  # "cacti", "geese", "leaves" however tagged
+    if t.pos_ == "VERB" and t.tag_ == "VBZ" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in t.children):
+        return noun_lemma(low) is not None  # "leaves on the ground": a verb has a subject, a plural noun has none
     if t.pos_ == "VERB" and t.tag_ in ("VBZ", "VBP", "VB", "VBD") and t.lemma_.lower() not in CUE_VERBS:
         nominal = any(c.dep_ in ("compound", "det", "amod", "nummod") for c in t.children)
         subject = any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("PRON", *NOUN_POS) for c in t.children)
         return (nominal or not subject) and noun_lemma(low) is not None
     return False
+
+
+def _adjective(t) -> bool:
+    """A describing adjective: not 'same', 'only', 'second'; 'new' only when it modifies a thing ('a new bike')."""
+    if t.lower_ not in L.NOT_DESCRIPTIVE:
+        return True
+    return (
+        t.lower_ in L.SOFT_EVALUATIVE and t.dep_ == "amod" and _nounlike(t.head) and t.head.lower_ not in L.PLACEHOLDERS
+    )
 
 
 def _describes(t) -> bool:
@@ -428,6 +463,11 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.things.append(Thing(t.i, "person", True, True))  # "with nobody in it", "no one around"
     elif low in L.PICTURE_WORDS and t.pos_ in NOUN_POS:
         mods = [c for c in t.children if c.dep_ in ("amod", "compound") and c.i < t.i]
+        j = t.i - 1  # "a retro feel": the parser may leave the modifier unattached
+        while j >= 0 and doc[j].pos_ in ("ADJ", "NOUN") and doc[j] not in mods and doc[j].lower_ not in L.PLACEHOLDERS:
+            mods.append(doc[j])
+            j -= 1
+        mods.sort(key=lambda c: c.i)
         consumed.update(c.i for c in mods)
         r.values.append(Value("word", " ".join([*(c.lower_ for c in mods), low]), t.i, neg[t.i]))
     elif (
@@ -453,13 +493,7 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
     elif _nounlike(t) and low not in L.SHADES:
         _noun(t, r, neg)
-    elif (
-        t.pos_ == "ADJ"
-        and low not in L.NOT_DESCRIPTIVE
-        and low not in L.FILLER
-        and low not in L.SHADES
-        and _describes(t)
-    ):
+    elif t.pos_ == "ADJ" and _adjective(t) and low not in L.FILLER and low not in L.SHADES and _describes(t):
         slot = "word" if _on_placeholder(t) else "adjective"
         r.values.append(Value(slot, low, t.i, neg[t.i], _attach(t)))
     elif (
@@ -497,8 +531,14 @@ def _noun(t, r: Reading, neg: list[bool]) -> None:
     low, lem = t.lower_, t.lemma_.lower()
     if low in L.PLACEHOLDERS or lem in L.PLACEHOLDERS or low in L.FILLER:
         return
+    nxt = t.nbor(1) if t.i + 1 < len(t.doc) else None
+    if lem in L.QUANTITY_NOUNS and (
+        nxt is not None and nxt.lower_ == "of" or t.i > 0 and t.nbor(-1).lower_ == "thanks"
+    ):
+        return  # "lots of taxis", "a bunch of flowers", "thanks a lot"
     head = t.head
     head_is_placeholder = head.lower_ in L.PLACEHOLDERS or head.lemma_.lower() in L.PLACEHOLDERS
+    head_is_placeholder = head_is_placeholder or head.lower_ in L.PLACE_ADVERBS or head.lower_ in L.PICTURE_WORDS
     if t.dep_ in ("compound", "amod", "nmod") and t.i < head.i and _nounlike(head) and not head_is_placeholder:
         if head.lower_ not in L.PICTURE_WORDS and t.pos_ in NOUN_POS:
             return  # part of the head's noun: "sports car", "living room"

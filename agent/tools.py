@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from agent.session import Session
 from agent.state import Question, SearchState
@@ -37,6 +37,7 @@ def _search_args() -> type[BaseModel]:
     fields["k"] = (int | None, Field(None, description=f"number of results, 1-{MAX_TOOL_K}; only when asked"))
     return create_model(
         "SearchArgs",
+        __config__=ConfigDict(extra="forbid"),
         __doc__="Search the user's image gallery with the WHOLE search as it should be now (the current state "
         "with this message's change applied, not only the change). `subjects`: the things the pictures show, "
         "each a singular noun with its colour / size / count / other adjectives; things the user does not want "

@@ -84,9 +84,9 @@ class Tracker:
         text = _norm(message)
         md = Metadata()
         text = take_references(text, md)
+        text = take_filters(text, md, self.today)
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
-        text = take_filters(text, md, self.today)
         text = text.lower().strip(" ,.;:!")
         text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
         new = state.model_copy(deep=True)
@@ -397,11 +397,17 @@ def _polarity(answer: str) -> tuple[str | None, str]:
     a = answer.strip(" .!,").lower()
     if _only(a, L.UNKNOWN):
         return "unknown", ""
+    if _only(a, L.YES):
+        return "yes", ""
+    if _only(a, L.NO):
+        return "no", ""
     for word, phrases in (("no", L.NO), ("yes", L.YES)):
         for p in sorted(phrases, key=len, reverse=True):
             m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
             if m:
                 rest = a[m.end() :].strip()
+                if _only(rest, L.YES if word == "yes" else L.NO):  # "yeah there is", "no there isn't"
+                    rest = ""
                 if (
                     word == "no"
                     and p in ("no", "none", "nothing", "zero")

@@ -18,6 +18,7 @@ from evals.toy.world import load_scenes, relevant
 from tools.index import index_folder
 from tools.retrieve import Searcher
 
+
 def track(*messages, today=date(2026, 11, 25)) -> SearchState:
     t, st = Tracker(today), SearchState()
     for m in messages:

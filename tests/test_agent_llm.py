@@ -35,26 +35,32 @@ def tool_messages(req: dict) -> list[dict]:
     return [m for m in req["messages"] if m["role"] == "tool"]
 
 
+RED_CAR_AT_NIGHT = {
+    "subjects": [{"noun": "car", "color": "red"}, {"noun": "boat", "excluded": True}],
+    "setting": {"time": "night"},
+}
+
+
 def test_tool_call_then_grounded_reply(fake, searcher):
-    fake.call("search_images", {"mode": "new", "description": "a red car at night", "negatives": ["boats"]})
+    fake.call("search_images", RED_CAR_AT_NIGHT)
     fake.reply("Here are red cars at night.")
     r = agent(fake, searcher).turn(Session(), "red cars at night, no boats")
-    assert r.planner == "llm" and r.query.text == "a red car at night" and r.query.negatives == ["boats"]
-    assert len(r.hits) == 10 and "Found 10 images" in r.reply and "red cars at night" in r.reply
+    assert r.planner == "llm" and r.query.text == "a red car at night" and r.query.negatives == ["boat"]
+    assert len(r.hits) == 10 and "Found 10 images" in r.reply and "red car, at night, no boat" in r.reply
     assert len(fake.requests) == 2
-    assert fake.requests[0]["tools"] and {t["function"]["name"] for t in fake.requests[0]["tools"]} >= {
-        "search_images",
-        "caption_images",
-        "image_details",
-        "ask_clarifying_question",
-    }
+    tools = {t["function"]["name"]: t["function"] for t in fake.requests[0]["tools"]}
+    assert set(tools) == {"search_images", "caption_images", "image_details", "look_at_candidates", "ask_user"}
+    # the LLM fills the same typed state the offline tracker builds: its schema is generated from SearchState
+    params = tools["search_images"]["parameters"]
+    assert {"subjects", "setting", "negatives", "filters", "like", "unlike"} <= set(params["properties"])
+    assert r.session.state.required[0].color == "red" and r.session.state.setting.time == "night"
     (answer,) = tool_messages(fake.requests[1])
     assert answer["tool_call_id"] == "call_1" and answer["content"].startswith("<<<TOOL_DATA")
     assert r.session.query.text == "a red car at night" and len(r.session.results) == 10
 
 
 def test_rate_limit_is_retried(fake, searcher):
-    fake.error(429).call("search_images", {"description": "a boat"}).reply("Boats.")
+    fake.error(429).call("search_images", {"subjects": [{"noun": "boat"}]}).reply("Boats.")
     r = agent(fake, searcher, max_retries=1).turn(Session(), "boats")
     assert r.planner == "llm" and r.query.text == "a boat" and len(fake.requests) == 3
 
@@ -74,7 +80,7 @@ def test_unreachable_llm_falls_back_to_offline(fake, searcher, fault):
 
 def test_malformed_arguments_get_an_answer_and_a_retry(fake, searcher):
     fake.call("search_images", "{not json", call_id="bad_1")
-    fake.call("search_images", {"description": "a house"}, call_id="good_2").reply("Houses.")
+    fake.call("search_images", {"subjects": [{"noun": "house"}]}, call_id="good_2").reply("Houses.")
     r = agent(fake, searcher).turn(Session(), "houses")
     assert r.planner == "llm" and r.query.text == "a house"
     answers = tool_messages(fake.requests[1])
@@ -88,7 +94,7 @@ def test_malformed_arguments_get_an_answer_and_a_retry(fake, searcher):
 
 def test_unknown_tool_and_absurd_k(fake, searcher):
     fake.call("delete_all_images", {}, call_id="x1")
-    fake.call("search_images", {"description": "a tree", "k": 100000}, call_id="x2").reply("Trees.")
+    fake.call("search_images", {"subjects": [{"noun": "tree"}], "k": 100000}, call_id="x2").reply("Trees.")
     r = agent(fake, searcher).turn(Session(), "trees")
     assert "unknown tool" in tool_messages(fake.requests[1])[0]["content"]
     assert len(r.hits) == 50 and "asked for 100000 results" in r.reply
@@ -109,7 +115,7 @@ def test_steps_are_bounded(fake, searcher):
                                 "type": "function",
                                 "function": {
                                     "name": "search_images",
-                                    "arguments": json.dumps({"description": "a ball"}),
+                                    "arguments": json.dumps({"subjects": [{"noun": "ball"}]}),
                                 },
                             }
                         ],
@@ -123,10 +129,60 @@ def test_steps_are_bounded(fake, searcher):
     assert len(fake.requests) == 3 and r.hits and r.query.text == "a ball"
 
 
-def test_clarifying_question_keeps_results(fake, searcher):
-    fake.call("ask_clarifying_question", {"question": "Do you mean toy cars or real ones?"})
-    r = agent(fake, searcher).turn(Session(), "cars")
-    assert r.reply == "Do you mean toy cars or real ones?" and r.hits == []
+def test_malformed_state_is_a_tool_error_the_model_corrects(fake, searcher):
+    fake.call("search_images", {"description": "a boat"}, call_id="c1")  # an old-style argument
+    fake.call("search_images", {"subjects": [{"color": "red"}], "setting": {"time": "noon"}}, call_id="c2")
+    fake.call("search_images", {"subjects": [{"noun": "boat", "color": "red"}]}, call_id="c3").reply("Red boats.")
+    r = agent(fake, searcher, max_steps=4).turn(Session(), "a red boat")
+    first, second = tool_messages(fake.requests[1])[0], tool_messages(fake.requests[2])[-1]
+    assert first["content"].startswith("error: invalid arguments") and "description" in first["content"]
+    assert "subjects.0.noun" in second["content"] and "setting.time" in second["content"]
+    assert r.planner == "llm" and r.query.text == "a red boat"
+
+
+def test_a_state_the_model_never_gets_right_falls_back_offline(fake, searcher):
+    fake.default = ("json", completion_call("search_images", {"subjects": [{"colour": "red"}]}))
+    r = agent(fake, searcher, max_steps=2).turn(Session(), "a red boat")
+    assert r.planner == "offline" and r.query.text == "a red boat" and "did not search" in r.reply
+
+
+def completion_call(name: str, args: dict) -> dict:
+    from tests.fake_llm import completion
+
+    msg = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "c", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}],
+    }
+    return completion(msg, "tool_calls")
+
+
+def test_the_model_asks_a_filtered_question_grounded_in_the_candidates(fake, searcher, toy_index):
+    fake.call("search_images", {"subjects": [{"noun": "car"}]}, call_id="s")
+    fake.call("look_at_candidates", {"n": 40}, call_id="l")
+    fake.call("ask_user", {"question": "Is it a car?", "kind": "presence", "noun": "car"}, call_id="a1")
+    fake.call(
+        "ask_user",
+        {"question": "Sunny or rainy?", "kind": "setting", "slot": "weather", "options": ["sunny", "rainy"]},
+        call_id="a2",
+    )
+    fake.reply("Here are cars.")
+    store = searcher.store
+    ids = [i for i, _, _ in store.iter_metadata()]
+    # captions for the candidates, so they differ on something the question could ask
+    scenes = {
+        json.loads(x)["file"]: json.loads(x)["caption"]
+        for x in (toy_index[0] / "scenes.jsonl").read_text().splitlines()
+    }
+    got = store.get(ids)
+    store.update_documents(got["ids"], [scenes[m["path"]] for m in got["metadatas"]], got["metadatas"])
+    r = agent(fake, searcher, max_steps=6).turn(Session(), "cars")
+    looked = json.loads(tool_messages(fake.requests[2])[-1]["content"].split("\n", 1)[1].rsplit("\n", 1)[0])
+    assert looked["known"] == "car" and len(looked["candidates"]) == 40 and looked["splits"]
+    refused = [m["content"] for m in tool_messages(fake.requests[4])]
+    assert "already said" in refused[-2] and "do not differ" in refused[-1]
+    assert r.question is None  # neither question passed the filter: nothing is asked
+    assert r.session.asked is None or r.session.asked.kind != "presence" or r.session.asked.noun != "car"
 
 
 def test_failed_turn_leaves_session_unchanged(fake, searcher):
@@ -138,9 +194,9 @@ def test_failed_turn_leaves_session_unchanged(fake, searcher):
 
 
 def test_llm_that_answers_without_searching_falls_back(fake, searcher):
-    fake.call("search_images", {"description": "a boat"}).reply("Boats.")
+    fake.call("search_images", {"subjects": [{"noun": "boat", "plural": True}]}).reply("Boats.")
     first = agent(fake, searcher).turn(Session(), "boats")
     fake.reply("Sure, here you go!")  # no tool call this time
     r = agent(fake, searcher).turn(first.session, "only white ones")
-    assert r.planner == "offline" and "did not search" in r.reply and r.query.text == "a white boat" and r.hits
+    assert r.planner == "offline" and "did not search" in r.reply and r.query.text == "white boats" and r.hits
     assert "Sure, here you go" not in r.reply

@@ -56,12 +56,20 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
                 gallery = _gallery_items(agent, item.hits)
             yield history, gallery, session.save(), ""
 
-    def refine(action, selected, history, session_json, k, threshold):
+    def refine(template, selected, history, session_json, k, threshold):
+        """A click on a result becomes a turn in words: 'more like #3', '#3 is right', 'not #3'."""
         if selected is None:
             history = history + [{"role": "assistant", "content": "Click a result first."}]
             yield history, gr.skip(), session_json, ""
             return
-        yield from respond(f"{action} #{int(selected) + 1}", history, session_json, k, threshold)
+        yield from respond(template.format(n=int(selected) + 1), history, session_json, k, threshold)
+
+    def show_options(session_json):
+        """The question the last reply asked, with its options as buttons (an answer is a turn like any other)."""
+        q = Session.load(session_json).asked if session_json else None
+        if q is None or not q.options:
+            return gr.update(choices=[], value=None, visible=False)
+        return gr.update(choices=list(q.options), value=None, visible=True, label=sanitize(q.text, 200))
 
     def details(selected, session_json):
         session = Session.load(session_json) if session_json else Session()
@@ -91,6 +99,7 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
                     show_label=False,
                     elem_id="msg",
                 )
+                options = gr.Radio(choices=[], label="", visible=False, elem_id="options", interactive=True)
                 with gr.Row():
                     send = gr.Button("Search", variant="primary", elem_id="send")
                     new = gr.Button("New search", elem_id="new")
@@ -107,30 +116,49 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
                 with gr.Row():
                     more = gr.Button("More like this", elem_id="more")
                     less = gr.Button("Less like this", elem_id="less")
+                    good = gr.Button("👍 Right", elem_id="good")
+                    bad = gr.Button("👎 Wrong", elem_id="bad")
                     info = gr.Button("Details", elem_id="details")
                 detail = gr.JSON(label="Details", elem_id="detail")
 
         outs = [chat, gallery, session, box]
         ins = [box, chat, session, k, threshold]
-        box.submit(respond, ins, outs, api_name="chat")
-        send.click(respond, ins, outs, api_visibility="private")
-        new.click(lambda: ([], [], "", None, {}), None, [chat, gallery, session, selected, detail], api_name="reset")
+        box.submit(respond, ins, outs, api_name="chat").then(show_options, session, options, api_visibility="private")
+        send.click(respond, ins, outs, api_visibility="private").then(
+            show_options, session, options, api_visibility="private"
+        )
+        options.input(respond, [options, chat, session, k, threshold], outs, api_name="answer").then(
+            show_options, session, options, api_visibility="private"
+        )
+        new.click(
+            lambda: ([], [], "", None, {}, gr.update(choices=[], value=None, visible=False)),
+            None,
+            [chat, gallery, session, selected, detail, options],
+            api_name="reset",
+        )
         gallery.select(_select, None, selected, api_visibility="private")
-        more.click(
-            lambda *a: (yield from refine("more like", *a)),
-            [selected, chat, session, k, threshold],
-            outs,
-            api_visibility="private",
-        )
-        less.click(
-            lambda *a: (yield from refine("not like", *a)),
-            [selected, chat, session, k, threshold],
-            outs,
-            api_visibility="private",
-        )
+        for button, template in (
+            (more, "more like #{n}"),
+            (less, "not like #{n}"),
+            (good, "#{n} is right"),
+            (bad, "not #{n}"),
+        ):
+            button.click(
+                _clicker(refine, template),
+                [selected, chat, session, k, threshold],
+                outs,
+                api_visibility="private",
+            ).then(show_options, session, options, api_visibility="private")
         info.click(details, [selected, session], detail, api_name="details")
         find.click(by_example, [upload, chat, session, k, threshold], outs, api_name="search_by_example")
     return app
+
+
+def _clicker(refine, template: str):
+    def go(selected, history, session_json, k, threshold):
+        yield from refine(template, selected, history, session_json, k, threshold)
+
+    return go
 
 
 def _select(evt: gr.SelectData) -> int:

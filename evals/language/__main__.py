@@ -167,12 +167,12 @@ def latency(cases: list[Case]) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "dev-extra", "heldout", "both"), default="both")
+    ap.add_argument("--split", choices=("dev", "dev-extra", "dev-extra2", "heldout", "both"), default="both")
     ap.add_argument("--show-failures", action="store_true", help="print the development half's failures")
     ap.add_argument("--out", type=Path, help="write the scores as JSON here")
     args = ap.parse_args(argv)
     out = {}
-    for name in ("dev", "dev-extra", "heldout") if args.split == "both" else (args.split,):
+    for name in ("dev", "dev-extra", "dev-extra2", "heldout") if args.split == "both" else (args.split,):
         summary, fails = score(load(HERE / f"{name}.jsonl"))
         out[name] = summary
         print(f"{name}: {summary['exact']:.3f} exact state match on {summary['cases']} cases")
