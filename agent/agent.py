@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from agent.explain import explain, explain_failure
-from agent.questions import Questioner, key
+from agent.questions import Questioner, keys
 from agent.safety import sanitize
 from agent.session import Message, Session
 from agent.state import Question, SearchState, changes
@@ -109,7 +109,7 @@ class Agent:
         if box.question is None and question is not None:
             box.question = question
         if box.question is not None:
-            box.session.asked_before = [*box.session.asked_before, key(box.question)]
+            box.session.asked_before = [*box.session.asked_before, *keys(box.question)]
         box.session.asked = box.question
         reply = explain(
             box.session.state, box.query, hits, planner, lead, changes(before, box.session.state), box.question

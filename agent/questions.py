@@ -24,6 +24,7 @@ from tools.retrieve import Hit
 MIN_BITS = 0.6  # a question must be worth at least this much information
 MIN_COVER = 0.35  # ...and its answer must be known for at least this share of the candidates' weight
 MAX_OPTIONS = 4
+NOTHING = "nothing else"
 NUMBER_WORDS = "zero one two three four five six seven eight nine ten".split()
 
 
@@ -99,12 +100,41 @@ def _place_key(place: str) -> str:
     return " ".join(singular(w) for w in words) or place
 
 
-def _entropy(weights: list[float]) -> float:
-    total = sum(weights)
+def _entropy(weights) -> float:
+    total = float(sum(weights))
     return -sum(w / total * math.log2(w / total) for w in weights if w > 0) if total > 0 else 0.0
 
 
+def _gain(w: np.ndarray, by: dict[int, set[str]], values: list[str]) -> float:
+    """Expected information (bits) the answer gives about which candidate is wanted.
+
+    A candidate whose caption states the answer gives it for sure (split evenly when it states several: two
+    trees of two colours); one whose caption is silent could give any answer.
+    """
+    prior = _entropy(w)
+    expected = 0.0
+    for a in values:
+        like = np.array(
+            [(1.0 / len(by[i]) if a in by[i] else 0.0) if i in by else 1.0 / len(values) for i in range(len(w))]
+        )
+        post = w * like
+        pa = float(post.sum())
+        if pa > 0:
+            expected += pa * _entropy(post)
+    return prior - expected
+
+
+def keys(q: Question) -> list[str]:
+    """The keys a question uses up: 'what else — a car or a boat?' also settles 'is there a car?'."""
+    if q.kind == "presence" and not q.noun:
+        return [key(q), *(f"presence::{singular(o.split()[-1])}" for o in q.options)]
+    return [key(q)]
+
+
 def key(q: Question) -> str:
+    """What a question is about, so it is never asked twice ('what else' is asked again once more is known)."""
+    if q.kind == "presence" and not q.noun:
+        return "presence:::" + ",".join(sorted(q.options))
     return f"{q.kind}:{q.slot or ''}:{singular(q.noun) if q.noun else ''}"
 
 
@@ -124,45 +154,53 @@ class Questioner:
     def __init__(self, min_bits: float = MIN_BITS, min_cover: float = MIN_COVER):
         self.min_bits, self.min_cover = min_bits, min_cover
 
-    def candidates(self, state: SearchState, hits: list[Hit]) -> list[Candidate]:
+    def candidates(self, state: SearchState, hits: list[Hit], asked: tuple[str, ...] = ()) -> list[Candidate]:
+        """Every open question the captions could answer, with its expected information, best first."""
         w = weights(hits)
         fs = [facts(h.caption) for h in hits]
-        groups: dict[tuple, dict[str, Option]] = defaultdict(dict)
+        answers: dict[tuple, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
         for i, f in enumerate(fs):
             for noun, slot, value in f.attrs:
-                _add(groups[("attribute", slot, noun)], _option_text(slot, value), i, w[i])
+                answers[("attribute", slot, noun)][i].add(_option_text(slot, value))
             for slot, value in f.setting:
                 text = value if slot != "place" else next((p for p in f.places if _place_key(p) == value), value)
-                _add(groups[("setting", slot, None)], _option_text(slot, text), i, w[i])
-        present = defaultdict(set)
-        for i, f in enumerate(fs):
-            for noun in f.things:
-                present[noun].add(i)
-        captioned = {i for i, f in enumerate(fs) if f.things}
-        for noun, members in present.items():
-            g = groups[("presence", None, noun)]
+                answers[("setting", slot, None)][i].add(_option_text(slot, text))
+        known_nouns = {singular(s.noun) for s in state.subjects}
+        known_nouns |= {k.split(":")[-1] for k in asked if k.startswith("presence::")}  # offered before
+        captioned = [i for i, f in enumerate(fs) if f.things]
+        for noun in {n for f in fs for n in f.things}:
             for i in captioned:
-                _add(g, "yes" if i in members else "no", i, w[i])
+                answers[("presence", None, noun)][i].add("yes" if noun in fs[i].things else "no")
+        for i in captioned:  # "What else is in it — a car, a boat or a house?"
+            others = {n for n in fs[i].things if n not in known_nouns}
+            answers[("presence", None, None)][i] |= {_with_article(n) for n in others} or {NOTHING}
         out = []
-        total = float(w[[i for i, f in enumerate(fs) if f != Facts()]].sum()) if fs else 0.0
-        for (kind, slot, noun), opts in groups.items():
+        for (kind, slot, noun), by in answers.items():
             if not self._open(state, kind, slot, noun):
                 continue
-            ranked = sorted(opts.values(), key=lambda o: -o.weight)
-            if len(ranked) < 2:
+            mass = defaultdict(float)
+            for i, values in by.items():
+                for v in values:
+                    mass[v] += w[i] / len(values)
+            if len(mass) < 2:
                 continue
-            cover = sum(o.weight for o in ranked) / max(total, 1e-9)
-            bits = _entropy([o.weight for o in ranked]) * cover
-            shown = sorted(ranked, key=lambda o: o.text != "yes") if kind == "presence" else ranked[:MAX_OPTIONS]
-            q = Question(kind=kind, slot=slot, noun=noun, options=[o.text for o in shown])
+            ranked = sorted(mass, key=lambda v: -mass[v])
+            if kind == "presence" and noun:
+                shown = ["yes", "no"]
+            else:
+                shown = [v for v in ranked if v != NOTHING][:MAX_OPTIONS]
+                if len(shown) < 2 and not (noun is None and kind == "presence" and shown):
+                    continue
+            q = Question(kind=kind, slot=slot, noun=noun, options=shown)
             q.text = phrase(q)
-            out.append(Candidate(q, bits, cover))
+            cover = sum(w[i] for i in by) / max(float(w.sum()), 1e-9)
+            out.append(Candidate(q, _gain(w, by, list(mass)), cover))
         return sorted(out, key=lambda c: -c.bits)
 
     def _open(self, state: SearchState, kind: str, slot: str | None, noun: str | None) -> bool:
         """Whether the state leaves this question open (nothing the user said answers it already)."""
         if kind == "presence":
-            return state.find(noun, excluded=None) is None and noun not in state.negatives
+            return noun is None or (state.find(noun, excluded=None) is None and noun not in state.negatives)
         if kind == "attribute":
             s = state.find(noun)
             return s is not None and getattr(s, slot) is None
@@ -170,7 +208,7 @@ class Questioner:
 
     def ask(self, session, hits: list[Hit]) -> Question | None:
         """The question to ask now, or None when the candidates do not really differ."""
-        for c in self.candidates(session.state, hits):
+        for c in self.candidates(session.state, hits, tuple(session.asked_before)):
             if key(c.question) in session.asked_before:
                 continue
             if c.bits >= self.min_bits and c.cover >= self.min_cover:
@@ -190,7 +228,7 @@ class Questioner:
         """Why a proposed question must not be asked (repeat, already known, does not split), or None."""
         if key(q) in session.asked_before:
             return "that was asked before"
-        if q.kind in ("attribute", "presence") and not q.noun:
+        if q.kind == "attribute" and not q.noun:
             return "say which thing the question is about (noun)"
         if q.kind in ("attribute", "setting") and not q.slot:
             return "say which slot the question is about"
@@ -207,6 +245,10 @@ class Questioner:
         if strays:
             return f"options must come from the candidates' captions; none of them says {', '.join(strays[:3])}"
         return None
+
+
+def _with_article(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def _value(slot: str | None, option: str) -> str:
@@ -247,8 +289,10 @@ def _or(options: list[str]) -> str:
 
 def phrase(q: Question) -> str:
     """'Which car — red, white or orange?', 'At night or during the day?', 'Is there a tree in it?'."""
+    if q.kind == "presence" and not q.noun:
+        return f"What else is in it — {_or(q.options)}?"
     if q.kind == "presence":
-        return f"Is there {'an' if q.noun[0] in 'aeiou' else 'a'} {q.noun} in it?"
+        return f"Is there {_with_article(q.noun)} in it?"
     if q.kind == "attribute":
         if q.slot == "count":
             return f"How many {plural(q.noun)} — {_or(q.options)}?"

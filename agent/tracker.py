@@ -59,10 +59,10 @@ def _strip(text: str, phrases) -> tuple[str, bool]:
 def _only(text: str, phrases) -> bool:
     """Whether the message says nothing but one of these phrases (and filler)."""
     t = re.sub(r"[^\w' ]", " ", text).strip()
-    t = " ".join(
-        w for w in t.split() if w not in ("please", "thanks", "sorry", "um", "uh", "hmm", "well", "ok", "okay")
-    )
-    return t in phrases
+    return " ".join(w for w in t.split() if w not in _CHATTER) in phrases
+
+
+_CHATTER = frozenset("please pls thanks sorry um uh hmm well ok okay tbh lol honestly really sadly so".split())
 
 
 class Tracker:
@@ -347,6 +347,10 @@ class Tracker:
             i = L.ORDINALS.get(m.group(1)) or int(m.group(1))
             text = asked.options[min(len(asked.options), i) - 1 if i > 0 else -1]
         polarity, rest = _polarity(text)
+        if asked.kind == "presence" and not asked.noun and (polarity == "no" or _only(text, ("nothing else",))):
+            for option in asked.options:  # "What else is in it — a car or a boat?" "no": neither
+                self._exclude(up.state, Thing(0, singular(option.split()[-1])), [])
+            return
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
             self._qa(up, question, text)

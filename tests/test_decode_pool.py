@@ -45,3 +45,22 @@ def test_workers_that_cannot_start_fail_loudly_instead_of_skipping_files(tmp_pat
     )
     out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
     assert "FAILED-LOUDLY" in out.stdout and "could not start" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_busy_caller_never_makes_finished_workers_look_stuck(tmp_path):
+    """Regression: a caller that spent longer than the time limit embedding a batch saw every worker whose result
+    was still unread as 'timed out', killed it mid-send and deadlocked the pool's shared result queue."""
+    import time
+
+    items = []
+    for i in range(16):
+        p = tmp_path / f"b{i}.png"
+        Image.effect_noise((400, 400), 40 + i).save(p)
+        items.append((str(p), str(p)))
+    got = {}
+    for key, res in DecodePool(Fit(16), workers=2, limits=Limits(timeout_s=0.5), prefetch=4).imap(items):
+        got[key] = res
+        if len(got) % 5 == 1:
+            time.sleep(1.5)  # the caller is busy (a model batch) for three time limits
+    assert set(got) == {k for k, _ in items}
+    assert all(isinstance(r, Decoded) for r in got.values()), [r for r in got.values() if isinstance(r, str)]

@@ -2,13 +2,16 @@
 
 A worker stuck on a hostile file is killed and replaced; the file is skipped with reason "timeout". A worker that
 dies (segfault, out of memory) costs only the file it was on. Results arrive in completion order.
+
+Each worker answers on a pipe of its own: a worker killed while it was sending can never hold a lock the others
+need (a shared result queue deadlocks that way), and a file's time limit is judged only when no result is
+waiting to be read, so a caller that is busy embedding never makes a finished worker look stuck.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -26,6 +29,7 @@ class Limits:
 
 
 def _worker(index: int, tasks, results, fit: Fit, limits: Limits) -> None:
+    """Decode files from `tasks`; `results` is this worker's own pipe end (`send`)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # libtiff & co. print to C stderr; the reason travels back in the result instead
     try:
@@ -35,7 +39,7 @@ def _worker(index: int, tasks, results, fit: Fit, limits: Limits) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ImportError, ValueError, OSError):
         pass
-    results.put((_READY, index, None, None, None))  # start-up time never counts against a file's time limit
+    results.send((_READY, index, None, None, None))  # start-up time never counts against a file's time limit
     while True:
         item = tasks.get()
         if item is None:
@@ -43,13 +47,13 @@ def _worker(index: int, tasks, results, fit: Fit, limits: Limits) -> None:
         key, path = item
         try:
             d = decode(path, fit, limits.max_pixels)
-            results.put((key, d.pixels.tobytes(), d.pixels.shape, d.meta, None))
+            results.send((key, d.pixels.tobytes(), d.pixels.shape, d.meta, None))
         except SkipImage as e:
-            results.put((key, None, None, None, str(e)))
+            results.send((key, None, None, None, str(e)))
         except MemoryError:
-            results.put((key, None, None, None, f"needs more than {limits.memory_mb} MB to decode"))
+            results.send((key, None, None, None, f"needs more than {limits.memory_mb} MB to decode"))
         except Exception as e:  # the pool's promise: one bad file never stops the run
-            results.put((key, None, None, None, f"cannot decode: {type(e).__name__}"))
+            results.send((key, None, None, None, f"cannot decode: {type(e).__name__}"))
 
 
 _READY = "__ready__"
@@ -66,7 +70,7 @@ class DecodePool:
         self.fit, self.limits, self.prefetch = fit, limits, prefetch
         self.n = max(1, workers or min(4, os.cpu_count() or 1))
         self.ctx = mp.get_context("spawn")  # never fork a process that holds torch threads
-        self.results = self.ctx.Queue()
+        self.pipes: list = [None] * self.n  # each worker's result pipe (read end)
         self.procs: list = [None] * self.n
         self.inboxes: list = [None] * self.n
         self.queued: list[deque] = [deque() for _ in range(self.n)]  # keys sent to each worker, oldest first
@@ -77,17 +81,19 @@ class DecodePool:
 
     def _start(self, i: int) -> None:
         inbox = self.ctx.Queue()
+        reader, writer = self.ctx.Pipe(duplex=False)
         env_threads = os.environ.get("OMP_NUM_THREADS")
         os.environ["OMP_NUM_THREADS"] = "1"  # keep NumPy/OpenBLAS in workers single-threaded and small
         try:
-            p = self.ctx.Process(target=_worker, args=(i, inbox, self.results, self.fit, self.limits), daemon=True)
+            p = self.ctx.Process(target=_worker, args=(i, inbox, writer, self.fit, self.limits), daemon=True)
             p.start()
         finally:
+            writer.close()  # the worker holds its own copy; a dead worker then reads as end of file
             if env_threads is None:
                 os.environ.pop("OMP_NUM_THREADS", None)
             else:
                 os.environ["OMP_NUM_THREADS"] = env_threads
-        self.procs[i], self.inboxes[i] = p, inbox
+        self.procs[i], self.inboxes[i], self.pipes[i] = p, inbox, reader
         self.ready[i] = False
 
     def _kill(self, i: int) -> None:
@@ -96,7 +102,9 @@ class DecodePool:
             p.kill()
         if p is not None:
             p.join(timeout=5)
-        self.procs[i] = None
+        if self.pipes[i] is not None:
+            self.pipes[i].close()
+        self.procs[i] = self.pipes[i] = None
 
     def _send(self, i: int, item) -> None:
         if not self.queued[i] and self.ready[i]:
@@ -123,11 +131,11 @@ class DecodePool:
                     self._send(i, nxt)
                 if not pending and not any(self.queued):
                     return
-                try:
-                    key, data, shape, meta, err = self.results.get(timeout=0.05)
-                except queue.Empty:
+                message = self._receive()
+                if message is None:  # nothing to read: only now can a worker be judged stuck
                     yield from self._reap()
                     continue
+                key, data, shape, meta, err = message
                 if key == _READY:
                     self.ready[data] = True
                     self.started[data] = time.monotonic()
@@ -147,9 +155,23 @@ class DecodePool:
                     import numpy as np
 
                     yield key, Decoded(np.frombuffer(data, dtype=np.uint8).reshape(shape), meta)
-                yield from self._reap()
         finally:
             self.close()
+
+    def _receive(self):
+        """One result from whichever worker has one (None after a short wait with none); a worker's pipe that
+        ends (it died) is left for `_reap` to judge."""
+        from multiprocessing.connection import wait
+
+        live = [c for c in self.pipes if c is not None]
+        for conn in wait(live, timeout=0.05) if live else []:
+            try:
+                return conn.recv()
+            except (EOFError, OSError):
+                i = self.pipes.index(conn)
+                conn.close()
+                self.pipes[i] = None
+        return None
 
     def _reap(self) -> Iterator[tuple[object, str]]:
         now = time.monotonic()

@@ -56,6 +56,8 @@ class ToyUser:
         self.rng = random.Random(f"{self.seed}-{target.id}")
         self.facts = self._facts(self.scenes[target.target], target.description)
         self.rng.shuffle(self.facts)
+        said = _noun(target.description.replace("?", "").split()[-1])
+        self.named = {said} if said else set()  # things this user has mentioned
 
     def volunteer(self, target) -> str | None:
         return self.facts.pop(0) if self.facts else None
@@ -82,6 +84,8 @@ class ToyUser:
 
     def answer(self, target, q) -> str:
         s = self.scenes[target.target]
+        if q.kind == "presence" and not q.noun:
+            return self._what_else(s, q.options)
         if q.kind == "presence":
             return self._presence(s, _noun(q.noun))
         if q.kind == "attribute":
@@ -93,6 +97,21 @@ class ToyUser:
         if q.slot == "place":
             return self.rng.choice(("neither", "none of these"))
         return self.rng.choice(DONT_KNOW)
+
+    def _what_else(self, s: world.Scene, options: list[str]) -> str:
+        """'What else is in it — a car, a boat or a house?': the true ones, said as a person would, with colour."""
+        offered = {_noun(o) for o in options}
+        new = [o for o in s.objects if o.noun not in self.named]
+        hits = [o for o in new if o.noun in offered]
+        self.named |= {o.noun for o in hits}
+        if hits:
+            return " and ".join(f"a {o.color} {o.noun}" for o in hits)
+        if new:
+            self.named.add(new[0].noun)
+            return self.rng.choice(("none of these, there's a {c} {n}", "no, but a {c} {n}")).format(
+                c=new[0].color, n=new[0].noun
+            )
+        return self.rng.choice(("nothing else", "no", "none of these"))
 
     def _presence(self, s: world.Scene, noun: str | None) -> str:
         if noun is None:

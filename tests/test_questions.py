@@ -1,0 +1,162 @@
+"""The question step: grounded in the candidates' captions, never about what is known, answered as a turn."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.questions import Questioner, key
+from agent.session import Session
+from agent.state import Question, SearchState, Subject
+from agent.tracker import Tracker
+from tools.retrieve import Hit
+
+CAPTIONS = [
+    "a red car on grass at night",
+    "a white car on water during the day",
+    "an orange car and a tree at sunset",
+    "a red car and a boat at night",
+    "a white car on grass during the day",
+    "an orange car on water at night",
+    "a red car at sunset",
+    "a white car and a ball during the day",
+]
+
+
+def hits(captions: list[str], scores: list[float] | None = None) -> list[Hit]:
+    scores = scores or [0.6 - 0.001 * i for i in range(len(captions))]
+    return [
+        Hit(id=f"id{i}", path=f"/g/{i}.jpg", rank=i + 1, score=s, caption=c)
+        for i, (c, s) in enumerate(zip(captions, scores))
+    ]
+
+
+def session(*subjects: Subject, time=None) -> Session:
+    s = Session(state=SearchState(subjects=list(subjects)))
+    s.state.setting.time = time
+    return s
+
+
+@pytest.mark.unit
+def test_asks_what_splits_the_candidates_with_options_from_their_captions():
+    q = Questioner().ask(session(Subject(noun="car", plural=True)), hits(CAPTIONS))
+    assert q is not None and q.kind == "attribute" and q.noun == "car" and q.slot == "color"
+    assert q.text == "Which car — red, white or orange?" and set(q.options) == {"red", "white", "orange"}
+    words = " ".join(CAPTIONS)
+    assert all(o in words for o in q.options)
+
+
+@pytest.mark.unit
+def test_never_asks_what_the_user_already_said_or_was_asked():
+    s = session(Subject(noun="car", color="red"), time="night")
+    asked = [c.question for c in Questioner().candidates(s.state, hits(CAPTIONS))]
+    assert not any(q.slot == "color" and q.noun == "car" for q in asked)
+    assert not any(q.slot == "time" for q in asked)
+    assert not any(q.kind == "presence" and q.noun == "car" for q in asked)
+    first = Questioner().ask(s, hits(CAPTIONS))
+    s.asked_before.append(key(first))
+    assert Questioner().ask(s, hits(CAPTIONS)) != first
+
+
+@pytest.mark.unit
+def test_a_homogeneous_result_set_gets_no_question():
+    same = ["a red car on grass at night"] * 8
+    assert Questioner().ask(session(Subject(noun="car")), hits(same)) is None
+    assert Questioner().ask(session(Subject(noun="car")), hits([None] * 8)) is None  # no captions, nothing to ask
+
+
+@pytest.mark.unit
+def test_a_proposed_question_is_checked_like_our_own():
+    s, h, qr = session(Subject(noun="car")), hits(CAPTIONS), Questioner()
+    colour = Question(kind="attribute", slot="color", noun="car", options=["red", "white"], text="Which car?")
+    assert qr.check(s, colour, h) is None
+    s.asked_before.append(key(colour))
+    assert "asked before" in qr.check(s, colour, h)
+    known = Question(kind="presence", noun="car", options=["yes", "no"])
+    assert "already said" in qr.check(s, known, h)
+    weather = Question(kind="setting", slot="weather", options=["sunny", "rainy"])
+    assert "do not differ" in qr.check(s, weather, h)
+    stray = Question(kind="setting", slot="time", options=["at night", "in winter"])
+    assert "come from the candidates" in qr.check(s, stray, h)
+
+
+def answer(state: SearchState, asked: Question, text: str) -> SearchState:
+    return Tracker().update(state, text, asked=asked).state
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("reply", ["white", "the white one", "it's white", "none of these, it's white", "2"])
+def test_an_answer_by_option_or_words_sets_the_attribute(reply):
+    asked = Question(kind="attribute", slot="color", noun="car", options=["red", "white", "orange"], text="Which car?")
+    st = answer(SearchState(subjects=[Subject(noun="car", plural=True)]), asked, reply)
+    assert [(s.noun, s.color) for s in st.required] == [("car", "white")] and not st.excluded
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("reply", ["none of these", "I don't know", "not sure", "no idea tbh"])
+def test_none_of_these_and_i_dont_know_change_nothing(reply):
+    before = SearchState(subjects=[Subject(noun="car", plural=True)])
+    asked = Question(kind="attribute", slot="color", noun="car", options=["red", "white"], text="Which car?")
+    assert answer(before, asked, reply) == before
+
+
+@pytest.mark.unit
+def test_presence_and_setting_answers():
+    base = SearchState(subjects=[Subject(noun="house")])
+    tree = Question(kind="presence", noun="tree", options=["yes", "no"], text="Is there a tree in it?")
+    assert [s.noun for s in answer(base, tree, "yes").required] == ["house", "tree"]
+    assert answer(base, tree, "no trees").negative_phrases() == ["trees"]
+    assert answer(base, tree, "nope").negative_phrases() == ["tree"]
+    when = Question(kind="setting", slot="time", options=["at night", "during the day"], text="At night or by day?")
+    assert answer(base, when, "at night").setting.time == "night"
+    assert answer(base, when, "during the day i think").setting.time == "day"
+    other = Question(kind="presence", options=["a car", "a boat"], text="What else is in it — a car or a boat?")
+    st = answer(base, other, "a red boat")
+    assert [(s.noun, s.color) for s in st.required] == [("house", None), ("boat", "red")]
+    assert set(answer(base, other, "nothing else").negative_phrases()) == {"car", "boat"}
+
+
+@pytest.fixture
+def captioned_agent(toy_index, toy_embedder):
+    from agent.agent import Agent
+    from tools.caption import CocaCaptioner
+    from tools.retrieve import Searcher
+
+    _, store, _ = toy_index
+    return Agent(Searcher(store, toy_embedder), captioner=CocaCaptioner(toy_embedder.spec))
+
+
+def test_the_agent_asks_from_captions_made_on_demand_and_an_option_answers_it(captioned_agent):
+    r = captioned_agent.turn(Session(), "a car")
+    q = r.question
+    assert q is not None and q.options and r.session.asked == q and q.text in r.reply
+    captions = " ".join(h.caption or "" for h in r.hits)
+    assert any(o.split()[-1] in captions for o in q.options if o not in ("yes", "no"))
+    before = r.session.state
+    r2 = captioned_agent.turn(r.session, q.options[0])  # a click on the first option is a turn like any other
+    assert r2.session.state != before and r2.session.asked != q
+    assert r2.question is None or r2.question.text != q.text  # never the same question twice
+
+
+def test_ask_continues_a_saved_session_and_answers_the_question(toy_index, tmp_path):
+    from tests.conftest import picseek_cli
+
+    gallery, _, _ = toy_index
+    path = tmp_path / "s.json"
+    first = json.loads(
+        picseek_cli("ask", "--dir", str(gallery), "--model", "toy", "--json", "--session", str(path), "a car").stdout
+    )
+    assert path.exists() and set(first[0]) >= {"question", "options", "state", "hits"}
+    saved = Session.load(path.read_text())
+    assert saved.state.required[0].noun == "car" and len(saved.messages) == 2
+    second = json.loads(
+        picseek_cli(
+            "ask", "--dir", str(gallery), "--model", "toy", "--json", "--session", str(path), "only red ones"
+        ).stdout
+    )
+    assert second[0]["state"]["subjects"][0] == {"noun": "car", "color": "red"}
+    assert len(Session.load(path.read_text()).messages) == 4
+    path.write_text("{not json")
+    bad = picseek_cli("ask", "--dir", str(gallery), "--model", "toy", "--session", str(path), "cars", check=False)
+    assert bad.returncode == 2 and "cannot read the session file" in bad.stderr
