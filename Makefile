@@ -33,6 +33,7 @@ bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 	$(BIN)/python -m evals.bench.ingest
 	$(BIN)/python -m evals.bench.search
 	$(BIN)/python -m evals.bench.agent
+	$(BIN)/python -m evals.bench.dialogue
 	$(BIN)/python -m evals.bench.caption
 
 toy-model: setup  ## retrain the bundled toy model (~55 min on 2 CPU cores)

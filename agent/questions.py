@@ -57,7 +57,18 @@ class Candidate:
 _cache: dict[str, Facts] = {}
 
 
-def facts(caption: str | None) -> Facts:
+def read_captions(captions: list[str | None]) -> list[Facts]:
+    """Facts of many captions, parsing the new ones in one batch (a caption is a noun phrase: one parse each)."""
+    from agent.language import nlp
+    from agent.reading import clean
+
+    new = sorted({c for c in captions if c and c not in _cache})
+    for c, doc in zip(new, nlp().pipe("find " + clean(c.lower()) for c in new)):
+        facts(c, doc)
+    return [facts(c) for c in captions]
+
+
+def facts(caption: str | None, doc=None) -> Facts:
     """Read a caption into facts (cached: captions repeat across turns)."""
     if not caption:
         return Facts()
@@ -65,7 +76,7 @@ def facts(caption: str | None) -> Facts:
         return _cache[caption]
     from agent.reading import read
 
-    r = read(caption.lower())
+    r = read(caption.lower(), doc)
     things, attrs, setting, places = set(), [], [], []
     for t in r.things:
         if not t.ref and not t.negative:
@@ -157,7 +168,7 @@ class Questioner:
     def candidates(self, state: SearchState, hits: list[Hit], asked: tuple[str, ...] = ()) -> list[Candidate]:
         """Every open question the captions could answer, with its expected information, best first."""
         w = weights(hits)
-        fs = [facts(h.caption) for h in hits]
+        fs = read_captions([h.caption for h in hits])
         answers: dict[tuple, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
         for i, f in enumerate(fs):
             for noun, slot, value in f.attrs:
@@ -165,7 +176,7 @@ class Questioner:
             for slot, value in f.setting:
                 text = value if slot != "place" else next((p for p in f.places if _place_key(p) == value), value)
                 answers[("setting", slot, None)][i].add(_option_text(slot, text))
-        known_nouns = {singular(s.noun) for s in state.subjects}
+        known_nouns = {singular(n) for s in state.subjects for n in (s.noun, s.noun.split()[-1])}
         known_nouns |= {k.split(":")[-1] for k in asked if k.startswith("presence::")}  # offered before
         captioned = [i for i, f in enumerate(fs) if f.things]
         for noun in {n for f in fs for n in f.things}:

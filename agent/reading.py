@@ -269,7 +269,7 @@ def _fragment(doc) -> bool:
 
 
 _CHAT = re.compile(
-    r"\b(?:please|pls|plz|thx|thanks|thank\s+you|ty|tbh|lol|haha|btw|imo|rn|omg|ooh+|err+|erm|um+|uh+|hmm+|"
+    r"\b(?:please|pls|plz|thx|thanks(?:\s+(?:a\s+lot|so\s+much|a\s+bunch))?|thank\s+you(?:\s+so\s+much)?|ty|tbh|lol|haha|btw|imo|rn|omg|ooh+|err+|erm|um+|uh+|hmm+|"
     r"my\s+bad|my\s+mistake)\b[!.]*",
     re.I,
 )
@@ -281,14 +281,31 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"[\s,.!]*\b(?:regards|kind\s+regards|best\s+wishes|cheers|thank\s+you\s+dear|dear)[\s.!]*$", re.I)
 
 
-def read(text: str) -> Reading:
-    """Read one message (already stripped of file-metadata phrases and references to results)."""
+_ASK = re.compile(
+    r"^(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:please\s+)?(?:show|find|fetch|pull\s+up|search\s+for|search|"
+    r"look\s+for|looking\s+for|give|get(?!\s+rid))(?:\s+(?:me|us))?(?:\s+(?:some|all|a\s+few))?\b\s*(?=\S)",
+    re.I,
+)
+
+
+def clean(text: str) -> str:
+    """The message without chat filler, greetings, sign-offs and a leading request ('show me'); dashes as clause
+    breaks. What is left is what the user describes."""
     text = _TAIL.sub("", _LEAD.sub("", _CHAT.sub(" ", text))).strip(" ,.;:!")
-    text = _SPLIT_DASH.sub(" , ", text)
-    doc = nlp()(text)
-    if _fragment(doc):
-        # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
-        doc = nlp()("find " + text)
+    text = _ASK.sub("", text)
+    return _SPLIT_DASH.sub(" , ", text)
+
+
+def read(text: str, doc=None) -> Reading:
+    """Read one message (already stripped of file-metadata phrases and references to results).
+
+    `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions)."""
+    text = clean(text)
+    if doc is None:
+        doc = nlp()(text)
+        if _fragment(doc):
+            # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
+            doc = nlp()("find " + text)
     r = Reading(doc=doc, segment=_segments(doc))
     low = text.lower().strip()
     r.add = _has_phrase(

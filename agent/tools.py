@@ -250,15 +250,21 @@ def langchain_tools(searcher: Searcher, captioner=None) -> list:
 
     They run through `Toolbox.call` over their own session, so they validate and bound exactly as the agent does.
     """
-    from langchain_core.tools import StructuredTool
+    from langchain_core.tools import StructuredTool, ToolException
 
     box = Toolbox(searcher, Session(), captioner)
 
+    def run(name: str, args: dict) -> dict:
+        try:
+            return box.call(name, args)
+        except ToolError as e:  # the calling agent sees the sentence and can correct its arguments
+            raise ToolException(str(e)) from None
+
     def search_images(**kwargs) -> dict:
-        return box.call("search_images", kwargs)
+        return run("search_images", kwargs)
 
     def caption_images(positions: list[int]) -> dict:
-        return box.call("caption_images", {"positions": positions})
+        return run("caption_images", {"positions": positions})
 
     return [
         StructuredTool.from_function(
@@ -266,11 +272,13 @@ def langchain_tools(searcher: Searcher, captioner=None) -> list:
             name="search_images",
             description=(SearchArgs.__doc__ or "").strip(),
             args_schema=SearchArgs,
+            handle_tool_error=True,
         ),
         StructuredTool.from_function(
             caption_images,
             name="caption_images",
             description=(CaptionArgs.__doc__ or "").strip(),
             args_schema=CaptionArgs,
+            handle_tool_error=True,
         ),
     ]

@@ -200,3 +200,15 @@ def test_llm_that_answers_without_searching_falls_back(fake, searcher):
     r = agent(fake, searcher).turn(first.session, "only white ones")
     assert r.planner == "offline" and "did not search" in r.reply and r.query.text == "white boats" and r.hits
     assert "Sure, here you go" not in r.reply
+
+
+def test_langchain_tools_take_the_agents_path(searcher):
+    from agent.tools import langchain_tools
+
+    search, caption = langchain_tools(searcher)
+    out = search.invoke({"subjects": [{"noun": "car", "color": "red"}], "setting": {"time": "night"}, "k": 5})
+    assert out["text"] == "a red car at night" and out["count"] == 5 and out["results"][0]["position"] == 1
+    big = search.invoke({"subjects": [{"noun": "car"}], "k": 1000})
+    assert big["count"] == 50  # bounded exactly as the agent's own calls are
+    assert "nothing to search for" in search.invoke({"subjects": []})  # a tool error is an answer, not a crash
+    assert "no captioner" in caption.invoke({"positions": [1]})

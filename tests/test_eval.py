@@ -142,3 +142,103 @@ def test_committed_toy_eval_agent_beats_the_baselines(tmp_path):
     assert p["agent"][2] >= 0.85, p
     assert all(a >= b for a, b in zip(p["agent"], p["last"])), p
     shutil.rmtree(gallery, ignore_errors=True)
+
+
+def _caption_from_truth(gallery, store) -> None:
+    """Give every image its exact toy caption as the document, as a captioned index would have."""
+    truth = {
+        json.loads(x)["file"]: json.loads(x)["caption"] for x in (gallery / "scenes.jsonl").read_text().splitlines()
+    }
+    got = store.get([i for i, _, _ in store.iter_metadata()])
+    store.update_documents(got["ids"], [truth[m["path"]] for m in got["metadatas"]], got["metadatas"])
+
+
+def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):
+    from agent.agent import Agent
+    from evals.target import load_targets, run_target, save_targets, toy_targets
+    from evals.toy.user import ToyUser
+    from tools.retrieve import Searcher
+
+    gallery, store, _ = toy_index
+    _caption_from_truth(gallery, store)
+    targets = toy_targets(gallery, 6, seed=3)
+    save_targets(targets, tmp_path / "t.jsonl")
+    assert [t.id for t in load_targets(tmp_path / "t.jsonl")] == [t.id for t in targets]
+    assert all(len(t.description.split()) <= 6 for t in targets)  # the first description names one object
+    s = Searcher(store, toy_embedder)
+    systems = {"agent": Agent(s), "volunteer": Agent(s, ask=False), "describe": Agent(s, ask=False)}
+    summary = run_target(targets, systems, ToyUser(gallery), tmp_path / "out", rounds=3, progress=False)
+    for name in ("summary.json", "report.md", "hits_by_round.png", "results.jsonl"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    rows = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    agent_rows = [r for r in rows if r["system"] == "agent"]
+    assert sum(r["asked"] for r in agent_rows) > 0 and all(len(r["ranks"]) == 4 for r in rows)
+    assert all(len(set(r["ranks"])) == 1 for r in rows if r["system"] == "describe")
+    for v in summary["systems"].values():  # cumulative hits never go down
+        hits = [r["Hits@10"] for r in v["rounds"]]
+        assert hits == sorted(hits)
+    # every answer the agent got was about its own question, in plain words
+    for r in agent_rows:
+        for t in r["turns"]:
+            assert t["user"] and "{" not in t["user"]
+
+
+def test_toy_user_answers_truthfully():
+    from agent.state import Question
+    from evals.target import Target
+    from evals.toy import world
+    from evals.toy.user import ToyUser
+
+    scene = world.Scene(
+        "x.jpg",
+        "night",
+        "grass",
+        (world.Thing("car", "red", "small", "left"), world.Thing("tree", "green", "large", "right")),
+    )
+    user = ToyUser.__new__(ToyUser)
+    user.scenes, user.seed = {"x.jpg": scene}, 0
+    t = Target("t", "x.jpg", "a car")
+    user.start(t)
+    colour = Question(kind="attribute", slot="color", noun="car", options=["red", "blue"])
+    assert "red" in user.answer(t, colour)
+    assert "red" in user.answer(t, colour.model_copy(update={"options": ["blue", "white"]}))  # none true: it says so
+    assert (
+        user.answer(t, Question(kind="setting", slot="time", options=["at night", "during the day"])).find("night") >= 0
+    )
+    assert user.answer(t, Question(kind="presence", noun="boat", options=["yes", "no"])).startswith("n")
+    assert "green tree" in user.answer(t, Question(kind="presence", options=["a tree", "a boat"]))
+    assert user.answer(t, Question(kind="setting", slot="weather", options=["sunny", "rainy"])) in (
+        "i don't know",
+        "not sure",
+        "no idea",
+        "i can't tell",
+    )
+    facts = user.facts + [user.volunteer(t)]
+    assert any("night" in f for f in facts if f)
+
+
+def test_llm_user_answers_from_the_reference_captions():
+    from agent.state import Question
+    from evals.target import Target
+    from evals.users import LLMUser
+    from tests.fake_llm import FakeLLM
+
+    fake = FakeLLM()
+    try:
+        fake.reply("red").reply("there is a tree")
+        user = LLMUser(model="fake", base_url=fake.url, api_key="x")
+        t = Target("t", "x.jpg", "a car", ["a red car next to a tree at night"])
+        user.start(t)
+        assert (
+            user.answer(
+                t, Question(kind="attribute", slot="color", noun="car", options=["red", "blue"], text="Which car?")
+            )
+            == "red"
+        )
+        assert user.volunteer(t) == "there is a tree"
+        sent = json.dumps(fake.requests[0])
+        assert "a red car next to a tree at night" in sent and "Which car?" in sent and "red, blue" in sent
+        with pytest.raises(ValueError, match="reference captions"):
+            user.answer(Target("u", "y.jpg", "a car"), Question(kind="presence", noun="tree"))
+    finally:
+        fake.close()

@@ -26,6 +26,11 @@ def _noun(word: str | None) -> str | None:
     return NOUN_OF.get(w) or NOUN_OF.get(w.rstrip("s")) or NOUN_OF.get(w[:-2] if w.endswith("es") else w)
 
 
+def _described(description: str) -> str | None:
+    """The toy noun a first description names ("photos with a boat in them" -> boat)."""
+    return next((n for n in (_noun(w) for w in description.replace("?", " ").split()) if n), None)
+
+
 def _time_of(text: str) -> str | None:
     from agent.lexicon import TIME_WORDS
 
@@ -56,30 +61,25 @@ class ToyUser:
         self.rng = random.Random(f"{self.seed}-{target.id}")
         self.facts = self._facts(self.scenes[target.target], target.description)
         self.rng.shuffle(self.facts)
-        said = _noun(target.description.replace("?", "").split()[-1])
+        said = _described(target.description)
         self.named = {said} if said else set()  # things this user has mentioned
 
     def volunteer(self, target) -> str | None:
         return self.facts.pop(0) if self.facts else None
 
     def _facts(self, s: world.Scene, description: str) -> list[str]:
-        said = _noun(description.replace("?", "").split()[-1]) if description else None
+        """One true fact each (time, ground, and each thing's presence, colour and size), for `volunteer`."""
+        said = _described(description)
         out = [self.rng.choice(("it's {t}", "taken {t}", "{t}", "it was {t}")).format(t=TIME_SAY[s.time])]
         if s.ground in GROUND_SAY:
             out.append(self.rng.choice(("it's {g}", "{g}", "everything is {g}")).format(g=GROUND_SAY[s.ground]))
         for o in s.objects:
             if o.noun == said:
-                out.append(
-                    self.rng.choice(("the {n} is {c}", "it's a {c} {n}", "a {c} one")).format(n=o.noun, c=o.color)
-                )
-                out.append(self.rng.choice(("the {n} is {z}", "a {z} {n}")).format(n=o.noun, z=o.size))
-                said = None  # the first matching object is the one described
+                said = None  # the first matching thing is the one described
             else:
-                out.append(
-                    self.rng.choice(("there's also a {c} {n}", "with a {c} {n}", "plus a {c} {n}")).format(
-                        n=o.noun, c=o.color
-                    )
-                )
+                out.append(self.rng.choice(("there's also a {n}", "with a {n}", "plus a {n}")).format(n=o.noun))
+            out.append(self.rng.choice(("the {n} is {c}", "it's a {c} {n}")).format(n=o.noun, c=o.color))
+            out.append(self.rng.choice(("the {n} is {z}", "a {z} {n}")).format(n=o.noun, z=o.size))
         return out
 
     def answer(self, target, q) -> str:
@@ -99,18 +99,15 @@ class ToyUser:
         return self.rng.choice(DONT_KNOW)
 
     def _what_else(self, s: world.Scene, options: list[str]) -> str:
-        """'What else is in it — a car, a boat or a house?': the true ones, said as a person would, with colour."""
+        """'What else is in it — a car, a boat or a house?': the true ones among the options, and nothing more."""
         offered = {_noun(o) for o in options}
         new = [o for o in s.objects if o.noun not in self.named]
-        hits = [o for o in new if o.noun in offered]
-        self.named |= {o.noun for o in hits}
+        hits = list(dict.fromkeys(o.noun for o in new if o.noun in offered))
+        self.named |= set(hits)
         if hits:
-            return " and ".join(f"a {o.color} {o.noun}" for o in hits)
+            return " and ".join(f"a {n}" for n in hits)
         if new:
-            self.named.add(new[0].noun)
-            return self.rng.choice(("none of these, there's a {c} {n}", "no, but a {c} {n}")).format(
-                c=new[0].color, n=new[0].noun
-            )
+            return self.rng.choice(("none of these", "none of those"))
         return self.rng.choice(("nothing else", "no", "none of these"))
 
     def _presence(self, s: world.Scene, noun: str | None) -> str:

@@ -1,0 +1,101 @@
+"""Cost of understanding a message and of asking a question, on this machine.
+
+python -m evals.bench.dialogue [--candidates 40]
+
+- tracker: parse + merge per message, over every message of the language suite (context and utterances);
+- question step: `Questioner.ask` over the top candidates of real toy searches whose captions are in the index,
+  with the caption reading cache cold (first time these captions are seen) and warm (a later turn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from evals.bench.common import bench_dir, header, pct, write_section
+
+
+def tracker_ms() -> list[float]:
+    from agent.state import SearchState
+    from agent.tracker import Tracker
+    from evals.language.cases import HERE, load
+
+    tracker, out = Tracker(), []
+    tracker.update(SearchState(), "warm up the parser with a red car")
+    for name in ("dev", "heldout"):
+        for c in load(HERE / f"{name}.jsonl"):
+            st = SearchState()
+            for m in [*c.context, c.utterance]:
+                t0 = time.perf_counter()
+                st = tracker.update(st, m, resolve=str).state
+                out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
+    import agent.questions as qmod
+    from agent.questions import Questioner
+    from agent.session import Session
+    from agent.state import SearchState, Subject
+    from evals.toy import world
+    from evals.toy.world import make_gallery
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.index import index_folder
+    from tools.models import resolve
+    from tools.retrieve import ImageQuery, Searcher
+    from tools.store import Store
+
+    gallery = bench_dir() / "toy-dialogue-1500"
+    if not (gallery / "scenes.jsonl").exists():
+        make_gallery(gallery, 1500, seed=8181)
+    emb = Embedder(resolve("toy"))
+    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
+    index_folder(gallery, emb, store)
+    # captions as a captioned index holds them (the toy scenes' own), so the bench times the question, not CoCa
+    truth = {s.file: s.caption for s in world.load_scenes(gallery)}
+    got = store.get([i for i, _, _ in store.iter_metadata()])
+    store.update_documents(got["ids"], [truth[m["path"]] for m in got["metadatas"]], got["metadatas"])
+    searcher, q = Searcher(store, emb), Questioner()
+    cold, warm = [], []
+    for noun in world.NOUNS:
+        for colour in world.COLORS:
+            session = Session(state=SearchState(subjects=[Subject(noun=noun)]))
+            hits = searcher.search(ImageQuery(text=f"a {colour} {noun}", k=n_candidates))
+            qmod._cache.clear()
+            t0 = time.perf_counter()
+            q.ask(session, hits)
+            cold.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            q.ask(session, hits)
+            warm.append((time.perf_counter() - t0) * 1000)
+    return cold, warm
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--candidates", type=int, default=40)
+    args = ap.parse_args(argv)
+    tr = tracker_ms()
+    cold, warm = question_ms(args.candidates)
+    lines = [
+        *header(f"python -m evals.bench.dialogue --candidates {args.candidates}"),
+        "### Understanding a message and asking a question (offline, 2 CPU cores)",
+        "",
+        "| step | runs | p50 ms | p95 ms |",
+        "|---|---:|---:|---:|",
+        f"| tracker: parse + merge one message (language suite) | {len(tr)} | {pct(tr, 50):.1f} | {pct(tr, 95):.1f} |",
+        f"| question step, {args.candidates} candidates, captions read for the first time | {len(cold)} | "
+        f"{pct(cold, 50):.1f} | {pct(cold, 95):.1f} |",
+        f"| question step, {args.candidates} candidates, captions read before (a later turn) | {len(warm)} | "
+        f"{pct(warm, 50):.1f} | {pct(warm, 95):.1f} |",
+        "",
+        "The question step's captions come from the index (made at index time or on demand by the agent, then "
+        "stored); what is timed is reading them into facts and choosing the question.",
+    ]
+    print("\n".join(lines))
+    write_section("dialogue", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
