@@ -4,9 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint bench toy-model eval-toy clean
+.PHONY: setup demo test test-unit test-all lint bench toy-model eval-toy eval-target clean
 
 EVAL_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-4040
+TARGET_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-9191
 
 setup: $(STAMP)
 
@@ -21,6 +22,9 @@ demo: setup  ## offline demo: toy gallery + toy model, then the chat UI in the b
 
 test: setup  ## unit + integration + e2e tests (no network); slow real-architecture tests excluded
 	$(BIN)/pytest
+
+test-unit: setup  ## the fast unit tests (no model, no store)
+	$(BIN)/pytest -m unit
 
 test-all: setup  ## everything, including real architectures with random weights (minutes)
 	$(BIN)/pytest -m ''
@@ -45,6 +49,13 @@ eval-toy: setup  ## the committed toy eval: 200 three-turn dialogues, agent vs b
 	rm -rf evals/results/toy
 	$(BIN)/picseek eval evals/data/toy-dialogues.jsonl --dir $(EVAL_GALLERY) --model toy \
 		--system agent --system concat --system last --out evals/results/toy
+
+eval-target: setup  ## the committed target eval: 200 targets on a held-out 1,500-scene gallery -> evals/results/toy-target
+	test -f $(TARGET_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(TARGET_GALLERY) --n 1500 --seed 9191
+	$(BIN)/picseek index $(TARGET_GALLERY) --model toy --captions
+	rm -rf evals/results/toy-target
+	$(BIN)/picseek eval evals/data/toy-targets.jsonl --protocol target --dir $(TARGET_GALLERY) --model toy \
+		--system agent --system volunteer --system describe --out evals/results/toy-target
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -336,9 +336,11 @@ class Tracker:
 
     def _answer(self, up: Update, text: str, asked: Question) -> None:
         up.answered = True
-        if _only(text, L.UNKNOWN) or _only(text, L.NONE_OF_THESE):
+        if _only(text, L.UNKNOWN):
             return
         rest, none = _strip(text, L.NONE_OF_THESE)
+        if none and asked.kind == "presence" and not asked.noun:
+            self._exclude_options(up.state, asked)  # "What else — a car or a boat?" "none of these": neither
         if none and not rest:
             return
         text = rest if none else text
@@ -348,8 +350,7 @@ class Tracker:
             text = asked.options[min(len(asked.options), i) - 1 if i > 0 else -1]
         polarity, rest = _polarity(text)
         if asked.kind == "presence" and not asked.noun and (polarity == "no" or _only(text, ("nothing else",))):
-            for option in asked.options:  # "What else is in it — a car or a boat?" "no": neither
-                self._exclude(up.state, Thing(0, singular(option.split()[-1])), [])
+            self._exclude_options(up.state, asked)
             return
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
@@ -361,6 +362,10 @@ class Tracker:
         if asked.kind == "attribute" and asked.noun and up.state.find(asked.noun) is None:
             up.state.subjects.append(Subject(noun=asked.noun))
         self._statement(up, text, focus=focus, refine=True)
+
+    def _exclude_options(self, st: SearchState, asked: Question) -> None:
+        for option in asked.options:
+            self._exclude(st, Thing(0, singular(option.split()[-1])), [])
 
     # --- results, filters and counts -------------------------------------------------------------
 

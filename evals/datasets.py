@@ -35,22 +35,26 @@ class Dialogue:
         return d
 
 
-def load_jsonl(path: Path) -> list[Dialogue]:
+def read_jsonl(path: Path, make, expected: str) -> list:
+    """One object per non-empty line, made by `make(dict)`; a bad line is a ValueError naming file, line and shape."""
     out = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                d = json.loads(line)
-                turns = [Turn(str(t["user"]), [str(r) for r in t["relevant"]]) for t in d["turns"]]
-                out.append(Dialogue(str(d["id"]), turns, d.get("gallery"), d.get("meta", {})))
+                out.append(make(json.loads(line)))
             except (KeyError, TypeError, ValueError) as e:
-                raise ValueError(
-                    f"{path}:{n}: not a dialogue ({e}); expected "
-                    '{"id": str, "turns": [{"user": str, "relevant": [str]}]}'
-                ) from None
+                raise ValueError(f"{path}:{n}: not a valid line ({e}); expected {expected}") from None
     return out
+
+
+def load_jsonl(path: Path) -> list[Dialogue]:
+    def make(d: dict) -> Dialogue:
+        turns = [Turn(str(t["user"]), [str(r) for r in t["relevant"]]) for t in d["turns"]]
+        return Dialogue(str(d["id"]), turns, d.get("gallery"), d.get("meta", {}))
+
+    return read_jsonl(path, make, '{"id": str, "turns": [{"user": str, "relevant": [str]}]}')
 
 
 def save_jsonl(dialogues: list[Dialogue], path: Path) -> None:
@@ -69,10 +73,12 @@ def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0, phrasings: str = "
     from evals.toy import world
 
     if phrasings == "classic":
-        return _classic_toy_dialogues(gallery, n, seed)
-    from evals.toy.phrasings import pools
+        draw, prefix = _classic_turns, f"toy-{seed}"
+    else:
+        from evals.toy.phrasings import pools
 
-    p = pools(phrasings)
+        p = pools(phrasings)
+        draw, prefix = (lambda rng, target, o: _varied_turns(p, rng, target, o)), f"toy-{phrasings}-{seed}"
     scenes = world.load_scenes(gallery)
     rng = random.Random(seed)
     out: list[Dialogue] = []
@@ -81,73 +87,63 @@ def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0, phrasings: str = "
         tries += 1
         target = rng.choice(scenes)
         o = rng.choice(target.objects)
-        other_colour = rng.choice([c for c in world.COLORS if c != o.color])
-        t1 = rng.choice(p["openers"]).format(n=o.noun)
-        t2 = rng.choice(p["colour"]).format(c=o.color, n=o.noun, x=other_colour)
-        kind = rng.choices(("time", "ground", "exclude"), (0.5, 0.2, 0.3))[0]
-        rel3 = dict(noun=o.noun, color=o.color)
-        if kind == "time":
-            t3 = rng.choice(p["time"][target.time])
-            rel3["time"] = target.time
-        elif kind == "ground" and target.ground in p["ground"]:
-            t3 = rng.choice(p["ground"][target.ground])
-            rel3["ground"] = target.ground
-        else:
-            others = [x for x in world.NOUNS if x != o.noun and all(q.noun != x for q in target.objects)]
-            if not others:
-                continue
-            ex = rng.choice(others)
-            t3 = rng.choice(p["exclude"]).format(x=ex)
-            rel3["exclude_noun"] = ex
-        rels = [dict(noun=o.noun), dict(noun=o.noun, color=o.color), rel3]
-        turns = [Turn(u, [s.file for s in scenes if world.relevant(s, **r)]) for u, r in zip((t1, t2, t3), rels)]
+        drawn = draw(rng, target, o)
+        if drawn is None:
+            continue
+        texts, rel3 = drawn
+        rels = [dict(noun=o.noun), dict(noun=o.noun, color=o.color), dict(noun=o.noun, color=o.color, **rel3)]
+        turns = [Turn(u, [s.file for s in scenes if world.relevant(s, **r)]) for u, r in zip(texts, rels)]
         if any(not t.relevant for t in turns):
             continue
-        out.append(Dialogue(f"toy-{phrasings}-{seed}-{len(out):04d}", turns, meta={"target": target.file}))
+        out.append(Dialogue(f"{prefix}-{len(out):04d}", turns, meta={"target": target.file}))
     return out
 
 
-def _classic_toy_dialogues(gallery: Path, n: int, seed: int) -> list[Dialogue]:
-    """The committed toy eval's dialogues: object -> + colour -> + time of day, or + an exclusion."""
+def _other_noun(rng, target, o) -> str | None:
     from evals.toy import world
 
-    scenes = world.load_scenes(gallery)
-    rng = random.Random(seed)
-    openers = ["{n}s", "a {n}", "show me {n}s", "pictures of a {n}"]
-    colour_turns = ["only {c} ones", "the {c} ones", "only the {c} ones please", "{c}"]
-    time_turns = ["at night", "but at night", "only at night", "at sunset", "but at sunset", "during the day"]
-    times = {
-        "at night": "night",
-        "but at night": "night",
-        "only at night": "night",
-        "at sunset": "sunset",
-        "but at sunset": "sunset",
-        "during the day": "day",
-    }
-    out: list[Dialogue] = []
-    tries = 0
-    while len(out) < n and tries < n * 50:
-        tries += 1
-        target = rng.choice(scenes)
-        o = rng.choice(target.objects)
-        t1 = rng.choice(openers).format(n=o.noun)
-        t2 = rng.choice(colour_turns).format(c=o.color)
-        if rng.random() < 0.75:
-            t3 = rng.choice([t for t in time_turns if times[t] == target.time])
-            rel3 = dict(noun=o.noun, color=o.color, time=target.time)
-        else:
-            others = [x for x in world.NOUNS if x != o.noun and all(p.noun != x for p in target.objects)]
-            if not others:
-                continue
-            ex = rng.choice(others)
-            t3 = rng.choice(["without {x}s", "no {x}s", "but no {x}s"]).format(x=ex)
-            rel3 = dict(noun=o.noun, color=o.color, exclude_noun=ex)
-        rels = [dict(noun=o.noun), dict(noun=o.noun, color=o.color), rel3]
-        turns = [Turn(u, [s.file for s in scenes if world.relevant(s, **r)]) for u, r in zip((t1, t2, t3), rels)]
-        if any(not t.relevant for t in turns):
-            continue
-        out.append(Dialogue(f"toy-{seed}-{len(out):04d}", turns, meta={"target": target.file}))
-    return out
+    others = [x for x in world.NOUNS if x != o.noun and all(q.noun != x for q in target.objects)]
+    return rng.choice(others) if others else None
+
+
+def _varied_turns(p: dict, rng, target, o):
+    from evals.toy import world
+
+    other_colour = rng.choice([c for c in world.COLORS if c != o.color])
+    t1 = rng.choice(p["openers"]).format(n=o.noun)
+    t2 = rng.choice(p["colour"]).format(c=o.color, n=o.noun, x=other_colour)
+    kind = rng.choices(("time", "ground", "exclude"), (0.5, 0.2, 0.3))[0]
+    if kind == "time":
+        return (t1, t2, rng.choice(p["time"][target.time])), {"time": target.time}
+    if kind == "ground" and target.ground in p["ground"]:
+        return (t1, t2, rng.choice(p["ground"][target.ground])), {"ground": target.ground}
+    ex = _other_noun(rng, target, o)
+    return None if ex is None else ((t1, t2, rng.choice(p["exclude"]).format(x=ex)), {"exclude_noun": ex})
+
+
+CLASSIC_TIMES = {
+    "at night": "night",
+    "but at night": "night",
+    "only at night": "night",
+    "at sunset": "sunset",
+    "but at sunset": "sunset",
+    "during the day": "day",
+}
+
+
+def _classic_turns(rng, target, o):
+    """The committed toy eval's templates (same random draws as when evals/data/toy-dialogues.jsonl was made)."""
+    t1 = rng.choice(["{n}s", "a {n}", "show me {n}s", "pictures of a {n}"]).format(n=o.noun)
+    t2 = rng.choice(["only {c} ones", "the {c} ones", "only the {c} ones please", "{c}"]).format(c=o.color)
+    if rng.random() < 0.75:
+        t3 = rng.choice([t for t, v in CLASSIC_TIMES.items() if v == target.time])
+        return (t1, t2, t3), {"time": target.time}
+    ex = _other_noun(rng, target, o)
+    return (
+        None
+        if ex is None
+        else ((t1, t2, rng.choice(["without {x}s", "no {x}s", "but no {x}s"]).format(x=ex)), {"exclude_noun": ex})
+    )
 
 
 def coco_karpathy(path: Path, split: str = "test", limit: int | None = None) -> list[Dialogue]:

@@ -175,18 +175,25 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path: Path) -> None:
+    panels = []
+    for metric, title in (("Hits@10", "Hits@10 (cumulative)"), ("P@10", "P@10")):
+        series = {s: [t[metric] for t in v["turns"]] for s, v in summary["systems"].items()}
+        panels.append((title, "turn", series, 1))
+    line_panels(panels, path)
+
+
+def line_panels(panels: list[tuple[str, str, dict[str, list[float]], int]], path: Path) -> None:
+    """One chart per panel (title, x label, {system: values}, first x), systems as lines, y in [0, 1]."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for s, v in summary["systems"].items():
-        xs = range(1, len(v["turns"]) + 1)
-        ax[0].plot(xs, [t["Hits@10"] for t in v["turns"]], marker="o", label=s)
-        ax[1].plot(xs, [t["P@10"] for t in v["turns"]], marker="o", label=s)
-    for a, title in zip(ax, ("Hits@10 (cumulative)", "P@10")):
-        a.set_xlabel("turn")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for a, (title, xlabel, series, first) in zip(axes[0], panels):
+        for name, ys in series.items():
+            a.plot(range(first, first + len(ys)), ys, marker="o", label=name)
+        a.set_xlabel(xlabel)
         a.set_title(title)
         a.set_ylim(0, 1.02)
         a.grid(alpha=0.3)

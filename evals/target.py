@@ -35,18 +35,13 @@ class Target:
 
 
 def load_targets(path: Path) -> list[Target]:
-    out = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            d = json.loads(line)
-            out.append(Target(str(d["id"]), str(d["target"]), str(d["description"]), list(d.get("captions", []))))
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(
-                f'{path}:{n}: not a target line ({e}); expected {{"id", "target", "description", "captions"?}}'
-            ) from None
-    return out
+    from evals.datasets import read_jsonl
+
+    return read_jsonl(
+        path,
+        lambda d: Target(str(d["id"]), str(d["target"]), str(d["description"]), list(d.get("captions", []))),
+        '{"id", "target", "description", "captions"?}',
+    )
 
 
 def save_targets(targets: list[Target], path: Path) -> None:
@@ -203,19 +198,7 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path: Path) -> None:
-    import matplotlib
+    from evals.runner import line_panels
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for s, v in summary["systems"].items():
-        ax.plot(range(len(v["rounds"])), [r["Hits@10"] for r in v["rounds"]], marker="o", label=s)
-    ax.set_xlabel("round (0 = first description)")
-    ax.set_ylabel("Hits@10 (cumulative)")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    series = {s: [r["Hits@10"] for r in v["rounds"]] for s, v in summary["systems"].items()}
+    line_panels([("Hits@10 of the target (cumulative)", "round (0 = first description)", series, 0)], path)
