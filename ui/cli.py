@@ -333,14 +333,14 @@ def ask(
     for m in messages:
         r = agent.turn(session, m)
         session = r.session
+        if session_file is not None:  # saved before anything is printed: a closed pipe loses no turn
+            _save_session(session_file, session)
         out.append(r.to_json())
         if not as_json:
             typer.echo(f"> {m}\n{r.reply}")
             _echo_options(r.question)
             for h in r.hits:
                 _echo_hit(h, "  ")
-    if session_file is not None:
-        _save_session(session_file, session)
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
 
