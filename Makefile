@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup demo test test-unit test-all lint bench toy-model eval-toy eval-target clean
 
 EVAL_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-4040
-TARGET_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-9191
+TARGET_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-6262
 
 setup: $(STAMP)
 
@@ -51,7 +51,7 @@ eval-toy: setup  ## the committed toy eval: 200 three-turn dialogues, agent vs b
 		--system agent --system concat --system last --out evals/results/toy
 
 eval-target: setup  ## the committed target eval: 200 targets on a held-out 1,500-scene gallery -> evals/results/toy-target
-	test -f $(TARGET_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(TARGET_GALLERY) --n 1500 --seed 9191
+	test -f $(TARGET_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(TARGET_GALLERY) --n 1500 --seed 6262
 	$(BIN)/picseek index $(TARGET_GALLERY) --model toy --captions
 	rm -rf evals/results/toy-target
 	$(BIN)/picseek eval evals/data/toy-targets.jsonl --protocol target --dir $(TARGET_GALLERY) --model toy \

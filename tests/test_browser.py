@@ -55,12 +55,23 @@ def test_search_click_refine_and_upload_in_a_browser(app_url, page, tmp_path):  
     thumbs = page.locator("#results img")
     thumbs.first.wait_for(timeout=30_000)
     assert thumbs.count() >= 5
-    assert "for “a boat”" in chat_text(page)
+    assert "for “boat”" in chat_text(page)
+
+    # the agent's question comes with its options as buttons; a click answers it as a turn
+    options = page.locator("#options label")
+    options.first.wait_for(timeout=30_000)
+    choice = options.first.inner_text().strip()
+    options.first.click()
+    page.wait_for_function(f"document.querySelector('#chat')?.innerText.split({choice!r}).length > 2", timeout=60_000)
 
     thumbs.nth(1).click()
+    page.locator("#good").click()  # thumbs up: the same path as typing "#2 is right"
+    page.wait_for_function("document.querySelector('#chat')?.innerText.includes('#2 is right')", timeout=60_000)
+    page.wait_for_function("document.querySelector('#chat')?.innerText.includes('like 1 chosen image')", timeout=60_000)
+    thumbs.nth(2).click()
     page.locator("#more").click()
     page.wait_for_function(
-        "document.querySelector('#chat')?.innerText.includes('like 1 reference image')", timeout=60_000
+        "document.querySelector('#chat')?.innerText.includes('like 2 chosen images')", timeout=60_000
     )
     page.locator("#details").click()
     page.wait_for_function("document.querySelector('#detail')?.innerText.includes('metadata')", timeout=30_000)

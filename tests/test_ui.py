@@ -29,6 +29,9 @@ def app_url(toy_index, toy_embedder):
 
     gallery, store, _ = toy_index
     (gallery / ".secret.jpg").write_bytes((gallery / "scene_00000.jpg").read_bytes())
+    from tests.test_eval import _caption_from_truth
+
+    _caption_from_truth(gallery, store)  # a captioned index, so the agent can ask
     agent = Agent(Searcher(store, toy_embedder))
     port = free_port()
     launch(agent, "toy", port=port, block=False)
@@ -52,7 +55,7 @@ def test_chat_api_streams_results_into_the_gallery(app_url):
     assert "Found 6 images" in reply_text(history) and len(gallery) == 6
     assert gallery[0]["caption"].startswith("#1 ·")
     history, gallery, _ = c.predict("at night", history, 6, 0, api_name="/chat")
-    assert "boat at night" in reply_text(history)  # the tab's session carried the first turn
+    assert "boat, at night" in reply_text(history)  # the tab's session carried the first turn
 
 
 def test_twenty_concurrent_sessions_do_not_cross_talk(app_url):
@@ -72,7 +75,7 @@ def test_twenty_concurrent_sessions_do_not_cross_talk(app_url):
         results = list(pool.map(one, range(20)))
     for subject, text in results:
         noun = subject.split()[-1]
-        assert f"a red {noun}" in text, (subject, text)
+        assert f"“red {noun}”" in text, (subject, text)
         others = [s.split()[-1] for s in subjects if s != subject]
         assert not any(f"red {o}”" in text for o in others)
 
@@ -122,5 +125,17 @@ def test_search_by_example_api(app_url, tmp_path):
     history, shown, _ = Client(url, verbose=False).predict(
         handle_file(str(example)), [], 4, 0, api_name="/search_by_example"
     )
-    assert "like 1 reference image" in reply_text(history) and len(shown) == 4
+    assert "like 1 chosen image" in reply_text(history) and len(shown) == 4
     assert shown[0]["caption"].startswith("#1 · 1.00")  # the same picture comes first
+
+
+def test_a_question_is_answered_through_the_answer_api(app_url):
+    from gradio_client import Client
+
+    url, _ = app_url
+    c = Client(url, verbose=False)
+    history, _, _ = c.predict("a car", [], 6, 0, api_name="/chat")
+    asked = reply_text(history)
+    assert "?" in asked.split("Best matches")[-1]  # the reply ends with the agent's question
+    history, _, _ = c.predict("red", history, 6, 0, api_name="/answer")
+    assert "red car" in reply_text(history)
