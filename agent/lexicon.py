@@ -125,6 +125,13 @@ NUMBERS = {
     "dozen": 12,
 }
 PAIR_WORDS = frozenset({"couple", "pair"})  # "a couple of dogs" = 2
+
+
+def number_word(n: int) -> str:
+    """2 -> 'two' (up to twenty), else the digits."""
+    return next((w for w, v in NUMBERS.items() if v == n and w != "single"), str(n)) if n <= 20 else str(n)
+
+
 ORDINALS = {
     "first": 1,
     "second": 2,

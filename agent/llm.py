@@ -6,7 +6,7 @@ import json
 import logging
 import os
 
-from agent.safety import as_data
+from agent.safety import as_data, sanitize
 from agent.session import Session
 from agent.tools import Toolbox, ToolError, openai_tools
 
@@ -70,8 +70,11 @@ class LLMPlanner:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         msgs = [SystemMessage(SYSTEM_PROMPT)]
-        for m in session.messages[-12:]:
-            msgs.append(HumanMessage(m.content) if m.role == "user" else AIMessage(m.content))
+        # Only the user's own words go back as conversation: earlier replies quote captions, which are data and
+        # reach the model only inside the marked block below (with the state they led to).
+        for m in [m for m in session.messages if m.role == "user"][-8:]:
+            msgs.append(HumanMessage(m.content))
+            msgs.append(AIMessage("(searched)"))
         state = {
             "current_search_state": session.state.model_dump(mode="json", exclude_defaults=True),
             "last_results": [
@@ -109,7 +112,10 @@ class LLMPlanner:
                     result = box.call(call["name"], call["args"])
                     content = as_data(result)
                 except ToolError as e:
-                    content = f"error: {e}"
+                    content = f"error: {sanitize(str(e), 500)}"
+                except Exception as e:  # a tool that fails is an observation, never the end of the turn
+                    log.warning("tool %s failed: %r", call.get("name"), e)
+                    content = f"error: the tool failed ({type(e).__name__}); try other arguments or another tool."
                 replies.append(ToolMessage(content, tool_call_id=call["id"]))
             msgs.extend(replies)  # every tool call id gets its answer: no dangling calls
             if not replies:

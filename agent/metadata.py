@@ -46,21 +46,17 @@ _BAD = re.compile(
     re.I,
 )
 _RESULTS = r"(?:results|images|pictures|photos|pics|hits|shots|matches)"
+_NUM = r"(\d{1,3}|" + "|".join(NUMBERS) + r")"
 _K = re.compile(
-    r"\b(?:(?:show(?:\s+me)?|top|give\s+me)(?=\s+\S+\s+of\b)|show(?:\s+me)?|top|give\s+me|first|see|(?:just|only)(?=\s+\S+\s*(?:$|[,.!?]|"
+    r"\b(?:top\s+" + _NUM + r"\b"  # "top 10 sunset photos": always a count of results
+    r"|(?:show(?:\s+me)?|give\s+me|first|see|just|only)\s+"
+    + _NUM  # "show me 20", "just 5 please"
+    + r"\b(?=\s*(?:$|[,.!?]|"
     + _RESULTS
-    + r")))\s+"
-    r"(\d{1,3}|"
-    + "|".join(NUMBERS)
-    + r")\b(?=\s*(?:$|[,.!?]|"
-    + _RESULTS
-    + r"|more\b|please|pls|thanks|of\s+(?!them|those|these)))",
+    + r"|more\b|please|pls|thanks|of\s+(?!them|those|these))))",
     re.I,
 )
-_K2 = re.compile(
-    r"\b(\d{1,3}|" + "|".join(NUMBERS) + r")\s+(?:more\s+)?(?:\w+\s+)?" + _RESULTS + r"\b",
-    re.I,
-)
+_K2 = re.compile(r"\b" + _NUM + r"\s+(?:more\s+)?" + _RESULTS + r"\b", re.I)  # "20 results"
 _MORE = re.compile(
     r"\b(?:more\s+results|show\s+(?:me\s+)?more(?!\s+(?:like|of\s+the))|more\s+of\s+them|see\s+more)\b", re.I
 )
@@ -116,8 +112,8 @@ def take_references(text: str, md: Metadata) -> str:
 def take_count(text: str, md: Metadata) -> str:
     m = _K.search(text) or _K2.search(text)
     if m:
-        v = m.group(1)
-        md.k = int(v) if v.isdigit() else NUMBERS[v]
+        v = next(g for g in m.groups() if g)
+        md.k = int(v) if v.isdecimal() else NUMBERS[v.lower()]
         text = _cut(text, m)
     if m := _MORE.search(text):
         md.more = True
@@ -125,87 +121,94 @@ def take_count(text: str, md: Metadata) -> str:
     return text
 
 
+CAMERA_MAKES = (
+    r"(?:canon|nikon|sony|fujifilm|fuji|olympus|panasonic|lumix|leica|pentax|ricoh|sigma|hasselblad|kodak|"
+    r"iphone|pixel|samsung|galaxy|huawei|xiaomi|oneplus|motorola|gopro|dji|insta360)"
+)
+
+
 def _year_range(y: int) -> tuple[date, date]:
     return date(y, 1, 1), date(y, 12, 31)
 
 
-def take_filters(text: str, md: Metadata, today: date) -> str:
-    """Dates, orientation, resolution, format, folder and camera phrases -> filter fields."""
-    f = md.filters
+_Y = r"((?:19|20)\d{2})"
+_PIC_WORDS = "ones|images|photos|pictures|shots|pics"
+_PICS = f"(?:{_PIC_WORDS})"
+_FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
+_FORMATS |= {"heic": "HEIC", "bmp": "BMP"}
 
-    def cut(pattern: str, fn) -> None:
-        nonlocal text
-        m = re.search(pattern, text, re.I)
-        if m:
-            fn(m)
-            text = _cut(text, m)
 
-    y = r"((?:19|20)\d{2})"
-    cut(
-        r"\b(?:taken\s+|shot\s+)?(?:from|in|during)\s+(?:the\s+year\s+)?" + y + r"\b(?!\s*(?:px|pixels))",
-        lambda m: f.update(zip(("date_from", "date_to"), _year_range(int(m.group(1))))),
-    )
-    cut(r"\b(?:taken\s+|shot\s+)?before\s+" + y + r"\b", lambda m: f.update(date_to=date(int(m.group(1)) - 1, 12, 31)))
-    cut(r"\b(?:taken\s+|shot\s+)?after\s+" + y + r"\b", lambda m: f.update(date_from=date(int(m.group(1)) + 1, 1, 1)))
-    cut(r"\b(?:taken\s+|shot\s+)?since\s+" + y + r"\b", lambda m: f.update(date_from=date(int(m.group(1)), 1, 1)))
-    cut(r"\b(?:taken\s+|shot\s+)?until\s+" + y + r"\b", lambda m: f.update(date_to=date(int(m.group(1)), 12, 31)))
-    cut(
-        r"\b(?:taken\s+|shot\s+|from\s+)?last\s+year(?:'s)?\b",
-        lambda m: f.update(zip(("date_from", "date_to"), _year_range(today.year - 1))),
-    )
-    cut(
-        r"\b(?:taken\s+|shot\s+|from\s+)?this\s+year(?:'s)?\b",
-        lambda m: f.update(zip(("date_from", "date_to"), _year_range(today.year))),
-    )
-    cut(
-        r"\b" + y + r"(?:'s)?\s+(?=photos|pictures|images|shots|pics|ones)",
-        lambda m: f.update(zip(("date_from", "date_to"), _year_range(int(m.group(1))))),
-    )
-    cut(
-        r"\b(?:in\s+)?(?:portrait\s+(?:orientation|format|mode|ones|images|photos|pictures|shots|pics)|"
-        r"vertical(?:\s+(?:ones|images|photos|pictures|shots|pics))?|(?:only\s+)?portraits?$|in\s+portrait|"
-        r"portrait\s+only|tall\s+(?:images|photos|pictures|ones))\b",
-        lambda m: f.update(orientation="portrait"),
-    )
-    cut(
-        r"\b(?:in\s+)?(?:landscape\s+(?:orientation|format|mode|ones|images|photos|pictures|shots|pics)|"
-        r"horizontal(?:\s+(?:ones|images|photos|pictures|shots|pics))?|in\s+landscape|landscape\s+only|"
-        r"wide\s+(?:images|photos|pictures|ones|shots)|(?:only\s+)?landscape$)\b",
-        lambda m: f.update(orientation="landscape"),
-    )
-    cut(
+def _year(m: re.Match, today: date) -> dict:
+    return dict(zip(("date_from", "date_to"), _year_range(int(m.group(1)))))
+
+
+def _relative_year(offset: int):
+    return lambda m, today: dict(zip(("date_from", "date_to"), _year_range(today.year + offset)))
+
+
+# (pattern, what it says): tried in this order, each at most once per message
+FILTER_PHRASES = [
+    (r"\b(?:taken\s+|shot\s+)?(?:from|in|during)\s+(?:the\s+year\s+)?" + _Y + r"\b(?!\s*(?:px|pixels))", _year),
+    (r"\b(?:taken\s+|shot\s+)?before\s+" + _Y + r"\b", lambda m, t: {"date_to": date(int(m.group(1)) - 1, 12, 31)}),
+    (r"\b(?:taken\s+|shot\s+)?after\s+" + _Y + r"\b", lambda m, t: {"date_from": date(int(m.group(1)) + 1, 1, 1)}),
+    (r"\b(?:taken\s+|shot\s+)?since\s+" + _Y + r"\b", lambda m, t: {"date_from": date(int(m.group(1)), 1, 1)}),
+    (r"\b(?:taken\s+|shot\s+)?until\s+" + _Y + r"\b", lambda m, t: {"date_to": date(int(m.group(1)), 12, 31)}),
+    (r"\b(?:taken\s+|shot\s+|from\s+)?last\s+year(?:'s)?\b", _relative_year(-1)),
+    (r"\b(?:taken\s+|shot\s+|from\s+)?this\s+year(?:'s)?\b", _relative_year(0)),
+    (r"\b" + _Y + r"(?:'s)?\s+(?=photos|pictures|images|shots|pics|ones)", _year),
+    (
+        r"\b(?:in\s+)?(?:portrait\s+(?:orientation|format|mode|" + _PIC_WORDS + r")|vertical(?:\s+" + _PICS + r")?|"
+        r"(?:only\s+)?portraits?$|in\s+portrait|portrait\s+only|tall\s+(?:images|photos|pictures|ones))\b",
+        lambda m, t: {"orientation": "portrait"},
+    ),
+    (
+        r"\b(?:in\s+)?(?:landscape\s+(?:orientation|format|mode|" + _PIC_WORDS + r")|horizontal(?:\s+" + _PICS + r")?|"
+        r"in\s+landscape|landscape\s+only|wide\s+(?:images|photos|pictures|ones|shots)|(?:only\s+)?landscape$)\b",
+        lambda m, t: {"orientation": "landscape"},
+    ),
+    (
         r"\bsquare\s+(?:ones|images|photos|pictures|format|shots|pics|crops?)\b|\bsquare\s+only\b|^(?:only\s+)?square$",
-        lambda m: f.update(orientation="square"),
-    )
-    cut(
+        lambda m, t: {"orientation": "square"},
+    ),
+    (
         r"\b(?:high[\s-]?res(?:olution)?|hi[\s-]?res|large\s+(?:images|files|photos)|higher\s+resolution|"
         r"bigger\s+(?:images|files|photos|pictures)|full\s+hd|1080p)\b",
-        lambda m: f.update(min_width=1920),
-    )
-    cut(r"\b(?:4k|uhd|ultra\s+hd)\b", lambda m: f.update(min_width=3840))
-    cut(r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+wide\b", lambda m: f.update(min_width=int(m.group(1))))
-    cut(r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+(?:tall|high)\b", lambda m: f.update(min_height=int(m.group(1))))
-    cut(
+        lambda m, t: {"min_width": 1920},
+    ),
+    (r"\b(?:4k|uhd|ultra\s+hd)\b", lambda m, t: {"min_width": 3840}),
+    (r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+wide\b", lambda m, t: {"min_width": int(m.group(1))}),
+    (r"\bat\s+least\s+(\d{3,5})\s*(?:px|pixels)?\s+(?:tall|high)\b", lambda m, t: {"min_height": int(m.group(1))}),
+    (
         r"\b(?:wider|width)\s+(?:than|of\s+at\s+least|over|above)\s+(\d{3,5})\s*(?:px|pixels)?\b",
-        lambda m: f.update(min_width=int(m.group(1))),
-    )
-    cut(
+        lambda m, t: {"min_width": int(m.group(1))},
+    ),
+    (
         r"\b(?:taller|height)\s+(?:than|of\s+at\s+least|over|above)\s+(\d{3,5})\s*(?:px|pixels)?\b",
-        lambda m: f.update(min_height=int(m.group(1))),
-    )
-    fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "tif": "TIFF"}
-    fmt |= {"tiff": "TIFF", "heic": "HEIC", "bmp": "BMP"}
-    cut(
+        lambda m, t: {"min_height": int(m.group(1))},
+    ),
+    (
         r"\b(?:only\s+)?(?:\.)?(pngs?|jpe?gs?|gifs?|webps?|tiffs?|tifs?|heics?|bmps?)(?:\s+(?:files|only|format))?\b",
-        lambda m: f.update(formats=[fmt[m.group(1).rstrip("s")]]),
-    )
-    cut(
+        lambda m, t: {"formats": [_FORMATS[m.group(1).lower().rstrip("s")]]},
+    ),
+    (
         r"\b(?:in|from|inside)\s+(?:the\s+|my\s+)?(?:folder|directory|dir|subfolder)\s+[\"']?([\w./-]+)[\"']?",
-        lambda m: f.update(folder=m.group(1).strip("/")),
-    )
-    cut(r"\b([\w./-]+)\s+folder\b", lambda m: f.update(folder=m.group(1).strip("/")))
-    cut(
-        r"\b(?:taken|shot)\s+(?:with|on|by)\s+(?:a|an|my|the)?\s*([A-Za-z][\w-]*(?:\s+[A-Za-z0-9][\w-]*)?)",
-        lambda m: f.update(camera=m.group(1)),
-    )
+        lambda m, t: {"folder": m.group(1).strip("/")},
+    ),
+    (r"\b([\w./-]+)\s+folder\b", lambda m, t: {"folder": m.group(1).strip("/")}),
+    (  # only a camera: a known make, or a model name with a digit ("taken with my Canon", "shot on a D750")
+        r"\b(?:taken|shot)\s+(?:with|on|using)\s+(?:a|an|my|the)?\s*(" + CAMERA_MAKES + r"|[A-Za-z]*\d[\w-]*)"
+        r"(?:\s+([A-Za-z]*\d[\w-]*))?\b",
+        lambda m, t: {"camera": " ".join(g for g in m.groups() if g)},
+    ),
+]
+_FILTER_PHRASES = [(re.compile(p, re.I), fn) for p, fn in FILTER_PHRASES]
+
+
+def take_filters(text: str, md: Metadata, today: date) -> str:
+    """Dates, orientation, resolution, format, folder and camera phrases -> filter fields."""
+    for pattern, says in _FILTER_PHRASES:
+        m = pattern.search(text)
+        if m:
+            md.filters.update(says(m, today))
+            text = _cut(text, m)
     return text

@@ -12,12 +12,14 @@ captions, and only when the candidates really differ.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE
+from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
+from agent.safety import sanitize
 from agent.state import Question, SearchState, plural, singular
 from tools.retrieve import Hit
 
@@ -25,7 +27,6 @@ MIN_BITS = 0.6  # a question must be worth at least this much information
 MIN_COVER = 0.35  # ...and its answer must be known for at least this share of the candidates' weight
 MAX_OPTIONS = 4
 NOTHING = "nothing else"
-NUMBER_WORDS = "zero one two three four five six seven eight nine ten".split()
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,6 @@ class Facts:
 
 
 @dataclass
-class Option:
-    text: str  # what the user is shown and may click
-    weight: float = 0.0
-    members: set[int] = field(default_factory=set)
-
-
-@dataclass
 class Candidate:
     """A possible question with its options and the information its answer would give."""
 
@@ -55,6 +49,7 @@ class Candidate:
 
 
 _cache: dict[str, Facts] = {}
+_WORD = re.compile(r"[a-z][a-z' -]{0,40}")
 
 
 def read_captions(captions: list[str | None]) -> list[Facts]:
@@ -85,11 +80,7 @@ def facts(caption: str | None, doc=None) -> Facts:
         if v.negative:
             continue
         if v.slot in ("color", "size", "count"):
-            t = r.thing_at(v.target)
-            if t is None:
-                from agent.tracker import _nearest_thing
-
-                t = r.thing_at(_nearest_thing(r, v))
+            t = r.thing_at(r.owner(v))
             if t is not None and not t.ref:
                 attrs.append((singular(t.noun), v.slot, str(v.value)))
         elif v.slot == "place":
@@ -97,6 +88,11 @@ def facts(caption: str | None, doc=None) -> Facts:
             setting.append(("place", _place_key(str(v.value))))
         elif v.slot in ("time", "season", "weather"):
             setting.append((v.slot, str(v.value)))
+    # Captions are untrusted text: only plain words become facts (and so questions and options).
+    things = {t for t in things if _WORD.fullmatch(t)}
+    attrs = [a for a in attrs if _WORD.fullmatch(a[0]) and _WORD.fullmatch(a[2])]
+    places = [p for p in places if _WORD.fullmatch(p)]
+    setting = [(s, v) for s, v in setting if _WORD.fullmatch(v)]
     out = Facts(frozenset(things), tuple(attrs), tuple(setting), tuple(places))
     if len(_cache) > 20000:
         _cache.clear()
@@ -202,6 +198,9 @@ class Questioner:
                 shown = [v for v in ranked if v != NOTHING][:MAX_OPTIONS]
                 if len(shown) < 2 and not (noun is None and kind == "presence" and shown):
                     continue
+            shown = [o for o in (sanitize(x, 60).replace("\n", " ") for x in shown) if o and "[link removed]" not in o]
+            if len(shown) < (1 if kind == "presence" and not noun else 2):
+                continue
             q = Question(kind=kind, slot=slot, noun=noun, options=shown)
             q.text = phrase(q)
             cover = sum(w[i] for i in by) / max(float(w.sum()), 1e-9)
@@ -235,27 +234,35 @@ class Questioner:
             if key(c.question) not in session.asked_before
         ]
 
-    def check(self, session, q: Question, hits: list[Hit]) -> str | None:
-        """Why a proposed question must not be asked (repeat, already known, does not split), or None."""
-        if key(q) in session.asked_before:
-            return "that was asked before"
+    def check(self, session, q: Question, hits: list[Hit]) -> tuple[str | None, Question | None]:
+        """(why a proposed question must not be asked, None), or (None, the same question grounded in the
+        captions: our wording and options). Refused: repeats, what is known, what does not split the candidates,
+        options no caption says."""
         if q.kind == "attribute" and not q.noun:
-            return "say which thing the question is about (noun)"
+            return "say which thing the question is about (noun)", None
         if q.kind in ("attribute", "setting") and not q.slot:
-            return "say which slot the question is about"
+            return "say which slot the question is about", None
+        if q.kind == "presence" and not q.noun:
+            return "ask about one thing (noun); picseek asks 'what else is in it' itself", None
+        if key(q) in session.asked_before:
+            return "that was asked before", None
         if not self._open(session.state, q.kind, q.slot, q.noun):
-            return "the user already said that"
-        if not 2 <= len(q.options) <= MAX_OPTIONS and q.kind != "presence":
-            return "give 2 to 4 options"
-        known = {key(c.question): c for c in self.candidates(session.state, hits)}
+            return "the user already said that", None
+        if q.kind != "presence" and not 2 <= len(q.options) <= MAX_OPTIONS:
+            return "give 2 to 4 options", None
+        known = {key(c.question): c for c in self.candidates(session.state, hits, tuple(session.asked_before))}
         c = known.get(key(q))
         if c is None or c.bits < self.min_bits / 2:
-            return "the candidates' captions do not differ on that; ask about something that splits them"
-        offered = {_value(q.slot, o) for o in c.question.options}
+            return "the candidates' captions do not differ on that; ask about something that splits them", None
+        offered = {_value(q.slot, o): o for o in c.question.options}
         strays = [o for o in q.options if q.kind != "presence" and _value(q.slot, o) not in offered]
         if strays:
-            return f"options must come from the candidates' captions; none of them says {', '.join(strays[:3])}"
-        return None
+            return f"options must come from the candidates' captions; none of them says {', '.join(strays[:3])}", None
+        grounded = c.question.model_copy(deep=True)
+        if q.kind != "presence":  # keep the model's choice of options, in the captions' words
+            grounded.options = list(dict.fromkeys(offered[_value(q.slot, o)] for o in q.options))
+            grounded.text = phrase(grounded)
+        return None, grounded
 
 
 def _with_article(noun: str) -> str:
@@ -274,13 +281,6 @@ def _value(slot: str | None, option: str) -> str:
     return option.lower().strip()
 
 
-def _add(group: dict[str, Option], text: str, i: int, w: float) -> None:
-    o = group.setdefault(text, Option(text))
-    if i not in o.members:
-        o.members.add(i)
-        o.weight += float(w)
-
-
 def _option_text(slot: str, value: str) -> str:
     if slot == "time":
         return TIME_PHRASE.get(value, value)
@@ -289,8 +289,7 @@ def _option_text(slot: str, value: str) -> str:
     if slot == "weather":
         return WEATHER_PHRASE.get(value, value)
     if slot == "count":
-        n = int(value)
-        return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+        return number_word(int(value))
     return value
 
 

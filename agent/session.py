@@ -4,6 +4,8 @@ picseek asked (so the next message can answer it) and the questions already aske
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from agent.state import Question, SearchState
@@ -41,8 +43,8 @@ class Session(BaseModel):
 
     def resolve(self, ref: int | str) -> str:
         """ "#2" / 2 -> the id shown at position 2 (-1: the last shown); ids and paths pass through."""
-        if isinstance(ref, str) and ref.lstrip("#").lstrip("-").isdigit():
-            ref = int(ref.lstrip("#"))
+        if isinstance(ref, str) and re.fullmatch(r"#?-?[0-9]{1,6}", ref.strip()):
+            ref = int(ref.strip().lstrip("#"))
         if isinstance(ref, int):
             if ref == -1 and self.results:
                 return self.results[-1].id
@@ -58,7 +60,7 @@ class Session(BaseModel):
 
     def remember(self, state: SearchState) -> None:
         """Make `state` current, keeping the one before for undo."""
-        if state != self.state:
+        if state != self.state and not self.state.is_empty():
             self.history = [*self.history, self.state][-MAX_HISTORY:]
         self.state = state
 

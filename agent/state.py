@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE
+from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
 from tools.retrieve import MAX_K, Filters, ImageQuery
 
 MAX_DESCRIPTION_TOKENS = 77  # CLIP's context; longer descriptions are cut at a word boundary
@@ -22,7 +22,6 @@ TimeOfDay = Literal["sunrise", "morning", "day", "afternoon", "sunset", "evening
 Season = Literal["spring", "summer", "autumn", "winter"]
 Weather = Literal["sunny", "cloudy", "rainy", "snowy", "foggy", "stormy"]
 Slot = Literal["color", "size", "count", "time", "place", "season", "weather"]
-NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
 
 
 @lru_cache(maxsize=1)
@@ -53,7 +52,7 @@ class Subject(BaseModel):
     noun: str = Field(description="the thing, singular, with compound modifiers: 'dog', 'sports car'")
     color: str | None = Field(None, description="one colour, e.g. 'red', 'dark blue', 'red and white'")
     size: Literal["small", "large"] | None = None
-    count: int | None = Field(None, ge=0, le=99, description="only when a number was said: 'two dogs' -> 2")
+    count: int | None = Field(None, ge=1, le=99, description="only when a number was said: 'two dogs' -> 2")
     adjectives: list[str] = Field(default_factory=list, description="other modifiers: 'fluffy', 'wooden'")
     plural: bool = Field(False, description="said in the plural ('dogs')")
     excluded: bool = Field(False, description="true: pictures must NOT show this")
@@ -66,6 +65,16 @@ class Subject(BaseModel):
             raise ValueError("a subject needs a noun")
         return v
 
+    @field_validator("color")
+    @classmethod
+    def _color(cls, v: str | None) -> str | None:
+        return " ".join(v.lower().split()) or None if v else None
+
+    @field_validator("adjectives")
+    @classmethod
+    def _adjectives(cls, v: list[str]) -> list[str]:
+        return [a for a in (" ".join(x.lower().split()) for x in v) if a]
+
     def phrase(self, article: bool = True) -> str:
         """'a small red car', 'two trees', 'fluffy dogs'; without article for negatives: 'red car'."""
         many = self.plural or (self.count is not None and self.count > 1)
@@ -76,8 +85,7 @@ class Subject(BaseModel):
             words.append(self.color)
         words.append(noun)
         if self.count is not None and (article or self.count > 1):
-            n = NUMBER_WORDS[self.count] if self.count < len(NUMBER_WORDS) else str(self.count)
-            return f"{'no' if self.count == 0 else n} {' '.join(words)}"
+            return f"{number_word(self.count)} {' '.join(words)}"
         if many or not article:
             return " ".join(words)
         return f"{'an' if words[0][0] in 'aeiou' else 'a'} {' '.join(words)}"
@@ -119,6 +127,12 @@ class SearchState(BaseModel):
     setting: Setting = Field(default_factory=Setting)
     words: list[str] = Field(default_factory=list, description="description words with no slot, kept as said")
     negatives: list[str] = Field(default_factory=list, description="excluded concepts that are not things: 'sunny'")
+
+    @field_validator("words", "negatives")
+    @classmethod
+    def _phrases(cls, v: list[str]) -> list[str]:
+        return [w for w in (" ".join(x.split()) for x in v) if w]
+
     like: list[str] = Field(default_factory=list, description="reference images: more like these (image ids)")
     unlike: list[str] = Field(default_factory=list, description="images to move away from (image ids)")
     filters: Filters = Field(default_factory=Filters)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from agent.session import Session
 from agent.state import Question, SearchState
@@ -76,13 +76,20 @@ class AskArgs(BaseModel):
     """Ask the user ONE short question whose answer splits the current candidates, with 2-4 short options
     taken from the candidates' captions. Only about something not already known, never asked before."""
 
-    question: str = Field(..., description="e.g. 'Which car: red, white or orange?'")
+    question: str = Field(..., max_length=300, description="e.g. 'Which car: red, white or orange?'")
     kind: Literal["attribute", "setting", "presence"] = Field(
         ..., description="attribute: of one thing (noun + slot); setting: time/place/season/weather; presence"
     )
     slot: Literal["color", "size", "count", "time", "place", "season", "weather"] | None = None
     noun: str | None = Field(None, description="the thing the question is about (attribute, presence)")
-    options: list[str] = Field(default_factory=list, description="2-4 short answers taken from the captions")
+    options: list[str] = Field(default_factory=list, max_length=4, description="2-4 short answers from the captions")
+
+    @model_validator(mode="after")
+    def _slot_fits_kind(self):
+        allowed = {"attribute": ("color", "size", "count"), "setting": ("time", "place", "season", "weather")}
+        if self.kind in allowed and self.slot not in allowed[self.kind]:
+            raise ValueError(f"a {self.kind} question needs slot one of {', '.join(allowed[self.kind])}")
+        return self
 
 
 TOOL_SCHEMAS: dict[str, type[BaseModel]] = {
@@ -151,12 +158,20 @@ class Toolbox:
             self.notes.append(f"asked for {k} results; showing {max(1, min(MAX_TOOL_K, k))}")
             k = max(1, min(MAX_TOOL_K, k))
         try:
-            data["like"] = [self.session.resolve(r) for r in data["like"]]
-            data["unlike"] = [self.session.resolve(r) for r in data["unlike"]]
+            data["like"] = [self._reference(r) for r in data["like"]]
+            data["unlike"] = [self._reference(r) for r in data["unlike"]]
             state = SearchState.model_validate({**data, "k": k or self.session.state.k})
         except (PicseekError, ValidationError) as e:
             raise ToolError(str(e) if isinstance(e, PicseekError) else _errors(e)) from None
         return self.run_state(state)
+
+    def _reference(self, ref: int | str) -> str:
+        """A result position or an image id the session has shown, or one kept in the state; never a path."""
+        rid = self.session.resolve(ref)
+        known = {r.id for r in self.session.results} | set(self.session.state.like) | set(self.session.state.unlike)
+        if rid not in known and not (isinstance(ref, int) or str(ref).lstrip("#-").isdecimal()):
+            raise ToolError(f"{str(ref)[:40]!r} is not a shown result: like/unlike take result positions (1-based).")
+        return rid
 
     def run_state(self, state: SearchState) -> dict:
         """Search with a state, and make it the session's current state."""
@@ -185,14 +200,16 @@ class Toolbox:
     def caption_images(self, a: CaptionArgs) -> dict:
         if self.captioner is None:
             raise ToolError("no captioner is configured; describe results from their scores instead")
-        wanted = [p for p in a.positions if 1 <= p <= len(self.session.results)]
+        if not self.hits:
+            raise ToolError("search first: captions are for the results of this turn's search")
+        wanted = [p for p in a.positions if 1 <= p <= len(self.hits)]
         if not wanted:
-            raise ToolError("no such positions in the last results")
-        self._caption([self.hits[p - 1] for p in wanted if p - 1 < len(self.hits)])
+            raise ToolError(f"no such positions; this search showed {len(self.hits)} results")
+        self.caption_hits([self.hits[p - 1] for p in wanted])
         self.session.set_results(self.hits)
         return {"captions": [{"position": h.rank, "caption": h.caption} for h in self.hits if h.rank in wanted]}
 
-    def _caption(self, hits: list[Hit]) -> None:
+    def caption_hits(self, hits: list[Hit]) -> None:
         """Captions for these hits, made now where the index has none (and stored, so made once)."""
         missing = [h.id for h in hits if not h.caption]
         if not missing or self.captioner is None:
@@ -224,7 +241,7 @@ class Toolbox:
         if not self.candidates:
             raise ToolError("search first: there are no candidates yet")
         top = self.candidates[: a.n]
-        self._caption(top)
+        self.caption_hits(top)
         out = {
             "known": self.session.state.describe(),
             "already_asked": self.session.asked_before,
@@ -238,11 +255,12 @@ class Toolbox:
         q = Question(kind=a.kind, slot=a.slot, noun=a.noun, options=a.options, text=a.question)
         if self.questioner is None:
             raise ToolError("asking questions is switched off")
-        problem = self.questioner.check(self.session, q, self.candidates)
+        problem, grounded = self.questioner.check(self.session, q, self.candidates)
         if problem:
             raise ToolError(f"not asked: {problem}")
-        self.question = q
-        return {"asked": True}
+        # What the model chose to ask, in our words and with options taken from the captions (never its text).
+        self.question = grounded
+        return {"asked": grounded.text, "options": grounded.options}
 
 
 def langchain_tools(searcher: Searcher, captioner=None) -> list:

@@ -11,36 +11,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 
 from agent import lexicon as L
+from agent.answers import (
+    SETTING_SLOTS,
+    SUBJECT_SLOTS,
+    Answers,
+    Update,
+    has_attrs,
+    set_attrs,
+    split_qa,
+    strip_phrase,
+)
 from agent.language import fix_typos, unknown_words
 from agent.metadata import Metadata, take_count, take_filters, take_references
 from agent.reading import Reading, Thing, Value, read
 from agent.state import Question, SearchState, Subject, singular
 from tools.retrieve import MAX_K, Filters
 
-SUBJECT_SLOTS = ("color", "size", "count", "adjective")
-SETTING_SLOTS = ("time", "season", "weather", "place")
-_QUESTION_START = re.compile(
-    r"^(?:is|are|was|were|do|does|did|can|could|any|has|have|how|what|which|where|who|whose|will|would|"
-    r"should|there|anything|anyone|anybody)\b"
-)
 _RETRACT = re.compile(
     r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+(.+)$"
 )
-_WH = re.compile(r"^(?:how|what|which|where|who|whose)\b")
-
-
-@dataclass
-class Update:
-    """The result of one message: the new state, and what the reply should say about it."""
-
-    state: SearchState
-    new_topic: bool = False
-    unknown: list[str] = field(default_factory=list)  # words English does not know ("asdkjh")
-    answered: bool = False  # the message answered picseek's question (or declined to)
 
 
 def _norm(message: str) -> str:
@@ -48,30 +40,13 @@ def _norm(message: str) -> str:
     return " ".join(text.split()).strip()
 
 
-def _strip(text: str, phrases) -> tuple[str, bool]:
-    for p in sorted(phrases, key=len, reverse=True):
-        m = re.search(r"(?:^|\b)" + re.escape(p) + r"(?:\b|$)[\s:,.!-]*", text)
-        if m:
-            return (text[: m.start()] + " " + text[m.end() :]).strip(" ,.:;!-"), True
-    return text, False
-
-
-def _only(text: str, phrases) -> bool:
-    """Whether the message says nothing but one of these phrases (and filler)."""
-    t = re.sub(r"[^\w' ]", " ", text).strip()
-    return " ".join(w for w in t.split() if w not in _CHATTER) in phrases
-
-
-_CHATTER = frozenset("please pls thanks sorry um uh hmm well ok okay tbh lol honestly really sadly so".split())
-
-
-class Tracker:
+class Tracker(Answers):
     """Offline planner: message + state -> new state."""
 
     name = "offline"
 
     def __init__(self, today: date | None = None):
-        self.today = today or date.today()
+        self.fixed_today = today  # None: the real date at each message ("last year" stays right after New Year)
 
     def update(
         self,
@@ -84,34 +59,35 @@ class Tracker:
         text = _norm(message)
         md = Metadata()
         text = take_references(text, md)
-        text = take_filters(text, md, self.today)
+        text = take_filters(text, md, self.fixed_today or date.today())
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
         text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
         new = state.model_copy(deep=True)
         up = Update(new, unknown=unknown_words(text))
-        if asked is not None and text:
+        qa = split_qa(text) if text else None
+        if qa:  # a VisDial/ChatIR "question? answer" turn reads the same whatever picseek asked before
+            self._qa(up, *qa)
+        elif asked is not None and text:
             self._answer(up, text, asked)
         elif text:
-            qa = _split_qa(text)
-            if qa:
-                self._qa(up, *qa)
-            else:
-                self._statement(up, text)
+            self._statement(up, text)
         self._metadata(up.state, md, resolve)
         return up
 
     # --- statements ------------------------------------------------------------------------------
 
-    def _statement(self, up: Update, text: str, focus: str | None = None, refine: bool = False) -> None:
+    def _statement(
+        self, up: Update, text: str, focus: str | None = None, refine: bool = False, expected: frozenset = frozenset()
+    ) -> None:
         st = up.state
         m = _RETRACT.match(text)
         if m:  # "never mind the no people thing", "forget about the dog": take that part back
             self._retract(st, read(m.group(1)))
             return
-        text, strong = _strip(text, L.SWITCH_CUES)
-        text, soft = _strip(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
+        text, strong = strip_phrase(text, L.SWITCH_CUES)
+        text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
         if not text:
             if strong:
                 self._reset(up)
@@ -119,15 +95,16 @@ class Tracker:
         r = read(text)
         if focus:
             st.focus = focus
-        if strong or (not refine and self._starts_new_topic(st, r, soft)):
+        if strong or (not refine and self._starts_new_topic(st, r, soft, expected)):
             self._reset(up)
             st = up.state
         self._apply(st, r)
 
-    def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool) -> bool:
+    def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool, expected: frozenset = frozenset()) -> bool:
         if not (st.required or st.words or st.setting.place) and not st.excluded:
             return False  # nothing to refine: the reading simply fills the state
         new_nouns = [t for t in r.things if not t.ref and not t.negative and st.find(t.noun, excluded=None) is None]
+        new_nouns = [t for t in new_nouns if singular(t.noun.split()[-1]) not in expected]
         if not new_nouns:
             return False
         if soft:
@@ -150,9 +127,7 @@ class Tracker:
             st.negatives = [n for n in st.negatives if n not in (v.value, v.said)]
 
     def _reset(self, up: Update) -> None:
-        k = up.state.k
-        up.state = SearchState(k=k)
-        up.new_topic = True
+        up.state = SearchState(k=up.state.k)
 
     def _apply(self, st: SearchState, r: Reading) -> None:
         values = _drop_corrected(r.values)
@@ -160,7 +135,7 @@ class Tracker:
         loose: list[Value] = []
         for v in values:
             if v.slot in SUBJECT_SLOTS:
-                target = v.target if r.thing_at(v.target) else _nearest_thing(r, v)
+                target = r.owner(v)
                 if target is not None:
                     by_thing.setdefault(target, []).append(v)
                     continue
@@ -205,7 +180,7 @@ class Tracker:
             return set()
         t = fresh[0]
         target.noun, target.plural = t.noun, t.plural or target.plural
-        _set_attrs(target, by_thing.get(t.i, []))
+        set_attrs(target, by_thing.get(t.i, []))
         st.focus = target.noun
         return {t.i} | {o.i for o in old}
 
@@ -213,7 +188,8 @@ class Tracker:
         place = (st.setting.place or "").split()
         if t.negative and t.noun.split()[-1] in place and any(v.slot == "place" and not v.negative for v in r.values):
             return  # "by the lake, not the beach": the place is being corrected
-        if t.negative or any(v.negative for v in vals if v.slot != "count"):
+        zero = any(v.slot == "count" and v.value == 0 for v in vals)  # "zero dogs", "how many dogs? 0"
+        if t.negative or zero or any(v.negative for v in vals if v.slot != "count"):
             self._exclude(st, t, vals)
             return
         old_ex = st.find(t.noun, excluded=True)
@@ -226,7 +202,7 @@ class Tracker:
             st.subjects.append(s)
         elif t.plural:
             s.plural = True
-        _set_attrs(s, vals)
+        set_attrs(s, vals)
         st.focus = s.noun
 
     def _exclude(self, st: SearchState, t: Thing, vals: list[Value]) -> None:
@@ -235,7 +211,7 @@ class Tracker:
         if req is not None and not attrs:
             st.subjects.remove(req)
         ex = Subject(noun=t.noun, plural=t.plural, excluded=True)
-        _set_attrs(ex, attrs)
+        set_attrs(ex, attrs)
         if not any(s.excluded and s.noun == ex.noun and s.phrase(False) == ex.phrase(False) for s in st.subjects):
             st.subjects.append(ex)
         if st.focus == t.noun and req is not None and not attrs:
@@ -247,7 +223,7 @@ class Tracker:
             return
         s = st.focused()
         if s is not None and reallow and not negative:  # "red ones are fine too": the exclusion goes, nothing is set
-            allowed = [x for x in st.excluded if x.noun == s.noun and _has_attrs(x, vals)]
+            allowed = [x for x in st.excluded if x.noun == s.noun and has_attrs(x, vals)]
             if allowed:
                 for x in allowed:
                     st.subjects.remove(x)
@@ -261,10 +237,10 @@ class Tracker:
         pos = [v for v in vals if not (v.negative or negative)]
         if neg:
             ex = Subject(noun=s.noun, plural=s.plural, excluded=True)
-            _set_attrs(ex, [v for v in neg if v.slot != "count"])
+            set_attrs(ex, [v for v in neg if v.slot != "count"])
             if ex.color or ex.size or ex.adjectives:
                 st.subjects.append(ex)
-        _set_attrs(s, pos)
+        set_attrs(s, pos)
 
     def _setting(self, st: SearchState, v: Value, reallow: bool = False) -> None:
         slot, value = v.slot, str(v.value)
@@ -283,92 +259,6 @@ class Tracker:
 
     # --- question-answer turns -------------------------------------------------------------------
 
-    def _qa(self, up: Update, question: str, answer: str) -> None:
-        """A VisDial/ChatIR turn: 'is there grass? yes', 'any people, no', 'what color is the car? red'."""
-        polarity, rest = _polarity(answer)
-        if polarity == "unknown":
-            return
-        q = read(question)
-        st = up.state
-        wh = bool(_WH.match(question))
-        things = [t for t in q.things if not t.ref]
-        focus = things[-1].noun if things else None
-        if polarity == "yes" or (polarity is None and not wh):
-            if not wh:
-                self._apply(st, q)
-            if rest:
-                self._statement(up, rest, focus=focus or st.focus, refine=True)
-            return
-        if polarity == "no":
-            if rest and read(rest).values:
-                self._apply(st, _positive(q)) if not wh else None
-                self._statement(up, rest, focus=focus or st.focus, refine=True)
-                return
-            self._deny(st, q)
-            return
-        # a value: "red", "two", "on the couch", "a frisbee"
-        if focus and st.find(focus) is None:
-            self._apply(st, _positive(q, values=False))
-        self._statement(up, answer, focus=focus or st.focus, refine=True)
-
-    def _deny(self, st: SearchState, q: Reading) -> None:
-        """A 'no' to a yes/no question: exclude the value it asked about, else the thing."""
-        values = [v for v in q.values if v.slot != "word"]
-        if values:
-            for v in values:
-                if v.slot in SETTING_SLOTS:
-                    self._setting(st, Value(v.slot, v.value, v.i, True, said=v.said))
-                else:
-                    t = q.thing_at(v.target) or q.thing_at(_nearest_thing(q, v))
-                    subject = st.find(t.noun) if t is not None and not t.ref else st.focused()
-                    if subject is None and t is not None and not t.ref:
-                        subject = Subject(noun=t.noun, plural=t.plural)
-                    if subject is not None:
-                        ex = Subject(noun=subject.noun, plural=subject.plural, excluded=True)
-                        _set_attrs(ex, [Value(v.slot, v.value, v.i)])
-                        st.subjects.append(ex)
-            return
-        for t in q.things:
-            if not t.ref:
-                self._exclude(st, t, [])
-
-    # --- answers to picseek's own question -------------------------------------------------------
-
-    def _answer(self, up: Update, text: str, asked: Question) -> None:
-        up.answered = True
-        if _only(text, L.UNKNOWN):
-            return
-        rest, none = _strip(text, L.NONE_OF_THESE)
-        if none and asked.kind == "presence" and not asked.noun:
-            self._exclude_options(up.state, asked)  # "What else — a car or a boat?" "none of these": neither
-        if none and not rest:
-            return
-        text = rest if none else text
-        m = re.fullmatch(r"(?:the\s+)?(first|second|third|fourth|last|1|2|3|4)(?:\s+(?:one|option))?", text)
-        if m and asked.options:
-            i = L.ORDINALS.get(m.group(1)) or int(m.group(1))
-            text = asked.options[min(len(asked.options), i) - 1 if i > 0 else -1]
-        polarity, rest = _polarity(text)
-        if asked.kind == "presence" and not asked.noun and (polarity == "no" or _only(text, ("nothing else",))):
-            self._exclude_options(up.state, asked)
-            return
-        if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
-            question = f"is there a {asked.noun}"
-            self._qa(up, question, text)
-            return
-        if polarity == "unknown":
-            return
-        focus = asked.noun if asked.kind == "attribute" else None
-        if asked.kind == "attribute" and asked.noun and up.state.find(asked.noun) is None:
-            up.state.subjects.append(Subject(noun=asked.noun))
-        self._statement(up, text, focus=focus, refine=True)
-
-    def _exclude_options(self, st: SearchState, asked: Question) -> None:
-        for option in asked.options:
-            self._exclude(st, Thing(0, singular(option.split()[-1])), [])
-
-    # --- results, filters and counts -------------------------------------------------------------
-
     def _metadata(self, st: SearchState, md: Metadata, resolve) -> None:
         for refs, into, other in ((md.like, st.like, st.unlike), (md.unlike, st.unlike, st.like)):
             for ref in refs:
@@ -385,74 +275,9 @@ class Tracker:
             st.k = min(MAX_K, (st.k or 10) * 2)
 
 
-def _split_qa(text: str) -> tuple[str, str] | None:
-    """'is there grass? yes' / 'any people, no' -> (question, answer); None for a plain message."""
-    if "?" in text:
-        q, _, a = text.rpartition("?")
-        a = a.strip(" ,.!")
-        if a and _QUESTION_START.match(q.strip()):
-            return q.strip(), a
-        return None
-    if "," in text and _QUESTION_START.match(text):
-        q, _, a = text.rpartition(",")
-        a = a.strip(" .!")
-        if a and (len(a.split()) <= 4 or _polarity(a)[0] is not None):
-            return q.strip(), a
-    return None
-
-
-def _polarity(answer: str) -> tuple[str | None, str]:
-    """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
-    a = answer.strip(" .!,").lower()
-    if _only(a, L.UNKNOWN):
-        return "unknown", ""
-    if _only(a, L.YES):
-        return "yes", ""
-    if _only(a, L.NO):
-        return "no", ""
-    for word, phrases in (("no", L.NO), ("yes", L.YES)):
-        for p in sorted(phrases, key=len, reverse=True):
-            m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
-            if m:
-                rest = a[m.end() :].strip()
-                if _only(rest, L.YES if word == "yes" else L.NO):  # "yeah there is", "no there isn't"
-                    rest = ""
-                if (
-                    word == "no"
-                    and p in ("no", "none", "nothing", "zero")
-                    and rest
-                    and not re.match(r"^[,.;:!-]", a[len(p) :])
-                ):
-                    return None, a  # "no trees" is a statement, not a no
-                return word, rest
-    return None, a
-
-
-def _positive(q: Reading, values: bool = True) -> Reading:
-    return Reading(
-        things=[Thing(t.i, t.noun, t.plural, False, t.definite) for t in q.things],
-        values=[Value(v.slot, v.value, v.i, False, v.target) for v in q.values] if values else [],
-        segment=q.segment,
-        doc=q.doc,
-    )
-
-
 def _predicated(r: Reading, t: Thing) -> bool:
     """'the tent has to be green': a definite thing with something said about it."""
-    return any(v.target == t.i or _nearest_thing(r, v) == t.i for v in r.values if v.slot in SUBJECT_SLOTS)
-
-
-def _nearest_thing(r: Reading, v: Value) -> int | None:
-    """The thing a loose modifier belongs to: the closest one in its clause, before it first."""
-    seg = r.segment[v.i] if v.i < len(r.segment) else None
-    same = [t for t in r.things if r.segment[t.i] == seg]
-    before = [t for t in same if t.i < v.i]
-    after = [t for t in same if t.i > v.i]
-    if before:
-        return before[-1].i
-    if after:
-        return after[0].i
-    return None
+    return any(r.owner(v) == t.i for v in r.values if v.slot in SUBJECT_SLOTS)
 
 
 def _drop_corrected(values: list[Value]) -> list[Value]:
@@ -464,27 +289,3 @@ def _drop_corrected(values: list[Value]) -> list[Value]:
                 continue
         out.append(v)
     return out
-
-
-def _has_attrs(s: Subject, vals: list[Value]) -> bool:
-    return any(
-        (v.slot == "color" and s.color == v.value)
-        or (v.slot == "size" and s.size == v.value)
-        or (v.slot == "adjective" and v.value in s.adjectives)
-        for v in vals
-    )
-
-
-def _set_attrs(s: Subject, vals: list[Value]) -> None:
-    colors = [str(v.value) for v in vals if v.slot == "color"]
-    if colors:
-        s.color = " and ".join(dict.fromkeys(colors))
-    for v in vals:
-        if v.slot == "size":
-            s.size = str(v.value)
-        elif v.slot == "count":
-            s.count = int(v.value)
-            if s.count > 1:
-                s.plural = True
-        elif v.slot == "adjective" and v.value not in s.adjectives:
-            s.adjectives.append(str(v.value))

@@ -106,7 +106,8 @@ def run_target(
         for line in path.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                done[(r["target"], r["system"])] = r
+                if len(r["ranks"]) == rounds + 1:  # rows of a run with other --rounds are run again, not mixed
+                    done[(r["target"], r["system"])] = r
     todo = [(t, s) for t in targets for s in systems if (t.id, s) not in done]
     with open(path, "a") as f:
         for t, name in tqdm(
@@ -178,7 +179,8 @@ def report(summary: dict) -> str:
         "",
         f"{summary['targets']} targets, {summary['rounds']} rounds after the first description. Hits@k is "
         "cumulative (the target was in the top k at this round or an earlier one, as ChatIR); 'top 10 now' is "
-        "this round only; BRI as in PlugIR (lower is better). Round 0 is the first description alone.",
+        "this round only; BRI as in PlugIR (lower is better). Round 0 is the first description alone. In a "
+        "round where the agent asks nothing, its simulated user volunteers one fact instead (as in `volunteer`).",
         "",
     ]
     for s, v in summary["systems"].items():

@@ -92,6 +92,20 @@ def test_results_filters_and_counts(messages, check):
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("message", ["²", "³ dogs", "dogs ²", "#0", "0", "#-1", "🐶" * 50, "?" * 30, "x" * 3000])
+def test_odd_messages_never_crash_the_tracker(message):
+    st = Tracker().update(SearchState(subjects=[Subject(noun="dog")]), message, resolve=lambda r: f"id{r}").state
+    assert all(s.count is None or s.count >= 1 for s in st.subjects)
+
+
+@pytest.mark.unit
+def test_counts_zero_and_one():
+    assert track("dogs", "zero dogs").negative_phrases() == ["dogs"]
+    one = track("dogs", "only one dog")
+    assert one.required[0].count == 1 and one.text() == "one dog"
+
+
+@pytest.mark.unit
 def test_visdial_rounds_keep_the_caption():
     """A caption then five question-answer rounds: the caption's things survive, answers add or exclude."""
     st = track(
@@ -203,6 +217,19 @@ def test_session_saves_and_resumes(big_index):
     assert restored == r.session
     again = agent.turn(restored, "more like #1")
     assert again.query.text == "white boats" and again.query.like == [r.hits[0].id]
+
+
+def test_undo_goes_back_one_search_and_says_when_there_is_none(big_index):
+    _, searcher, _, _ = big_index
+    agent = Agent(searcher)
+    first = agent.turn(Session(), "undo")
+    assert "nothing to undo" in first.reply and first.hits == []
+    r1 = agent.turn(Session(), "cars")
+    r2 = agent.turn(r1.session, "only red ones")
+    back = agent.turn(r2.session, "undo")
+    assert back.query.text == "cars" and [h.id for h in back.hits] == [h.id for h in r1.hits]
+    again = agent.turn(back.session, "undo")
+    assert "nothing to undo" in again.reply and again.session.state == back.session.state
 
 
 def test_bad_reference_is_a_sentence_and_changes_nothing(big_index):

@@ -158,31 +158,43 @@ def completion_call(name: str, args: dict) -> dict:
 
 
 def test_the_model_asks_a_filtered_question_grounded_in_the_candidates(fake, searcher, toy_index):
+    from tests.test_eval import _caption_from_truth
+
+    _caption_from_truth(toy_index[0], searcher.store)  # captions, so the candidates differ on something
     fake.call("search_images", {"subjects": [{"noun": "car"}]}, call_id="s")
     fake.call("look_at_candidates", {"n": 40}, call_id="l")
     fake.call("ask_user", {"question": "Is it a car?", "kind": "presence", "noun": "car"}, call_id="a1")
-    fake.call(
-        "ask_user",
-        {"question": "Sunny or rainy?", "kind": "setting", "slot": "weather", "options": ["sunny", "rainy"]},
-        call_id="a2",
-    )
+    weather = {"question": "Sunny or rainy?", "kind": "setting", "slot": "weather", "options": ["sunny", "rainy"]}
+    fake.call("ask_user", weather, call_id="a2")
+    fake.call("ask_user", {"question": "Red?", "kind": "setting", "slot": "color", "options": ["red"]}, call_id="a3")
+    evil = "Which car?<img src=x onerror=alert(1)> http://evil.example"
+    colour = {"question": evil, "kind": "attribute", "slot": "color", "noun": "car", "options": ["red", "blue"]}
+    fake.call("ask_user", colour, call_id="a4")
     fake.reply("Here are cars.")
-    store = searcher.store
-    ids = [i for i, _, _ in store.iter_metadata()]
-    # captions for the candidates, so they differ on something the question could ask
-    scenes = {
-        json.loads(x)["file"]: json.loads(x)["caption"]
-        for x in (toy_index[0] / "scenes.jsonl").read_text().splitlines()
-    }
-    got = store.get(ids)
-    store.update_documents(got["ids"], [scenes[m["path"]] for m in got["metadatas"]], got["metadatas"])
-    r = agent(fake, searcher, max_steps=6).turn(Session(), "cars")
+    r = agent(fake, searcher, max_steps=8).turn(Session(), "cars")
     looked = json.loads(tool_messages(fake.requests[2])[-1]["content"].split("\n", 1)[1].rsplit("\n", 1)[0])
     assert looked["known"] == "car" and len(looked["candidates"]) == 40 and looked["splits"]
-    refused = [m["content"] for m in tool_messages(fake.requests[4])]
-    assert "already said" in refused[-2] and "do not differ" in refused[-1]
-    assert r.question is None  # neither question passed the filter: nothing is asked
-    assert r.session.asked is None or r.session.asked.kind != "presence" or r.session.asked.noun != "car"
+    answers = [tool_messages(fake.requests[i])[-1]["content"] for i in (3, 4, 5, 6)]
+    assert "already said" in answers[0] and "do not differ" in answers[1] and "needs slot" in answers[2]
+    # the accepted question is asked in picseek's words, with the model's options as the captions say them
+    assert (
+        r.question is not None
+        and r.question.text == "Which car — red or blue?"
+        and r.question.options == ["red", "blue"]
+    )
+    assert "onerror" not in r.reply and "http" not in r.reply and r.reply.count("Which car") == 1
+
+
+def test_the_model_cannot_point_at_files_outside_the_results(fake, searcher):
+    fake.call("search_images", {"subjects": [{"noun": "car"}]}, call_id="s1").reply("Cars.")
+    first = agent(fake, searcher).turn(Session(), "cars")
+    fake.call("search_images", {"like": ["/etc/passwd"]}, call_id="s2")
+    fake.call("caption_images", {"positions": [1]}, call_id="c")
+    fake.call("search_images", {"like": [2]}, call_id="s3").reply("Like #2.")
+    r = agent(fake, searcher).turn(first.session, "more like the second")
+    refused = tool_messages(fake.requests[-3])[-1]["content"]
+    assert "not a shown result" in refused and "passwd" not in r.reply
+    assert r.query.like == [first.hits[1].id]  # captioning before a search did not wipe the shown results
 
 
 def test_failed_turn_leaves_session_unchanged(fake, searcher):

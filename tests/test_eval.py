@@ -183,6 +183,7 @@ def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):
             assert t["user"] and "{" not in t["user"]
 
 
+@pytest.mark.unit
 def test_toy_user_answers_truthfully():
     from agent.state import Question
     from evals.target import Target
@@ -195,8 +196,7 @@ def test_toy_user_answers_truthfully():
         "grass",
         (world.Thing("car", "red", "small", "left"), world.Thing("tree", "green", "large", "right")),
     )
-    user = ToyUser.__new__(ToyUser)
-    user.scenes, user.seed = {"x.jpg": scene}, 0
+    user = ToyUser.from_scenes([scene])
     t = Target("t", "x.jpg", "a car")
     user.start(t)
     colour = Question(kind="attribute", slot="color", noun="car", options=["red", "blue"])
@@ -206,7 +206,12 @@ def test_toy_user_answers_truthfully():
         user.answer(t, Question(kind="setting", slot="time", options=["at night", "during the day"])).find("night") >= 0
     )
     assert user.answer(t, Question(kind="presence", noun="boat", options=["yes", "no"])).startswith("n")
-    assert "green tree" in user.answer(t, Question(kind="presence", options=["a tree", "a boat"]))
+    assert user.answer(t, Question(kind="presence", options=["a tree", "a boat"])) == "a tree"  # one fact: the thing
+    assert user.answer(t, Question(kind="presence", options=["a ball", "a boat"])) in (
+        "nothing else",
+        "no",
+        "none of these",
+    )
     assert user.answer(t, Question(kind="setting", slot="weather", options=["sunny", "rainy"])) in (
         "i don't know",
         "not sure",

@@ -55,8 +55,10 @@ def test_never_asks_what_the_user_already_said_or_was_asked():
     assert not any(q.slot == "time" for q in asked)
     assert not any(q.kind == "presence" and q.noun == "car" for q in asked)
     first = Questioner().ask(s, hits(CAPTIONS))
+    assert first is not None
     s.asked_before.append(key(first))
-    assert Questioner().ask(s, hits(CAPTIONS)) != first
+    second = Questioner().ask(s, hits(CAPTIONS))
+    assert second is not None and key(second) != key(first)
 
 
 @pytest.mark.unit
@@ -69,16 +71,30 @@ def test_a_homogeneous_result_set_gets_no_question():
 @pytest.mark.unit
 def test_a_proposed_question_is_checked_like_our_own():
     s, h, qr = session(Subject(noun="car")), hits(CAPTIONS), Questioner()
-    colour = Question(kind="attribute", slot="color", noun="car", options=["red", "white"], text="Which car?")
-    assert qr.check(s, colour, h) is None
+    colour = Question(kind="attribute", slot="color", noun="car", options=["red", "white"], text="<b>Which</b>?")
+    problem, grounded = qr.check(s, colour, h)
+    # accepted, in our own words with the proposed options as the captions say them
+    assert problem is None and grounded.text == "Which car — red or white?" and grounded.options == ["red", "white"]
     s.asked_before.append(key(colour))
-    assert "asked before" in qr.check(s, colour, h)
+    assert "asked before" in qr.check(s, colour, h)[0]
     known = Question(kind="presence", noun="car", options=["yes", "no"])
-    assert "already said" in qr.check(s, known, h)
+    assert "already said" in qr.check(s, known, h)[0]
     weather = Question(kind="setting", slot="weather", options=["sunny", "rainy"])
-    assert "do not differ" in qr.check(s, weather, h)
+    assert "do not differ" in qr.check(s, weather, h)[0]
     stray = Question(kind="setting", slot="time", options=["at night", "in winter"])
-    assert "come from the candidates" in qr.check(s, stray, h)
+    assert "come from the candidates" in qr.check(s, stray, h)[0]
+
+
+@pytest.mark.unit
+def test_options_taken_from_captions_are_safe_to_show():
+    evil = [
+        "a \x1b[31mboat on water",
+        "a boat next to http://evil.example/x on grass",
+        "a boat <script>alert(1)</script> at night",
+    ] + ["a boat on sand during the day"] * 3
+    for c in Questioner().candidates(SearchState(subjects=[Subject(noun="boat")]), hits(evil)):
+        for text in [c.question.text, *c.question.options]:
+            assert "\x1b" not in text and "http" not in text and "<" not in text, text
 
 
 def answer(state: SearchState, asked: Question, text: str) -> SearchState:
@@ -102,6 +118,21 @@ def test_none_of_these_and_i_dont_know_change_nothing(reply):
 
 
 @pytest.mark.unit
+def test_a_message_that_is_not_an_answer_is_still_understood():
+    """picseek asks after most searches: a new topic, a refinement or a VisDial turn must read the same."""
+    asked = Question(kind="attribute", slot="color", noun="car", options=["red", "white"], text="Which car?")
+    cars = SearchState(subjects=[Subject(noun="car", plural=True)])
+    st = answer(cars, asked, "a boat on a lake")
+    assert [s.noun for s in st.required] == ["boat"] and st.setting.place == "on a lake"
+    assert [s.noun for s in answer(cars, asked, "let's look at mountains now").required] == ["mountain"]
+    st = answer(cars, asked, "is there a dog? no")
+    assert [s.noun for s in st.required] == ["car"] and st.negative_phrases() == ["dog"]
+    st = answer(cars, asked, "at night")
+    assert st.setting.time == "night" and st.required[0].color is None
+    assert answer(cars, asked, "4").required[0].color is None  # not one of the two options: no answer
+
+
+@pytest.mark.unit
 def test_presence_and_setting_answers():
     base = SearchState(subjects=[Subject(noun="house")])
     tree = Question(kind="presence", noun="tree", options=["yes", "no"], text="Is there a tree in it?")
@@ -115,6 +146,9 @@ def test_presence_and_setting_answers():
     st = answer(base, other, "a red boat")
     assert [(s.noun, s.color) for s in st.required] == [("house", None), ("boat", "red")]
     assert set(answer(base, other, "nothing else").negative_phrases()) == {"car", "boat"}
+    assert set(answer(base, other, "none of these").negative_phrases()) == {"car", "boat"}
+    none_but = answer(base, other, "none that are red")  # not "none of these": a statement about the thing
+    assert not {"car", "boat"} & set(none_but.negative_phrases())
 
 
 @pytest.fixture

@@ -129,13 +129,15 @@ def test_search_by_example_api(app_url, tmp_path):
     assert shown[0]["caption"].startswith("#1 · 1.00")  # the same picture comes first
 
 
-def test_a_question_is_answered_through_the_answer_api(app_url):
+def test_a_question_is_answered_by_the_next_message(app_url):
+    """Through the API an answer is simply the next message (in the page, a click on an option sends it)."""
     from gradio_client import Client
 
     url, _ = app_url
     c = Client(url, verbose=False)
     history, _, _ = c.predict("a car", [], 6, 0, api_name="/chat")
     asked = reply_text(history)
-    assert "?" in asked.split("Best matches")[-1]  # the reply ends with the agent's question
-    history, _, _ = c.predict("red", history, 6, 0, api_name="/answer")
-    assert "red car" in reply_text(history)
+    assert "Which car —" in asked  # a captioned index: the candidates differ by colour
+    option = asked.split("Which car — ")[1].split(",")[0].split(" or ")[0].strip(" ?")
+    history, _, _ = c.predict(option, history, 6, 0, api_name="/chat")
+    assert f"{option} car" in reply_text(history)

@@ -179,14 +179,15 @@ class DecodePool:
             if not q:
                 continue
             p = self.procs[i]
-            if p is not None and not p.is_alive() and not self.ready[i]:
+            alive = p is not None and p.is_alive()  # asked once: a worker dying between two asks was misjudged
+            if p is not None and not alive and not self.ready[i]:
                 # Died before it could take any file: the pool is broken, the files are not. Failing loudly keeps
                 # innocent files out of the skip list, which would otherwise remember them as unreadable.
                 raise DecodeWorkersFailed(
                     f"image decoding workers could not start (exit code {p.exitcode}); see the log. In your own "
                     f"script, start picseek under `if __name__ == '__main__':` (worker processes are spawned)."
                 )
-            if p is not None and not p.is_alive():
+            if p is not None and not alive:
                 reason = f"decoder crashed (exit code {p.exitcode})"
             elif self.ready[i] and now - self.started[i] > self.limits.timeout_s:
                 reason = f"timeout: decoding took longer than {self.limits.timeout_s:g} s"

@@ -6,6 +6,8 @@ The UI only turns agent events into chat messages and gallery items. Each browse
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import gradio as gr
 
 from agent.agent import Agent, Event, TurnResult
@@ -27,10 +29,13 @@ def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
     return items
 
 
-def build(agent: Agent, model_label: str) -> gr.Blocks:
-    planner = "LLM (" + getattr(agent.llm, "model", "") + ")" if agent.llm else "offline rules"
+class Handlers:
+    """What the UI's events do; each turns a click or a message into an agent turn and renders its events."""
 
-    def respond(message, history, session_json, k, threshold, examples=None):
+    def __init__(self, agent: Agent):
+        self.agent = agent
+
+    def respond(self, message, history, session_json, k, threshold, examples=None):
         """Run one agent turn, streaming status, results and the reply into the chat and the gallery."""
         session = Session.load(session_json) if session_json else Session()
         message = (message or "").strip()
@@ -44,26 +49,25 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
         ]
         yield history, gr.skip(), session_json, ""
         gallery = gr.skip()
-        for item in agent.run(session, message, examples=examples, k=int(k), threshold=threshold or None):
-            if isinstance(item, Event) and item.kind == "status":
+        for item in self.agent.run(session, message, examples=examples, k=int(k), threshold=threshold or None):
+            if isinstance(item, Event) and item.kind in ("status", "reply"):
                 history[-1] = {"role": "assistant", "content": item.text}
             elif isinstance(item, Event) and item.kind == "results":
-                gallery = _gallery_items(agent, item.hits)
-            elif isinstance(item, Event) and item.kind == "reply":
-                history[-1] = {"role": "assistant", "content": item.text}
+                gallery = _gallery_items(self.agent, item.hits)
             elif isinstance(item, TurnResult):
                 session = item.session
-                gallery = _gallery_items(agent, item.hits)
+                gallery = _gallery_items(self.agent, item.hits)
             yield history, gallery, session.save(), ""
 
-    def refine(template, selected, history, session_json, k, threshold):
+    def refine(self, template, selected, history, session_json, k, threshold):
         """A click on a result becomes a turn in words: 'more like #3', '#3 is right', 'not #3'."""
         if selected is None:
             history = history + [{"role": "assistant", "content": "Click a result first."}]
             yield history, gr.skip(), session_json, ""
             return
-        yield from respond(template.format(n=int(selected) + 1), history, session_json, k, threshold)
+        yield from self.respond(template.format(n=int(selected) + 1), history, session_json, k, threshold)
 
+    @staticmethod
     def show_options(session_json):
         """The question the last reply asked, with its options as buttons (an answer is a turn like any other)."""
         q = Session.load(session_json).asked if session_json else None
@@ -71,87 +75,96 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
             return gr.update(choices=[], value=None, visible=False)
         return gr.update(choices=list(q.options), value=None, visible=True, label=sanitize(q.text, 200))
 
-    def details(selected, session_json):
+    def details(self, selected, session_json):
         session = Session.load(session_json) if session_json else Session()
         if selected is None or selected >= len(session.results):
             return {}
         try:
-            return Toolbox(agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
+            return Toolbox(self.agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
         except ToolError as e:
             return {"error": str(e)}
 
-    def by_example(upload, history, session_json, k, threshold):
+    def by_example(self, upload, history, session_json, k, threshold):
         if not upload:
             yield history + [{"role": "assistant", "content": "Upload an image first."}], gr.skip(), session_json, ""
             return
-        yield from respond("", history, session_json, k, threshold, examples=[upload])
+        yield from self.respond("", history, session_json, k, threshold, examples=[upload])
 
+
+def build(agent: Agent, model_label: str) -> gr.Blocks:
+    planner = "LLM (" + getattr(agent.llm, "model", "") + ")" if agent.llm else "offline rules"
     with gr.Blocks(title="picseek") as app:
         gr.Markdown(f"### picseek — `{agent.searcher.root.name}` · model: **{model_label}** · planner: **{planner}**")
-        session = gr.State("")
-        selected = gr.State(None)
-        with gr.Row():
-            with gr.Column(scale=2):
-                chat = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
-                box = gr.Textbox(
-                    placeholder="Describe what you are looking for… then refine: 'only red ones', "
-                    "'without people', 'more like #2'",
-                    show_label=False,
-                    elem_id="msg",
-                )
-                options = gr.Radio(choices=[], label="", visible=False, elem_id="options", interactive=True)
-                with gr.Row():
-                    send = gr.Button("Search", variant="primary", elem_id="send")
-                    new = gr.Button("New search", elem_id="new")
-                with gr.Accordion("Search by example", open=False):
-                    upload = gr.Image(type="filepath", label="Example image", elem_id="upload", sources=["upload"])
-                    find = gr.Button("Find similar", elem_id="find")
-                with gr.Row():
-                    k = gr.Slider(1, 50, value=12, step=1, label="Results (k)", elem_id="k")
-                    threshold = gr.Slider(0, 1, value=0, step=0.01, label="Min score (0 = off)", elem_id="thr")
-            with gr.Column(scale=3):
-                gallery = gr.Gallery(
-                    label="Results", columns=4, height=520, allow_preview=False, elem_id="results", object_fit="contain"
-                )
-                with gr.Row():
-                    more = gr.Button("More like this", elem_id="more")
-                    less = gr.Button("Less like this", elem_id="less")
-                    good = gr.Button("👍 Right", elem_id="good")
-                    bad = gr.Button("👎 Wrong", elem_id="bad")
-                    info = gr.Button("Details", elem_id="details")
-                detail = gr.JSON(label="Details", elem_id="detail")
+        _wire(_layout(), Handlers(agent))
+    return app
 
-        outs = [chat, gallery, session, box]
-        ins = [box, chat, session, k, threshold]
-        box.submit(respond, ins, outs, api_name="chat").then(show_options, session, options, api_visibility="private")
-        send.click(respond, ins, outs, api_visibility="private").then(
-            show_options, session, options, api_visibility="private"
-        )
-        options.input(respond, [options, chat, session, k, threshold], outs, api_name="answer").then(
-            show_options, session, options, api_visibility="private"
-        )
-        new.click(
-            lambda: ([], [], "", None, {}, gr.update(choices=[], value=None, visible=False)),
-            None,
-            [chat, gallery, session, selected, detail, options],
-            api_name="reset",
-        )
-        gallery.select(_select, None, selected, api_visibility="private")
-        for button, template in (
-            (more, "more like #{n}"),
-            (less, "not like #{n}"),
-            (good, "#{n} is right"),
-            (bad, "not #{n}"),
-        ):
+
+def _layout() -> SimpleNamespace:
+    c = SimpleNamespace(session=gr.State(""), selected=gr.State(None))
+    with gr.Row():
+        with gr.Column(scale=2):
+            c.chat = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+            c.box = gr.Textbox(
+                placeholder="Describe what you are looking for… then refine: 'only red ones', "
+                "'without people', 'more like #2'",
+                show_label=False,
+                elem_id="msg",
+            )
+            c.options = gr.Radio(choices=[], label="", visible=False, elem_id="options", interactive=True)
+            with gr.Row():
+                c.send = gr.Button("Search", variant="primary", elem_id="send")
+                c.new = gr.Button("New search", elem_id="new")
+            with gr.Accordion("Search by example", open=False):
+                c.upload = gr.Image(type="filepath", label="Example image", elem_id="upload", sources=["upload"])
+                c.find = gr.Button("Find similar", elem_id="find")
+            with gr.Row():
+                c.k = gr.Slider(1, 50, value=12, step=1, label="Results (k)", elem_id="k")
+                c.threshold = gr.Slider(0, 1, value=0, step=0.01, label="Min score (0 = off)", elem_id="thr")
+        with gr.Column(scale=3):
+            c.gallery = gr.Gallery(
+                label="Results", columns=4, height=520, allow_preview=False, elem_id="results", object_fit="contain"
+            )
+            with gr.Row():
+                c.more = gr.Button("More like this", elem_id="more")
+                c.less = gr.Button("Less like this", elem_id="less")
+                c.good = gr.Button("👍 Right", elem_id="good")
+                c.bad = gr.Button("👎 Wrong", elem_id="bad")
+                c.info = gr.Button("Details", elem_id="details")
+            c.detail = gr.JSON(label="Details", elem_id="detail")
+    return c
+
+
+def _wire(c: SimpleNamespace, h: Handlers) -> None:
+    outs = [c.chat, c.gallery, c.session, c.box]
+    ins = [c.box, c.chat, c.session, c.k, c.threshold]
+
+    def then_options(event) -> None:
+        event.then(h.show_options, c.session, c.options, api_visibility="private")
+
+    then_options(c.box.submit(h.respond, ins, outs, api_name="chat"))
+    then_options(c.send.click(h.respond, ins, outs, api_visibility="private"))
+    then_options(
+        c.options.input(h.respond, [c.options, c.chat, c.session, c.k, c.threshold], outs, api_visibility="private")
+    )
+    c.new.click(
+        lambda: ([], [], "", None, {}, gr.update(choices=[], value=None, visible=False)),
+        None,
+        [c.chat, c.gallery, c.session, c.selected, c.detail, c.options],
+        api_name="reset",
+    )
+    c.gallery.select(_select, None, c.selected, api_visibility="private")
+    clicks = ((c.more, "more like #{n}"), (c.less, "not like #{n}"), (c.good, "#{n} is right"), (c.bad, "not #{n}"))
+    for button, template in clicks:
+        then_options(
             button.click(
-                _clicker(refine, template),
-                [selected, chat, session, k, threshold],
+                _clicker(h.refine, template),
+                [c.selected, c.chat, c.session, c.k, c.threshold],
                 outs,
                 api_visibility="private",
-            ).then(show_options, session, options, api_visibility="private")
-        info.click(details, [selected, session], detail, api_name="details")
-        find.click(by_example, [upload, chat, session, k, threshold], outs, api_name="search_by_example")
-    return app
+            )
+        )
+    c.info.click(h.details, [c.selected, c.session], c.detail, api_name="details")
+    c.find.click(h.by_example, [c.upload, c.chat, c.session, c.k, c.threshold], outs, api_name="search_by_example")
 
 
 def _clicker(refine, template: str):

@@ -12,6 +12,19 @@ from typing import Annotated
 import typer
 
 from tools.errors import PicseekError
+from ui.options import (
+    CaptionerOpt,
+    CheckpointOpt,
+    ChromaOpt,
+    JsonOpt,
+    LlmModelOpt,
+    LlmUrlOpt,
+    ModelOpt,
+    OfflineOpt,
+    PrecisionOpt,
+    StoreOpt,
+)
+from ui.wiring import caption_pass, make_agent, open_store
 
 app = typer.Typer(
     add_completion=False,
@@ -20,25 +33,6 @@ app = typer.Typer(
     help="picseek: find images in a folder by describing them.",
 )
 log = logging.getLogger("picseek")
-
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model name (see `picseek models`), or ARCH/TAG")]
-CheckpointOpt = Annotated[Path | None, typer.Option("--checkpoint", help="local open_clip checkpoint file")]
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="store folder (default: under $PICSEEK_HOME)")]
-ChromaOpt = Annotated[
-    str | None,
-    typer.Option("--chroma-url", envvar="PICSEEK_CHROMA_URL", help="use a Chroma server, e.g. http://127.0.0.1:8000"),
-]
-CaptionerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--captioner",
-        help="CoCa model name, or openai:MODEL for an OpenAI-compatible vision model "
-        "(OPENAI_BASE_URL, OPENAI_API_KEY); default: the search model if it can caption, "
-        "else coca_ViT-B-32",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto, fp32 or bf16")]
 
 
 def _setup_logging() -> None:
@@ -53,28 +47,6 @@ def _setup_logging() -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-
-def open_store(
-    gallery: Path,
-    model: str,
-    checkpoint: Path | None,
-    store: Path | None,
-    chroma_url: str | None,
-    create: bool,
-    precision: str = "auto",
-    replace: bool = False,
-):
-    """The (embedder, store) pair for a gallery; shared by every command that touches an index."""
-    from tools.embed import Embedder
-    from tools.home import store_dir
-    from tools.models import resolve
-    from tools.store import Store
-
-    spec = resolve(model, checkpoint)
-    embedder = Embedder(spec, precision=precision)
-    state = store or store_dir(gallery, spec.name if not checkpoint else f"{spec.name}-{spec.weights_id}")
-    return embedder, Store.open(state, gallery, embedder, chroma_url=chroma_url, create=create, replace=replace)
 
 
 @app.command()
@@ -118,7 +90,7 @@ def index(
             limits=Limits(timeout_s=timeout, max_pixels=max_pixels),
             reindex=reindex,
         )
-        cap = _caption_pass(st, embedder, captioner, "stale") if captions else None
+        cap = caption_pass(st, embedder, captioner, "stale") if captions else None
     finally:
         st.unlock()
     if as_json:
@@ -134,27 +106,6 @@ def index(
         typer.echo(f"  skipped {s.path}: {s.reason}")
     if len(report.skipped) > 50:
         typer.echo(f"  ... and {len(report.skipped) - 50} more (use --json for the full list)")
-
-
-def make_captioner(name: str | None, embedder):
-    from tools.caption import CocaCaptioner, OpenAICaptioner
-    from tools.models import DEFAULT_CAPTIONER, resolve
-
-    if name and name.startswith("openai:"):
-        import os
-
-        return OpenAICaptioner(
-            name.split(":", 1)[1], base_url=os.environ.get("OPENAI_BASE_URL"), api_key=os.environ.get("OPENAI_API_KEY")
-        )
-    if name is None:
-        return CocaCaptioner(embedder.spec if embedder.spec.captions else resolve(DEFAULT_CAPTIONER))
-    return CocaCaptioner(resolve(name))
-
-
-def _caption_pass(st, embedder, captioner_name: str | None, mode: str):
-    from tools.caption import caption_images
-
-    return caption_images(st, make_captioner(captioner_name, embedder), mode=mode)
 
 
 @app.command()
@@ -173,7 +124,7 @@ def caption(
     embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
     st.lock()
     try:
-        rep = _caption_pass(st, embedder, captioner, "all" if force else "missing" if only_missing else "stale")
+        rep = caption_pass(st, embedder, captioner, "all" if force else "missing" if only_missing else "stale")
     finally:
         st.unlock()
     if as_json:
@@ -263,46 +214,6 @@ def _day(s: str | None) -> date | None:
         return date.fromisoformat(s)
     except ValueError:
         raise BadQuery(f"bad date {s!r}: use YYYY-MM-DD, e.g. 2019-07-14") from None
-
-
-LlmModelOpt = Annotated[
-    str | None, typer.Option("--llm-model", envvar="PICSEEK_LLM_MODEL", help="chat model for the LLM planner")
-]
-LlmUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--llm-base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama...)"
-    ),
-]
-OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]
-
-
-def make_agent(
-    folder: Path,
-    model: str,
-    checkpoint,
-    store,
-    chroma_url,
-    llm_model,
-    llm_base_url,
-    offline: bool,
-    captions: bool = True,
-    ask: bool = True,
-):
-    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker."""
-    import os
-
-    from agent.agent import Agent
-    from tools.retrieve import Searcher
-
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
-    llm = None
-    if not offline and (llm_model or llm_base_url or os.environ.get("OPENAI_API_KEY")):
-        from agent.llm import LLMPlanner
-
-        llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-    captioner = make_captioner(None, embedder) if captions and embedder.spec.captions else None
-    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner, ask=ask)
 
 
 @app.command()
@@ -409,7 +320,7 @@ def chat_loop(agent, lines=None) -> None:
                 text = ""
         if not text:
             return
-        if text.isdigit() and session.asked and 1 <= int(text) <= len(session.asked.options):
+        if text.isascii() and text.isdecimal() and session.asked and 1 <= int(text) <= len(session.asked.options):
             text = session.asked.options[int(text) - 1]  # a numbered option, as the terminal shows them
         for item in agent.run(session, text):
             if isinstance(item, TurnResult):
@@ -441,150 +352,6 @@ def ui(
     launch(agent, model, port=port, host=host)
 
 
-@app.command("eval")
-def eval_(
-    dataset: Annotated[
-        Path, typer.Argument(help="dialogues (our JSONL, Karpathy caption JSON, VisDial JSON) or target lines")
-    ],
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery the dataset refers to")] = Path("."),
-    systems: Annotated[
-        list[str],
-        typer.Option(
-            "--system",
-            help="refinement: agent, agent-llm, concat, last; target: agent, agent-llm, volunteer, describe",
-        ),
-    ] = [],  # noqa: B006
-    protocol: Annotated[str, typer.Option(help="refinement (per-turn relevance) or target (find one image)")] = (
-        "refinement"
-    ),
-    answerer: Annotated[str, typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")] = (
-        "toy"
-    ),
-    rounds: Annotated[int, typer.Option(help="target protocol: rounds after the first description")] = 5,
-    out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
-    limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
-    split: Annotated[str, typer.Option(help="Karpathy split for COCO/Flickr files")] = "test",
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    llm_model: LlmModelOpt = None,
-    llm_base_url: LlmUrlOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
-    from tools.retrieve import Searcher
-
-    if protocol not in ("refinement", "target"):
-        raise PicseekError(f"unknown protocol {protocol!r}: choose refinement or target.")
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
-    searcher = Searcher(st, embedder)
-    if protocol == "target":
-        summary = _eval_target(
-            dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url
-        )
-    else:
-        summary = _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url)
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        typer.echo((out / "report.md").read_text())
-        typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md and a plot")
-
-
-def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url) -> dict:
-    from agent.agent import Agent
-    from evals.datasets import load
-    from evals.runner import AgentSystem, TextBaseline, run
-
-    kw = {"split": split} if fmt == "coco" else {}
-    dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
-    made = []
-    for name in systems or ["agent", "concat", "last"]:
-        if name == "agent":
-            made.append(AgentSystem(Agent(searcher, ask=False), "agent"))
-        elif name == "agent-llm":
-            from agent.llm import LLMPlanner
-
-            llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made.append(AgentSystem(Agent(searcher, llm=llm, ask=False), "agent-llm"))
-        elif name in ("concat", "last"):
-            made.append(TextBaseline(searcher, name))
-        else:
-            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, concat, last.")
-    return run(dialogues, made, out)
-
-
-def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url):
-    from agent.agent import Agent
-    from evals.target import load_targets, run_target
-
-    targets = load_targets(dataset)[:limit] if limit else load_targets(dataset)
-    if answerer == "toy":
-        from evals.toy.user import ToyUser
-
-        if not (folder / "scenes.jsonl").exists():
-            raise PicseekError(f"--answerer toy needs a toy gallery with scenes.jsonl; {folder} has none.")
-        user = ToyUser(folder)
-    elif answerer == "llm":
-        from evals.users import LLMUser
-
-        user = LLMUser(model=llm_model, base_url=llm_base_url)
-    else:
-        raise PicseekError(f"unknown answerer {answerer!r}: choose toy or llm.")
-    captioner = make_captioner(None, embedder) if embedder.spec.captions else None
-    made = {}
-    for name in systems or ["agent", "volunteer", "describe"]:
-        if name in ("agent", "agent-llm"):
-            llm = None
-            if name == "agent-llm":
-                from agent.llm import LLMPlanner
-
-                llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made[name] = Agent(searcher, llm=llm, captioner=captioner)
-        elif name in ("volunteer", "describe"):
-            made[name] = Agent(searcher, captioner=captioner, ask=False)
-        else:
-            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, volunteer, describe.")
-    return run_target(targets, made, user, out, rounds=rounds)
-
-
-@app.command("toy-targets")
-def toy_targets_cmd(
-    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
-    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
-    n: Annotated[int, typer.Option("--n", help="number of targets")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-) -> None:
-    """Write target-image eval lines for a toy gallery: each target first described by one object's noun."""
-    from evals.target import save_targets, toy_targets
-
-    targets = toy_targets(gallery, n, seed)
-    save_targets(targets, out)
-    typer.echo(f"wrote {len(targets)} targets to {out}")
-
-
-@app.command("toy-dialogues")
-def toy_dialogues_cmd(
-    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
-    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
-    n: Annotated[int, typer.Option("--n", help="number of dialogues")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-    phrasings: Annotated[
-        str, typer.Option(help="classic (the committed eval's templates), dev, heldout or all phrasings")
-    ] = "classic",
-) -> None:
-    """Write toy-world eval dialogues (3 turns, exact ground truth) for a toy gallery."""
-    from evals.datasets import save_jsonl, toy_dialogues
-
-    if phrasings not in ("classic", "dev", "heldout", "all"):
-        raise PicseekError(f"--phrasings must be classic, dev, heldout or all, not {phrasings!r}.")
-    dialogues = toy_dialogues(gallery, n, seed, phrasings)
-    save_jsonl(dialogues, out)
-    typer.echo(f"wrote {len(dialogues)} dialogues to {out}")
-
-
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the registered models."""
@@ -596,22 +363,6 @@ def models(as_json: JsonOpt = False) -> None:
         return
     for r in rows:
         typer.echo(f"{r['name']:15s} {r['arch']:20s} {r['weights'] or '':36s} {r['description']}")
-
-
-@app.command("toy-gallery")
-def toy_gallery(
-    out: Annotated[Path, typer.Argument(help="folder to write the scenes into")],
-    n: Annotated[int, typer.Option("--n", help="number of scenes")] = 1500,
-    seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same gallery")] = 0,
-    size: Annotated[int, typer.Option("--size", help="image side in pixels (>= 128)")] = 192,
-) -> None:
-    """Render a toy scene gallery with exact ground truth (scenes.jsonl)."""
-    from evals.toy.world import make_gallery
-
-    if size < 128:
-        raise PicseekError("--size must be at least 128 pixels.")
-    make_gallery(out, n, seed, size)
-    typer.echo(f"wrote {n} scenes to {out} (ground truth: {out / 'scenes.jsonl'})")
 
 
 @app.command()
@@ -647,6 +398,11 @@ def demo(
     from ui.app import launch
 
     launch(agent, "toy", port=port)
+
+
+from ui import eval_commands  # noqa: E402  (the eval and toy-world commands join the same app)
+
+eval_commands.register(app)
 
 
 def main() -> None:

@@ -51,10 +51,21 @@ def _ground_of(text: str) -> str | None:
 
 class ToyUser:
     def __init__(self, gallery: Path, seed: int = 0):
-        self.scenes = {s.file: s for s in world.load_scenes(gallery)}
+        self._init(world.load_scenes(gallery), seed)
+
+    @classmethod
+    def from_scenes(cls, scenes: list[world.Scene], seed: int = 0) -> ToyUser:
+        """A user who knows these scenes (no gallery folder needed)."""
+        user = cls.__new__(cls)
+        user._init(scenes, seed)
+        return user
+
+    def _init(self, scenes: list[world.Scene], seed: int) -> None:
+        self.scenes = {s.file: s for s in scenes}
         self.seed = seed
         self.rng = random.Random(seed)
         self.facts: list[str] = []
+        self.named: set[str] = set()
 
     def start(self, target) -> None:
         """A new dialogue: the facts it may volunteer, in its own random order."""

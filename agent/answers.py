@@ -1,0 +1,238 @@
+"""Question-answer turns: a VisDial/ChatIR 'question? answer' round, and an answer to picseek's own question.
+
+A yes about a thing adds it, a no excludes it (or the value asked about); an answered attribute sets it; "I don't
+know" changes nothing. An answer to picseek's question may be an option, words, yes/no, "none of these"; anything
+else the user says instead is read as an ordinary message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent import lexicon as L
+from agent.reading import Reading, Thing, Value, read
+from agent.state import Question, SearchState, Subject, singular
+
+
+@dataclass
+class Update:
+    """The result of one message: the new state, and what the reply should say about it."""
+
+    state: SearchState
+    unknown: list[str] = field(default_factory=list)  # words English does not know ("asdkjh")
+
+
+SUBJECT_SLOTS = ("color", "size", "count", "adjective")
+SETTING_SLOTS = ("time", "season", "weather", "place")
+_QUESTION_START = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|any|has|have|how|what|which|where|who|whose|will|would|"
+    r"should|there|anything|anyone|anybody)\b"
+)
+_WH = re.compile(r"^(?:how|what|which|where|who|whose)\b")
+
+
+def strip_phrase(text: str, phrases, start: bool = False) -> tuple[str, bool]:
+    """The text without the first of these phrases found (at its start only, with `start`), and whether one was."""
+    for p in sorted(phrases, key=len, reverse=True):
+        m = re.search(("^" if start else r"(?:^|\b)") + re.escape(p) + r"(?:\b|$)[\s:,.!-]*", text)
+        if m:
+            return (text[: m.start()] + " " + text[m.end() :]).strip(" ,.:;!-"), True
+    return text, False
+
+
+def _only(text: str, phrases) -> bool:
+    """Whether the message says nothing but one of these phrases (and filler)."""
+    t = re.sub(r"[^\w' ]", " ", text).strip()
+    return " ".join(w for w in t.split() if w not in _CHATTER) in phrases
+
+
+_CHATTER = frozenset("please pls thanks sorry um uh hmm well ok okay tbh lol honestly really sadly so".split())
+
+
+class Answers:
+    """The question-answer half of the tracker (mixed into `Tracker`, whose _statement/_apply it uses)."""
+
+    def _qa(self, up: Update, question: str, answer: str) -> None:
+        """A VisDial/ChatIR turn: 'is there grass? yes', 'any people, no', 'what color is the car? red'."""
+        polarity, rest = _polarity(answer)
+        if polarity == "unknown":
+            return
+        q = read(question)
+        st = up.state
+        wh = bool(_WH.match(question))
+        things = [t for t in q.things if not t.ref]
+        focus = things[-1].noun if things else None
+        if polarity == "yes" or (polarity is None and not wh):
+            if not wh:
+                self._apply(st, q)
+            if rest:
+                self._statement(up, rest, focus=focus or st.focus, refine=True)
+            return
+        if polarity == "no":
+            if rest and read(rest).values:
+                self._apply(st, _positive(q)) if not wh else None
+                self._statement(up, rest, focus=focus or st.focus, refine=True)
+                return
+            self._deny(st, q)
+            return
+        # a value: "red", "two", "on the couch", "a frisbee"
+        if focus and st.find(focus) is None:
+            self._apply(st, _positive(q, values=False))
+        self._statement(up, answer, focus=focus or st.focus, refine=True)
+
+    def _deny(self, st: SearchState, q: Reading) -> None:
+        """A 'no' to a yes/no question: exclude the value it asked about, else the thing."""
+        values = [v for v in q.values if v.slot != "word"]
+        if values:
+            for v in values:
+                if v.slot in SETTING_SLOTS:
+                    self._setting(st, Value(v.slot, v.value, v.i, True, said=v.said))
+                else:
+                    t = q.thing_at(q.owner(v))
+                    subject = st.find(t.noun) if t is not None and not t.ref else st.focused()
+                    if subject is None and t is not None and not t.ref:
+                        subject = Subject(noun=t.noun, plural=t.plural)
+                    if subject is not None:
+                        ex = Subject(noun=subject.noun, plural=subject.plural, excluded=True)
+                        set_attrs(ex, [Value(v.slot, v.value, v.i)])
+                        st.subjects.append(ex)
+            return
+        for t in q.things:
+            if not t.ref:
+                self._exclude(st, t, [])
+
+    # --- answers to picseek's own question -------------------------------------------------------
+
+    def _answer(self, up: Update, text: str, asked: Question) -> None:
+        """A message after picseek's question: an answer to it, or anything else the user says instead."""
+        if _only(text, L.UNKNOWN):
+            return
+        none, rest = _none_of_these(text)
+        if none and asked.kind == "presence" and not asked.noun:
+            self._exclude_options(up.state, asked)  # "What else — a car or a boat?" "none of these": neither
+        if none and not rest:
+            return
+        text = rest if none else text
+        m = re.fullmatch(r"(?:the\s+)?(first|second|third|fourth|last|1|2|3|4)(?:\s+(?:one|option))?", text)
+        if m and asked.options:
+            i = L.ORDINALS.get(m.group(1)) or int(m.group(1))
+            if i <= len(asked.options):  # "the second one" picks an option; "4" of two options is no answer
+                text = asked.options[i - 1 if i > 0 else -1]
+        polarity, rest = _polarity(text)
+        if (
+            asked.kind == "presence"
+            and not asked.noun
+            and (polarity == "no" and not rest or _only(text, ("nothing else",)))
+        ):
+            self._exclude_options(up.state, asked)
+            return
+        if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
+            question = f"is there a {asked.noun}"
+            self._qa(up, question, text)
+            return
+        if polarity == "unknown":
+            return
+        focus = asked.noun if asked.kind == "attribute" else None
+        if asked.kind == "attribute" and asked.noun and up.state.find(asked.noun) is None:
+            up.state.subjects.append(Subject(noun=asked.noun))
+        # Naming the thing asked about (or an option) answers; a message about something else may start anew.
+        expected = {singular(o.split()[-1]) for o in asked.options if o}
+        expected |= {singular(asked.noun)} if asked.noun else set()
+        self._statement(up, text, focus=focus, refine=none, expected=frozenset(expected))
+
+    def _exclude_options(self, st: SearchState, asked: Question) -> None:
+        for option in asked.options:
+            self._exclude(st, Thing(0, singular(option.split()[-1])), [])
+
+    # --- results, filters and counts -------------------------------------------------------------
+
+
+def split_qa(text: str) -> tuple[str, str] | None:
+    """'is there grass? yes' / 'any people, no' -> (question, answer); None for a plain message."""
+    if "?" in text:
+        q, _, a = text.rpartition("?")
+        a = a.strip(" ,.!")
+        if a and _QUESTION_START.match(q.strip()):
+            return q.strip(), a
+        return None
+    if "," in text and _QUESTION_START.match(text):
+        q, _, a = text.rpartition(",")
+        a = a.strip(" .!")
+        if a and (len(a.split()) <= 4 or _polarity(a)[0] is not None):
+            return q.strip(), a
+    return None
+
+
+_NONE = re.compile(
+    r"^(?:none\s+of\s+(?:these|those|them|the\s+above)|neither(?:\s+of\s+(?:them|those|these))?|none|"
+    r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one)"
+    r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$)"
+)
+
+
+def _none_of_these(text: str) -> tuple[bool, str]:
+    """'none of these' / 'neither, it's blue' -> (True, what follows); 'none that are brown' is no such answer."""
+    m = _NONE.match(text.strip())
+    return (True, (m.group("rest") or "").strip()) if m else (False, text)
+
+
+def _polarity(answer: str) -> tuple[str | None, str]:
+    """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
+    a = answer.strip(" .!,").lower()
+    if _only(a, L.UNKNOWN):
+        return "unknown", ""
+    if _only(a, L.YES):
+        return "yes", ""
+    if _only(a, L.NO):
+        return "no", ""
+    for word, phrases in (("no", L.NO), ("yes", L.YES)):
+        for p in sorted(phrases, key=len, reverse=True):
+            m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
+            if m:
+                rest = a[m.end() :].strip()
+                if rest and " " in p and not re.match(r"^[,.;:!-]", a[len(p) :].lstrip()):
+                    continue  # "i don't mind people": a phrase that answers only when it ends the thought
+                if _only(rest, L.YES if word == "yes" else L.NO):  # "yeah there is", "no there isn't"
+                    rest = ""
+                if (
+                    word == "no"
+                    and p in ("no", "none", "nothing", "zero")
+                    and rest
+                    and not re.match(r"^[,.;:!-]", a[len(p) :])
+                ):
+                    return None, a  # "no trees" is a statement, not a no
+                return word, rest
+    return None, a
+
+
+def _positive(q: Reading, values: bool = True) -> Reading:
+    return Reading(
+        things=[Thing(t.i, t.noun, t.plural, False, t.definite) for t in q.things],
+        values=[Value(v.slot, v.value, v.i, False, v.target) for v in q.values] if values else [],
+        segment=q.segment,
+        doc=q.doc,
+    )
+
+
+def has_attrs(s: Subject, vals: list[Value]) -> bool:
+    return any(
+        (v.slot == "color" and s.color == v.value)
+        or (v.slot == "size" and s.size == v.value)
+        or (v.slot == "adjective" and v.value in s.adjectives)
+        for v in vals
+    )
+
+
+def set_attrs(s: Subject, vals: list[Value]) -> None:
+    colors = [str(v.value) for v in vals if v.slot == "color"]
+    if colors:
+        s.color = " and ".join(dict.fromkeys(colors))
+    for v in vals:
+        if v.slot == "size":
+            s.size = str(v.value)
+        elif v.slot == "count" and int(v.value) > 0:  # "no dogs" / "zero dogs" is an exclusion, not a count
+            s.count = int(v.value)
+            s.plural = s.count > 1
+        elif v.slot == "adjective" and v.value not in s.adjectives:
+            s.adjectives.append(str(v.value))

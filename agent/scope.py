@@ -1,0 +1,93 @@
+"""How far a negation reaches and where a clause ends: 'without people at night' excludes the people, not the
+night; 'no boats, make it red' ends the exclusion at the comma."""
+
+from __future__ import annotations
+
+from agent import lexicon as L
+
+BOUNDARY_WORDS = frozenset({"but", "though", "however", "although", "instead", "whereas", "yet"})
+
+CUE_VERBS = (
+    L.WANT_VERBS
+    | L.EXCLUDE_VERBS
+    | L.ADD_CUES
+    | frozenset(
+        "make look search switch change mean try go let do be have get keep turn paint color colour show "
+        "find want need see give pick choose prefer love swap replace set bring allow include try say "
+        "think know tell guess wonder hope wish use start begin scrap forget mind care matter zoom filter "
+        "narrow focus refine limit restrict stick return move bother".split()
+    )
+)
+
+
+def negation(doc) -> list[bool]:
+    """Which tokens are under a negation: 'without people', 'no trees', 'leave out the boats', 'not red'."""
+    n = len(doc)
+    neg = [False] * n
+    for t in doc:
+        trig = is_trigger(t, doc)
+        if not trig:
+            continue
+        # copula with the thing before it: "people shouldn't be in it", "boats are not wanted"
+        if t.dep_ == "neg" and t.head.lemma_ == "be":
+            for c in t.head.children:
+                if c.dep_ in ("nsubj", "nsubjpass") and c.i < t.i:
+                    for s in c.subtree:
+                        neg[s.i] = True
+        for j in range(t.i + 1, n):
+            u = doc[j]
+            if u.is_punct and u.text not in ("'", '"', "-") or u.lower_ in BOUNDARY_WORDS:
+                break
+            if j > t.i + 1 and u.pos_ == "VERB" and u.lemma_ not in ("want", "see", "show", "have", "include", "need"):
+                if u.lemma_ in CUE_VERBS or u.dep_ in ("conj", "ROOT"):
+                    break
+            if u.lower_ in ("with",) and doc[j - 1].lower_ in ("but", "and") and j - 1 > t.i:
+                break
+            neg[j] = True
+        neg[t.i] = True
+    return neg
+
+
+def is_trigger(t, doc) -> bool:
+    low = t.lower_
+    if low in ("no", "without", "except", "excluding", "minus", "nor", "none", "nothing", "neither", "sans"):
+        # "no" as an answer word or filler ("no, I meant red") is not a negation of what follows
+        return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
+    if low in ("not", "n't", "never") or t.dep_ == "neg":
+        # "I don't mind people", "doesn't matter": a negated objection allows
+        return t.head.lemma_.lower() not in ("mind", "care", "matter", "object", "bother")
+    if low == "rid" and t.i > 0 and doc[t.i - 1].lemma_ == "get":
+        return True
+    if t.pos_ == "VERB" and t.lemma_ in L.EXCLUDE_VERBS:
+        if t.lemma_ in ("leave", "take", "cut", "filter", "strip", "keep"):
+            return any(c.lower_ in ("out", "off", "away") for c in t.children) or (
+                t.i + 1 < len(doc) and doc[t.i + 1].lower_ in ("out", "off", "away")
+            )
+        if t.lemma_ == "forget":
+            obj = [c for c in t.children if c.dep_ == "dobj"]
+            return bool(obj) and obj[0].lower_ not in ("it", "that", "this", "everything", "all")
+        return True
+    return low == "free" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of"
+
+
+def segments(doc) -> list[int]:
+    seg, out = 0, []
+    for t in doc:
+        if (t.is_punct and t.text not in ("'", '"')) or t.lower_ in BOUNDARY_WORDS:
+            seg += 1
+        out.append(seg)
+    return out
+
+
+_BETWEEN = frozenset("at in on during by under the a an any some of with".split())
+
+
+def directly_negated(doc, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and (
+        doc[j].lower_ in _BETWEEN
+        or doc[j].lower_ in L.PLACEHOLDERS
+        or doc[j].lower_ in ("that", "which", "are", "is", "taken", "shot")
+    ):
+        j -= 1
+    return j >= 0 and is_trigger(doc[j], doc)

@@ -1,0 +1,176 @@
+"""The eval and toy-world commands of `picseek` (registered on the main app by `ui.cli`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tools.errors import PicseekError
+from ui.options import CheckpointOpt, ChromaOpt, JsonOpt, LlmModelOpt, LlmUrlOpt, ModelOpt, StoreOpt
+from ui.wiring import make_captioner, open_store
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_)
+    app.command("toy-targets")(toy_targets_cmd)
+    app.command("toy-dialogues")(toy_dialogues_cmd)
+    app.command("toy-gallery")(toy_gallery)
+
+
+def eval_(
+    dataset: Annotated[
+        Path, typer.Argument(help="dialogues (our JSONL, Karpathy caption JSON, VisDial JSON) or target lines")
+    ],
+    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery the dataset refers to")] = Path("."),
+    systems: Annotated[
+        list[str],
+        typer.Option(
+            "--system",
+            help="refinement: agent, agent-llm, concat, last; target: agent, agent-llm, volunteer, describe",
+        ),
+    ] = [],  # noqa: B006
+    protocol: Annotated[str, typer.Option(help="refinement (per-turn relevance) or target (find one image)")] = (
+        "refinement"
+    ),
+    answerer: Annotated[str, typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")] = (
+        "toy"
+    ),
+    rounds: Annotated[int, typer.Option(help="target protocol: rounds after the first description")] = 5,
+    out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
+    limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
+    split: Annotated[str, typer.Option(help="Karpathy split for COCO/Flickr files")] = "test",
+    model: ModelOpt = "ViT-B-32",
+    checkpoint: CheckpointOpt = None,
+    store: StoreOpt = None,
+    chroma_url: ChromaOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
+    from tools.retrieve import Searcher
+
+    if protocol not in ("refinement", "target"):
+        raise PicseekError(f"unknown protocol {protocol!r}: choose refinement or target.")
+    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
+    searcher = Searcher(st, embedder)
+    if protocol == "target":
+        summary = _eval_target(
+            dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url
+        )
+    else:
+        summary = _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo((out / "report.md").read_text())
+        typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md and a plot")
+
+
+def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url) -> dict:
+    from agent.agent import Agent
+    from evals.datasets import load
+    from evals.runner import AgentSystem, TextBaseline, run
+
+    kw = {"split": split} if fmt == "coco" else {}
+    dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
+    made = []
+    for name in systems or ["agent", "concat", "last"]:
+        if name == "agent":
+            made.append(AgentSystem(Agent(searcher, ask=False), "agent"))
+        elif name == "agent-llm":
+            from agent.llm import LLMPlanner
+
+            llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
+            made.append(AgentSystem(Agent(searcher, llm=llm, ask=False), "agent-llm"))
+        elif name in ("concat", "last"):
+            made.append(TextBaseline(searcher, name))
+        else:
+            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, concat, last.")
+    return run(dialogues, made, out)
+
+
+def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url):
+    from agent.agent import Agent
+    from evals.target import load_targets, run_target
+
+    targets = load_targets(dataset)[:limit] if limit else load_targets(dataset)
+    if answerer == "toy":
+        from evals.toy.user import ToyUser
+
+        if not (folder / "scenes.jsonl").exists():
+            raise PicseekError(f"--answerer toy needs a toy gallery with scenes.jsonl; {folder} has none.")
+        user = ToyUser(folder)
+    elif answerer == "llm":
+        from evals.users import LLMUser
+
+        user = LLMUser(model=llm_model, base_url=llm_base_url)
+    else:
+        raise PicseekError(f"unknown answerer {answerer!r}: choose toy or llm.")
+    captioner = make_captioner(None, embedder) if embedder.spec.captions else None
+    made = {}
+    for name in systems or ["agent", "volunteer", "describe"]:
+        if name in ("agent", "agent-llm"):
+            llm = None
+            if name == "agent-llm":
+                from agent.llm import LLMPlanner
+
+                llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
+            made[name] = Agent(searcher, llm=llm, captioner=captioner)
+        elif name in ("volunteer", "describe"):
+            made[name] = Agent(searcher, captioner=captioner, ask=False)
+        else:
+            raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, volunteer, describe.")
+    return run_target(targets, made, user, out, rounds=rounds)
+
+
+def toy_targets_cmd(
+    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
+    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
+    n: Annotated[int, typer.Option("--n", help="number of targets")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+) -> None:
+    """Write target-image eval lines for a toy gallery: each target first described by one object's noun."""
+    from evals.target import save_targets, toy_targets
+
+    targets = toy_targets(gallery, n, seed)
+    save_targets(targets, out)
+    typer.echo(f"wrote {len(targets)} targets to {out}")
+
+
+def toy_dialogues_cmd(
+    out: Annotated[Path, typer.Argument(help="JSONL file to write")],
+    gallery: Annotated[Path, typer.Option("--gallery", help="a toy gallery (with scenes.jsonl)")],
+    n: Annotated[int, typer.Option("--n", help="number of dialogues")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    phrasings: Annotated[
+        str, typer.Option(help="classic (the committed eval's templates), dev, heldout or all phrasings")
+    ] = "classic",
+) -> None:
+    """Write toy-world eval dialogues (3 turns, exact ground truth) for a toy gallery."""
+    from evals.datasets import save_jsonl, toy_dialogues
+
+    if phrasings not in ("classic", "dev", "heldout", "all"):
+        raise PicseekError(f"--phrasings must be classic, dev, heldout or all, not {phrasings!r}.")
+    dialogues = toy_dialogues(gallery, n, seed, phrasings)
+    save_jsonl(dialogues, out)
+    typer.echo(f"wrote {len(dialogues)} dialogues to {out}")
+
+
+def toy_gallery(
+    out: Annotated[Path, typer.Argument(help="folder to write the scenes into")],
+    n: Annotated[int, typer.Option("--n", help="number of scenes")] = 1500,
+    seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same gallery")] = 0,
+    size: Annotated[int, typer.Option("--size", help="image side in pixels (>= 128)")] = 192,
+) -> None:
+    """Render a toy scene gallery with exact ground truth (scenes.jsonl)."""
+    from evals.toy.world import make_gallery
+
+    if size < 128:
+        raise PicseekError("--size must be at least 128 pixels.")
+    make_gallery(out, n, seed, size)
+    typer.echo(f"wrote {n} scenes to {out} (ground truth: {out / 'scenes.jsonl'})")
