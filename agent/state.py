@@ -230,6 +230,8 @@ def changes(old: SearchState | None, new: SearchState) -> list[str]:
     if old is None or not (old.required or old.excluded or old.words or old.like):
         return []
     out: list[str] = []
+    if not new.required and new.like and not (set(new.like) & set(old.like)):
+        return ["new search by example"]
     old_req = {s.noun: s for s in old.required}
     new_req = {s.noun: s for s in new.required}
     if old_req and new_req and not set(old_req) & set(new_req) and not (set(old.words) & set(new.words)):

@@ -127,8 +127,8 @@ def _layout() -> SimpleNamespace:
             with gr.Row():
                 c.more = gr.Button("More like this", elem_id="more")
                 c.less = gr.Button("Less like this", elem_id="less")
-                c.good = gr.Button("👍 Right", elem_id="good")
-                c.bad = gr.Button("👎 Wrong", elem_id="bad")
+                c.good = gr.Button("Right one", elem_id="good")  # words, not emoji: offline pages may lack the font
+                c.bad = gr.Button("Wrong one", elem_id="bad")
                 c.info = gr.Button("Details", elem_id="details")
             c.detail = gr.JSON(label="Details", elem_id="detail")
     return c
@@ -164,7 +164,9 @@ def _wire(c: SimpleNamespace, h: Handlers) -> None:
             )
         )
     c.info.click(h.details, [c.selected, c.session], c.detail, api_name="details")
-    c.find.click(h.by_example, [c.upload, c.chat, c.session, c.k, c.threshold], outs, api_name="search_by_example")
+    then_options(
+        c.find.click(h.by_example, [c.upload, c.chat, c.session, c.k, c.threshold], outs, api_name="search_by_example")
+    )
 
 
 def _clicker(refine, template: str):
