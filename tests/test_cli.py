@@ -81,3 +81,13 @@ def test_offline_real_model_names_the_remedies(toy_gallery, tmp_path):
 def test_models_json():
     rows = json.loads(picseek_cli("models", "--json").stdout)
     assert {"ViT-B-32", "coca_ViT-B-32", "toy"} <= {r["name"] for r in rows}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "args,says",
+    [(("serch", "x"), "No such command 'serch'"), (("ask", "--k", "10", "x"), "No such option: --k")],
+)
+def test_usage_mistakes_print_the_usage_and_exit_2(args, says):
+    p = picseek_cli(*args, check=False)
+    assert p.returncode == 2 and says in p.stderr and "Usage: picseek" in p.stderr and "Traceback" not in p.stderr

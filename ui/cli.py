@@ -409,6 +409,9 @@ def main() -> None:
     """Entry point: user mistakes print as one line (exit 2); the traceback goes to the log."""
     import click
 
+    # typer >= 0.20 carries its own copy of click: its usage errors are not click's classes
+    usage_errors = tuple({click.ClickException, *(c for c in (getattr(typer, "TyperException", None),) if c)})
+    aborts = tuple({click.exceptions.Abort, getattr(typer, "Abort", click.exceptions.Abort)})
     _setup_logging()
     try:
         rv = app(standalone_mode=False)
@@ -416,12 +419,15 @@ def main() -> None:
         log.exception("picseek error")
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, *aborts):
         typer.echo("interrupted: everything indexed so far is saved; run the same command again to resume.", err=True)
         sys.exit(130)
+    except usage_errors as e:  # a usage mistake: the usage line and the error, exit 2, no traceback
+        if hasattr(e, "show"):
+            e.show()
+        else:
+            typer.echo(f"error: {e}", err=True)
+        sys.exit(getattr(e, "exit_code", 2))
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
