@@ -99,3 +99,18 @@ def toy_index(toy_gallery, toy_embedder):
     store = open_toy_store(toy_gallery, toy_embedder)
     report = index_folder(toy_gallery, toy_embedder, store, workers=2, progress=False)
     return toy_gallery, store, report
+
+
+def png_bomb(path: Path, side: int) -> Path:
+    """A few KB on disk, side x side pixels when decoded: a decompression bomb."""
+    import struct
+    import zlib
+
+    rows = zlib.compress(b"".join(b"\x00" + b"\x00" * (side // 8) for _ in range(side)), 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return path

@@ -48,6 +48,8 @@ def chat_text(page) -> str:
 
 def test_search_click_refine_and_upload_in_a_browser(app_url, page, tmp_path):  # noqa: F811
     url, gallery = app_url
+    hosts = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2] if "://" in r.url else r.url.split(":")[0]))
     page.goto(url)
     page.locator("#msg textarea").fill("a boat")
     page.locator("#msg textarea").press("Enter")
@@ -90,6 +92,8 @@ def test_search_click_refine_and_upload_in_a_browser(app_url, page, tmp_path):  
         "document.querySelector('#chat').innerText.split('search by example image')[1]?.includes('Found')",
         timeout=60_000,
     )
+    # an offline app: the page asked no host but the app's own (no webfonts, no CDN, no telemetry)
+    assert hosts <= {url.split("/")[2], "data", "blob"}, hosts
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
     assert (ARTIFACTS / "ui.png").stat().st_size > 10_000

@@ -91,3 +91,13 @@ def test_models_json():
 def test_usage_mistakes_print_the_usage_and_exit_2(args, says):
     p = picseek_cli(*args, check=False)
     assert p.returncode == 2 and says in p.stderr and "Usage: picseek" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_an_example_image_bomb_is_refused_with_a_sentence(toy_index, tmp_path):
+    from tests.conftest import png_bomb
+
+    gallery, _, _ = toy_index
+    for side in (12_000, 60_000):
+        bomb = png_bomb(tmp_path / f"bomb{side}.png", side)
+        p = picseek_cli("search", "--like", str(bomb), "--dir", str(gallery), "--model", "toy", check=False)
+        assert p.returncode == 2 and "cannot use example image" in p.stderr and "Traceback" not in p.stderr

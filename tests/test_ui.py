@@ -141,3 +141,14 @@ def test_a_question_is_answered_by_the_next_message(app_url):
     option = asked.split("Which car — ")[1].split(",")[0].split(" or ")[0].strip(" ?")
     history, _, _ = c.predict(option, history, 6, 0, api_name="/chat")
     assert f"{option} car" in reply_text(history)
+
+
+def test_an_uploaded_bomb_is_a_sentence_in_the_chat(app_url, tmp_path):
+    from gradio_client import Client, handle_file
+
+    from tests.conftest import png_bomb
+
+    url, _ = app_url
+    bomb = png_bomb(tmp_path / "bomb.png", 60_000)
+    history, _, _ = Client(url, verbose=False).predict(handle_file(str(bomb)), [], 4, 0, api_name="/search_by_example")
+    assert "cannot use example image" in reply_text(history) and "Traceback" not in reply_text(history)

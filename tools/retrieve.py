@@ -20,6 +20,7 @@ from tools.errors import BadQuery
 from tools.store import Store, image_id
 
 MAX_K = 200
+EXAMPLE_MAX_PIXELS = 50_000_000  # an example photo needs no more; a decompression bomb is refused before decoding
 
 
 class Filters(BaseModel):
@@ -142,18 +143,22 @@ class Searcher:
                 )
             vecs += [np.asarray(found[i], np.float32) for i in ids]
         if outside:
-            from PIL import Image
-
-            ims = []
-            for r in outside:
-                try:
-                    with Image.open(r) as im:
-                        im.load()
-                        ims.append(im.copy())
-                except (OSError, ValueError) as e:
-                    raise BadQuery(f"cannot read example image {r}: {e}") from None
-            vecs += list(self.embedder.embed_images(ims))
+            vecs += list(self.embedder.embed_pixels(self._decode_examples(outside)))
         return np.stack(vecs)
+
+    def _decode_examples(self, paths: list[str]) -> list[np.ndarray]:
+        """Example images are hostile input (a UI visitor may send one): decoded like indexing decodes, in a worker
+        with the pixel limit, a time limit and a memory cap; a refused file is a clear error, not a crash."""
+        from tools.decode_pool import DecodePool, Limits
+
+        limits = Limits(timeout_s=10.0, memory_mb=1024, max_pixels=EXAMPLE_MAX_PIXELS)
+        out = dict(DecodePool(self.embedder.fit, workers=1, limits=limits).imap([(p, p) for p in paths]))
+        pixels = []
+        for p in paths:
+            if isinstance(out.get(p), str) or p not in out:
+                raise BadQuery(f"cannot use example image {Path(p).name}: {out.get(p, 'not decoded')}.")
+            pixels.append(out[p].pixels)
+        return pixels
 
     def query_vector(self, q: ImageQuery, extra_like: np.ndarray | None = None) -> np.ndarray:
         parts = []
