@@ -266,7 +266,8 @@ class Toolbox:
 def langchain_tools(searcher: Searcher, captioner=None) -> list:
     """The agent's search and caption tools as LangChain tools, for use in any LangChain agent.
 
-    They run through `Toolbox.call` over their own session, so they validate and bound exactly as the agent does.
+    They run through `Toolbox.call`, so they validate and bound exactly as the agent does. They share one session
+    for their lifetime: `like=[2]` means the second result of their last search.
     """
     from langchain_core.tools import StructuredTool, ToolException
 

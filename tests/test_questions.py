@@ -194,3 +194,19 @@ def test_ask_continues_a_saved_session_and_answers_the_question(toy_index, tmp_p
     path.write_text("{not json")
     bad = picseek_cli("ask", "--dir", str(gallery), "--model", "toy", "--session", str(path), "cars", check=False)
     assert bad.returncode == 2 and "cannot read the session file" in bad.stderr
+
+
+def test_the_terminal_chat_numbers_the_options_and_takes_a_number(toy_index, toy_embedder, capsys):
+    from agent.agent import Agent
+    from tests.test_eval import _caption_from_truth
+    from tools.retrieve import Searcher
+    from ui.cli import chat_loop
+
+    gallery, store, _ = toy_index
+    _caption_from_truth(gallery, store)
+    chat_loop(Agent(Searcher(store, toy_embedder)), ["a car", "1"])
+    out = capsys.readouterr().out
+    first = out.split("> 1")[0]
+    assert "[1] " in first and "[2] " in first
+    option = first.split("[1] ")[1].split("   ")[0].strip()
+    assert f"> 1\n" in out and option in out.split("> 1")[1].split("Best matches")[0]  # the reply reads option 1
