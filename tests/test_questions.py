@@ -209,4 +209,4 @@ def test_the_terminal_chat_numbers_the_options_and_takes_a_number(toy_index, toy
     first = out.split("> 1")[0]
     assert "[1] " in first and "[2] " in first
     option = first.split("[1] ")[1].split("   ")[0].strip()
-    assert f"> 1\n" in out and option in out.split("> 1")[1].split("Best matches")[0]  # the reply reads option 1
+    assert "> 1\n" in out and option in out.split("> 1")[1].split("Best matches")[0]  # the reply reads option 1
