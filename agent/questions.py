@@ -54,11 +54,11 @@ _WORD = re.compile(r"[a-z][a-z' -]{0,40}")
 
 def read_captions(captions: list[str | None]) -> list[Facts]:
     """Facts of many captions, parsing the new ones in one batch (a caption is a noun phrase: one parse each)."""
-    from agent.language import nlp
+    from agent.language import parse_many
     from agent.reading import clean
 
     new = sorted({c for c in captions if c and c not in _cache})
-    for c, doc in zip(new, nlp().pipe("find " + clean(c.lower()) for c in new)):
+    for c, doc in zip(new, parse_many(["find " + clean(c.lower()) for c in new])):
         facts(c, doc)
     return [facts(c) for c in captions]
 
