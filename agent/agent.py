@@ -161,10 +161,13 @@ class Agent:
         return up.state, up.unknown
 
     def _caption(self, box: Toolbox) -> None:
-        if self.captioner is None or not box.hits:
+        """Captions missing from the index, made in one pass: the top results shown, and the candidates the
+        question step reads (which include them)."""
+        wanted = box.candidates[:CANDIDATES] if self.questioner is not None else box.hits[: self.caption_top]
+        if self.captioner is None or not wanted:
             return
         try:  # captions are a nicety: a failure never loses the results
-            box.caption_hits(box.hits[: self.caption_top])
+            box.caption_hits(wanted)
         except Exception as e:
             log.warning("captioning failed: %r", e)
 
@@ -173,7 +176,6 @@ class Agent:
         if self.questioner is None or len(box.candidates) < 5:
             return None
         try:
-            box.caption_hits(box.candidates[:CANDIDATES])
             return self.questioner.ask(box.session, box.candidates[:CANDIDATES])
         except Exception as e:  # a question is a nicety too
             log.warning("question step failed: %r", e)

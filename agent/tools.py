@@ -182,7 +182,7 @@ class Toolbox:
             wide = self.searcher.search(q.model_copy(update={"k": max(q.k, CANDIDATES)}))
         except (PicseekError, ValueError) as e:
             raise ToolError(str(e)) from None
-        self.candidates, self.hits = wide, [h for h in wide[: q.k]]
+        self.candidates, self.hits = wide, wide[: q.k]  # the same Hit objects: a caption fills both
         self.query, self.searched = q, True
         self.session.remember(state)
         self.session.query = q
@@ -219,7 +219,7 @@ class Toolbox:
         caption_images(self.searcher.store, self.captioner, ids=missing, mode="stale", progress=False)
         got = self.searcher.store.get(missing)
         caps = dict(zip(got["ids"], got["documents"]))
-        for h in [*self.hits, *self.candidates]:
+        for h in self.candidates:  # the hits are its first k
             if not h.caption and caps.get(h.id):
                 h.caption = caps[h.id]
 
