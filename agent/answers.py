@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent import lexicon as L
-from agent.reading import Reading, Thing, Value, read
+from agent.reading import Reading, Thing, Value, find_phrase, read
 from agent.state import Question, SearchState, Subject, singular
 
 
@@ -32,13 +32,12 @@ _QUESTION_START = re.compile(
 _WH = re.compile(r"^(?:how|what|which|where|who|whose)\b")
 
 
-def strip_phrase(text: str, phrases, start: bool = False) -> tuple[str, bool]:
-    """The text without the first of these phrases found (at its start only, with `start`), and whether one was."""
-    for p in sorted(phrases, key=len, reverse=True):
-        m = re.search(("^" if start else r"(?:^|\b)") + re.escape(p) + r"(?:\b|$)[\s:,.!-]*", text)
-        if m:
-            return (text[: m.start()] + " " + text[m.end() :]).strip(" ,.:;!-"), True
-    return text, False
+def strip_phrase(text: str, phrases) -> tuple[str, bool]:
+    """The text without the first of these phrases found, and whether one was."""
+    m = find_phrase(text, phrases)
+    if m is None:
+        return text, False
+    return (text[: m.start()] + " " + text[m.end() :]).strip(" ,.:;!-"), True
 
 
 def _only(text: str, phrases) -> bool:

@@ -105,7 +105,7 @@ def _fix(word: str, extra: tuple[str, ...]) -> str:
     from rapidfuzz.distance import DamerauLevenshtein
 
     w = word.lower()
-    if len(w) < 3 or not w.isalpha() or w in common_words() or w in extra or is_english(w):
+    if len(w) < 3 or not w.isalpha() or w in common_words() or w in extra:  # English words never reach here
         return word
     if len(w) == 3:  # "teh", "dgo": only a swap of two letters
         swaps = {w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(2)}

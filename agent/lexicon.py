@@ -217,6 +217,16 @@ ADD_CUES = frozenset("add plus put include also too with throw bring insert".spl
 REALLOW_WORDS = frozenset(
     "again ok okay fine allowed acceptable alright welcome permitted back whatever".split()
 )  # "people are ok again", "bring back the boats"
+# The phrases that mark a message as adding to the search, or as allowing again what was excluded.
+ADD_PHRASES = ("with", "plus", "also", "too", "as well", "add", "put", "include", "throw in", "along with", "and a")
+# fmt: off
+REALLOW_PHRASES = (
+    "again", "is ok", "are ok", "is okay", "are okay", "is fine", "are fine", "allowed", "bring back", "back in",
+    "put back", "don't mind", "dont mind", "do not mind", "doesn't matter", "can stay", "are welcome", "is welcome",
+    "allow", "can have", "can be in", "let's have", "unexclude", "re-add", "no problem with", "after all", "ok with",
+    "okay with", "fine with", "bring the", "back",
+)
+# fmt: on
 CORRECTION_CUES = (
     "sorry",
     "i meant",

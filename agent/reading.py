@@ -20,8 +20,13 @@ __all__ = ["Reading", "Thing", "Value", "clean", "read"]
 _SPLIT_DASH = re.compile(r"\s+[-–—]+\s+|[–—]+")
 
 
-def _has_phrase(text: str, phrases) -> bool:
-    return any(re.search(r"(?:^|\b)" + re.escape(p) + r"(?:\b|$)", text) for p in phrases)
+def find_phrase(text: str, phrases) -> re.Match | None:
+    """The first of these phrases (longest first) found as whole words, with the punctuation after it."""
+    for p in sorted(phrases, key=len, reverse=True):
+        m = re.search(r"(?:^|\b)" + re.escape(p) + r"(?:\b|$)[\s:,.!-]*", text)
+        if m:
+            return m
+    return None
 
 
 _CLAUSE_START = frozenset(
@@ -73,15 +78,6 @@ def clean(text: str) -> str:
     return _SPLIT_DASH.sub(" , ", text)
 
 
-# fmt: off
-REALLOW_CUES = (
-    "again", "is ok", "are ok", "is okay", "are okay", "is fine", "are fine", "allowed", "bring back", "back in",
-    "put back", "don't mind", "dont mind", "do not mind", "doesn't matter", "can stay", "are welcome", "is welcome",
-    "allow", "can have", "can be in", "let's have", "unexclude", "re-add", "no problem with", "after all", "ok with",
-    "okay with", "fine with", "bring the", "back",
-)
-# fmt: on
-ADD_CUES = ("with", "plus", "also", "too", "as well", "add", "put", "include", "throw in", "along with", "and a")
 _QUESTION = re.compile(
     r"^(?:any|got any|do you have|have you got|is there|are there|can i see|can you show|could you show)\b"
 )
@@ -114,8 +110,8 @@ def read(text: str, doc=None) -> Reading:
 
 def _cues(r: Reading, low: str) -> None:
     """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back."""
-    r.add = _has_phrase(low, ADD_CUES) or bool(re.match(r"^(?:and|&|\+)\b", low))
-    r.correction = _has_phrase(low, L.CORRECTION_CUES) or bool(re.match(r"^no+[,!.]?\s+\w", low))
-    r.reallow = _has_phrase(low, REALLOW_CUES)
+    r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and|&|\+)\b", low))
+    r.correction = find_phrase(low, L.CORRECTION_CUES) is not None or bool(re.match(r"^no+[,!.]?\s+\w", low))
+    r.reallow = find_phrase(low, L.REALLOW_PHRASES) is not None
     r.question = low.rstrip().endswith("?") or bool(_QUESTION.match(low))
     r.linked = bool(_LINKED.match(low))

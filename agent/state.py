@@ -128,17 +128,17 @@ class SearchState(BaseModel):
     words: list[str] = Field(default_factory=list, description="description words with no slot, kept as said")
     negatives: list[str] = Field(default_factory=list, description="excluded concepts that are not things: 'sunny'")
 
-    @field_validator("words", "negatives")
-    @classmethod
-    def _phrases(cls, v: list[str]) -> list[str]:
-        return [w for w in (" ".join(x.split()) for x in v) if w]
-
     like: list[str] = Field(default_factory=list, description="reference images: more like these (image ids)")
     unlike: list[str] = Field(default_factory=list, description="images to move away from (image ids)")
     filters: Filters = Field(default_factory=Filters)
     k: int | None = Field(None, ge=1, le=MAX_K)
     threshold: float | None = Field(None, ge=-1, le=1)
     focus: str | None = Field(None, description="noun of the subject 'it' / 'them' / 'one' refers to")
+
+    @field_validator("words", "negatives")
+    @classmethod
+    def _phrases(cls, v: list[str]) -> list[str]:
+        return [w for w in (" ".join(x.split()) for x in v) if w]
 
     @property
     def required(self) -> list[Subject]:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from agent.session import Session
-from agent.state import Question, SearchState
+from agent.state import Question, SearchState, Slot
 from tools.errors import PicseekError
 from tools.retrieve import Hit, ImageQuery, Searcher
 
@@ -80,7 +80,7 @@ class AskArgs(BaseModel):
     kind: Literal["attribute", "setting", "presence"] = Field(
         ..., description="attribute: of one thing (noun + slot); setting: time/place/season/weather; presence"
     )
-    slot: Literal["color", "size", "count", "time", "place", "season", "weather"] | None = None
+    slot: Slot | None = None
     noun: str | None = Field(None, description="the thing the question is about (attribute, presence)")
     options: list[str] = Field(default_factory=list, max_length=4, description="2-4 short answers from the captions")
 
