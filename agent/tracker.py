@@ -31,7 +31,8 @@ from agent.state import Question, SearchState, Subject, singular
 from tools.retrieve import MAX_K, Filters
 
 _RETRACT = re.compile(
-    r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+(.+)$"
+    r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+"
+    r"([^,;]+?)(?:\s*(?:[,;]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
 )
 
 
@@ -83,8 +84,10 @@ class Tracker(Answers):
     ) -> None:
         st = up.state
         m = _RETRACT.match(text)
-        if m:  # "never mind the no people thing", "forget about the dog": take that part back
+        if m:  # "never mind the no people thing", "forget the surfers, just waves": take that part back
             self._retract(st, read(m.group(1)))
+            if m.group("rest"):  # what follows the retraction is said about the search that is left
+                self._statement(up, m.group("rest"), refine=True)
             return
         text, strong = strip_phrase(text, L.SWITCH_CUES)
         text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)

@@ -91,6 +91,8 @@ def _compound_noun(t) -> str:
     mods = [c for c in t.children if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in NOUN_POS and c.i < t.i]
     mods = [m for m in mods if m.lower_ not in L.PLACEHOLDERS and m.lower_ not in L.TIME_WORDS]
     mods = [m for m in mods if m.lower_ not in L.WEATHER and m.lower_ not in L.COLORS]
+    for m in list(mods):  # "street food stalls": the modifier's own compound stays in the noun too
+        mods += [c for c in m.children if c.dep_ == "compound" and c.pos_ in NOUN_POS and c.i < m.i]
     head = t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_
     if t.lower_ in ("people", "folks", "persons"):
         head = "person"

@@ -63,6 +63,9 @@ def test_a_real_photo_dialogue():
         (("cars", "a boat on a lake"), "a boat on a lake", []),
         (("cars", "new search: dogs"), "dogs", []),
         (("a red car", "withuot people at nigth"), "a red car at night", ["people"]),
+        # a retraction takes back only what it names; the rest of the message still counts
+        (("surfers at the beach", "forget the surfers, just waves"), "waves at the beach", []),
+        (("street food stalls at night",), "street food stalls at night", []),  # no compound word is dropped
     ],
 )
 def test_follow_ups_in_ordinary_language(messages, text, negatives):
