@@ -69,56 +69,63 @@ class AgentSystem(System):
         return [h.metadata.get("path", "") for h in r.hits]
 
 
-def run(dialogues: list[Dialogue], systems: list[System], out: Path, progress: bool | None = None) -> dict:
-    """Evaluate; resumes from out/results.jsonl (dialogue x system pairs already there are not run again)."""
+def resumable(path: Path, pairs: list, run_one, key_field: str, desc: str, progress: bool | None, keep=None) -> list:
+    """Rows for (item, item id, system, system name) pairs, run one by one and appended to the JSONL at `path`;
+    pairs already there (and accepted by `keep`) are read back, not run again. Rows come back in `pairs` order."""
     from tqdm import tqdm
 
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "results.jsonl"
     done: dict[tuple[str, str], dict] = {}
-    if results_path.exists():
-        for line in results_path.read_text().splitlines():
+    if path.exists():
+        for line in path.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                done[(r["dialogue"], r["system"])] = r
-    todo = [(d, s) for d in dialogues for s in systems if (d.id, s.name) not in done]
-    with open(results_path, "a") as f:
-        for d, s in tqdm(todo, desc="evaluating", unit="dialogue", disable=None if progress is None else not progress):
-            s.reset()
-            turns, best = [], DEPTH + 1
-            for t in d.turns:
-                t0 = time.perf_counter()
-                paths = s.turn(t.user)
-                latency = time.perf_counter() - t0
-                ranks = _ranks(paths, set(t.relevant))
-                best = min(best, ranks[0] if ranks else DEPTH + 1)
-                tr = TurnRanks(ranks, len(t.relevant), best, DEPTH)
-                turns.append(
-                    {
-                        "user": t.user,
-                        "ranks": ranks[:20],
-                        "n_relevant": len(t.relevant),
-                        "best_so_far": best,
-                        "latency_ms": round(latency * 1000, 2),
-                        **{m.name: round(m.score(tr), 4) for m in TURN_METRICS},
-                    }
-                )
-            row = {
-                "dialogue": d.id,
-                "system": s.name,
-                "turns": turns,
-                "BRI": round(bri([t["best_so_far"] for t in turns]), 4),
-            }
+                if keep is None or keep(r):
+                    done[(r[key_field], r["system"])] = r
+    todo = [p for p in pairs if (p[1], p[3]) not in done]
+    with open(path, "a") as f:
+        for item, item_id, system, name in tqdm(
+            todo, desc=desc, unit="dialogue", disable=None if progress is None else not progress
+        ):
+            row = run_one(item, system)
             f.write(json.dumps(row) + "\n")
             f.flush()
-            done[(d.id, s.name)] = row
-    ids = {d.id for d in dialogues}
-    rows = [r for (did, _), r in done.items() if did in ids]
+            done[(item_id, name)] = row
+    return [done[(p[1], p[3])] for p in pairs]
+
+
+def run(dialogues: list[Dialogue], systems: list[System], out: Path, progress: bool | None = None) -> dict:
+    """Evaluate; resumes from out/results.jsonl (dialogue x system pairs already there are not run again)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = [(d, d.id, s, s.name) for d in dialogues for s in systems]
+    rows = resumable(out / "results.jsonl", pairs, _run_dialogue, "dialogue", "evaluating", progress)
     summary = summarize(rows, [s.name for s in systems])
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report(summary))
     plot(summary, out / "hits_by_turn.png")
     return summary
+
+
+def _run_dialogue(d: Dialogue, s: System) -> dict:
+    s.reset()
+    turns, best = [], DEPTH + 1
+    for t in d.turns:
+        t0 = time.perf_counter()
+        paths = s.turn(t.user)
+        latency = time.perf_counter() - t0
+        ranks = _ranks(paths, set(t.relevant))
+        best = min(best, ranks[0] if ranks else DEPTH + 1)
+        tr = TurnRanks(ranks, len(t.relevant), best, DEPTH)
+        turns.append(
+            {
+                "user": t.user,
+                "ranks": ranks[:20],
+                "n_relevant": len(t.relevant),
+                "best_so_far": best,
+                "latency_ms": round(latency * 1000, 2),
+                **{m.name: round(m.score(tr), 4) for m in TURN_METRICS},
+            }
+        )
+    return {"dialogue": d.id, "system": s.name, "turns": turns, "BRI": round(bri([t["best_so_far"] for t in turns]), 4)}
 
 
 def summarize(rows: list[dict], systems: list[str]) -> dict:

@@ -97,28 +97,19 @@ def run_target(
     targets: list[Target], systems: dict, user, out: Path, rounds: int = 5, progress: bool | None = None
 ) -> dict:
     """Evaluate `systems` ({name: Agent}) on targets; resumes from out/results.jsonl."""
-    from tqdm import tqdm
+    from evals.runner import resumable
 
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.jsonl"
-    done = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                if len(r["ranks"]) == rounds + 1:  # rows of a run with other --rounds are run again, not mixed
-                    done[(r["target"], r["system"])] = r
-    todo = [(t, s) for t in targets for s in systems if (t.id, s) not in done]
-    with open(path, "a") as f:
-        for t, name in tqdm(
-            todo, desc="target dialogues", unit="dialogue", disable=None if progress is None else not progress
-        ):
-            row = _dialogue(systems[name], t, user, name, rounds)
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            done[(t.id, name)] = row
-    ids = {t.id for t in targets}
-    rows = [r for (tid, _), r in done.items() if tid in ids]
+    pairs = [(t, t.id, name, name) for t in targets for name in systems]
+    rows = resumable(
+        out / "results.jsonl",
+        pairs,
+        lambda t, name: _dialogue(systems[name], t, user, name, rounds),
+        "target",
+        "target dialogues",
+        progress,
+        keep=lambda r: len(r["ranks"]) == rounds + 1,  # rows of a run with other --rounds are run again, not mixed
+    )
     summary = summarize(rows, list(systems), rounds)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     (out / "report.md").write_text(report(summary))
