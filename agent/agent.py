@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from agent.explain import explain, explain_failure
+from agent.explain import explain, explain_failure, nothing_matches, reason
 from agent.questions import Questioner, keys
 from agent.safety import sanitize
 from agent.session import Message, Session
@@ -49,6 +49,7 @@ class TurnResult:
             "planner": self.planner,
             "question": self.question.text if self.question else None,
             "options": list(self.question.options) if self.question else [],
+            "nothing_matches": nothing_matches(self.hits),
             "state": self.session.state.model_dump(mode="json", exclude_defaults=True),
             "query": self.query.model_dump(mode="json") if self.query else None,
             "hits": [
@@ -57,6 +58,9 @@ class TurnResult:
                     "id": h.id,
                     "path": h.path,
                     "score": h.score,
+                    "match": h.match,
+                    "strength": h.strength,
+                    "reason": h.reason,
                     "caption": h.caption,
                     "metadata": h.metadata,
                 }
@@ -85,11 +89,11 @@ class Agent:
         message: str,
         examples: list[str] | None = None,
         k: int | None = None,
-        threshold: float | None = None,
+        min_match: int | None = None,
     ) -> Iterator[Event | TurnResult]:
         """Stream a turn's events; the last item is the TurnResult (with the new session).
 
-        `k`/`threshold` are the UI's settings: they apply unless the user's words ask otherwise ("show me 20").
+        `k`/`min_match` are the UI's settings: they apply unless the user's words ask otherwise ("show me 20").
         `examples` are image files to search by (e.g. an upload); such a turn is planned offline, since the
         language model cannot see the image.
         """
@@ -98,7 +102,7 @@ class Agent:
         before = session.state
         yield Event("status", "searching…")
         try:
-            box, planner, lead = yield from self._plan(session, message, examples, k, threshold)
+            box, planner, lead = yield from self._plan(session, message, examples, k, min_match)
         except (ToolError, PicseekError) as e:
             reply = explain_failure(sanitize(str(e), 300))
             return (yield from self._finish(session, None, message, reply, "offline", [], t0))
@@ -109,7 +113,10 @@ class Agent:
         hits = box.hits
         yield Event("results", hits=hits)
         self._caption(box)
-        question = self._question(box)
+        for h in hits:
+            h.reason = reason(h, box.session.state)
+        box.session.set_results(hits)
+        question = None if nothing_matches(hits) else self._question(box)
         if box.question is None and question is not None:
             box.question = question
         if box.question is not None:
@@ -120,12 +127,12 @@ class Agent:
         )
         return (yield from self._finish(session, box, message, reply, planner, hits, t0))
 
-    def _plan(self, session: Session, message: str, examples, k, threshold):
+    def _plan(self, session: Session, message: str, examples, k, min_match):
         """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
         work = session.model_copy(deep=True)
-        if threshold is not None:  # the UI's slider sets the threshold; its k is only the default (Toolbox)
-            work.state = work.state.model_copy(update={"threshold": threshold})
-        box = Toolbox(self.searcher, work, self.captioner, k, threshold, self.questioner)
+        if min_match is not None:  # the UI's slider sets the minimum match; its k is only the default (Toolbox)
+            work.state = work.state.model_copy(update={"min_match": min_match})
+        box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
         note = ""
         if self.llm is not None and not examples and message:
             try:
@@ -137,7 +144,7 @@ class Agent:
                 log.warning("LLM planner failed: %r", e)
                 note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
             work = session.model_copy(deep=True)
-            box = Toolbox(self.searcher, work, self.captioner, k, threshold, self.questioner)
+            box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
         yield Event("status", "reading your message…")
         state, unknown = self._offline_state(work, message, examples)
         box.run_state(state)
@@ -198,11 +205,11 @@ class Agent:
         message: str,
         examples: list[str] | None = None,
         k: int | None = None,
-        threshold: float | None = None,
+        min_match: int | None = None,
     ) -> TurnResult:
         """Run a turn to completion and return its result."""
         out = None
-        for item in self.run(session, message, examples, k=k, threshold=threshold):
+        for item in self.run(session, message, examples, k=k, min_match=min_match):
             if isinstance(item, TurnResult):
                 out = item
         assert out is not None

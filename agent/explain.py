@@ -3,9 +3,12 @@ the top hits fit, and the question (or a suggestion) that would narrow it."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from agent.safety import quote, sanitize
 from agent.state import Question, SearchState
-from tools.retrieve import Filters, Hit, ImageQuery
+from tools.relevance import WEAK
+from tools.retrieve import Filters, Hit, ImageQuery, content_words
 
 
 def describe_filters(f: Filters) -> list[str]:
@@ -32,9 +35,45 @@ def describe(state: SearchState) -> str:
     return ", ".join(parts + describe_filters(state.filters)) or "everything"
 
 
+def _words(text: str | None) -> dict[str, str]:
+    """Content words of a text by their comparable form ('cars' and 'car' meet), each as first written."""
+    out: dict[str, str] = {}
+    for w in (text or "").lower().split():
+        w = w.strip(".,;:!?\"'()")
+        for key in content_words(w):
+            out.setdefault(key, w)
+    return out
+
+
+def reason(h: Hit, state: SearchState) -> str:
+    """Why a result is here, in words: what its caption shares with the description (and lacks), the chosen image
+    it resembles, the excluded concepts it stays clear of."""
+    parts = []
+    want = _words(state.text())
+    if h.caption and want:
+        have = _words(h.caption)
+        got = [w for k, w in want.items() if k in have]
+        miss = [w for k, w in want.items() if k not in have]
+        if got:
+            parts.append("caption has " + ", ".join(got))
+        if miss:
+            parts.append("no mention of " + ", ".join(miss))
+    if h.similar_to:
+        parts.append(f"looks like {h.similar_to}, which you chose")
+    if h.avoided:
+        parts.append("scores low on " + ", ".join(h.avoided) + " (excluded)")
+    return "; ".join(parts)
+
+
 def _why(h: Hit) -> str:
     label = h.caption or h.metadata.get("name") or h.path.rsplit("/", 1)[-1]
-    return f"#{h.rank} {quote(label, 90)} ({h.score:.2f})"
+    why = f": {sanitize(h.reason, 120)}" if h.reason else ""
+    return f"#{h.rank} {quote(label, 90)} ({h.strength} match {h.match}/100{why})"
+
+
+def _tally(hits: list[Hit]) -> str:
+    counts = Counter(h.strength for h in hits)
+    return ", ".join(f"{counts[s]} {s}" for s in ("strong", "fair", "weak", "no") if counts[s])
 
 
 def explain(
@@ -50,14 +89,24 @@ def explain(
     what = describe(state)
     change = f" ({sanitize('; '.join(changed), 200)})" if changed else ""
     if not hits:
-        strict = " (the score threshold may be too strict)" if query is not None and query.threshold else ""
+        strict = " (the minimum match may be too strict)" if query is not None and query.min_match else ""
         return f"{head}No images matched {what}{change}. Try a broader description or fewer filters{strict}."
     top = "; ".join(_why(h) for h in hits[:3])
     ask = f" {sanitize(question.text, 200)}" if question else ""
+    if nothing_matches(hits):
+        return (
+            f"{head}Nothing in this folder matches {what}{change} well. The closest {len(hits)} are below, "
+            f"none better than chance: {top}. Try other words, or describe what is in the picture. [planner: {planner}]"
+        )
     return (
-        f"{head}Found {len(hits)} image{'s' if len(hits) != 1 else ''} for {what}{change}. "
-        f"Best matches: {top}.{ask} [planner: {planner}]"
+        f"{head}Found {len(hits)} image{'s' if len(hits) != 1 else ''} for {what}{change}: {_tally(hits)} "
+        f"match{'es' if len(hits) != 1 else ''}. Best: {top}.{ask} [planner: {planner}]"
     )
+
+
+def nothing_matches(hits: list[Hit]) -> bool:
+    """True when even the best result is no better than chance (so the reply says so, and the log counts it)."""
+    return bool(hits) and hits[0].match < WEAK
 
 
 def explain_failure(reason: str) -> str:

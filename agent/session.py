@@ -20,6 +20,8 @@ class ResultRef(BaseModel):
     id: str
     path: str
     caption: str | None = None
+    match: int = 0
+    reason: str = ""
 
 
 class Message(BaseModel):
@@ -39,7 +41,10 @@ class Session(BaseModel):
     asked_before: list[str] = Field(default_factory=list, description="keys of questions already asked")
 
     def set_results(self, hits: list[Hit]) -> None:
-        self.results = [ResultRef(position=h.rank, id=h.id, path=h.path, caption=h.caption) for h in hits]
+        self.results = [
+            ResultRef(position=h.rank, id=h.id, path=h.path, caption=h.caption, match=h.match, reason=h.reason)
+            for h in hits
+        ]
 
     def resolve(self, ref: int | str) -> str:
         """ "#2" / 2 -> the id shown at position 2 (-1: the last shown); ids and paths pass through."""

@@ -1,7 +1,7 @@
 """The typed search state: the one thing both planners produce and everything downstream reads.
 
 A state holds the things the pictures must (or must not) show, each with its modifiers, the setting (place, time
-of day, season, weather), other excluded concepts, reference images, typed metadata filters, k and a threshold.
+of day, season, weather), other excluded concepts, reference images, typed metadata filters, k and a minimum match.
 It renders to the caption-style text CLIP reads ("a white house and two trees at night"), the negatives and the
 filters of an `ImageQuery`.
 """
@@ -132,7 +132,7 @@ class SearchState(BaseModel):
     unlike: list[str] = Field(default_factory=list, description="images to move away from (image ids)")
     filters: Filters = Field(default_factory=Filters)
     k: int | None = Field(None, ge=1, le=MAX_K)
-    threshold: float | None = Field(None, ge=-1, le=1)
+    min_match: int | None = Field(None, ge=0, le=100, description="hide results whose calibrated match is lower")
     focus: str | None = Field(None, description="noun of the subject 'it' / 'them' / 'one' refers to")
 
     @field_validator("words", "negatives")
@@ -184,7 +184,7 @@ class SearchState(BaseModel):
     def is_empty(self) -> bool:
         return not (self.text() or self.like)
 
-    def to_query(self, default_k: int = 10, default_threshold: float | None = None) -> ImageQuery:
+    def to_query(self, default_k: int = 10, default_min_match: int | None = None) -> ImageQuery:
         return ImageQuery(
             text=self.text(),
             negatives=self.negative_phrases(),
@@ -192,7 +192,7 @@ class SearchState(BaseModel):
             unlike=list(self.unlike),
             filters=self.filters,
             k=max(1, min(MAX_K, self.k or default_k)),
-            threshold=self.threshold if self.threshold is not None else default_threshold,
+            min_match=self.min_match if self.min_match is not None else default_min_match,
         )
 
     def describe(self) -> str:
@@ -205,11 +205,19 @@ class SearchState(BaseModel):
         excl = self.negative_phrases()
         if excl:
             parts.append("no " + ", no ".join(excl))
-        if self.like:
-            parts.append(f"like {len(self.like)} chosen image{'s' if len(self.like) > 1 else ''}")
+        chosen = [x for x in self.like if not _is_file(x)]
+        if chosen:
+            parts.append(f"like {len(chosen)} chosen image{'s' if len(chosen) > 1 else ''}")
+        if len(chosen) < len(self.like):
+            parts.append("like your example image" + ("s" if len(self.like) - len(chosen) > 1 else ""))
         if self.unlike:
             parts.append(f"unlike {len(self.unlike)} image{'s' if len(self.unlike) > 1 else ''}")
         return ", ".join(p for p in parts if p)
+
+
+def _is_file(ref: str) -> bool:
+    """A reference given as a file (an uploaded example), not as the id of an indexed image."""
+    return "/" in ref or "\\" in ref
 
 
 def clip_description(text: str, limit: int = MAX_DESCRIPTION_TOKENS) -> str:

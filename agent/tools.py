@@ -128,11 +128,11 @@ class Toolbox:
         session: Session,
         captioner=None,
         default_k: int | None = None,
-        default_threshold: float | None = None,
+        default_min_match: int | None = None,
         questioner=None,
     ):
         self.searcher, self.session, self.captioner = searcher, session, captioner
-        self.default_k, self.default_threshold = default_k or 10, default_threshold
+        self.default_k, self.default_min_match = default_k or 10, default_min_match
         self.questioner = questioner
         self.hits: list[Hit] = []
         self.candidates: list[Hit] = []
@@ -177,7 +177,7 @@ class Toolbox:
         """Search with a state, and make it the session's current state."""
         if state.is_empty():
             raise ToolError("nothing to search for: describe something, or point at a result ('more like #2').")
-        q = state.to_query(self.default_k, self.default_threshold)
+        q = state.to_query(self.default_k, self.default_min_match)
         try:
             wide = self.searcher.search(q.model_copy(update={"k": max(q.k, CANDIDATES)}))
         except (PicseekError, ValueError) as e:
@@ -192,7 +192,12 @@ class Toolbox:
             "text": q.text,
             "count": len(self.hits),
             "results": [
-                {"position": h.rank, "file": h.metadata.get("name", ""), "score": h.score, "caption": h.caption}
+                {
+                    "position": h.rank,
+                    "file": h.metadata.get("name", ""),
+                    "match": f"{h.strength} ({h.match}/100)",
+                    "caption": h.caption,
+                }
                 for h in self.hits
             ],
         }

@@ -193,6 +193,22 @@ def test_cars_then_red_then_night_narrows(big_index):
     )
 
 
+def test_nonsense_gets_nothing_matches_and_real_results_say_why(big_index):
+    _, searcher, truth, _ = big_index
+    agent = Agent(searcher)
+    junk = agent.turn(Session(), "asdkjh")
+    assert "Nothing in this folder matches “asdkjh” well" in junk.reply and "don't know the word" in junk.reply
+    assert junk.hits and junk.question is None and junk.to_json()["nothing_matches"] is True
+    r = agent.turn(Session(), "a red car")
+    assert "Nothing" not in r.reply and "strong match" in r.reply and r.to_json()["nothing_matches"] is False
+    top = r.to_json()["hits"][0]
+    assert top["strength"] == "strong" and top["match"] >= 75
+    # without captions a reason can only come from references and exclusions; with one it names the words
+    r2 = agent.turn(r.session, "no trees")
+    assert all(h.reason == "scores low on trees (excluded)" for h in r2.hits if h.avoided)
+    assert r2.session.results[0].match == r2.hits[0].match
+
+
 def test_more_like_number_two(big_index):
     _, searcher, truth, _ = big_index
     agent = Agent(searcher)
@@ -311,3 +327,16 @@ def test_ask_cli_json(big_index):
         assert t["planner"] == "offline" and t["reply"] and len(t["hits"]) == 10
         assert all({"path", "score", "caption"} <= set(h) for h in t["hits"])
         assert (t["question"] is None) == (t["options"] == [])
+
+
+@pytest.mark.unit
+def test_a_reason_names_the_words_the_caption_has_and_lacks():
+    from agent.explain import reason
+    from tools.retrieve import Hit
+
+    h = Hit(id="a", path="/g/a.jpg", rank=1, score=0.5, match=80, caption="A red car on the grass, at night.")
+    h.similar_to, h.avoided = "beach.jpg", ["people"]
+    why = reason(h, track("red cars at sunset"))
+    assert why == "caption has red, cars; no mention of sunset; looks like beach.jpg, which you chose; " + (
+        "scores low on people (excluded)"
+    )

@@ -117,3 +117,37 @@ def test_query_validation():
         ImageQuery(text="x", k=0)
     with pytest.raises(ValueError):
         ImageQuery(text="x", k=100000)
+
+
+def test_calibrated_match_tells_nonsense_from_a_real_description(searcher):
+    """A real description's best results are strong matches; a nonsense word's best result is no better than
+    chance, though its raw cosine looks much the same (the reason for calibrating)."""
+    s, truth = searcher
+    boat = s.search(ImageQuery(text="a boat", k=5))
+    junk = s.search(ImageQuery(text="asdkjh", k=5))
+    assert all(h.strength == "strong" for h in boat), [h.match for h in boat]
+    assert junk and all(h.strength == "no" for h in junk), [h.match for h in junk]
+    assert abs(boat[0].score - junk[0].score) < 0.2 and boat[0].match - junk[0].match > 60
+
+
+def test_min_match_hides_weak_results_and_calibration_follows_the_index(searcher, toy_index, toy_embedder):
+    s, truth = searcher
+    gallery, store, _ = toy_index
+    assert s.search(ImageQuery(text="asdkjh", k=5, min_match=40)) == []
+    kept = s.search(ImageQuery(text="a boat", k=50, min_match=90))
+    assert kept and all(h.match >= 90 for h in kept)
+    before = s.calibration()
+    assert s.calibration() is before  # measured once per index state
+    extra = gallery / "copy.jpg"
+    shutil.copy(next(gallery.glob("*.jpg")), extra)
+    index_folder(gallery, toy_embedder, store, progress=False)  # the index changes underneath
+    assert s.calibration() is not before and s.calibration().count == before.count + 1
+
+
+def test_hits_say_what_they_resemble_and_what_they_avoid(searcher):
+    s, truth = searcher
+    ref = s.search(ImageQuery(text="a boat", k=1))[0]
+    hits = s.search(ImageQuery(text="a house", like=[ref.id], negatives=["trees"], k=5))
+    assert all(h.similar_to == ref.metadata["name"] for h in hits if h.id != ref.id)
+    clear = [h for h in hits if h.avoided == ["trees"]]
+    assert clear and all(not any(o.noun == "tree" for o in truth[h.path.rsplit("/", 1)[-1]].objects) for h in clear)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from tools.embed import Embedder
 from tools.errors import BadQuery
+from tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
 from tools.store import Store, image_id
 
 MAX_K = 200
@@ -72,7 +73,8 @@ class ImageQuery(BaseModel):
     unlike: list[str] = Field(default_factory=list, description="images to move away from")
     filters: Filters = Field(default_factory=Filters)
     k: int = Field(10, ge=1, le=MAX_K)
-    threshold: float | None = Field(None, ge=-1, le=1, description="drop hits scoring below this")
+    threshold: float | None = Field(None, ge=-1, le=1, description="drop hits whose raw cosine is below this")
+    min_match: int | None = Field(None, ge=0, le=100, description="drop hits whose calibrated match is below this")
     collapse_duplicates: bool = True
     caption_weight: float = Field(0.0, ge=0, le=1, description="blend in how many query words the caption has")
 
@@ -86,9 +88,17 @@ class Hit(BaseModel):
     id: str
     path: str  # absolute
     rank: int
-    score: float
+    score: float  # the ranking score (cosine, after the re-rank)
+    match: int = 0  # calibrated 0–100: how likely this is what was asked for (tools.relevance)
     caption: str | None = None
     metadata: dict = Field(default_factory=dict)
+    similar_to: str | None = None  # file name of the reference image it is closest to, when there are references
+    avoided: list[str] = Field(default_factory=list, description="excluded concepts this hit stays clear of")
+    reason: str = ""  # why it is here, in words (filled by the agent, which knows the description)
+
+    @property
+    def strength(self) -> str:
+        return strength(self.match)
 
 
 # Weights of the query parts. Negatives are pushed away in the vector and, for candidates that sit unusually
@@ -104,6 +114,21 @@ class Searcher:
     def __init__(self, store: Store, embedder: Embedder):
         self.store, self.embedder = store, embedder
         self.root = store.gallery
+        self._calibration: Calibration | None = None
+        self._nulls: np.ndarray | None = None
+
+    def calibration(self) -> Calibration:
+        """This model's chance level on this gallery; measured again when the number of images changes (another
+        process may be indexing underneath)."""
+        count = self.store.count()
+        cal = self._calibration
+        if cal is None or cal.count != count:
+            if self._nulls is None:
+                self._nulls = self.embedder.embed_texts(null_texts(NULL_TEXTS))
+            sample = self.store.sample(SAMPLE)
+            cal = Calibration.measure(sample, self._nulls, self.store.best_scores(self._nulls), count)
+            self._calibration = cal
+        return cal
 
     def ref_ids(self, refs: list[str]) -> list[str]:
         """Image ids for references given as ids or gallery paths (absolute or relative to the root)."""
@@ -128,7 +153,7 @@ class Searcher:
     def _ref_vectors(self, refs: list[str]) -> np.ndarray:
         if not refs:
             return np.zeros((0, 0), np.float32)
-        outside = [r for r in refs if Path(r).is_absolute() and not _inside(Path(r), self.root)]
+        outside = self._outside(refs)
         inside = [r for r in refs if r not in outside]
         vecs = []
         if inside:
@@ -161,10 +186,12 @@ class Searcher:
         return pixels
 
     def query_vector(self, q: ImageQuery, extra_like: np.ndarray | None = None) -> np.ndarray:
+        return self._vector(q, self._ref_vectors(q.like), extra_like)
+
+    def _vector(self, q: ImageQuery, like: np.ndarray, extra_like: np.ndarray | None) -> np.ndarray:
         parts = []
         if q.text:
             parts.append(W_TEXT * self.embedder.embed_texts([q.text])[0])
-        like = self._ref_vectors(q.like)
         if extra_like is not None and len(extra_like):
             like = np.concatenate([like, extra_like]) if like.size else extra_like
         if like.size:
@@ -183,46 +210,68 @@ class Searcher:
         """Run a query; `example_vectors` are embeddings of uploaded example images (search by example)."""
         if self.store.count() == 0:
             return []
-        v = self.query_vector(q, example_vectors)
-        n = min(MAX_K * 5, max(q.k * 5, 50))
-        r = self.store.query(v, n, q.filters.where())
+        like = self._ref_vectors(q.like)
+        v = self._vector(q, like, example_vectors)
+        r = self.store.query(v, min(MAX_K * 5, max(q.k * 5, 50)), q.filters.where())
         ids, metas, docs = r["ids"][0], r["metadatas"][0], r["documents"][0]
         if not ids:
             return []
         embs = np.asarray(r["embeddings"][0], np.float32)
+        scores, clear = self._rerank(q, embs, docs, v)
+        match = self.calibration().match(v, scores)
+        like_ids = self.ref_ids([x for x in q.like if x not in self._outside(q.like)]) if like.size else []
+        names = self._names(like_ids)
+        hits: list[Hit] = []
+        kept: list[np.ndarray] = []
+        for j in np.argsort(-scores, kind="stable"):
+            if (q.threshold is not None and scores[j] < q.threshold) or (q.min_match and match[j] < q.min_match):
+                break
+            if q.collapse_duplicates and kept and max(float(embs[j] @ e) for e in kept) > DUPLICATE_COS:
+                continue
+            kept.append(embs[j])
+            m = dict(metas[j] or {})
+            near = int(np.argmax(like[: len(like_ids)] @ embs[j])) if like_ids else None
+            hits.append(
+                Hit(
+                    id=ids[j],
+                    path=str(self.root / m.get("path", "")),
+                    rank=len(hits) + 1,
+                    score=round(float(scores[j]), 4),
+                    match=int(match[j]),
+                    caption=docs[j],
+                    metadata=m,
+                    similar_to=names.get(like_ids[near]) if near is not None and like_ids[near] != ids[j] else None,
+                    avoided=[n for n, ok in zip(q.negatives, clear[j]) if ok] if clear.size else [],
+                )
+            )
+            if len(hits) >= q.k:
+                break
+        return hits
+
+    def _rerank(self, q: ImageQuery, embs: np.ndarray, docs: list, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate scores after the negative penalty and the caption blend; and, per candidate and negative,
+        whether it stays clear of that concept (scores lower on it than most candidates)."""
         scores = embs @ v
+        clear = np.zeros((len(embs), 0), bool)
         if q.negatives:
             neg = embs @ self.embedder.embed_texts(q.negatives).T  # (n, negatives)
             worst = neg.max(1)
             # Penalise only what is close to an excluded concept relative to this candidate set.
             cut = float(np.median(worst) + 0.5 * worst.std())
             scores = scores - NEG_PENALTY * np.maximum(0.0, worst - cut)
+            clear = neg < np.median(neg, axis=0)
         if q.caption_weight and q.text:
             scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
-        order = np.argsort(-scores, kind="stable")
-        hits: list[Hit] = []
-        kept: list[np.ndarray] = []
-        for j in order:
-            s = float(scores[j])
-            if q.threshold is not None and s < q.threshold:
-                break
-            if q.collapse_duplicates and kept and max(float(embs[j] @ e) for e in kept) > DUPLICATE_COS:
-                continue
-            kept.append(embs[j])
-            m = dict(metas[j] or {})
-            hits.append(
-                Hit(
-                    id=ids[j],
-                    path=str(self.root / m.get("path", "")),
-                    rank=len(hits) + 1,
-                    score=round(s, 4),
-                    caption=docs[j],
-                    metadata=m,
-                )
-            )
-            if len(hits) >= q.k:
-                break
-        return hits
+        return scores, clear
+
+    def _names(self, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        got = self.store.get(ids)
+        return {i: (m or {}).get("name") or (m or {}).get("path", i) for i, m in zip(got["ids"], got["metadatas"])}
+
+    def _outside(self, refs: list[str]) -> list[str]:
+        return [r for r in refs if Path(r).is_absolute() and not _inside(Path(r), self.root)]
 
 
 STOP_WORDS = frozenset(

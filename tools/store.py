@@ -260,6 +260,23 @@ class Store:
         include = ["metadatas", "documents"] + (["embeddings"] if embeddings else [])
         return self.col.get(ids=list(ids), include=include)
 
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Vectors of up to `n` images drawn at random (all of them when the store holds no more)."""
+        import random
+
+        ids = self.col.get(include=[])["ids"]
+        if len(ids) > n:
+            ids = random.Random(seed).sample(ids, n)
+        vecs = []
+        for s in range(0, len(ids), self.max_batch):
+            vecs += list(self.col.get(ids=ids[s : s + self.max_batch], include=["embeddings"])["embeddings"])
+        return np.asarray(vecs, np.float32).reshape(len(vecs), -1)
+
+    def best_scores(self, vectors: np.ndarray) -> np.ndarray:
+        """Each vector's best cosine over the whole store (one batched nearest-neighbour query)."""
+        r = self.col.query(query_embeddings=np.asarray(vectors, np.float32), n_results=1, include=["distances"])
+        return np.array([1.0 - (d[0] if d else 1.0) for d in r["distances"]], np.float64)
+
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> dict:
         """Nearest neighbours by cosine distance, with their metadata, captions and vectors (for re-ranking)."""
         n = max(1, min(n, self.count()))
