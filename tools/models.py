@@ -1,8 +1,8 @@
 """The model registry, as data: a name maps to an open_clip architecture plus where its weights come from.
 
-Weights come from an open_clip pretrained tag (downloaded by open_clip on first use, or found in the Hugging Face
-cache), a local checkpoint file, or the bundled toy checkpoint. All of them load through
-`open_clip.create_model_and_transforms`, the same factory, so the toy model exercises the real path.
+Weights come from an open_clip pretrained tag (found in $PICSEEK_HOME/models/ARCH/TAG/ or the Hugging Face cache,
+else downloaded by open_clip once the hub answers), a local checkpoint file, or the bundled toy checkpoint. All of
+them load through `open_clip.create_model_and_transforms`, the same factory, so the toy model exercises the real path.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = PACKAGE_DIR / "model_configs"
 TOY_WEIGHTS = PACKAGE_DIR / "weights" / "toy-coca.pt"
+# One look at the hub before a download: offline, the remedy comes in seconds instead of after ~50 s of retries.
+HUB_PROBE_TIMEOUT_S = 3.0
+REMEDY = "Pass --checkpoint PATH to a downloaded open_clip checkpoint, or use --model toy for the bundled demo model."
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,104 @@ def expand_bundled(path: Path) -> Path:
     return target
 
 
+def _hub_files(arch: str, tag: str) -> tuple[str, list[str]] | None:
+    """The Hugging Face repo and file names open_clip would download for ARCH/TAG, safetensors first."""
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    hub = _open_clip().get_pretrained_cfg(arch, tag).get("hf_hub")
+    if not hub:
+        return None
+    repo, name = os.path.split(hub)
+    name = name or HF_WEIGHTS_NAME
+    if name == HF_WEIGHTS_NAME:
+        return repo, [HF_SAFE_WEIGHTS_NAME, name]
+    stem, ext = os.path.splitext(name)
+    return repo, [stem + ".safetensors", name] if ext in (".bin", ".pth") else [name]
+
+
+def cached_weights(spec: ModelSpec) -> Path | None:
+    """A local copy of a pretrained tag's weights, found without the network: in $PICSEEK_HOME/models/ARCH/TAG/
+    (a file named as on the hub), else in the Hugging Face cache where open_clip's downloads land."""
+    from huggingface_hub import try_to_load_from_cache
+
+    files = spec.pretrained and _hub_files(spec.arch, spec.pretrained)
+    if not files:
+        return None
+    repo, names = files
+    for name in names:
+        if (mine := models_dir() / spec.arch / spec.pretrained / name).is_file():
+            return mine
+    for name in names:
+        if isinstance(hit := try_to_load_from_cache(repo, name), str):  # not None, not the "known missing" marker
+            return Path(hit)
+    return None
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether the hub ($HF_ENDPOINT honoured, proxies too) answers one request within `timeout` seconds, any status.
+
+    The request runs in a thread so that a resolver that hangs cannot stretch the wait; HF_HUB_OFFLINE means no.
+    """
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    answered = threading.Event()
+
+    def probe() -> None:
+        try:
+            get_session().head(constants.ENDPOINT, timeout=timeout)
+            answered.set()
+        except Exception as e:  # refused, unresolvable, timed out: all mean "not now"
+            log.info("hub %s did not answer: %r", constants.ENDPOINT, e)
+
+    thread = threading.Thread(target=probe, name="picseek-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answered.is_set()
+
+
+@contextmanager
+def _hub_warnings_to_log():
+    """Keep the hub's retry warnings in picseek's log and off the terminal (the hub prints them to stderr itself)."""
+    handlers = [
+        h
+        for h in logging.getLogger("huggingface_hub").handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    levels = [h.level for h in handlers]
+    for h in handlers:
+        h.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for h, level in zip(handlers, levels):
+            h.setLevel(level)
+
+
+def _tag_source(spec: ModelSpec) -> tuple[str, dict]:
+    """What to pass open_clip for a pretrained tag: a cached file with the tag's preprocessing, else the tag itself.
+
+    A file path makes open_clip skip the tag's mean/std/resize settings, so they are passed explicitly. Without a
+    cached file the hub gets one short look first, so that offline the user gets the remedy, not minutes of retries.
+    """
+    cfg = _open_clip().get_pretrained_cfg(spec.arch, spec.pretrained)
+    cached = cached_weights(spec)
+    if cached:
+        log.info("weights for %s found at %s", spec.model_id, cached)
+        keys = ("mean", "std", "interpolation", "resize_mode")
+        return str(cached), {f"image_{k}": cfg[k] for k in keys if k in cfg}
+    if cfg.get("hf_hub") and not hub_reachable():
+        from huggingface_hub import constants
+
+        raise ModelWeightsUnavailable(
+            f"could not download weights for {spec.arch}/{spec.pretrained} ({constants.ENDPOINT} did not answer; "
+            f"offline?). {REMEDY}"
+        )
+    return spec.pretrained, {}
+
+
 @dataclass
 class Loaded:
     """A model loaded once per process: the open_clip module, its tokenizer and preprocessing settings."""
@@ -178,6 +280,7 @@ def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32") -> Load
         if key in _CACHE:
             return _CACHE[key]
         open_clip = _open_clip()
+        preprocess: dict = {}
         if spec.random_init:
             pretrained = None
             torch.manual_seed(0)
@@ -185,16 +288,20 @@ def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32") -> Load
             pretrained = str(spec.checkpoint)
         elif spec.bundled:
             pretrained = str(expand_bundled(spec.bundled))
+        elif spec.pretrained:
+            pretrained, preprocess = _tag_source(spec)
         else:
-            pretrained = spec.pretrained
+            pretrained = None
         try:
-            model, _, _ = open_clip.create_model_and_transforms(spec.arch, pretrained=pretrained, device=device)
+            with _hub_warnings_to_log():
+                model, _, _ = open_clip.create_model_and_transforms(
+                    spec.arch, pretrained=pretrained, device=device, **preprocess
+                )
         except Exception as e:  # open_clip wraps download errors in RuntimeError; keep the detail in the log
             log.exception("loading %s failed", spec.model_id)
             raise ModelWeightsUnavailable(
                 f"could not load weights for {spec.arch}/{spec.pretrained or pretrained} ({type(e).__name__}; "
-                f"offline?). Pass --checkpoint PATH to a downloaded open_clip checkpoint, or use --model toy for "
-                f"the bundled demo model."
+                f"offline?). {REMEDY}"
             ) from e
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         model = model.to(dtype=dtype).eval()
