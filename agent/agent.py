@@ -20,7 +20,8 @@ from agent.state import Question, SearchState, changes
 from agent.tools import CANDIDATES, Toolbox, ToolError
 from agent.tracker import Tracker
 from tools.errors import PicseekError
-from tools.retrieve import Hit, ImageQuery, Searcher
+from tools.retrieve import Filters, Hit, ImageQuery, Searcher
+from tools.usage import UsageLog
 
 log = logging.getLogger(__name__)
 UNDO = ("undo", "undo that", "go back", "back", "previous search", "take that back")
@@ -78,8 +79,10 @@ class Agent:
         caption_top: int = 3,
         ask: bool = True,
         tracker: Tracker | None = None,
+        usage: UsageLog | None = None,
     ):
         self.searcher, self.llm, self.captioner, self.caption_top = searcher, llm, captioner, caption_top
+        self.usage = usage
         self.tracker = tracker or Tracker()
         self.questioner = Questioner() if ask else None
 
@@ -90,26 +93,29 @@ class Agent:
         examples: list[str] | None = None,
         k: int | None = None,
         min_match: int | None = None,
+        filters: Filters | None = None,
     ) -> Iterator[Event | TurnResult]:
         """Stream a turn's events; the last item is the TurnResult (with the new session).
 
         `k`/`min_match` are the UI's settings: they apply unless the user's words ask otherwise ("show me 20").
         `examples` are image files to search by (e.g. an upload); such a turn is planned offline, since the
-        language model cannot see the image.
+        language model cannot see the image. `filters` (the UI's filter controls) replace the state's filters
+        before the message is read; an empty message with filters runs the current search with them.
         """
         t0 = time.monotonic()
         message = message.strip()[:2000]
+        said = message or ("(search by example image)" if examples else "(filters changed)" if filters else "")
         before = session.state
         yield Event("status", "searching…")
         try:
-            box, planner, lead = yield from self._plan(session, message, examples, k, min_match)
+            box, planner, lead = yield from self._plan(session, message, examples, k, min_match, filters)
         except (ToolError, PicseekError) as e:
             reply = explain_failure(sanitize(str(e), 300))
-            return (yield from self._finish(session, None, message, reply, "offline", [], t0))
+            return (yield from self._finish(session, None, said, reply, "offline", [], t0))
         except Exception as e:  # a bug must cost one turn, never the conversation: a sentence, the log has the rest
             log.exception("turn failed")
             reply = explain_failure(f"something went wrong on my side ({type(e).__name__}); nothing was changed.")
-            return (yield from self._finish(session, None, message, reply, "offline", [], t0))
+            return (yield from self._finish(session, None, said, reply, "offline", [], t0))
         hits = box.hits
         yield Event("results", hits=hits)
         self._caption(box)
@@ -125,13 +131,11 @@ class Agent:
         reply = explain(
             box.session.state, box.query, hits, planner, lead, changes(before, box.session.state), box.question
         )
-        return (yield from self._finish(session, box, message, reply, planner, hits, t0))
+        return (yield from self._finish(session, box, said, reply, planner, hits, t0))
 
-    def _plan(self, session: Session, message: str, examples, k, min_match):
+    def _plan(self, session: Session, message: str, examples, k, min_match, filters=None):
         """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
-        work = session.model_copy(deep=True)
-        if min_match is not None:  # the UI's slider sets the minimum match; its k is only the default (Toolbox)
-            work.state = work.state.model_copy(update={"min_match": min_match})
+        work = self._working_copy(session, min_match)
         box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
         note = ""
         if self.llm is not None and not examples and message:
@@ -143,16 +147,24 @@ class Agent:
             except Exception as e:  # any LLM failure falls back to the offline planner, never a crashed turn
                 log.warning("LLM planner failed: %r", e)
                 note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
-            work = session.model_copy(deep=True)
+            work = self._working_copy(session, min_match)
             box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
         yield Event("status", "reading your message…")
-        state, unknown = self._offline_state(work, message, examples)
+        state, unknown = self._offline_state(work, message, examples, filters)
         box.run_state(state)
         words = ", ".join(f"“{sanitize(w, 30)}”" for w in unknown[:3])
         unknown_note = f"I don't know the word{'s' if len(unknown) > 1 else ''} {words}." if unknown else ""
         return box, self.tracker.name, " ".join(x for x in (note, *box.notes, unknown_note) if x)
 
-    def _offline_state(self, work: Session, message: str, examples) -> tuple[SearchState, list[str]]:
+    @staticmethod
+    def _working_copy(session: Session, min_match: int | None) -> Session:
+        """The copy a turn works on, with the UI's minimum match (its k is only the default: see Toolbox)."""
+        work = session.model_copy(deep=True)
+        if min_match is not None:
+            work.state = work.state.model_copy(update={"min_match": min_match})
+        return work
+
+    def _offline_state(self, work: Session, message: str, examples, filters=None) -> tuple[SearchState, list[str]]:
         if message.lower().strip(" .!") in UNDO:
             if not work.history:
                 raise ToolError("there is nothing to undo yet.")
@@ -160,9 +172,12 @@ class Agent:
             work.history = work.history[:-1]
             work.state = state
             return state, []
+        base = work.state if filters is None else work.state.model_copy(update={"filters": filters})
+        if not message and not examples:  # the filter controls changed: the same search, filtered anew
+            return base, []
         if not message:
-            return SearchState(k=work.state.k, like=list(examples or [])), []
-        up = self.tracker.update(work.state, message, asked=work.asked, resolve=work.resolve)
+            return SearchState(k=work.state.k, like=list(examples)), []
+        up = self.tracker.update(base, message, asked=work.asked, resolve=work.resolve)
         if examples:
             up.state.like = [*up.state.like, *examples]
         return up.state, up.unknown
@@ -196,8 +211,33 @@ class Agent:
         result = TurnResult(
             reply, planner, box.query if box else old.query, hits, new, round(time.monotonic() - t0, 4), question
         )
+        if self.usage is not None:
+            self._log(old, result, message, error=box is None)
         yield result
         return result
+
+    def _log(self, old: Session, r: TurnResult, message: str, error: bool) -> None:
+        """The turn, and the feedback it carried ('#3 is right', 'not #3', thumbs), to the local usage log."""
+        new = r.session
+        changed = changes(old.state, new.state)
+        shown = {x.id: x.position for x in old.results}
+        for ids, good in ((new.state.like, True), (new.state.unlike, False)):
+            for i in ids:
+                if i in shown and i not in (old.state.like if good else old.state.unlike):
+                    self.usage.feedback(new.id, shown[i], i, good)
+        self.usage.turn(
+            new.id,
+            turn=len(new.messages) // 2,
+            message=message,
+            planner=r.planner,
+            new_search=old.state.is_empty() or bool(changed and changed[0].startswith("new search")),
+            state=new.state.model_dump(mode="json", exclude_defaults=True),
+            results=[h.id for h in r.hits],
+            nothing=nothing_matches(r.hits),
+            question=r.question.text if r.question else None,
+            seconds=r.seconds,
+            error=error,
+        )
 
     def turn(
         self,

@@ -5,6 +5,7 @@ picseek asked (so the next message can answer it) and the questions already aske
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,7 @@ class Message(BaseModel):
 class Session(BaseModel):
     """JSON-serialisable, so a conversation can be saved and resumed (`picseek ask --session FILE`)."""
 
+    id: str = Field(default_factory=lambda: uuid4().hex[:16], description="names the session in the usage log")
     messages: list[Message] = Field(default_factory=list)
     state: SearchState = Field(default_factory=SearchState)
     history: list[SearchState] = Field(default_factory=list, description="earlier states, newest last (undo)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -46,54 +47,109 @@ def chat_text(page) -> str:
     return page.locator("#chat").inner_text()
 
 
-def test_search_click_refine_and_upload_in_a_browser(app_url, page, tmp_path):  # noqa: F811
+def wait_chat(page, text: str, after: str | None = None, timeout: int = 60_000) -> None:
+    """Wait until the last bubble is a reply showing `text` (answering a message containing `after`, when given)."""
+    js = f"""() => {{
+        const bot = [...document.querySelectorAll('#chat [data-testid=bot], #chat [data-testid=user]')];
+        const last = bot[bot.length - 1];
+        const user = bot.filter(e => e.dataset.testid === 'user').slice(-1)[0];
+        return last && last.dataset.testid === 'bot' && last.innerText.includes({text!r})
+            && ({after is None and "true" or f"!!user && user.innerText.includes({after!r})"});
+    }}"""
+    page.wait_for_function(js, timeout=timeout)
+
+
+def send(page, text: str) -> None:
+    page.locator("#msg textarea").fill(text)
+    page.locator("#msg textarea").press("Enter")
+
+
+def captions(page) -> list[str]:
+    return [c.strip() for c in page.locator("#results .caption-label").all_inner_texts()]
+
+
+def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
+    """The whole UI as a person uses it: nothing-matches, questions as buttons, thumbs, stale state, filters both
+    ways, upload, reload, New search, and no request to any host but the app's own."""
     url, gallery = app_url
     hosts = set()
     page.on("request", lambda r: hosts.add(r.url.split("/")[2] if "://" in r.url else r.url.split(":")[0]))
     page.goto(url)
-    page.locator("#msg textarea").fill("a boat")
-    page.locator("#msg textarea").press("Enter")
-    page.wait_for_function("document.querySelector('#chat')?.innerText.includes('Found')", timeout=60_000)
+    send(page, "asdkjh")
+    wait_chat(page, "Nothing in this folder matches “asdkjh” well")
+
+    send(page, "a boat")
+    wait_chat(page, "Found", after="a boat")
     thumbs = page.locator("#results img")
     thumbs.first.wait_for(timeout=30_000)
-    assert thumbs.count() >= 5
-    assert "for “boat”" in chat_text(page)
-
+    assert thumbs.count() >= 5 and "strong match" in captions(page)[0]
     # the agent's question comes with its options as buttons; a click answers it as a turn
     options = page.locator("#options label")
     options.first.wait_for(timeout=30_000)
     choice = options.first.inner_text().strip()
     options.first.click()
-    page.wait_for_function(f"document.querySelector('#chat')?.innerText.split({choice!r}).length > 2", timeout=60_000)
+    wait_chat(page, "Found", after=choice)
 
+    # details are a table with the match and its reason; new results clear the selection and the details
     thumbs.nth(1).click()
-    page.locator("#good").click()  # thumbs up: the same path as typing "#2 is right"
-    page.wait_for_function("document.querySelector('#chat')?.innerText.includes('#2 is right')", timeout=60_000)
-    page.wait_for_function("document.querySelector('#chat')?.innerText.includes('like 1 chosen image')", timeout=60_000)
-    thumbs.nth(2).click()
-    page.locator("#more").click()
-    page.wait_for_function(
-        "document.querySelector('#chat')?.innerText.includes('like 2 chosen images')", timeout=60_000
-    )
     page.locator("#details").click()
-    page.wait_for_function("document.querySelector('#detail')?.innerText.includes('metadata')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#detail')?.innerText.includes('Match')", timeout=30_000)
+    assert "match" in page.locator("#detail").inner_text() and "Taken" in page.locator("#detail").inner_text()
+    send(page, "at night")
+    wait_chat(page, "Found", after="at night")
+    page.wait_for_function("!document.querySelector('#detail')?.innerText.includes('Match')", timeout=30_000)
+    page.locator("#more").click()
+    wait_chat(page, "Click a result first.")
+    last = page.locator("#chat [data-testid=bot]").last.inner_text().strip()
+    assert last == "Click a result first."  # its own bubble, not merged into the reply before it
 
+    # thumbs up on #3 moves the next results toward it
+    before = captions(page)
+    thumbs.nth(2).click()
+    page.locator("#good").click()
+    wait_chat(page, "like 1 chosen image", after="#3 is right")
+    labels = "[...document.querySelectorAll('#results .caption-label')].map(e => e.innerText.trim())"
+    page.wait_for_function(f"JSON.stringify({labels}) !== {json.dumps(json.dumps(before))}", timeout=30_000)
+
+    # a filter set in the accordion shows in the next reply; a filter said in chat shows in the accordion
+    page.get_by_text("Filters", exact=True).click()
+    page.locator("#f-width input").fill("100")
+    page.locator("#apply").click()
+    wait_chat(page, "at least 100x? px", after="(filters changed)")
+    send(page, "only landscape photos")
+    wait_chat(page, "landscape orientation", after="only landscape photos")
+    page.wait_for_function("document.querySelector('#f-orientation input')?.value === 'landscape'", timeout=30_000)
+    assert page.locator("#f-width input").input_value() == "100"
+
+    # an uploaded example: the upload is cleared once its results are shown
     example = tmp_path / "example.jpg"
     shutil.copy(gallery / "scene_00010.jpg", example)
     page.get_by_text("Search by example").click()
     page.locator("#upload input[type=file]").set_input_files(str(example))
-    page.wait_for_timeout(1000)
+    page.wait_for_function("document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=30_000)
     page.locator("#find").click()
-    page.wait_for_function(
-        "document.querySelector('#chat')?.innerText.includes('search by example image')", timeout=60_000
-    )
-    page.wait_for_function(
-        "[...document.querySelectorAll('#results img')].length > 0 && "
-        "document.querySelector('#chat').innerText.split('search by example image')[1]?.includes('Found')",
-        timeout=60_000,
-    )
-    # an offline app: the page asked no host but the app's own (no webfonts, no CDN, no telemetry)
-    assert hosts <= {url.split("/")[2], "data", "blob"}, hosts
+    wait_chat(page, "like your example image", after="search by example image")
+    page.wait_for_function("!document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=30_000)
+
+    # a reload keeps the conversation and its results
+    shown = captions(page)
+    page.reload()
+    wait_chat(page, "like your example image", after="search by example image")
+    page.wait_for_function("document.querySelectorAll('#results img').length > 0", timeout=30_000)
+    assert captions(page) == shown and "a boat" in chat_text(page)
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
     assert (ARTIFACTS / "ui.png").stat().st_size > 10_000
+    # New search clears everything, and a reload then shows the blank page
+    page.locator("#new").click()
+    page.wait_for_function("!document.querySelector('#chat')?.innerText.includes('a boat')", timeout=30_000)
+    page.get_by_text("Filters", exact=True).click()  # closed again by the reload
+    assert page.locator("#results img").count() == 0 and page.locator("#f-width input").input_value() == "0"
+    assert page.locator("#f-orientation input").input_value() == "any"
+    page.reload()
+    page.locator("#msg textarea").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    assert "a boat" not in chat_text(page)
+    # an offline app: the page asked no host but the app's own (no webfonts, no CDN, no telemetry)
+    assert hosts <= {url.split("/")[2], "data", "blob"}, hosts

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import picseek_cli
+from tools.home import home
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +102,25 @@ def test_an_example_image_bomb_is_refused_with_a_sentence(toy_index, tmp_path):
         bomb = png_bomb(tmp_path / f"bomb{side}.png", side)
         p = picseek_cli("search", "--like", str(bomb), "--dir", str(gallery), "--model", "toy", check=False)
         assert p.returncode == 2 and "cannot use example image" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_stats_report_a_scripted_session_from_the_usage_log(toy_index, tmp_path):
+    """Two scripted conversations through `picseek ask`, then `picseek stats --json` reads what a search team
+    watches from the local log; `--no-log` keeps nothing."""
+    gallery, _, _ = toy_index
+    args = ("ask", "--dir", str(gallery), "--model", "toy", "--json", "--no-questions")
+    session = tmp_path / "s.json"
+    picseek_cli(*args, "--session", str(session), "a boat", "#2 is right", "not #3")
+    picseek_cli(*args, "--session", str(session), "at night")  # the same session, continued in a second call
+    picseek_cli(*args, "asdkjh", "a house")  # another session: a nonsense query, then a new search
+    stats = json.loads(picseek_cli("stats", "--json").stdout)
+    assert (stats["sessions"], stats["turns"]) == (2, 6)
+    assert stats["feedback"] == {"good": 1, "bad": 1, "balance": 0.5}
+    assert stats["nothing_matches_share"] == round(1 / 6, 3) and stats["error_share"] == 0
+    assert stats["turns_per_session"] == {"mean": 3.0, "median": 3.0}
+    # refinements: 'a boat' -> '#2 is right' -> 'not #3' -> 'at night' (3 turns followed by one), none after asdkjh
+    assert stats["reformulation_rate"] == 0.5 and stats["new_search_rate"] == 0.25
+    log = home() / "usage" / "usage.jsonl"
+    lines = log.read_text().splitlines()
+    picseek_cli(*args, "--no-log", "a car")
+    assert log.read_text().splitlines() == lines

@@ -27,7 +27,7 @@ def free_port() -> int:
 def app_url(toy_index, toy_embedder):
     from ui.app import launch
 
-    gallery, store, _ = toy_index
+    gallery, store, *_ = toy_index
     (gallery / ".secret.jpg").write_bytes((gallery / "scene_00000.jpg").read_bytes())
     from tests.test_eval import _caption_from_truth
 
@@ -51,10 +51,10 @@ def test_chat_api_streams_results_into_the_gallery(app_url):
 
     url, _ = app_url
     c = Client(url, verbose=False)
-    history, gallery, _ = c.predict("a boat", [], 6, 0, api_name="/chat")
+    history, gallery, *_ = c.predict("a boat", [], 6, 0, api_name="/chat")
     assert "Found 6 images" in reply_text(history) and len(gallery) == 6
     assert gallery[0]["caption"].startswith("#1 ·")
-    history, gallery, _ = c.predict("at night", history, 6, 0, api_name="/chat")
+    history, gallery, *_ = c.predict("at night", history, 6, 0, api_name="/chat")
     assert "boat, at night" in reply_text(history)  # the tab's session carried the first turn
 
 
@@ -67,8 +67,8 @@ def test_twenty_concurrent_sessions_do_not_cross_talk(app_url):
     def one(i: int) -> tuple[str, str]:
         c = Client(url, verbose=False)
         subject = subjects[i % 5]
-        h, _, _ = c.predict(subject, [], 5, 0, api_name="/chat")
-        h, _, _ = c.predict("only red ones", h, 5, 0, api_name="/chat")
+        h, _, *_ = c.predict(subject, [], 5, 0, api_name="/chat")
+        h, _, *_ = c.predict("only red ones", h, 5, 0, api_name="/chat")
         return subject, reply_text(h)
 
     with ThreadPoolExecutor(20) as pool:
@@ -92,7 +92,7 @@ def test_only_thumbnails_are_served(app_url, picseek_home):
     from gradio_client import Client
 
     url, gallery = app_url
-    _, shown, _ = Client(url, verbose=False).predict("a boat", [], 3, 0, api_name="/chat")
+    _, shown, *_ = Client(url, verbose=False).predict("a boat", [], 3, 0, api_name="/chat")
     assert shown
     db = next(home().rglob("chroma.sqlite3"))
     (home() / "logs").mkdir(exist_ok=True)
@@ -122,11 +122,11 @@ def test_search_by_example_api(app_url, tmp_path):
     url, gallery = app_url
     example = tmp_path / "upload.jpg"
     shutil.copy(gallery / "scene_00003.jpg", example)
-    history, shown, _ = Client(url, verbose=False).predict(
+    history, shown, *_ = Client(url, verbose=False).predict(
         handle_file(str(example)), [], 4, 0, api_name="/search_by_example"
     )
-    assert "like 1 chosen image" in reply_text(history) and len(shown) == 4
-    assert shown[0]["caption"].startswith("#1 · 1.00")  # the same picture comes first
+    assert "like your example image" in reply_text(history) and len(shown) == 4
+    assert shown[0]["caption"].startswith("#1 · strong match")  # the same picture comes first
 
 
 def test_a_question_is_answered_by_the_next_message(app_url):
@@ -135,11 +135,11 @@ def test_a_question_is_answered_by_the_next_message(app_url):
 
     url, _ = app_url
     c = Client(url, verbose=False)
-    history, _, _ = c.predict("a car", [], 6, 0, api_name="/chat")
+    history, _, *_ = c.predict("a car", [], 6, 0, api_name="/chat")
     asked = reply_text(history)
     assert "Which car —" in asked  # a captioned index: the candidates differ by colour
     option = asked.split("Which car — ")[1].split(",")[0].split(" or ")[0].strip(" ?")
-    history, _, _ = c.predict(option, history, 6, 0, api_name="/chat")
+    history, _, *_ = c.predict(option, history, 6, 0, api_name="/chat")
     assert f"{option} car" in reply_text(history)
 
 
@@ -150,5 +150,5 @@ def test_an_uploaded_bomb_is_a_sentence_in_the_chat(app_url, tmp_path):
 
     url, _ = app_url
     bomb = png_bomb(tmp_path / "bomb.png", 60_000)
-    history, _, _ = Client(url, verbose=False).predict(handle_file(str(bomb)), [], 4, 0, api_name="/search_by_example")
+    history, _, *_ = Client(url, verbose=False).predict(handle_file(str(bomb)), [], 4, 0, api_name="/search_by_example")
     assert "cannot use example image" in reply_text(history) and "Traceback" not in reply_text(history)

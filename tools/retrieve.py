@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
 
 from tools.embed import Embedder
 from tools.errors import BadQuery
@@ -96,8 +96,10 @@ class Hit(BaseModel):
     avoided: list[str] = Field(default_factory=list, description="excluded concepts this hit stays clear of")
     reason: str = ""  # why it is here, in words (filled by the agent, which knows the description)
 
+    @computed_field
     @property
     def strength(self) -> str:
+        """'strong' / 'fair' / 'weak' / 'no' match, the words the replies and the UI use."""
         return strength(self.match)
 
 
@@ -218,7 +220,7 @@ class Searcher:
             return []
         embs = np.asarray(r["embeddings"][0], np.float32)
         scores, clear = self._rerank(q, embs, docs, v)
-        match = self.calibration().match(v, scores)
+        match = self.calibration().match(v, scores, best=_best_beside(scores, embs, like, example_vectors))
         like_ids = self.ref_ids([x for x in q.like if x not in self._outside(q.like)]) if like.size else []
         names = self._names(like_ids)
         hits: list[Hit] = []
@@ -290,6 +292,16 @@ def caption_match(query: str, caption: str | None) -> float:
         return 0.0
     want = content_words(query)
     return len(want & content_words(caption)) / len(want) if want else 0.0
+
+
+def _best_beside(scores: np.ndarray, embs: np.ndarray, *refs: np.ndarray | None) -> float | None:
+    """The best score among candidates that are not the reference images themselves: an example found in the
+    gallery scores ~1 against itself, and every other result would look weak beside it."""
+    refs = [r for r in refs if r is not None and len(r) and r.size]
+    if not refs:
+        return None
+    own = (embs @ np.concatenate(refs).T).max(1) > DUPLICATE_COS
+    return float(scores[~own].max()) if (~own).any() else None
 
 
 def _inside(p: Path, root: Path) -> bool:

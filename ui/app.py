@@ -6,107 +6,283 @@ The UI only turns agent events into chat messages and gallery items. Each browse
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import date, datetime, timezone
 from types import SimpleNamespace
 
 import gradio as gr
+from pydantic import ValidationError
 from starlette.middleware import Middleware
 
 from agent.agent import Agent, Event, TurnResult
 from agent.safety import sanitize
 from agent.session import Session
 from agent.tools import DetailsArgs, Toolbox, ToolError
+from tools.relevance import strength
+from tools.retrieve import Filters, Hit
 from tools.thumbs import thumbnail, thumbs_dir
 
 MAX_UPLOAD = "25mb"  # an example photo needs no more; larger uploads are refused by the server
-CSS = "#results .caption-label {white-space: normal}"
+CSS = "#results .caption-label {white-space: normal; overflow: visible; text-overflow: clip}"
+ORIENTATIONS = ["any", "landscape", "portrait", "square"]
+TYPE_SOMETHING = (
+    "Type what you are looking for (e.g. 'a red car at night'), or upload an example under Search by example."
+)
 
 
 def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
+    """Thumbnails labelled with rank, calibrated match and the whole caption (the CSS wraps it)."""
     items = []
     for h in hits:
         t = thumbnail(agent.searcher.root, h.metadata.get("path", ""), h.id, int(h.metadata.get("mtime_ns", 0)))
         if t is not None:
-            label = f"#{h.rank} · {h.score:.2f}" + (f" · {sanitize(h.caption, 120)}" if h.caption else "")
+            label = f"#{h.rank} · {h.strength} match {h.match}" + (
+                f" · {sanitize(h.caption, 300)}" if h.caption else ""
+            )
             items.append((str(t), label))
     return items
+
+
+def _results_changed(gallery) -> dict:
+    """What goes stale when the results change: the selection, the details, the uploaded example."""
+    return {"gallery": gallery, "selected": None, "detail": "", "upload": None}
 
 
 class Handlers:
     """What the UI's events do; each turns a click or a message into an agent turn and renders its events."""
 
-    def __init__(self, agent: Agent):
-        self.agent = agent
+    def __init__(self, agent: Agent, c: SimpleNamespace):
+        self.agent, self.c = agent, c
 
-    def respond(self, message, history, session_json, k, threshold, examples=None):
+    def _out(self, **values) -> dict:
+        out = {}
+        for name, value in values.items():
+            out[getattr(self.c, name)] = value
+        return out
+
+    def respond(self, message, history, session_json, k, min_match, examples=None, filters=None):
         """Run one agent turn, streaming status, results and the reply into the chat and the gallery."""
         session = Session.load(session_json) if session_json else Session()
         message = (message or "").strip()
-        if not message and not examples:
-            yield history, gr.skip(), session_json, ""
+        if not message and not examples and filters is None:
+            yield self._out(chat=history + [{"role": "assistant", "content": TYPE_SOMETHING}])
             return
-        shown = message or "(search by example image)"
+        shown = message or ("(search by example image)" if examples else "(filters changed)")
         history = history + [
             {"role": "user", "content": sanitize(shown, 500)},
             {"role": "assistant", "content": "searching…"},
         ]
-        yield history, gr.skip(), session_json, ""
-        gallery = gr.skip()
-        for item in self.agent.run(session, message, examples=examples, k=int(k), threshold=threshold or None):
+        yield self._out(chat=history, box="")
+        run = self.agent.run(
+            session, message, examples=examples, k=int(k), min_match=int(min_match) or None, filters=filters
+        )
+        for item in run:
             if isinstance(item, Event) and item.kind in ("status", "reply"):
                 history[-1] = {"role": "assistant", "content": item.text}
+                yield self._out(chat=history)
             elif isinstance(item, Event) and item.kind == "results":
-                gallery = _gallery_items(self.agent, item.hits)
+                yield self._out(chat=history, **_results_changed(_gallery_items(self.agent, item.hits)))
             elif isinstance(item, TurnResult):
-                session = item.session
-                gallery = _gallery_items(self.agent, item.hits)
-            yield history, gallery, session.save(), ""
+                yield self._out(chat=history, **self._synced(item.session, _gallery_items(self.agent, item.hits)))
 
-    def refine(self, template, selected, history, session_json, k, threshold):
+    def refine(self, template, selected, history, session_json, k, min_match):
         """A click on a result becomes a turn in words: 'more like #3', '#3 is right', 'not #3'."""
         if selected is None:
-            history = history + [{"role": "assistant", "content": "Click a result first."}]
-            yield history, gr.skip(), session_json, ""
+            yield self._out(chat=history + [{"role": "assistant", "content": "Click a result first."}])
             return
-        yield from self.respond(template.format(n=int(selected) + 1), history, session_json, k, threshold)
+        yield from self.respond(template.format(n=int(selected) + 1), history, session_json, k, min_match)
+
+    def apply_filters(
+        self, date_from, date_to, orientation, min_width, min_height, folder, history, session_json, k, m
+    ):
+        """The filter controls edit the same search state the chat edits; applying them runs the search again."""
+        try:
+            filters = Filters(
+                date_from=_day(date_from),
+                date_to=_day(date_to),
+                orientation=None if orientation in (None, "", "any") else orientation,
+                min_width=int(min_width) if min_width else None,
+                min_height=int(min_height) if min_height else None,
+                folder=(folder or "").strip("/") or None,
+            )
+        except (ValueError, ValidationError) as e:
+            reason = str(e).splitlines()[0] if not isinstance(e, ValidationError) else e.errors()[0]["msg"]
+            yield self._out(chat=history + [{"role": "assistant", "content": f"Bad filter: {sanitize(reason, 200)}."}])
+            return
+        yield from self.respond("", history, session_json, k, m, filters=filters)
 
     @staticmethod
-    def show_options(session_json):
-        """The question the last reply asked, with its options as buttons (an answer is a turn like any other)."""
-        q = Session.load(session_json).asked if session_json else None
-        if q is None or not q.options:
-            return gr.update(choices=[], value=None, visible=False)
-        return gr.update(choices=list(q.options), value=None, visible=True, label=sanitize(q.text, 200))
+    def _synced(session: Session, gallery) -> dict:
+        """A turn's end, in one update: the results (nothing stale beside them), the question's options as buttons,
+        the filter controls as the state has them, and the copy of the session a reload restores."""
+        saved = session.save()
+        return {
+            **_results_changed(gallery),
+            "session": saved,
+            "saved": saved,
+            "options": _options(session),
+            **_filter_values(session.state.filters),
+        }
+
+    def after_turn(self):
+        """No tile drawn selected that the selection state does not hold (an update the API need not see)."""
+        return gr.update(selected_index=None)
+
+    def restore(self, saved):
+        """On page load: the conversation the browser kept, with its results, question and filters."""
+        try:
+            session = Session.load(saved) if saved else None
+        except ValueError:
+            session = None
+        if session is None:
+            return self._out(session="")
+        chat = [{"role": m.role, "content": sanitize(m.content, 4000)} for m in session.messages]
+        gallery = _gallery_items(self.agent, self._hits(session))
+        return self._out(
+            chat=chat,
+            gallery=gallery,
+            session=saved,
+            options=_options(session),
+            **_filter_values(session.state.filters),
+        )
+
+    def _hits(self, session: Session) -> list[Hit]:
+        """The session's shown results as hits again (their files' metadata from the index; gone ones dropped)."""
+        if not session.results:
+            return []
+        got = self.agent.searcher.store.get([r.id for r in session.results])
+        meta = dict(zip(got["ids"], got["metadatas"]))
+        return [
+            Hit(rank=r.position, score=0.0, metadata=meta[r.id], **r.model_dump(exclude={"position"}))
+            for r in session.results
+            if r.id in meta
+        ]
+
+    def new_search(self):
+        """Everything back to a blank page: conversation, results, selection, details, upload, question, filters."""
+        blank = Session()
+        return self._out(
+            chat=[],
+            session="",
+            saved=blank.save(),  # a blank session, not "": an empty value would leave the old one stored
+            box="",
+            options=_options(blank),
+            **_results_changed(gr.update(value=[], selected_index=None)),
+            **_filter_values(Filters()),
+        )
+
+    def select(self, session_json, evt: gr.SelectData):
+        """Remember which result was clicked (0-based) and log the click; the old details no longer apply."""
+        session = Session.load(session_json) if session_json else None
+        if session is not None and self.agent.usage is not None and evt.index < len(session.results):
+            r = session.results[evt.index]
+            self.agent.usage.click(session.id, r.position, r.id)
+        return self._out(selected=evt.index, detail="")
 
     def details(self, selected, session_json):
         session = Session.load(session_json) if session_json else Session()
         if selected is None or selected >= len(session.results):
-            return {}
+            return "<p>Click a result first.</p>"
         try:
-            return Toolbox(self.agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
+            got = Toolbox(self.agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
         except ToolError as e:
-            return {"error": str(e)}
+            return f"<p>{html.escape(str(e))}</p>"
+        return details_table(got, session.results[int(selected)])
 
-    def by_example(self, upload, history, session_json, k, threshold):
+    def by_example(self, upload, history, session_json, k, min_match):
         if not upload:
-            yield history + [{"role": "assistant", "content": "Upload an image first."}], gr.skip(), session_json, ""
+            yield self._out(chat=history + [{"role": "assistant", "content": "Upload an image first."}])
             return
-        yield from self.respond("", history, session_json, k, threshold, examples=[upload])
+        yield from self.respond("", history, session_json, k, min_match, examples=[upload])
+
+
+def _options(session: Session):
+    q = session.asked
+    if q is None or not q.options:
+        return gr.update(choices=[], value=None, visible=False)
+    return gr.update(choices=list(q.options), value=None, visible=True, label=sanitize(q.text, 200))
+
+
+def _filter_values(f: Filters) -> dict:
+    return {
+        "f_from": f.date_from.isoformat() if f.date_from else "",
+        "f_to": f.date_to.isoformat() if f.date_to else "",
+        "f_orientation": f.orientation or "any",
+        "f_width": f.min_width or 0,
+        "f_height": f.min_height or 0,
+        "f_folder": f.folder or "",
+    }
+
+
+def _day(text: str | None) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2019-07-14") from None
+
+
+def details_table(got: dict, ref) -> str:
+    """One result as a readable table: the match and its reason, the caption, when and with what it was taken."""
+    m = got.get("metadata") or {}
+    when = (
+        datetime.fromtimestamp(int(m["date_ts"]), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        if m.get("date_ts")
+        else ""
+    )
+    camera = " ".join(x for x in (m.get("camera_make"), m.get("camera_model")) if x)
+    size = f"{m.get('width', '?')} × {m.get('height', '?')} px, {m.get('orientation', '')}" if m.get("width") else ""
+    rows = [
+        ("Result", f"#{got['position']}"),
+        ("Match", f"{strength(ref.match)} match, {ref.match}/100"),
+        ("Why", ref.reason or "—"),
+        ("Caption", got.get("caption") or "—"),
+        ("Taken", (when + (" (file time)" if not m.get("taken") else "")) if when else "unknown"),
+        ("Size", size),
+        ("Format", m.get("format", "")),
+        ("Camera", camera or "—"),
+        ("Folder", m.get("dir") or "(top level)"),
+        ("File", m.get("name") or m.get("path", "")),
+        ("Path", got.get("path", "")),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table class='picseek-details'>{body}</table>"
 
 
 def build(agent: Agent, model_label: str) -> gr.Blocks:
     planner = "LLM (" + getattr(agent.llm, "model", "") + ")" if agent.llm else "offline rules"
     with gr.Blocks(title="picseek") as app:
         gr.Markdown(f"### picseek — `{agent.searcher.root.name}` · model: **{model_label}** · planner: **{planner}**")
-        _wire(_layout(), Handlers(agent))
+        c = _layout(_folders(agent))
+        h = Handlers(agent, c)
+        _wire(c, h)
+        app.load(
+            h.restore, c.saved, _outputs(c, "chat", "gallery", "session", "options", *FILTERS), api_visibility="private"
+        )
     return app
 
 
-def _layout() -> SimpleNamespace:
-    c = SimpleNamespace(session=gr.State(""), selected=gr.State(None))
+FILTERS = ("f_from", "f_to", "f_orientation", "f_width", "f_height", "f_folder")
+
+
+def _outputs(c: SimpleNamespace, *names: str) -> list:
+    return [getattr(c, n) for n in names]
+
+
+def _folders(agent: Agent) -> list[str]:
+    """The gallery's sub-folders, for the folder filter."""
+    dirs = {m.get("dir") or "" for _, m, _ in agent.searcher.store.iter_metadata()}
+    return sorted(d for d in dirs if d)
+
+
+def _layout(folders: list[str]) -> SimpleNamespace:
+    c = SimpleNamespace(session=gr.State(""), selected=gr.State(None), saved=gr.BrowserState(""))
     with gr.Row():
         with gr.Column(scale=2):
-            c.chat = gr.Chatbot(label="Conversation", height=480, elem_id="chat")
+            c.chat = gr.Chatbot(label="Conversation", height=480, elem_id="chat", group_consecutive_messages=False)
             c.box = gr.Textbox(
                 placeholder="Describe what you are looking for… then refine: 'only red ones', "
                 "'without people', 'more like #2'",
@@ -117,13 +293,30 @@ def _layout() -> SimpleNamespace:
             with gr.Row():
                 c.send = gr.Button("Search", variant="primary", elem_id="send")
                 c.new = gr.Button("New search", elem_id="new")
+            with gr.Accordion("Filters", open=False, elem_id="filters"):
+                with gr.Row():
+                    c.f_from = gr.Textbox(label="Taken from (YYYY-MM-DD)", elem_id="f-from")
+                    c.f_to = gr.Textbox(label="Taken to", elem_id="f-to")
+                with gr.Row():
+                    c.f_orientation = gr.Dropdown(
+                        ORIENTATIONS, value="any", label="Orientation", elem_id="f-orientation"
+                    )
+                    c.f_folder = gr.Dropdown(
+                        [""] + folders, value="", label="Folder", allow_custom_value=True, elem_id="f-folder"
+                    )
+                with gr.Row():
+                    c.f_width = gr.Number(0, label="Min width (px)", precision=0, minimum=0, elem_id="f-width")
+                    c.f_height = gr.Number(0, label="Min height (px)", precision=0, minimum=0, elem_id="f-height")
+                c.apply = gr.Button("Apply filters", elem_id="apply")
             with gr.Accordion("Search by example", open=False):
                 # a file, not gr.Image: Gradio would decode an upload itself, outside the guarded decoder
                 c.upload = gr.File(label="Example image", elem_id="upload", file_types=["image"], type="filepath")
                 c.find = gr.Button("Find similar", elem_id="find")
             with gr.Row():
                 c.k = gr.Slider(1, 50, value=12, step=1, label="Results (k)", elem_id="k")
-                c.threshold = gr.Slider(0, 1, value=0, step=0.01, label="Min score (0 = off)", elem_id="thr")
+                c.min_match = gr.Slider(
+                    0, 100, value=0, step=5, label="Min match, 0–100 (0 = off)", elem_id="min-match"
+                )
         with gr.Column(scale=3):
             c.gallery = gr.Gallery(
                 label="Results", columns=4, height=520, allow_preview=False, elem_id="results", object_fit="contain"
@@ -134,55 +327,38 @@ def _layout() -> SimpleNamespace:
                 c.good = gr.Button("Right one", elem_id="good")  # words, not emoji: offline pages may lack the font
                 c.bad = gr.Button("Wrong one", elem_id="bad")
                 c.info = gr.Button("Details", elem_id="details")
-            c.detail = gr.JSON(label="Details", elem_id="detail")
+            c.detail = gr.HTML("", elem_id="detail")
     return c
 
 
 def _wire(c: SimpleNamespace, h: Handlers) -> None:
-    outs = [c.chat, c.gallery, c.session, c.box]
-    ins = [c.box, c.chat, c.session, c.k, c.threshold]
-
-    def then_options(event) -> None:
-        event.then(h.show_options, c.session, c.options, api_visibility="private")
-
-    then_options(c.box.submit(h.respond, ins, outs, api_name="chat"))
-    then_options(c.send.click(h.respond, ins, outs, api_visibility="private"))
-    then_options(
-        c.options.input(h.respond, [c.options, c.chat, c.session, c.k, c.threshold], outs, api_visibility="private")
+    outs = _outputs(
+        c, "chat", "gallery", "box", "detail", "upload", "options", "saved", *FILTERS, "session", "selected"
     )
-    c.new.click(
-        lambda: ([], [], "", None, {}, gr.update(choices=[], value=None, visible=False)),
-        None,
-        [c.chat, c.gallery, c.session, c.selected, c.detail, c.options],
-        api_name="reset",
-    )
-    c.gallery.select(_select, None, c.selected, api_visibility="private")
+    ins = [c.box, c.chat, c.session, c.k, c.min_match]
+    private = {"api_visibility": "private"}
+
+    def then_sync(event) -> None:
+        event.then(h.after_turn, None, c.gallery, **private)
+
+    then_sync(c.box.submit(h.respond, ins, outs, api_name="chat"))
+    then_sync(c.send.click(h.respond, ins, outs, **private))
+    then_sync(c.options.input(h.respond, [c.options, *ins[1:]], outs, **private))
+    then_sync(c.apply.click(h.apply_filters, [*_outputs(c, *FILTERS), *ins[1:]], outs, api_name="filters"))
+    c.new.click(h.new_search, None, outs, api_name="reset")
+    c.gallery.select(h.select, c.session, [c.selected, c.detail], **private)
     clicks = ((c.more, "more like #{n}"), (c.less, "not like #{n}"), (c.good, "#{n} is right"), (c.bad, "not #{n}"))
     for button, template in clicks:
-        then_options(
-            button.click(
-                _clicker(h.refine, template),
-                [c.selected, c.chat, c.session, c.k, c.threshold],
-                outs,
-                api_visibility="private",
-            )
-        )
+        then_sync(button.click(_clicker(h.refine, template), [c.selected, *ins[1:]], outs, **private))
     c.info.click(h.details, [c.selected, c.session], c.detail, api_name="details")
-    then_options(
-        c.find.click(h.by_example, [c.upload, c.chat, c.session, c.k, c.threshold], outs, api_name="search_by_example")
-    )
+    then_sync(c.find.click(h.by_example, [c.upload, *ins[1:]], outs, api_name="search_by_example"))
 
 
 def _clicker(refine, template: str):
-    def go(selected, history, session_json, k, threshold):
-        yield from refine(template, selected, history, session_json, k, threshold)
+    def go(selected, history, session_json, k, min_match):
+        yield from refine(template, selected, history, session_json, k, min_match)
 
     return go
-
-
-def _select(evt: gr.SelectData) -> int:
-    """Remember which result was clicked (0-based gallery index)."""
-    return evt.index
 
 
 class OfflinePage:
@@ -239,6 +415,7 @@ def launch(agent: Agent, model_label: str, port: int | None = None, host: str = 
         quiet=True,  # no share hint: picseek is local; the URL is printed below
         inbrowser=False,
         app_kwargs={"middleware": [Middleware(OfflinePage)]},
+        css=CSS,
         # system fonts: an offline page must not ask the internet for webfonts
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
     )

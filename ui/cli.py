@@ -20,6 +20,7 @@ from ui.options import (
     LlmModelOpt,
     LlmUrlOpt,
     ModelOpt,
+    NoLogOpt,
     OfflineOpt,
     PrecisionOpt,
     StoreOpt,
@@ -143,7 +144,10 @@ def search(
     like: Annotated[list[str], typer.Option("--like", help="reference image: more like this (repeatable)")] = [],  # noqa: B006
     unlike: Annotated[list[str], typer.Option("--unlike", help="image to move away from (repeatable)")] = [],  # noqa: B006
     k: Annotated[int, typer.Option("--k", "-k", help="number of results")] = 10,
-    threshold: Annotated[float | None, typer.Option(help="minimum score")] = None,
+    min_match: Annotated[
+        int | None, typer.Option("--min-match", help="hide results with a calibrated match (0-100) below this")
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="hide results whose raw cosine is below this")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="taken on or after YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="taken on or before YYYY-MM-DD")] = None,
     orientation: Annotated[str | None, typer.Option(help="landscape, portrait or square")] = None,
@@ -163,6 +167,7 @@ def search(
     """Search an indexed folder by description and/or example images."""
     from pydantic import ValidationError
 
+    from agent.explain import nothing_matches
     from tools.errors import BadQuery
     from tools.retrieve import Filters, ImageQuery, Searcher
 
@@ -176,6 +181,7 @@ def search(
             unlike=unlike,
             k=k,
             threshold=threshold,
+            min_match=min_match,
             collapse_duplicates=not no_collapse,
             filters=Filters(
                 date_from=_day(date_from),
@@ -197,12 +203,16 @@ def search(
         return
     if not hits:
         typer.echo("no matches")
+    elif nothing_matches(hits):
+        typer.echo("nothing matches well; the closest:")
     for h in hits:
         _echo_hit(h)
 
 
 def _echo_hit(h, indent: str = "") -> None:
-    typer.echo(f"{indent}{h.rank:3d}. {h.score:.3f}  {h.path}" + (f"  — {h.caption}" if h.caption else ""))
+    typer.echo(
+        f"{indent}{h.rank:3d}. {h.strength:6s} {h.match:3d}  {h.path}" + (f"  — {h.caption}" if h.caption else "")
+    )
 
 
 def _day(s: str | None) -> date | None:
@@ -232,12 +242,22 @@ def ask(
         typer.Option("--session", help="continue the conversation saved in FILE (if it exists) and save it after"),
     ] = None,
     no_questions: Annotated[bool, typer.Option("--no-questions", help="never ask a narrowing question")] = False,
+    no_log: NoLogOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run messages as turns of one conversation; --json prints one object per turn."""
 
     agent = make_agent(
-        folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, ask=not no_questions
+        folder,
+        model,
+        checkpoint,
+        store,
+        chroma_url,
+        llm_model,
+        llm_base_url,
+        offline,
+        ask=not no_questions,
+        log=not no_log,
     )
     session = _load_session(session_file)
     out = []
@@ -292,9 +312,10 @@ def chat(
     llm_model: LlmModelOpt = None,
     llm_base_url: LlmUrlOpt = None,
     offline: OfflineOpt = False,
+    no_log: NoLogOpt = False,
 ) -> None:
     """Chat in the terminal: describe, refine ("only red ones", "without people", "more like #2")."""
-    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
+    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, log=not no_log)
     chat_loop(agent)
 
 
@@ -344,11 +365,12 @@ def ui(
     llm_model: LlmModelOpt = None,
     llm_base_url: LlmUrlOpt = None,
     offline: OfflineOpt = False,
+    no_log: NoLogOpt = False,
 ) -> None:
     """Start the chat UI in the browser (prints the URL)."""
     from ui.app import launch
 
-    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline)
+    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, log=not no_log)
     launch(agent, model, port=port, host=host)
 
 
@@ -374,6 +396,7 @@ def demo(
         bool, typer.Option("--terminal", help="chat in the terminal instead of the browser UI")
     ] = False,
     port: Annotated[int | None, typer.Option(help="UI port (default: first free from 7860)")] = None,
+    no_log: NoLogOpt = False,
 ) -> None:
     """Offline demo: build a toy gallery under $PICSEEK_HOME, index it with the toy model, open the chat UI."""
     from evals.toy.world import make_gallery
@@ -391,7 +414,7 @@ def demo(
     finally:
         st.unlock()
     typer.echo(f"gallery: {gallery} (try 'a red car', then 'only at night', then 'more like #2')")
-    agent = make_agent(gallery, "toy", None, None, None, None, None, offline=True)
+    agent = make_agent(gallery, "toy", None, None, None, None, None, offline=True, log=not no_log)
     if terminal or query:
         chat_loop(agent, query or None)
         return
@@ -401,8 +424,10 @@ def demo(
 
 
 from ui import eval_commands  # noqa: E402  (the eval and toy-world commands join the same app)
+from ui.stats_command import stats  # noqa: E402
 
 eval_commands.register(app)
+app.command("stats")(stats)
 
 
 def main() -> None:

@@ -34,4 +34,8 @@ LlmUrlOpt = Annotated[
         "--llm-base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama...)"
     ),
 ]
+NoLogOpt = Annotated[
+    bool,
+    typer.Option("--no-log", help="keep no usage log (by default turns go to $PICSEEK_HOME/usage, never elsewhere)"),
+]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]

@@ -63,12 +63,14 @@ def make_agent(
     offline: bool,
     captions: bool = True,
     ask: bool = True,
+    log: bool = True,
 ):
     """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker."""
     import os
 
     from agent.agent import Agent
     from tools.retrieve import Searcher
+    from tools.usage import UsageLog
 
     embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
     llm = None
@@ -77,4 +79,5 @@ def make_agent(
 
         llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
     captioner = make_captioner(None, embedder) if captions and embedder.spec.captions else None
-    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner, ask=ask)
+    usage = UsageLog(enabled=log)
+    return Agent(Searcher(st, embedder), llm=llm, captioner=captioner, ask=ask, usage=usage)
