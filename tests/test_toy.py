@@ -47,9 +47,9 @@ def test_embeddings_are_normalized_and_deterministic(toy_embedder, toy_gallery_s
 
     # Same call, same vectors, bit for bit. (Under bf16 a vector may differ ~1e-4 with its batch neighbours,
     # so both calls start from an empty text cache and embed the same batch.)
-    toy_embedder._text_cache.clear()
+    toy_embedder.clear_text_cache()
     t1 = toy_embedder.embed_texts(["a red car at night", "a boat"])
-    toy_embedder._text_cache.clear()
+    toy_embedder.clear_text_cache()
     t2 = toy_embedder.embed_texts(["a red car at night", "a boat"])
     assert t1.dtype == np.float32 and np.allclose(np.linalg.norm(t1, axis=1), 1, atol=1e-5)
     assert np.array_equal(t1, t2)

@@ -14,12 +14,13 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import numpy as np
 
-from tools.errors import PicseekError
-from tools.images import Fit, clean_text
+from tools.errors import CaptionFailed, PicseekError, check_choice
+from tools.images import Decoded, Fit, clean_text
+from tools.pipeline import Progress, Stages, run_batches
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 300
@@ -42,25 +43,40 @@ class Captioner(Protocol):
         """One caption per image; a `CaptionFailed` in its place when that image could not be captioned."""
 
 
-class CaptionFailed(Exception):
-    """A backend could not caption an image; the message is the skip reason."""
+DecodingMethod = Literal["greedy", "beam_search", "top_p", "top_k"]
+CaptionMode = Literal["missing", "stale", "all"]
 
 
 @dataclass
 class GenerationConfig:
     """How CoCa decodes. Deterministic by default (greedy); top_p/top_k sample (seeded).
 
-    Greedy is the default: on the toy eval it named objects as well as beam search (0.763 vs 0.740 exact
-    colour-object pairs) at 4.4x the speed, because open_clip's generate has no KV cache (evals/results).
+    Greedy is the default: on the toy eval it names objects about as well as beam search at a fraction of the
+    cost, because open_clip's generate has no KV cache (evals/bench/caption.py measures it; figures in
+    evals/bench/RESULTS.md).
     """
 
-    method: str = "greedy"  # greedy | beam_search | top_p | top_k
+    method: DecodingMethod = "greedy"
     num_beams: int = 6
     num_beam_groups: int = 3
     top_p: float = 0.9
     top_k: int = 1
     seq_len: int = 30
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("caption decoding method", self.method, get_args(DecodingMethod))
+
+    def generate_kwargs(self) -> dict:
+        """Keyword arguments for open_clip's `model.generate`."""
+        kw: dict = {"seq_len": self.seq_len}
+        if self.method == "beam_search":
+            kw.update(generation_type="beam_search", num_beams=self.num_beams, num_beam_groups=self.num_beam_groups)
+        elif self.method == "greedy":
+            kw.update(generation_type="top_k", top_k=1)
+        else:
+            kw.update(generation_type=self.method, top_p=self.top_p, top_k=self.top_k)
+        return kw
 
 
 class CocaCaptioner:
@@ -82,25 +98,16 @@ class CocaCaptioner:
     def caption(self, pixels: Sequence[np.ndarray]) -> list[str | CaptionFailed]:
         import torch
 
-        from tools.models import _open_clip
-
         emb = self._emb
-        lo = emb.loaded
-        g = self.gen
-        open_clip = _open_clip()
+        model = emb.loaded.model
+        open_clip = emb.open_clip
+        kw = self.gen.generate_kwargs()
         out: list[str] = []
         for i in range(0, len(pixels), self.batch_size):
-            x = emb._pixels_to_tensor(pixels[i : i + self.batch_size])
-            torch.manual_seed(g.seed)
-            kw: dict = {"seq_len": g.seq_len}
-            if g.method == "beam_search":
-                kw.update(generation_type="beam_search", num_beams=g.num_beams, num_beam_groups=g.num_beam_groups)
-            elif g.method == "greedy":
-                kw.update(generation_type="top_k", top_k=1)
-            else:
-                kw.update(generation_type=g.method, top_p=g.top_p, top_k=g.top_k)
+            x = emb.pixels_to_tensor(pixels[i : i + self.batch_size])
+            torch.manual_seed(self.gen.seed)
             with torch.inference_mode():
-                tokens = lo.model.generate(x, **kw)
+                tokens = model.generate(x, **kw)
             out += [clean_caption(open_clip.decode(t).split("<end_of_text>")[0]) for t in tokens]
         return out
 
@@ -187,7 +194,7 @@ def caption_images(
     store,
     captioner: Captioner,
     ids: Sequence[str] | None = None,
-    mode: str = "stale",
+    mode: CaptionMode = "stale",
     batch_size: int = 32,
     progress: bool | None = None,
 ) -> CaptionReport:
@@ -196,12 +203,28 @@ def caption_images(
     mode: "missing" (only images without a caption), "stale" (also those by another captioner), "all".
     ids: restrict to these images (e.g. the hits the agent is about to show).
     """
-    from tqdm import tqdm
-
     from tools.decode_pool import DecodePool
 
+    check_choice("caption mode", mode, get_args(CaptionMode))
     t0 = time.monotonic()
     report = CaptionReport()
+    todo = _select(store, captioner.id, ids, mode, report)
+    if todo:
+        sink = _CaptionSink(store, captioner.id, todo, report)
+        stages = Stages(
+            decode=DecodePool(captioner.fit).imap,
+            work=lambda pixels: _caption_batch(captioner, pixels),
+            commit=sink.commit,
+            skip=sink.skip,
+        )
+        items = [(i, str(store.gallery / m.get("path", ""))) for i, m in todo.items()]
+        run_batches(items, stages, batch_size, Progress("captioning", progress))
+    report.seconds = round(time.monotonic() - t0, 3)
+    return report
+
+
+def _select(store, captioner_id: str, ids: Sequence[str] | None, mode: CaptionMode, report: CaptionReport) -> dict:
+    """The images to caption ({id: metadata}); counts those whose caption stands in `report.unchanged`."""
     if ids is None:
         rows = list(store.iter_metadata())
     else:
@@ -210,50 +233,43 @@ def caption_images(
     todo = {}
     for i, meta, doc in rows:
         meta = meta or {}
-        fresh = doc and (mode == "missing" or meta.get("caption_by") == captioner.id)
+        fresh = doc and (mode == "missing" or meta.get("caption_by") == captioner_id)
         if fresh and mode != "all":
             report.unchanged += 1
         else:
             todo[i] = meta
-    if todo:
-        bar = tqdm(total=len(todo), desc="captioning", unit="img", disable=None if progress is None else not progress)
-        pending: list[tuple[str, np.ndarray]] = []
+    return todo
 
-        def flush() -> None:
-            if not pending:
-                return
-            try:
-                texts = captioner.caption([p for _, p in pending])
-            except Exception as e:  # a failing batch costs only its images
-                log.exception("captioning a batch failed")
-                texts = [CaptionFailed(f"captioning failed: {type(e).__name__}")] * len(pending)
-            ok_ids, docs, metas = [], [], []
-            for (i, _), text in zip(pending, texts):
-                if isinstance(text, CaptionFailed) or not text:
-                    report.skipped.append({"path": todo[i].get("path", i), "reason": str(text) or "empty caption"})
-                    continue
-                ok_ids.append(i)
-                docs.append(text)
-                metas.append({**todo[i], "caption_by": captioner.id})
-            if ok_ids:
-                store.update_documents(ok_ids, docs, metas)
-            report.captioned += len(ok_ids)
-            bar.update(len(pending))
-            pending.clear()
 
-        pool = DecodePool(captioner.fit)
-        paths = ((i, str(store.gallery / m.get("path", ""))) for i, m in todo.items())
-        try:
-            for i, res in pool.imap(paths):
-                if isinstance(res, str):
-                    report.skipped.append({"path": todo[i].get("path", i), "reason": res})
-                    bar.update(1)
-                    continue
-                pending.append((i, res.pixels))
-                if len(pending) >= batch_size:
-                    flush()
-            flush()
-        finally:
-            bar.close()
-    report.seconds = round(time.monotonic() - t0, 3)
-    return report
+def _caption_batch(captioner: Captioner, pixels: list[np.ndarray]) -> list[str | CaptionFailed]:
+    try:
+        return captioner.caption(pixels)
+    except Exception as e:  # a failing batch costs only its images
+        log.exception("captioning a batch failed")
+        return [CaptionFailed(f"captioning failed: {type(e).__name__}")] * len(pixels)
+
+
+@dataclass
+class _CaptionSink:
+    """Where a captioning run's results go: captions to the store, failures and counts to the report."""
+
+    store: object  # tools.store.Store
+    captioner_id: str
+    todo: dict  # {id: metadata} of the images being captioned
+    report: CaptionReport
+
+    def commit(self, ids: list[str], decoded: list[Decoded], texts: list[str | CaptionFailed]) -> None:
+        ok_ids, docs, metas = [], [], []
+        for i, text in zip(ids, texts):
+            if isinstance(text, CaptionFailed) or not text:
+                self.skip(i, str(text) or "empty caption")
+                continue
+            ok_ids.append(i)
+            docs.append(text)
+            metas.append({**self.todo[i], "caption_by": self.captioner_id})
+        if ok_ids:
+            self.store.update_documents(ok_ids, docs, metas)
+        self.report.captioned += len(ok_ids)
+
+    def skip(self, i: str, reason: str) -> None:
+        self.report.skipped.append({"path": self.todo[i].get("path", i), "reason": reason})

@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 
+from tools.errors import check_choice
 from tools.images import Fit, fit, to_rgb
 from tools.models import Loaded, ModelSpec, load
 
 FeatureVector = np.ndarray  # shape (dim,), float32, unit length
+Precision = Literal["auto", "fp32", "bf16"]  # "auto" resolves to fp16 on CUDA, bf16 on CPUs that compute it natively
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -32,7 +35,8 @@ def _native_bf16() -> bool:
 class Embedder:
     """Image and text embeddings for one model. The model loads lazily, once per process."""
 
-    def __init__(self, spec: ModelSpec, device: str = "auto", precision: str = "auto", text_cache: int = 4096):
+    def __init__(self, spec: ModelSpec, device: str = "auto", precision: Precision = "auto", text_cache: int = 4096):
+        check_choice("precision", precision, get_args(Precision))  # here, not after minutes of loading weights
         self.spec = spec
         self.device = device
         self.precision = precision
@@ -47,8 +51,8 @@ class Embedder:
             from tools.models import pick_device
 
             device = pick_device(self.device)
-            # bf16 is the CPU default where the CPU computes it natively: it kept cosine >= 0.9999 to fp32 on real
-            # inputs (ViT-B-32 and the toy model) at 2-3.5x the speed (evals/bench/RESULTS.md, "bf16 vs fp32").
+            # bf16 is the CPU default where the CPU computes it natively: it keeps embeddings practically equal to
+            # fp32 at a fraction of the time (measured by evals/bench/ingest.py; figures in evals/bench/RESULTS.md).
             precision = self.precision
             if precision == "auto":
                 precision = "fp16" if device == "cuda" else ("bf16" if _native_bf16() else "fp32")
@@ -60,11 +64,16 @@ class Embedder:
         return self.spec.model_id
 
     @property
-    def fit(self) -> Fit:
-        """The pixel layout the model wants, known without loading the weights (decode workers need it first)."""
+    def open_clip(self):
+        """The open_clip module, with picseek's model configs registered (imported on first use)."""
         from tools.models import _open_clip
 
-        cfg = _open_clip().get_model_config(self.spec.arch) or {}
+        return _open_clip()
+
+    @property
+    def fit(self) -> Fit:
+        """The pixel layout the model wants, known without loading the weights (decode workers need it first)."""
+        cfg = self.open_clip.get_model_config(self.spec.arch) or {}
         size = cfg.get("vision_cfg", {}).get("image_size", 224)
         size = size[0] if isinstance(size, (list, tuple)) else size
         pp = cfg.get("preprocess_cfg", {})
@@ -78,7 +87,8 @@ class Embedder:
     def dim(self) -> int:
         return int(self.embed_texts(["a photo"]).shape[1])
 
-    def _pixels_to_tensor(self, pixels: Sequence[np.ndarray]):
+    def pixels_to_tensor(self, pixels: Sequence[np.ndarray]):
+        """Fitted pixels (HxWx3 uint8) as the model's normalized input batch, on its device and in its dtype."""
         import torch
 
         pp = self.loaded.preprocess
@@ -94,7 +104,7 @@ class Embedder:
         out = []
         with self._lock, torch.inference_mode():
             for i in range(0, len(pixels), batch_size):
-                feats = self.loaded.model.encode_image(self._pixels_to_tensor(pixels[i : i + batch_size]))
+                feats = self.loaded.model.encode_image(self.pixels_to_tensor(pixels[i : i + batch_size]))
                 out.append(feats.float().cpu().numpy())
         return _normalize(np.concatenate(out)) if out else np.zeros((0, 0), np.float32)
 
@@ -107,6 +117,11 @@ class Embedder:
         """Embed texts (cached per text). Returns (N, dim) unit vectors."""
         with self._lock:
             return self._embed_texts(texts)
+
+    def clear_text_cache(self) -> None:
+        """Forget cached text embeddings, so the next `embed_texts` runs the model (tests and benchmarks)."""
+        with self._lock:
+            self._text_cache.clear()
 
     def _embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch

@@ -1,4 +1,12 @@
-"""Errors a user can act on. Each message says what happened and what to do; the CLI prints it without a traceback."""
+"""Errors a user can act on. Each message says what happened and what to do; the CLI prints it without a traceback.
+
+`SkipImage` and `CaptionFailed` are per-image reasons rather than failures of a command: the run goes on and
+reports them with the file they belong to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class PicseekError(Exception):
@@ -29,9 +37,29 @@ class BadQuery(PicseekError):
     """A search request that cannot be run as given (unknown reference image, bad filter value...)."""
 
 
+class BadChoice(PicseekError):
+    """A setting given a value outside its closed set of choices; the message lists the valid ones."""
+
+
 class GalleryNotFound(PicseekError):
     """The folder to index does not exist or is not a directory."""
 
 
 class DecodeWorkersFailed(PicseekError):
     """The image decoding worker processes could not start, so no file was judged."""
+
+
+class SkipImage(Exception):
+    """An image that cannot be indexed; the message is the short reason shown to the user."""
+
+
+class CaptionFailed(Exception):
+    """A backend could not caption an image; the message is the skip reason."""
+
+
+def check_choice(setting: str, value: object, choices: Iterable[object]) -> None:
+    """Raise `BadChoice` naming the valid values unless `value` is one of `choices`."""
+    choices = tuple(choices)
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise BadChoice(f"{setting} must be one of {valid}, not {value!r}.")

@@ -9,11 +9,13 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from tools.settings import settings
+
 
 def home() -> Path:
     """The root of all picseek state: `$PICSEEK_HOME`, else the platform's user data dir."""
-    env = os.environ.get("PICSEEK_HOME")
-    return Path(env).expanduser().resolve() if env else Path(user_data_dir("picseek", appauthor=False))
+    env = settings().home
+    return env.expanduser().resolve() if env else Path(user_data_dir("picseek", appauthor=False))
 
 
 def models_dir() -> Path:

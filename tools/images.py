@@ -1,4 +1,5 @@
-"""Safe image decoding and metadata. Imports only Pillow and NumPy: it runs inside decode worker processes.
+"""Safe image decoding and metadata. Imports only Pillow, NumPy and `tools.errors`: it runs inside decode worker
+processes.
 
 Every failure becomes a `SkipImage` with a short reason; nothing here may crash the indexer.
 """
@@ -11,9 +12,12 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from tools.errors import SkipImage
 
 DEFAULT_MAX_PIXELS = 100_000_000  # ~10k x 10k; above this a file is refused before it is decoded
 TEXT_LIMIT = 64  # EXIF strings are untrusted: bounded and stripped of control characters
@@ -21,17 +25,14 @@ TEXT_LIMIT = 64  # EXIF strings are untrusted: bounded and stripped of control c
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is reported, not silently half-indexed
 
 
-class SkipImage(Exception):
-    """An image that cannot be indexed; the message is the short reason shown to the user."""
-
-
 @dataclass(frozen=True)
 class Fit:
     """How the model wants its pixels: open_clip's preprocess settings (size, resize mode, interpolation)."""
 
     size: int = 224
-    resize_mode: str = "shortest"  # open_clip: shortest (resize + center crop), longest (pad), squash
-    interpolation: str = "bicubic"
+    # open_clip's modes: shortest (resize + center crop), longest (pad), squash; `fit` reads anything else as shortest
+    resize_mode: Literal["shortest", "longest", "squash"] = "shortest"
+    interpolation: Literal["bicubic", "bilinear", "nearest", "lanczos"] = "bicubic"  # anything else: bicubic
     fill: int = 0
 
 

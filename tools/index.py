@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tools.decode_pool import DecodePool, Limits
 from tools.embed import Embedder
 from tools.errors import GalleryNotFound
-from tools.images import image_extensions
+from tools.images import Decoded, image_extensions
+from tools.pipeline import Progress, Stages, run_batches
 from tools.store import SkipLog, Store, image_id
 
 log = logging.getLogger(__name__)
@@ -137,15 +140,39 @@ def index_folder(
     reindex: bool = False,
 ) -> IndexReport:
     """Bring the store up to date with the folder. Returns what happened; never raises for a bad image."""
-    from tqdm import tqdm
-
     gallery = Path(gallery)
     if not gallery.is_dir():
         raise GalleryNotFound(f"{gallery} is not a folder. Pass the folder of images to index.")
     t0 = time.monotonic()
     report = IndexReport(model=embedder.model_id, store=str(store.chroma_url or store.state_dir))
     skiplog = SkipLog(store.state_dir)
+    todo, existing = _plan(gallery, store, skiplog, report, reindex)
+    if todo:
+        _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
+        sink = _Sink(store, skiplog, report, {f.id: f for f in todo}, existing)
+        stages = Stages(
+            decode=DecodePool(embedder.fit, workers, limits).imap,
+            work=lambda pixels: embedder.embed_pixels(pixels, batch_size=batch_size),
+            commit=sink.commit,
+            skip=sink.skip,
+        )
+        try:
+            # embedding is fast next to decoding, so the bar counts decoded files and moves smoothly
+            run_batches([(f.id, f.path) for f in todo], stages, batch_size, Progress("indexing", progress, "decoded"))
+        finally:
+            skiplog.save()
+    else:
+        skiplog.save()
+    report.total = store.count()
+    report.seconds = round(time.monotonic() - t0, 3)
+    return report
 
+
+def _plan(
+    gallery: Path, store: Store, skiplog: SkipLog, report: IndexReport, reindex: bool
+) -> tuple[list[FileEntry], set[str]]:
+    """The files to (re)embed, and the ids the store held before the run. Deletes vectors of files that are gone;
+    counts unchanged files and files known to be broken without opening them."""
     files: dict[str, FileEntry] = {}
     for item in walk(gallery):
         if isinstance(item, Skipped):
@@ -169,43 +196,29 @@ def index_folder(
             continue
         todo.append(f)
     skiplog.entries = {k: v for k, v in skiplog.entries.items() if image_id(k) in files}  # forget deleted files
+    return todo, set(existing)
 
-    if todo:
-        batch: list[tuple[FileEntry, object]] = []
 
-        def flush() -> None:
-            if not batch:
-                return
-            vecs = embedder.embed_pixels([d.pixels for _, d in batch], batch_size=batch_size)
-            store.upsert([f.id for f, _ in batch], vecs, [_record(f, d.meta) for f, d in batch])
-            for f, _ in batch:
-                skiplog.entries.pop(f.rel, None)
-            report.indexed += len(batch)
-            batch.clear()
+@dataclass
+class _Sink:
+    """Where an indexing run's results go: vectors to the store, failures to the skip log, counts to the report."""
 
-        _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
-        pool = DecodePool(embedder.fit, workers, limits)
-        bar = tqdm(total=len(todo), desc="indexing", unit="img", disable=None if progress is None else not progress)
-        by_key = {f.id: f for f in todo}
-        try:
-            for key, res in pool.imap((f.id, f.path) for f in todo):
-                f = by_key[key]
-                if isinstance(res, str):
-                    report.skipped.append(Skipped(f.path, res))
-                    skiplog.entries[f.rel] = {"size": f.size, "mtime_ns": f.mtime_ns, "reason": res}
-                    if key in existing:  # it changed into something unreadable: its old vector must not linger
-                        store.delete([key])
-                else:
-                    batch.append((f, res))
-                    if len(batch) >= batch_size:
-                        flush()
-                bar.update(1)
-            flush()
-        finally:
-            bar.close()
-            skiplog.save()
-    else:
-        skiplog.save()
-    report.total = store.count()
-    report.seconds = round(time.monotonic() - t0, 3)
-    return report
+    store: Store
+    skiplog: SkipLog
+    report: IndexReport
+    files: dict[str, FileEntry]  # the files being indexed, by id
+    existing: set[str]  # ids the store held before the run
+
+    def commit(self, ids: list[str], decoded: list[Decoded], vecs: np.ndarray) -> None:
+        files = [self.files[i] for i in ids]
+        self.store.upsert(ids, vecs, [_record(f, d.meta) for f, d in zip(files, decoded)])
+        for f in files:
+            self.skiplog.entries.pop(f.rel, None)
+        self.report.indexed += len(ids)
+
+    def skip(self, i: str, reason: str) -> None:
+        f = self.files[i]
+        self.report.skipped.append(Skipped(f.path, reason))
+        self.skiplog.entries[f.rel] = {"size": f.size, "mtime_ns": f.mtime_ns, "reason": reason}
+        if i in self.existing:  # it changed into something unreadable: its old vector must not linger
+            self.store.delete([i])

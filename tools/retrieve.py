@@ -60,6 +60,17 @@ class Filters(BaseModel):
         return c[0] if len(c) == 1 else {"$and": c}
 
 
+def parse_day(text: str | None) -> date | None:
+    """'2019-07-14' -> a date (None for empty); anything else is a BadQuery that shows the format."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadQuery(f"bad date {text!r}: use YYYY-MM-DD, e.g. 2019-07-14") from None
+
+
 def _ts(d: date) -> int:
     return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
 

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
+from tools.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,16 @@ class Store:
         self.state_dir = Path(state_dir)
         self.gallery = Path(gallery).resolve()
         self.model_id = model_id
-        self.chroma_url = chroma_url or os.environ.get("PICSEEK_CHROMA_URL") or None
+        self.chroma_url = chroma_url or settings().chroma_url or None
         self._lock = None
         import chromadb
         from chromadb.config import Settings
 
-        settings = Settings(anonymized_telemetry=False)
+        chroma_settings = Settings(anonymized_telemetry=False)
         if self.chroma_url:
             u = urlparse(self.chroma_url if "://" in self.chroma_url else f"http://{self.chroma_url}")
             self.client = chromadb.HttpClient(
-                host=u.hostname or "localhost", port=u.port or 8000, ssl=u.scheme == "https", settings=settings
+                host=u.hostname or "localhost", port=u.port or 8000, ssl=u.scheme == "https", settings=chroma_settings
             )
         else:
             db = self.state_dir / "chroma"
@@ -84,7 +85,7 @@ class Store:
                     f"(looked in {self.state_dir}). Run `picseek index {self.gallery}` first."
                 )
             db.mkdir(parents=True, exist_ok=True)
-            self.client = chromadb.PersistentClient(path=str(db), settings=settings)
+            self.client = chromadb.PersistentClient(path=str(db), settings=chroma_settings)
         name = _collection_name(self.gallery, model_id)
         arch, _, weights = model_id.partition("/")
         if create:

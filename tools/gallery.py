@@ -1,0 +1,53 @@
+"""One way to open a gallery: its model, its store and a searcher over them, for every command, eval, bench and
+test. Heavy modules (torch, open_clip, chromadb) load here, on call, never at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.models import DEFAULT_MODEL
+
+
+@dataclass
+class Gallery:
+    """An image folder as picseek sees it: the embedder of its model and the store of its vectors."""
+
+    folder: Path
+    embedder: object  # tools.embed.Embedder
+    store: object  # tools.store.Store
+    _searcher: object = field(default=None, repr=False)
+
+    @property
+    def searcher(self):
+        """The searcher over this store (made once: it keeps the calibration of the gallery)."""
+        if self._searcher is None:
+            from tools.retrieve import Searcher
+
+            self._searcher = Searcher(self.store, self.embedder)
+        return self._searcher
+
+
+def open_gallery(
+    folder: Path,
+    model: str = DEFAULT_MODEL,
+    *,
+    checkpoint: Path | None = None,
+    store: Path | None = None,
+    chroma_url: str | None = None,
+    precision: str = "auto",
+    create: bool = False,
+    replace: bool = False,
+) -> Gallery:
+    """The gallery at `folder` under `model`. Its store lives in `store`, else under $PICSEEK_HOME (one per folder
+    and model, or per checkpoint); `create` makes it when missing, `replace` drops vectors of other weights."""
+    from tools.embed import Embedder
+    from tools.home import store_dir
+    from tools.models import resolve
+    from tools.store import Store
+
+    spec = resolve(model, checkpoint)
+    embedder = Embedder(spec, precision=precision)
+    state = store or store_dir(folder, spec.name if not checkpoint else f"{spec.name}-{spec.weights_id}")
+    st = Store.open(state, folder, embedder, chroma_url=chroma_url, create=create, replace=replace)
+    return Gallery(Path(folder), embedder, st)

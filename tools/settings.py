@@ -1,0 +1,34 @@
+"""Every environment variable picseek reads, with its default, in one place (pydantic-settings).
+
+Read fresh on each call, so a variable set after start-up (or by a test) is seen. Command-line options win over
+these; these win over the defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_LLM_MODEL = "gpt-4o-mini"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Path | None = Field(None, alias="PICSEEK_HOME", description="where indexes, caches and logs live")
+    chroma_url: str | None = Field(None, alias="PICSEEK_CHROMA_URL", description="a Chroma server instead of files")
+    llm_model: str | None = Field(
+        None, alias="PICSEEK_LLM_MODEL", description=f"LLM planner's model ({DEFAULT_LLM_MODEL})"
+    )
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint")
+    openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY", description="key for that endpoint")
+
+    def llm_configured(self) -> bool:
+        """Whether the environment asks for the LLM planner (a model, an endpoint or a key is set)."""
+        return bool(self.llm_model or self.openai_base_url or self.openai_api_key)
+
+
+def settings() -> Settings:
+    return Settings()
