@@ -239,17 +239,10 @@ class Agent:
             error=error,
         )
 
-    def turn(
-        self,
-        session: Session,
-        message: str,
-        examples: list[str] | None = None,
-        k: int | None = None,
-        min_match: int | None = None,
-    ) -> TurnResult:
-        """Run a turn to completion and return its result."""
+    def turn(self, session: Session, message: str, examples: list[str] | None = None, **settings) -> TurnResult:
+        """Run a turn to completion and return its result (`settings`: k, min_match, filters as for `run`)."""
         out = None
-        for item in self.run(session, message, examples, k=k, min_match=min_match):
+        for item in self.run(session, message, examples, **settings):
             if isinstance(item, TurnResult):
                 out = item
         assert out is not None

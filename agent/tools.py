@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from agent.errors import ToolError
 from agent.session import Session
 from agent.state import Question, SearchState, Slot
 from tools.errors import PicseekError
@@ -109,10 +110,6 @@ def openai_tools() -> list[dict]:
         }
         for name, m in TOOL_SCHEMAS.items()
     ]
-
-
-class ToolError(PicseekError):
-    """A tool call that could not run; the message goes back to the planner as an observation."""
 
 
 def _errors(e: ValidationError) -> str:
@@ -290,19 +287,10 @@ def langchain_tools(searcher: Searcher, captioner=None) -> list:
     def caption_images(positions: list[int]) -> dict:
         return run("caption_images", {"positions": positions})
 
+    tools = ((search_images, SearchArgs), (caption_images, CaptionArgs))
     return [
         StructuredTool.from_function(
-            search_images,
-            name="search_images",
-            description=(SearchArgs.__doc__ or "").strip(),
-            args_schema=SearchArgs,
-            handle_tool_error=True,
-        ),
-        StructuredTool.from_function(
-            caption_images,
-            name="caption_images",
-            description=(CaptionArgs.__doc__ or "").strip(),
-            args_schema=CaptionArgs,
-            handle_tool_error=True,
-        ),
+            fn, name=fn.__name__, description=(schema.__doc__ or "").strip(), args_schema=schema, handle_tool_error=True
+        )
+        for fn, schema in tools
     ]

@@ -3,7 +3,7 @@ ChatIR and PlugIR simulate users on COCO / VisDial. It answers the agent's quest
 
 from __future__ import annotations
 
-import os
+from tools.settings import DEFAULT_LLM_MODEL, settings
 
 ANSWER = """You are helping a search assistant find one photo you have in mind. You know the photo only from
 these descriptions of it:
@@ -23,10 +23,11 @@ class LLMUser:
     def __init__(self, model: str | None = None, base_url: str | None = None, api_key: str | None = None):
         from openai import OpenAI
 
-        self.model = model or os.environ.get("PICSEEK_LLM_MODEL") or "gpt-4o-mini"
+        env = settings()
+        self.model = model or env.llm_model or DEFAULT_LLM_MODEL
         self.client = OpenAI(
-            base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
-            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            base_url=base_url or env.openai_base_url,
+            api_key=api_key or env.openai_api_key or "not-needed",
             timeout=30,
             max_retries=2,
         )

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def app_url(toy_index, toy_embedder):
-    from ui.app import launch
+    from ui.server import launch
 
     gallery, store, *_ = toy_index
     (gallery / ".secret.jpg").write_bytes((gallery / "scene_00000.jpg").read_bytes())

@@ -7,21 +7,20 @@ The UI only turns agent events into chat messages and gallery items. Each browse
 from __future__ import annotations
 
 import html
-import re
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from types import SimpleNamespace
 
 import gradio as gr
 from pydantic import ValidationError
-from starlette.middleware import Middleware
 
 from agent.agent import Agent, Event, TurnResult
 from agent.safety import sanitize
 from agent.session import Session
 from agent.tools import DetailsArgs, Toolbox, ToolError
+from tools.errors import BadQuery
 from tools.relevance import strength
-from tools.retrieve import Filters, Hit
-from tools.thumbs import thumbnail, thumbs_dir
+from tools.retrieve import Filters, Hit, parse_day
+from tools.thumbs import thumbnail
 
 MAX_UPLOAD = "25mb"  # an example photo needs no more; larger uploads are refused by the server
 CSS = "#results .caption-label {white-space: normal; overflow: visible; text-overflow: clip}"
@@ -99,15 +98,15 @@ class Handlers:
         """The filter controls edit the same search state the chat edits; applying them runs the search again."""
         try:
             filters = Filters(
-                date_from=_day(date_from),
-                date_to=_day(date_to),
+                date_from=parse_day(date_from),
+                date_to=parse_day(date_to),
                 orientation=None if orientation in (None, "", "any") else orientation,
                 min_width=int(min_width) if min_width else None,
                 min_height=int(min_height) if min_height else None,
                 folder=(folder or "").strip("/") or None,
             )
-        except (ValueError, ValidationError) as e:
-            reason = str(e).splitlines()[0] if not isinstance(e, ValidationError) else e.errors()[0]["msg"]
+        except (BadQuery, ValidationError) as e:
+            reason = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
             yield self._out(chat=history + [{"role": "assistant", "content": f"Bad filter: {sanitize(reason, 200)}."}])
             return
         yield from self.respond("", history, session_json, k, m, filters=filters)
@@ -173,12 +172,12 @@ class Handlers:
         )
 
     def select(self, session_json, evt: gr.SelectData):
-        """Remember which result was clicked (0-based) and log the click; the old details no longer apply."""
+        """Remember which result was clicked (0-based), show its details, and log the click."""
         session = Session.load(session_json) if session_json else None
         if session is not None and self.agent.usage is not None and evt.index < len(session.results):
             r = session.results[evt.index]
             self.agent.usage.click(session.id, r.position, r.id)
-        return self._out(selected=evt.index, detail="")
+        return self._out(selected=evt.index, detail=self.details(evt.index, session_json))
 
     def details(self, selected, session_json):
         session = Session.load(session_json) if session_json else Session()
@@ -213,16 +212,6 @@ def _filter_values(f: Filters) -> dict:
         "f_height": f.min_height or 0,
         "f_folder": f.folder or "",
     }
-
-
-def _day(text: str | None) -> date | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date; use YYYY-MM-DD, e.g. 2019-07-14") from None
 
 
 def details_table(got: dict, ref) -> str:
@@ -338,20 +327,22 @@ def _wire(c: SimpleNamespace, h: Handlers) -> None:
     ins = [c.box, c.chat, c.session, c.k, c.min_match]
     private = {"api_visibility": "private"}
 
-    def then_sync(event) -> None:
-        event.then(h.after_turn, None, c.gallery, **private)
+    def turn(event, fn, inputs, **kw) -> None:
+        """A turn; then no tile stays drawn selected."""
+        event(fn, inputs, outs, **kw).then(h.after_turn, None, c.gallery, **private)
 
-    then_sync(c.box.submit(h.respond, ins, outs, api_name="chat"))
-    then_sync(c.send.click(h.respond, ins, outs, **private))
-    then_sync(c.options.input(h.respond, [c.options, *ins[1:]], outs, **private))
-    then_sync(c.apply.click(h.apply_filters, [*_outputs(c, *FILTERS), *ins[1:]], outs, api_name="filters"))
+    # a message sent while a turn runs is run after it, never dropped (what Gradio does to a repeated trigger)
+    turn(c.box.submit, h.respond, ins, api_name="chat", trigger_mode="always_last")
+    turn(c.send.click, h.respond, ins, trigger_mode="always_last", **private)
+    turn(c.options.input, h.respond, [c.options, *ins[1:]], **private)
+    turn(c.apply.click, h.apply_filters, [*_outputs(c, *FILTERS), *ins[1:]], api_name="filters")
     c.new.click(h.new_search, None, outs, api_name="reset")
     c.gallery.select(h.select, c.session, [c.selected, c.detail], **private)
     clicks = ((c.more, "more like #{n}"), (c.less, "not like #{n}"), (c.good, "#{n} is right"), (c.bad, "not #{n}"))
     for button, template in clicks:
-        then_sync(button.click(_clicker(h.refine, template), [c.selected, *ins[1:]], outs, **private))
+        turn(button.click, _clicker(h.refine, template), [c.selected, *ins[1:]], **private)
+    turn(c.find.click, h.by_example, [c.upload, *ins[1:]], api_name="search_by_example")
     c.info.click(h.details, [c.selected, c.session], c.detail, api_name="details")
-    then_sync(c.find.click(h.by_example, [c.upload, *ins[1:]], outs, api_name="search_by_example"))
 
 
 def _clicker(refine, template: str):
@@ -359,67 +350,3 @@ def _clicker(refine, template: str):
         yield from refine(template, selected, history, session_json, k, min_match)
 
     return go
-
-
-class OfflinePage:
-    """ASGI middleware: drop the script Gradio's page loads from a CDN (iframe resizing, of no use here), so a
-    page served offline asks no host but its own."""
-
-    CDN = re.compile(rb'<script[^>]*src="https://cdnjs\.cloudflare\.com/[^"]*"[^>]*>\s*</script>')
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method") != "GET" or scope.get("path", "/") not in ("/", ""):
-            return await self.app(scope, receive, send)  # only the page itself; streams pass untouched
-        start, chunks = {}, []
-
-        async def capture(message):
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    await self._send(send, start, b"".join(chunks))
-
-        await self.app(scope, receive, capture)
-
-    async def _send(self, send, start, body: bytes) -> None:
-        headers = dict(start.get("headers", []))
-        if headers.get(b"content-type", b"").startswith(b"text/html") and b"cdnjs" in body:
-            body = self.CDN.sub(b"", body)
-            headers[b"content-length"] = str(len(body)).encode()
-            start = {**start, "headers": list(headers.items())}
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
-
-
-def launch(agent: Agent, model_label: str, port: int | None = None, host: str = "127.0.0.1", block: bool = True):
-    """Start the app; only the thumbnail cache of this gallery is served."""
-    import warnings
-
-    # Gradio's own use of a renamed Starlette constant warns on every event; that one warning, nothing else
-    warnings.filterwarnings("ignore", message=".*HTTP_422_UNPROCESSABLE_ENTITY.*")
-    app = build(agent, model_label)
-    thumbs = thumbs_dir(agent.searcher.root)
-    thumbs.mkdir(parents=True, exist_ok=True)
-    app.queue(default_concurrency_limit=4)
-    out = app.launch(
-        server_name=host,
-        server_port=port,
-        allowed_paths=[str(thumbs)],
-        prevent_thread_lock=True,
-        max_file_size=MAX_UPLOAD,
-        show_error=False,
-        quiet=True,  # no share hint: picseek is local; the URL is printed below
-        inbrowser=False,
-        app_kwargs={"middleware": [Middleware(OfflinePage)]},
-        css=CSS,
-        # system fonts: an offline page must not ask the internet for webfonts
-        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
-    )
-    if block:
-        print(f"picseek UI: {app.local_url} (Ctrl-C stops it)", flush=True)
-        app.block_thread()
-    return out

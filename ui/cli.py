@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,19 +12,19 @@ import typer
 
 from tools.errors import PicseekError
 from ui.options import (
+    AgentArgs,
     CaptionerOpt,
-    CheckpointOpt,
-    ChromaOpt,
+    GalleryArgs,
     JsonOpt,
-    LlmModelOpt,
-    LlmUrlOpt,
-    ModelOpt,
     NoLogOpt,
-    OfflineOpt,
     PrecisionOpt,
-    StoreOpt,
+    agent_options,
+    gallery_options,
+    store_options,
 )
-from ui.wiring import caption_pass, make_agent, open_store
+from ui.search_command import search
+from ui.terminal import chat_loop, echo_hit, echo_options, load_session, save_session
+from ui.wiring import caption_pass, make_agent
 
 app = typer.Typer(
     add_completion=False,
@@ -51,12 +50,9 @@ def _setup_logging() -> None:
 
 
 @app.command()
+@store_options
 def index(
     folder: Annotated[Path, typer.Argument(help="folder of images to index (never written to)")],
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
     workers: Annotated[int | None, typer.Option(help="decode processes (default: CPU count, max 4)")] = None,
     batch_size: Annotated[int, typer.Option(help="images per embedding batch and commit")] = 64,
     max_pixels: Annotated[int, typer.Option(help="refuse images larger than this many pixels")] = 100_000_000,
@@ -69,6 +65,8 @@ def index(
     captioner: CaptionerOpt = None,
     precision: PrecisionOpt = "auto",
     as_json: JsonOpt = False,
+    *,
+    opts: GalleryArgs,
 ) -> None:
     """Index (or update the index of) a folder of images."""
     from tools.decode_pool import Limits
@@ -77,9 +75,9 @@ def index(
 
     if not folder.is_dir():
         raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
-    embedder, st = open_store(
-        folder, model, checkpoint, store, chroma_url, create=True, precision=precision, replace=reindex
-    )
+    opts.folder = folder
+    g = opts.open(precision=precision, create=True, replace=reindex)
+    embedder, st = g.embedder, g.store
     st.lock()
     try:
         report = index_folder(
@@ -110,22 +108,21 @@ def index(
 
 
 @app.command()
+@gallery_options
 def caption(
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
     only_missing: Annotated[bool, typer.Option("--only-missing", help="only images with no caption at all")] = False,
     force: Annotated[bool, typer.Option("--all", help="caption every image again")] = False,
     captioner: CaptionerOpt = None,
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
     as_json: JsonOpt = False,
+    *,
+    opts: GalleryArgs,
 ) -> None:
     """Caption the images of an existing index (captions are stored and searchable)."""
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
+    g = opts.open()
+    st = g.store
     st.lock()
     try:
-        rep = caption_pass(st, embedder, captioner, "all" if force else "missing" if only_missing else "stale")
+        rep = caption_pass(st, g.embedder, captioner, "all" if force else "missing" if only_missing else "stale")
     finally:
         st.unlock()
     if as_json:
@@ -136,242 +133,60 @@ def caption(
             typer.echo(f"  skipped {sk['path']}: {sk['reason']}")
 
 
-@app.command()
-def search(
-    text: Annotated[str, typer.Argument(help="what to look for, e.g. 'red car at night'")] = "",
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
-    negatives: Annotated[list[str], typer.Option("--not", help="concept to exclude (repeatable)")] = [],  # noqa: B006
-    like: Annotated[list[str], typer.Option("--like", help="reference image: more like this (repeatable)")] = [],  # noqa: B006
-    unlike: Annotated[list[str], typer.Option("--unlike", help="image to move away from (repeatable)")] = [],  # noqa: B006
-    k: Annotated[int, typer.Option("--k", "-k", help="number of results")] = 10,
-    min_match: Annotated[
-        int | None, typer.Option("--min-match", help="hide results with a calibrated match (0-100) below this")
-    ] = None,
-    threshold: Annotated[float | None, typer.Option(help="hide results whose raw cosine is below this")] = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="taken on or after YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="taken on or before YYYY-MM-DD")] = None,
-    orientation: Annotated[str | None, typer.Option(help="landscape, portrait or square")] = None,
-    min_width: Annotated[int | None, typer.Option(help="minimum width in pixels")] = None,
-    min_height: Annotated[int | None, typer.Option(help="minimum height in pixels")] = None,
-    formats: Annotated[list[str], typer.Option("--format", help="file format, e.g. JPEG (repeatable)")] = [],  # noqa: B006
-    subfolder: Annotated[str | None, typer.Option("--folder", help="only this sub-folder of the gallery")] = None,
-    camera: Annotated[str | None, typer.Option(help="camera make or model")] = None,
-    no_collapse: Annotated[bool, typer.Option("--keep-duplicates", help="do not collapse near-duplicates")] = False,
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    precision: PrecisionOpt = "auto",
-    as_json: JsonOpt = False,
-) -> None:
-    """Search an indexed folder by description and/or example images."""
-    from pydantic import ValidationError
-
-    from agent.explain import nothing_matches
-    from tools.errors import BadQuery
-    from tools.retrieve import Filters, ImageQuery, Searcher
-
-    like = [str(Path(p).resolve()) if Path(p).exists() else p for p in like]
-    unlike = [str(Path(p).resolve()) if Path(p).exists() else p for p in unlike]
-    try:
-        q = ImageQuery(
-            text=text,
-            negatives=negatives,
-            like=like,
-            unlike=unlike,
-            k=k,
-            threshold=threshold,
-            min_match=min_match,
-            collapse_duplicates=not no_collapse,
-            filters=Filters(
-                date_from=_day(date_from),
-                date_to=_day(date_to),
-                orientation=orientation,
-                min_width=min_width,
-                min_height=min_height,
-                formats=formats,
-                folder=subfolder,
-                camera=camera,
-            ),
-        )
-    except ValidationError as e:
-        raise BadQuery("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False, precision=precision)
-    hits = Searcher(st, embedder).search(q)
-    if as_json:
-        typer.echo(json.dumps([h.model_dump() for h in hits], indent=2, default=str))
-        return
-    if not hits:
-        typer.echo("no matches")
-    elif nothing_matches(hits):
-        typer.echo("nothing matches well; the closest:")
-    for h in hits:
-        _echo_hit(h)
-
-
-def _echo_hit(h, indent: str = "") -> None:
-    typer.echo(
-        f"{indent}{h.rank:3d}. {h.strength:6s} {h.match:3d}  {h.path}" + (f"  — {h.caption}" if h.caption else "")
-    )
-
-
-def _day(s: str | None) -> date | None:
-    from tools.errors import BadQuery
-
-    if not s:
-        return None
-    try:
-        return date.fromisoformat(s)
-    except ValueError:
-        raise BadQuery(f"bad date {s!r}: use YYYY-MM-DD, e.g. 2019-07-14") from None
+app.command()(search)
 
 
 @app.command()
+@agent_options
 def ask(
     messages: Annotated[list[str], typer.Argument(help="successive user turns of one conversation")],
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    llm_model: LlmModelOpt = None,
-    llm_base_url: LlmUrlOpt = None,
-    offline: OfflineOpt = False,
     session_file: Annotated[
         Path | None,
         typer.Option("--session", help="continue the conversation saved in FILE (if it exists) and save it after"),
     ] = None,
     no_questions: Annotated[bool, typer.Option("--no-questions", help="never ask a narrowing question")] = False,
-    no_log: NoLogOpt = False,
     as_json: JsonOpt = False,
+    *,
+    opts: AgentArgs,
 ) -> None:
     """Run messages as turns of one conversation; --json prints one object per turn."""
-
-    agent = make_agent(
-        folder,
-        model,
-        checkpoint,
-        store,
-        chroma_url,
-        llm_model,
-        llm_base_url,
-        offline,
-        ask=not no_questions,
-        log=not no_log,
-    )
-    session = _load_session(session_file)
+    agent = make_agent(opts, ask=not no_questions)
+    session = load_session(session_file)
     out = []
     for m in messages:
         r = agent.turn(session, m)
         session = r.session
         if session_file is not None:  # saved before anything is printed: a closed pipe loses no turn
-            _save_session(session_file, session)
+            save_session(session_file, session)
         out.append(r.to_json())
         if not as_json:
             typer.echo(f"> {m}\n{r.reply}")
-            _echo_options(r.question)
+            echo_options(r.question)
             for h in r.hits:
-                _echo_hit(h, "  ")
+                echo_hit(h, "  ")
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
 
 
-def _load_session(path: Path | None):
-    from pydantic import ValidationError
-
-    from agent.session import Session
-
-    if path is None or not path.exists():
-        return Session()
-    try:
-        return Session.load(path.read_text())
-    except (ValidationError, ValueError, OSError) as e:
-        raise PicseekError(
-            f"cannot read the session file {path}: {str(e).splitlines()[0]}. Pass another --session FILE."
-        ) from None
-
-
-def _save_session(path: Path, session) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(session.save())
-    tmp.replace(path)
-
-
-def _echo_options(question) -> None:
-    if question is not None and question.options:
-        typer.echo("  " + "   ".join(f"[{i}] {o}" for i, o in enumerate(question.options, 1)))
-
-
 @app.command()
-def chat(
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    llm_model: LlmModelOpt = None,
-    llm_base_url: LlmUrlOpt = None,
-    offline: OfflineOpt = False,
-    no_log: NoLogOpt = False,
-) -> None:
+@agent_options
+def chat(*, opts: AgentArgs) -> None:
     """Chat in the terminal: describe, refine ("only red ones", "without people", "more like #2")."""
-    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, log=not no_log)
-    chat_loop(agent)
-
-
-def chat_loop(agent, lines=None) -> None:
-    from agent.agent import Event, TurnResult
-    from agent.session import Session
-
-    session = Session()
-    typer.echo(
-        "Describe what you are looking for, then refine in your own words ('only red ones', 'without people', "
-        "'more like #2'); answer a question with its number or in words. Empty line or Ctrl-D quits."
-    )
-    feed = iter(lines) if lines is not None else None
-    while True:
-        if feed is not None:
-            text = next(feed, "")
-            if text:
-                typer.echo(f"> {text}")
-        else:
-            try:
-                text = input("> ").strip()
-            except EOFError:
-                text = ""
-        if not text:
-            return
-        if text.isascii() and text.isdecimal() and session.asked and 1 <= int(text) <= len(session.asked.options):
-            text = session.asked.options[int(text) - 1]  # a numbered option, as the terminal shows them
-        for item in agent.run(session, text):
-            if isinstance(item, TurnResult):
-                session = item.session
-                _echo_options(item.question)
-                for h in item.hits:
-                    _echo_hit(h, "  ")
-            elif isinstance(item, Event) and item.kind == "reply":
-                typer.echo(item.text)
+    chat_loop(make_agent(opts))
 
 
 @app.command()
+@agent_options
 def ui(
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")] = Path("."),
     port: Annotated[int | None, typer.Option(help="port (default: first free from 7860)")] = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    llm_model: LlmModelOpt = None,
-    llm_base_url: LlmUrlOpt = None,
-    offline: OfflineOpt = False,
-    no_log: NoLogOpt = False,
+    *,
+    opts: AgentArgs,
 ) -> None:
     """Start the chat UI in the browser (prints the URL)."""
-    from ui.app import launch
+    from ui.server import launch
 
-    agent = make_agent(folder, model, checkpoint, store, chroma_url, llm_model, llm_base_url, offline, log=not no_log)
-    launch(agent, model, port=port, host=host)
+    launch(make_agent(opts), opts.model, port=port, host=host)
 
 
 @app.command()
@@ -407,18 +222,19 @@ def demo(
     if not (gallery / "scenes.jsonl").exists():
         make_gallery(gallery, n, seed)
     # The demo's index is picseek's own: after an upgrade that retrained the bundled model, rebuild it.
-    embedder, st = open_store(gallery, "toy", None, None, None, create=True, replace=True)
+    g = GalleryArgs(gallery, "toy").open(create=True, replace=True)
+    embedder, st = g.embedder, g.store
     st.lock()
     try:
         typer.echo(index_folder(gallery, embedder, st).summary())
     finally:
         st.unlock()
     typer.echo(f"gallery: {gallery} (try 'a red car', then 'only at night', then 'more like #2')")
-    agent = make_agent(gallery, "toy", None, None, None, None, None, offline=True, log=not no_log)
+    agent = make_agent(AgentArgs(gallery, "toy", offline=True, no_log=no_log))
     if terminal or query:
         chat_loop(agent, query or None)
         return
-    from ui.app import launch
+    from ui.server import launch
 
     launch(agent, "toy", port=port)
 

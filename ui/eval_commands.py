@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from tools.errors import PicseekError
-from ui.options import CheckpointOpt, ChromaOpt, JsonOpt, LlmModelOpt, LlmUrlOpt, ModelOpt, StoreOpt
-from ui.wiring import make_captioner, open_store
+from ui.options import AgentArgs, JsonOpt, llm_options
+from ui.wiring import make_captioner
 
 
 def register(app: typer.Typer) -> None:
@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
     app.command("toy-gallery")(toy_gallery)
 
 
+@llm_options
 def eval_(
     dataset: Annotated[
         Path, typer.Argument(help="dialogues (our JSONL, Karpathy caption JSON, VisDial JSON) or target lines")
     ],
-    folder: Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery the dataset refers to")] = Path("."),
     systems: Annotated[
         list[str],
         typer.Option(
@@ -32,38 +32,30 @@ def eval_(
             help="refinement: agent, agent-llm, concat, last; target: agent, agent-llm, volunteer, describe",
         ),
     ] = [],  # noqa: B006
-    protocol: Annotated[str, typer.Option(help="refinement (per-turn relevance) or target (find one image)")] = (
-        "refinement"
-    ),
-    answerer: Annotated[str, typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")] = (
-        "toy"
-    ),
+    protocol: Annotated[
+        Literal["refinement", "target"], typer.Option(help="refinement (per-turn relevance) or target (find one image)")
+    ] = "refinement",
+    answerer: Annotated[
+        Literal["toy", "llm"], typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")
+    ] = "toy",
     rounds: Annotated[int, typer.Option(help="target protocol: rounds after the first description")] = 5,
     out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
     limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
     split: Annotated[str, typer.Option(help="Karpathy split for COCO/Flickr files")] = "test",
-    model: ModelOpt = "ViT-B-32",
-    checkpoint: CheckpointOpt = None,
-    store: StoreOpt = None,
-    chroma_url: ChromaOpt = None,
-    llm_model: LlmModelOpt = None,
-    llm_base_url: LlmUrlOpt = None,
     as_json: JsonOpt = False,
+    *,
+    opts: AgentArgs,
 ) -> None:
     """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
-    from tools.retrieve import Searcher
-
-    if protocol not in ("refinement", "target"):
-        raise PicseekError(f"unknown protocol {protocol!r}: choose refinement or target.")
-    embedder, st = open_store(folder, model, checkpoint, store, chroma_url, create=False)
-    searcher = Searcher(st, embedder)
+    g = opts.open()
+    llm = (opts.llm_model, opts.llm_base_url)
     if protocol == "target":
         summary = _eval_target(
-            dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url
+            dataset, opts.folder, g.searcher, g.embedder, systems, answerer, rounds, out, limit, *llm
         )
     else:
-        summary = _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url)
+        summary = _eval_refinement(dataset, g.searcher, systems, out, limit, fmt, split, *llm)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

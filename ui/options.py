@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
+
+from tools.models import DEFAULT_MODEL
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model name (see `picseek models`), or ARCH/TAG")]
 CheckpointOpt = Annotated[Path | None, typer.Option("--checkpoint", help="local open_clip checkpoint file")]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="store folder (default: under $PICSEEK_HOME)")]
 ChromaOpt = Annotated[
     str | None,
-    typer.Option("--chroma-url", envvar="PICSEEK_CHROMA_URL", help="use a Chroma server, e.g. http://127.0.0.1:8000"),
+    typer.Option("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (or PICSEEK_CHROMA_URL)"),
 ]
 CaptionerOpt = Annotated[
     str | None,
@@ -24,18 +29,78 @@ CaptionerOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help="auto, fp32 or bf16")]
+PrecisionOpt = Annotated[Literal["auto", "fp32", "bf16"], typer.Option("--precision", help="auto, fp32 or bf16")]
 LlmModelOpt = Annotated[
-    str | None, typer.Option("--llm-model", envvar="PICSEEK_LLM_MODEL", help="chat model for the LLM planner")
+    str | None, typer.Option("--llm-model", help="chat model for the LLM planner (or PICSEEK_LLM_MODEL)")
 ]
 LlmUrlOpt = Annotated[
     str | None,
-    typer.Option(
-        "--llm-base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama...)"
-    ),
+    typer.Option("--llm-base-url", help="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama... (or OPENAI_BASE_URL)"),
 ]
 NoLogOpt = Annotated[
     bool,
     typer.Option("--no-log", help="keep no usage log (by default turns go to $PICSEEK_HOME/usage, never elsewhere)"),
 ]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]
+DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")]
+
+
+@dataclass
+class GalleryArgs:
+    """Where a command finds its index: the folder, the model, and where the vectors are kept."""
+
+    folder: Path = Path(".")
+    model: str = DEFAULT_MODEL
+    checkpoint: Path | None = None
+    store: Path | None = None
+    chroma_url: str | None = None
+
+    def open(self, **kw):
+        from tools.gallery import open_gallery
+
+        where = {"checkpoint": self.checkpoint, "store": self.store, "chroma_url": self.chroma_url}
+        return open_gallery(self.folder, self.model, **where, **kw)
+
+
+@dataclass
+class AgentArgs(GalleryArgs):
+    """A gallery plus how the agent plans (LLM or offline) and whether it keeps a usage log."""
+
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    offline: bool = False
+    no_log: bool = False
+
+
+_WHERE = {"model": (ModelOpt, DEFAULT_MODEL), "checkpoint": (CheckpointOpt, None), "store": (StoreOpt, None)}
+_WHERE |= {"chroma_url": (ChromaOpt, None)}
+_GALLERY = {"folder": (DirOpt, Path("."))} | _WHERE
+_LLM = _GALLERY | {"llm_model": (LlmModelOpt, None), "llm_base_url": (LlmUrlOpt, None)}
+_AGENT = _LLM | {"offline": (OfflineOpt, False), "no_log": (NoLogOpt, False)}
+
+
+def _shared(options: dict, make: type):
+    """A decorator: the command gets these options (declared once, here) and receives them as one `opts` object."""
+
+    def wrap(fn):
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "opts"]
+        extra = [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
+            for n, (a, d) in options.items()
+        ]
+
+        @functools.wraps(fn)
+        def command(**kw):
+            return fn(opts=make(**{n: kw.pop(n) for n in options}), **kw)
+
+        command.__signature__ = inspect.Signature([*own, *extra])
+        del command.__wrapped__  # typer must read the signature above, not the function's own
+        return command
+
+    return wrap
+
+
+store_options = _shared(_WHERE, GalleryArgs)  # the folder is the command's own argument (index)
+gallery_options = _shared(_GALLERY, GalleryArgs)
+llm_options = _shared(_LLM, AgentArgs)  # evals: a gallery and an LLM, no usage log
+agent_options = _shared(_AGENT, AgentArgs)

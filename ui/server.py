@@ -1,0 +1,76 @@
+"""Serving the chat UI: an offline page (no request leaves the machine), quiet start-up, only thumbnails served."""
+
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from agent.agent import Agent
+from tools.thumbs import thumbs_dir
+from ui.app import CSS, MAX_UPLOAD, build
+
+
+class OfflinePage:
+    """ASGI middleware: drop the script Gradio's page loads from a CDN (iframe resizing, of no use here), so a
+    page served offline asks no host but its own."""
+
+    CDN = re.compile(rb'<script[^>]*src="https://cdnjs\.cloudflare\.com/[^"]*"[^>]*>\s*</script>')
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET" or scope.get("path", "/") not in ("/", ""):
+            return await self.app(scope, receive, send)  # only the page itself; streams pass untouched
+        start, chunks = {}, []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._send(send, start, b"".join(chunks))
+
+        await self.app(scope, receive, capture)
+
+    async def _send(self, send, start, body: bytes) -> None:
+        headers = dict(start.get("headers", []))
+        if headers.get(b"content-type", b"").startswith(b"text/html") and b"cdnjs" in body:
+            body = self.CDN.sub(b"", body)
+            headers[b"content-length"] = str(len(body)).encode()
+            start = {**start, "headers": list(headers.items())}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def launch(agent: Agent, model_label: str, port: int | None = None, host: str = "127.0.0.1", block: bool = True):
+    """Start the app; only the thumbnail cache of this gallery is served."""
+    import warnings
+
+    # Gradio's own use of a renamed Starlette constant warns on every event; that one warning, nothing else
+    warnings.filterwarnings("ignore", message=".*HTTP_422_UNPROCESSABLE_ENTITY.*")
+    app = build(agent, model_label)
+    thumbs = thumbs_dir(agent.searcher.root)
+    thumbs.mkdir(parents=True, exist_ok=True)
+    app.queue(default_concurrency_limit=4)
+    out = app.launch(
+        server_name=host,
+        server_port=port,
+        allowed_paths=[str(thumbs)],
+        prevent_thread_lock=True,
+        max_file_size=MAX_UPLOAD,
+        show_error=False,
+        quiet=True,  # no share hint: picseek is local; the URL is printed below
+        inbrowser=False,
+        app_kwargs={"middleware": [Middleware(OfflinePage)]},
+        css=CSS,
+        # system fonts: an offline page must not ask the internet for webfonts
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
+    )
+    if block:
+        print(f"picseek UI: {app.local_url} (Ctrl-C stops it)", flush=True)
+        app.block_thread()
+    return out
