@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, header, pct, write_section
+from evals.bench.common import bench_dir, pct, section, write_section
 
 
 def main(argv=None) -> None:
@@ -16,25 +16,20 @@ def main(argv=None) -> None:
     from agent.session import Session
     from evals.datasets import toy_dialogues
     from evals.toy.world import make_gallery
-    from tools.embed import Embedder
-    from tools.home import store_dir
+    from tools.gallery import open_gallery
     from tools.index import index_folder
-    from tools.models import resolve
-    from tools.retrieve import Searcher
-    from tools.store import Store
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--dialogues", type=int, default=60)
     args = ap.parse_args(argv)
-    gallery = bench_dir() / f"toy-agent-{args.n}"
-    if not (gallery / "scenes.jsonl").exists():
-        make_gallery(gallery, args.n, seed=8080)
-    emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
-    index_folder(gallery, emb, store)
-    agent = Agent(Searcher(store, emb))
-    dialogues = toy_dialogues(gallery, args.dialogues, seed=9)
+    folder = bench_dir() / f"toy-agent-{args.n}"
+    if not (folder / "scenes.jsonl").exists():
+        make_gallery(folder, args.n, seed=8080)
+    gallery = open_gallery(folder, "toy", create=True, replace=True)
+    index_folder(folder, gallery.embedder, gallery.store)
+    agent = Agent(gallery.searcher)
+    dialogues = toy_dialogues(folder, args.dialogues, seed=9)
     agent.turn(Session(), "warm up")
     per_turn: dict[int, list[float]] = {}
     for d in dialogues:
@@ -44,15 +39,13 @@ def main(argv=None) -> None:
             s = agent.turn(s, t.user).session
             per_turn.setdefault(i, []).append((time.perf_counter() - t0) * 1000)
     all_ms = [x for v in per_turn.values() for x in v]
-    lines = [
-        *header(f"python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}"),
-        f"### Offline agent turn latency, {store.count():,}-image toy index, k=10, no captioner",
-        "",
-        "| turn | p50 ms | p95 ms |",
-        "|---|---:|---:|",
-    ]
-    lines += [f"| {i + 1} | {pct(v, 50):.1f} | {pct(v, 95):.1f} |" for i, v in sorted(per_turn.items())]
-    lines.append(f"| all | {pct(all_ms, 50):.1f} | {pct(all_ms, 95):.1f} |")
+    rows = [(str(i + 1), f"{pct(v, 50):.1f}", f"{pct(v, 95):.1f}") for i, v in sorted(per_turn.items())]
+    lines = section(
+        f"python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}",
+        f"Offline agent turn latency, {gallery.store.count():,}-image toy index, k=10, no captioner",
+        ("turn", "p50 ms", "p95 ms"),
+        [*rows, ("all", f"{pct(all_ms, 50):.1f}", f"{pct(all_ms, 95):.1f}")],
+    )
     print("\n".join(lines[-5:]))
     write_section("agent", "\n".join(lines))
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, header, write_section
+from evals.bench.common import bench_dir, section, write_section
 
 
 def main(argv=None) -> None:
     from evals.toy.world import make_gallery
     from tools.caption import CocaCaptioner, GenerationConfig
     from tools.decode_pool import DecodePool
-    from tools.models import resolve
+    from tools.models import DEFAULT_CAPTIONER, resolve
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=8)
@@ -27,7 +27,7 @@ def main(argv=None) -> None:
         make_gallery(src, 64, seed=12, progress=False)
     files = sorted(src.glob("*.jpg"))[: args.images]
     rows = []
-    for name, random_init in (("coca_ViT-B-32", True), ("toy", False)):
+    for name, random_init in ((DEFAULT_CAPTIONER, True), ("toy", False)):
         for method in ("beam_search", "greedy"):
             cap = CocaCaptioner(
                 resolve(name, random_init=random_init),
@@ -41,20 +41,18 @@ def main(argv=None) -> None:
             dt = time.perf_counter() - t
             rows.append((name + (" (random weights)" if random_init else ""), method, len(out) / dt))
             print(rows[-1], out[0][:60], flush=True)
-    lines = [
-        *header(f"python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len}"),
-        f"### Captions per second, batch {args.batch}, up to {args.seq_len} tokens, fp32 CPU",
-        "",
-        "| model | decoding | captions/s |",
-        "|---|---|---:|",
-    ]
-    lines += [f"| {n} | {m} | {r:.2f} |" for n, m, r in rows]
-    lines += [
-        "",
-        "beam_search: 6 beams in 3 groups (open_clip's default). open_clip's `generate` recomputes the "
-        "full-vocabulary logits of every position at each step (no KV cache), so cost grows with the square "
-        "of the caption length.",
-    ]
+    lines = section(
+        f"python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len}",
+        f"Captions per second, batch {args.batch}, up to {args.seq_len} tokens, fp32 CPU",
+        ("model", "decoding", "captions/s"),
+        [(n, m, f"{r:.2f}") for n, m, r in rows],
+        left=2,
+        notes=[
+            "beam_search: 6 beams in 3 groups (open_clip's default). open_clip's `generate` recomputes the "
+            "full-vocabulary logits of every position at each step (no KV cache), so cost grows with the square "
+            "of the caption length."
+        ],
+    )
     write_section("caption", "\n".join(lines))
 
 

@@ -6,6 +6,7 @@ import os
 import platform
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -59,6 +60,29 @@ def machine() -> str:
 def header(command: str) -> list[str]:
     """The first lines of every RESULTS.md section: the machine and the command that made the figures."""
     return [f"Machine: {machine()}.", "", f"Command: `{command}` (part of `make bench`).", ""]
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1) -> list[str]:
+    """A markdown table of formatted cells; the first `left` columns align left, the rest (figures) right."""
+    rule = "|" + "|".join(["---"] * left + ["---:"] * (len(columns) - left)) + "|"
+    return [_row(columns), rule, *map(_row, rows)]
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def section(
+    command: str,
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    left: int = 1,
+    notes: Sequence[str] = (),
+) -> list[str]:
+    """The lines of a one-table RESULTS.md section: header, `### title`, the table, then notes after a blank line."""
+    lines = [*header(command), f"### {title}", "", *table(columns, rows, left)]
+    return lines + ["", *notes] if notes else lines
 
 
 def write_section(name: str, body: str) -> None:

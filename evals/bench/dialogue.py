@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, header, pct, write_section
+from evals.bench.common import bench_dir, pct, section, write_section
 
 
 def tracker_ms() -> list[float]:
@@ -39,24 +39,21 @@ def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
     from agent.state import SearchState, Subject
     from evals.toy import world
     from evals.toy.world import make_gallery
-    from tools.embed import Embedder
-    from tools.home import store_dir
+    from tools.gallery import open_gallery
     from tools.index import index_folder
-    from tools.models import resolve
-    from tools.retrieve import ImageQuery, Searcher
-    from tools.store import Store
+    from tools.retrieve import ImageQuery
 
-    gallery = bench_dir() / "toy-dialogue-1500"
-    if not (gallery / "scenes.jsonl").exists():
-        make_gallery(gallery, 1500, seed=8181)
-    emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
-    index_folder(gallery, emb, store)
+    folder = bench_dir() / "toy-dialogue-1500"
+    if not (folder / "scenes.jsonl").exists():
+        make_gallery(folder, 1500, seed=8181)
+    gallery = open_gallery(folder, "toy", create=True, replace=True)
+    store = gallery.store
+    index_folder(folder, gallery.embedder, store)
     # captions as a captioned index holds them (the toy scenes' own), so the bench times the question, not CoCa
-    truth = {s.file: s.caption for s in world.load_scenes(gallery)}
+    truth = {s.file: s.caption for s in world.load_scenes(folder)}
     got = store.get([i for i, _, _ in store.iter_metadata()])
     store.update_documents(got["ids"], [truth[m["path"]] for m in got["metadatas"]], got["metadatas"])
-    searcher, q = Searcher(store, emb), Questioner()
+    searcher, q = gallery.searcher, Questioner()
     cold, warm = [], []
     for noun in world.NOUNS:
         for colour in world.COLORS:
@@ -78,23 +75,27 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     tr = tracker_ms()
     cold, warm = question_ms(args.candidates)
-    lines = [
-        *header(f"python -m evals.bench.dialogue --candidates {args.candidates}"),
-        "### Understanding a message and asking a question (offline, 2 CPU cores)",
-        "",
-        "| step | runs | p50 ms | p95 ms |",
-        "|---|---:|---:|---:|",
-        f"| tracker: parse + merge one message (language suite) | {len(tr)} | {pct(tr, 50):.1f} | {pct(tr, 95):.1f} |",
-        f"| question step, {args.candidates} candidates, captions read for the first time | {len(cold)} | "
-        f"{pct(cold, 50):.1f} | {pct(cold, 95):.1f} |",
-        f"| question step, {args.candidates} candidates, captions read before (a later turn) | {len(warm)} | "
-        f"{pct(warm, 50):.1f} | {pct(warm, 95):.1f} |",
-        "",
-        "The question step's captions come from the index (made at index time or on demand by the agent, then "
-        "stored); what is timed is reading them into facts and choosing the question.",
-    ]
+    k = args.candidates
+    lines = section(
+        f"python -m evals.bench.dialogue --candidates {k}",
+        "Understanding a message and asking a question (offline, 2 CPU cores)",
+        ("step", "runs", "p50 ms", "p95 ms"),
+        [
+            _timings("tracker: parse + merge one message (language suite)", tr),
+            _timings(f"question step, {k} candidates, captions read for the first time", cold),
+            _timings(f"question step, {k} candidates, captions read before (a later turn)", warm),
+        ],
+        notes=[
+            "The question step's captions come from the index (made at index time or on demand by the agent, then "
+            "stored); what is timed is reading them into facts and choosing the question."
+        ],
+    )
     print("\n".join(lines))
     write_section("dialogue", "\n".join(lines))
+
+
+def _timings(step: str, ms: list[float]) -> tuple[str, ...]:
+    return step, str(len(ms)), f"{pct(ms, 50):.1f}", f"{pct(ms, 95):.1f}"
 
 
 if __name__ == "__main__":

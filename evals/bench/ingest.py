@@ -14,9 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from evals.bench.common import bench_dir, header, photos, table, write_section
+from tools.models import DEFAULT_MODEL
 
-from evals.bench.common import bench_dir, header, photos, write_section
+CHROMA_PATH = "Chroma OpenCLIPEmbeddingFunction + ImageLoader (fp32)"
 
 
 def picseek_ingest(folder: Path, precision: str, workers: int | None, batch: int) -> tuple[float, int]:
@@ -25,7 +26,8 @@ def picseek_ingest(folder: Path, precision: str, workers: int | None, batch: int
     from tools.models import resolve
     from tools.store import Store
 
-    emb = Embedder(resolve("ViT-B-32", random_init=True), precision=precision)
+    # random weights of the default architecture: open_gallery loads real weights, so this is put together by hand
+    emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision=precision)
     _ = emb.loaded  # model load is a one-time cost, excluded from both sides
     state = Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
@@ -45,7 +47,7 @@ def chroma_ingest(folder: Path, batch: int = 32) -> tuple[float, int]:
     from chromadb.utils.embedding_functions import OpenCLIPEmbeddingFunction
 
     torch.manual_seed(0)
-    ef = OpenCLIPEmbeddingFunction(model_name="ViT-B-32", checkpoint=None)
+    ef = OpenCLIPEmbeddingFunction(model_name=DEFAULT_MODEL, checkpoint=None)
     state = tempfile.mkdtemp(prefix="bench-chroma-")
     try:
         col = chromadb.PersistentClient(path=state).create_collection(
@@ -69,7 +71,7 @@ def precision_check(folder: Path, n: int = 64) -> dict:
     from tools.models import resolve
 
     out = {}
-    for name in ("ViT-B-32", "toy"):
+    for name in (DEFAULT_MODEL, "toy"):
         spec = resolve(name, random_init=name != "toy")
         e32, e16 = Embedder(spec, precision="fp32"), Embedder(spec, precision="bf16")
         if name == "toy":
@@ -109,25 +111,22 @@ def reindex_unchanged(n: int) -> dict:
     import sys
 
     from evals.toy.world import make_gallery
-    from tools.embed import Embedder
-    from tools.home import store_dir
+    from tools.gallery import open_gallery
     from tools.index import index_folder
-    from tools.models import resolve
-    from tools.store import Store
 
-    gallery = bench_dir() / f"toy-{n}"
-    if not (gallery / "scenes.jsonl").exists():
-        make_gallery(gallery, n, seed=5, size=128)
-    emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
-    first = index_folder(gallery, emb, store)
+    folder = bench_dir() / f"toy-{n}"
+    if not (folder / "scenes.jsonl").exists():
+        make_gallery(folder, n, seed=5, size=128)
+    gallery = open_gallery(folder, "toy", create=True, replace=True)
+    emb, store = gallery.embedder, gallery.store
+    first = index_folder(folder, emb, store)
     t = time.perf_counter()
-    again = index_folder(gallery, emb, store, progress=False)
+    again = index_folder(folder, emb, store, progress=False)
     in_process = time.perf_counter() - t
     assert again.indexed == 0 and again.unchanged == first.total
     t = time.perf_counter()
     subprocess.run(
-        [str(Path(sys.executable).parent / "picseek"), "index", str(gallery), "--model", "toy", "--json"],
+        [str(Path(sys.executable).parent / "picseek"), "index", str(folder), "--model", "toy", "--json"],
         check=True,
         capture_output=True,
     )
@@ -145,10 +144,21 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     folder = photos(args.n)
-    lines = [
-        *header(f"python -m evals.bench.ingest --n {args.n}"),
-    ]
+    lines = header(f"python -m evals.bench.ingest --n {args.n}")
     prec = precision_check(folder)
+    lines += ingest_lines(args.n, ingest_rows(folder, args))
+    for name, p in prec.items():
+        print(name, p, flush=True)
+    lines += precision_lines(prec)
+    if args.reindex_n:
+        r = reindex_unchanged(args.reindex_n)
+        print("reindex", r, flush=True)
+        lines += reindex_lines(r)
+    write_section("ingest", "\n".join(lines))
+
+
+def ingest_rows(folder: Path, args) -> list[tuple[str, float, float]]:
+    """(path, images/s, seconds) for picseek in fp32 and bf16, then (unless --skip-chroma) Chroma's own path last."""
     rows = []
     for precision in ("fp32", "bf16"):
         dt, k = picseek_ingest(folder, precision, args.workers, args.batch)
@@ -156,46 +166,47 @@ def main(argv=None) -> None:
         print(f"picseek {precision}: {k} images in {dt:.1f}s = {k / dt:.1f} img/s", flush=True)
     if not args.skip_chroma:
         dt, k = chroma_ingest(folder)
-        rows.append(("Chroma OpenCLIPEmbeddingFunction + ImageLoader (fp32)", k / dt, dt))
+        rows.append((CHROMA_PATH, k / dt, dt))
         print(f"chroma: {k} images in {dt:.1f}s = {k / dt:.1f} img/s", flush=True)
-    base = rows[-1][1] if not args.skip_chroma else None
-    lines += [
-        f"### Ingest: {args.n} generated 3000x2000 JPEGs, ViT-B-32 architecture (random weights), end to end",
+    return rows
+
+
+def ingest_lines(n: int, rows: list[tuple[str, float, float]]) -> list[str]:
+    base = rows[-1][1] if rows[-1][0] == CHROMA_PATH else None
+    return [
+        f"### Ingest: {n} generated 3000x2000 JPEGs, {DEFAULT_MODEL} architecture (random weights), end to end",
         "",
-        "| path | images/s | seconds | vs Chroma path |",
-        "|---|---:|---:|---:|",
+        *table(
+            ("path", "images/s", "seconds", "vs Chroma path"),
+            [(name, f"{ips:.1f}", f"{dt:.1f}", f"{ips / base:.1f}x" if base else "n/a") for name, ips, dt in rows],
+        ),
     ]
-    for name, ips, dt in rows:
-        lines.append(
-            f"| {name} | {ips:.1f} | {dt:.1f} | {ips / base:.1f}x |"
-            if base
-            else f"| {name} | {ips:.1f} | {dt:.1f} | n/a |"
-        )
-    lines += [
+
+
+def precision_lines(prec: dict) -> list[str]:
+    cells = ("img_cos_min", "img_cos_mean", "txt_cos_min")
+    return [
         "",
         "### bf16 vs fp32 (same inputs; model only)",
         "",
-        "| model | image cos min | image cos mean | text cos min | fp32 img/s | bf16 img/s |",
-        "|---|---:|---:|---:|---:|---:|",
+        *table(
+            ("model", "image cos min", "image cos mean", "text cos min", "fp32 img/s", "bf16 img/s"),
+            [
+                (name, *(f"{p[c]:.5f}" for c in cells), f"{p['fp32_img_s']:.1f}", f"{p['bf16_img_s']:.1f}")
+                for name, p in prec.items()
+            ],
+        ),
     ]
-    for name, p in prec.items():
-        lines.append(
-            f"| {name} | {p['img_cos_min']:.5f} | {p['img_cos_mean']:.5f} | {p['txt_cos_min']:.5f} | "
-            f"{p['fp32_img_s']:.1f} | {p['bf16_img_s']:.1f} |"
-        )
-        print(name, p, flush=True)
-    if args.reindex_n:
-        r = reindex_unchanged(args.reindex_n)
-        print("reindex", r, flush=True)
-        lines += [
-            "",
-            f"### Re-index of an unchanged {r['n']:,}-image folder (toy model, embedded Chroma)",
-            "",
-            f"- in process (walk + compare with the store): {r['in_process_s']:.2f} s",
-            f"- whole CLI run, `picseek index DIR --json`, including Python start-up: {r['cli_s']:.2f} s",
-        ]
-    write_section("ingest", "\n".join(lines))
-    np.set_printoptions(precision=3)
+
+
+def reindex_lines(r: dict) -> list[str]:
+    return [
+        "",
+        f"### Re-index of an unchanged {r['n']:,}-image folder (toy model, embedded Chroma)",
+        "",
+        f"- in process (walk + compare with the store): {r['in_process_s']:.2f} s",
+        f"- whole CLI run, `picseek index DIR --json`, including Python start-up: {r['cli_s']:.2f} s",
+    ]
 
 
 if __name__ == "__main__":

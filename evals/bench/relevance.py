@@ -34,16 +34,15 @@ BUCKETS = ((0, 15), (15, 40), (40, 75), (75, 90), (90, 101))
 
 def _searcher(seed: int):
     from evals.toy.world import make_gallery
+    from tools.gallery import open_gallery
     from tools.index import index_folder
-    from tools.retrieve import Searcher
-    from ui.wiring import open_store
 
-    gallery = Path.home() / ".cache" / "picseek-eval" / f"toy-{seed}"
-    if not (gallery / "scenes.jsonl").exists():
-        make_gallery(gallery, 1000, seed=seed)
-    embedder, store = open_store(gallery, "toy", None, None, None, create=True)
-    index_folder(gallery, embedder, store, progress=False)
-    return Searcher(store, embedder)
+    folder = Path.home() / ".cache" / "picseek-eval" / f"toy-{seed}"
+    if not (folder / "scenes.jsonl").exists():
+        make_gallery(folder, 1000, seed=seed)
+    gallery = open_gallery(folder, "toy", create=True)
+    index_folder(folder, gallery.embedder, gallery.store, progress=False)
+    return gallery.searcher
 
 
 def measure(split: str) -> dict:

@@ -43,14 +43,31 @@ def precision_at(hit_files: list[str], rel: dict[str, bool], k: int = 10) -> flo
 
 
 def main(argv=None) -> dict:
-    from tools.caption import CocaCaptioner, GenerationConfig, caption_images
-    from tools.embed import Embedder
-    from tools.home import store_dir
+    from tools.caption import CocaCaptioner, GenerationConfig
+    from tools.gallery import open_gallery
     from tools.index import index_folder
     from tools.models import resolve
-    from tools.retrieve import ImageQuery, Searcher
-    from tools.store import Store
 
+    args = parse_args(argv)
+    folder, scenes = heldout_gallery(args.gallery, args.n, args.seed)
+    gallery = open_gallery(folder, "toy", create=True, replace=True)
+    index_folder(folder, gallery.embedder, gallery.store)
+    qs_by_class = queries(scenes)
+    result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": gallery.embedder.model_id}
+    result.update(measure(gallery.searcher, scenes, qs_by_class, 0.0))
+    cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
+    if args.caption_weights:
+        result["gallery_captioning"] = caption_gallery(gallery.store, cap)
+        result["hybrid"] = {str(w): measure(gallery.searcher, scenes, qs_by_class, w) for w in args.caption_weights}
+    if args.captions:
+        result["captions"] = caption_check(gallery.store, cap, scenes, args.captions)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def parse_args(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1500)
     ap.add_argument("--seed", type=int, default=777)
@@ -65,85 +82,90 @@ def main(argv=None) -> dict:
         help="also caption the whole gallery and measure search with these caption blends",
     )
     ap.add_argument("--method", default="greedy", help="caption decoding: greedy or beam_search")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def heldout_gallery(folder: Path | None, n: int, seed: int) -> tuple[Path, list[world.Scene]]:
+    """The held-out toy gallery (made on first use under $PICSEEK_HOME/evals) and its scenes."""
     from tools.home import home
 
-    gallery = args.gallery or home() / "evals" / f"toy-heldout-{args.seed}-{args.n}"
-    if not (gallery / "scenes.jsonl").exists():
-        world.make_gallery(gallery, args.n, args.seed)
-    scenes = world.load_scenes(gallery)
-    emb = Embedder(resolve("toy"))
-    store = Store.open(store_dir(gallery, "toy"), gallery, emb, create=True, replace=True)
-    index_folder(gallery, emb, store)
-    searcher = Searcher(store, emb)
-    qs_by_class = queries(scenes)
+    folder = folder or home() / "evals" / f"toy-heldout-{seed}-{n}"
+    if not (folder / "scenes.jsonl").exists():
+        world.make_gallery(folder, n, seed)
+    return folder, world.load_scenes(folder)
 
-    def measure(weight: float) -> dict:
-        res: dict = {"classes": {}}
-        lat = []
-        for cls, qs in qs_by_class.items():
-            precs = []
-            for text, rel in qs:
-                t = time.perf_counter()
-                hits = searcher.search(ImageQuery(text=text, k=10, caption_weight=weight))
-                lat.append(time.perf_counter() - t)
-                relmap = {s.file: r for s, r in zip(scenes, rel)}
-                precs.append(precision_at([Path(h.path).name for h in hits], relmap))
-            res["classes"][cls] = {"queries": len(qs), "p_at_10": round(float(np.mean(precs)), 4)}
-            print(f"  [caption weight {weight}] {cls:16s} {len(qs):4d} queries  P@10 {np.mean(precs):.3f}", flush=True)
-        res["mean_p_at_10"] = round(float(np.mean([c["p_at_10"] for c in res["classes"].values()])), 4)
-        res["search_ms_p50"] = round(float(np.median(lat)) * 1000, 2)
-        print(f"  mean P@10 over the four classes: {res['mean_p_at_10']:.3f}", flush=True)
-        return res
 
-    result: dict = {"gallery": {"n": len(scenes), "seed": args.seed}, "model": emb.model_id}
-    result.update(measure(0.0))
-    cap = CocaCaptioner(resolve("toy"), gen=GenerationConfig(method=args.method))
-    if args.caption_weights:
-        t = time.perf_counter()
-        rep = caption_images(store, cap, mode="stale")
-        result["gallery_captioning"] = {
-            "captioner": cap.id,
-            "seconds": round(time.perf_counter() - t, 1),
-            "captioned": rep.captioned,
-        }
-        result["hybrid"] = {str(w): measure(w) for w in args.caption_weights}
-    if args.captions:
-        from evals.toy.train import caption_names_objects
+def measure(searcher, scenes: list[world.Scene], qs_by_class: dict, weight: float) -> dict:
+    """P@10 per query class and search latency, with captions blended in at `weight`."""
+    from tools.retrieve import ImageQuery
 
-        ids = [i for i, m, _ in store.iter_metadata()][: args.captions]
-        t = time.perf_counter()
-        rep = caption_images(store, cap, ids=ids, mode="all")
-        secs = time.perf_counter() - t
-        by_file = {s.file: s for s in scenes}
-        got = store.get(ids)
-        ok_objects = ok_nouns = ok_colours = 0
-        for m, doc in zip(got["metadatas"], got["documents"]):
-            sc = by_file[m["path"]]
-            ok_objects += caption_names_objects(doc or "", sc)
-            words = (doc or "").lower().replace(",", " ").split()
-            said = {n for n, syns in world.NOUN_WORDS.items() if any(w in syns for w in words)}
-            ok_nouns += said == {o.noun for o in sc.objects}
-            ok_colours += all(o.color in words for o in sc.objects)
-        n = len(got["ids"])
-        result["captions"] = {
-            "n": n,
-            "names_right_objects": round(ok_nouns / n, 4),
-            "names_exact_colour_object_pairs": round(ok_objects / n, 4),
-            "all_colours_named": round(ok_colours / n, 4),
-            "captioner": cap.id,
-            "captions_per_s": round(rep.captioned / secs, 2),
-        }
-        print(
-            f"captions: {ok_nouns / n:.3f} name exactly the scene's objects; "
-            f"{ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
-            f"{ok_colours / n:.3f} name every colour; {rep.captioned / secs:.1f} captions/s"
-        )
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    res: dict = {"classes": {}}
+    lat = []
+    for cls, qs in qs_by_class.items():
+        precs = []
+        for text, rel in qs:
+            t = time.perf_counter()
+            hits = searcher.search(ImageQuery(text=text, k=10, caption_weight=weight))
+            lat.append(time.perf_counter() - t)
+            relmap = {s.file: r for s, r in zip(scenes, rel)}
+            precs.append(precision_at([Path(h.path).name for h in hits], relmap))
+        res["classes"][cls] = {"queries": len(qs), "p_at_10": round(float(np.mean(precs)), 4)}
+        print(f"  [caption weight {weight}] {cls:16s} {len(qs):4d} queries  P@10 {np.mean(precs):.3f}", flush=True)
+    res["mean_p_at_10"] = round(float(np.mean([c["p_at_10"] for c in res["classes"].values()])), 4)
+    res["search_ms_p50"] = round(float(np.median(lat)) * 1000, 2)
+    print(f"  mean P@10 over the four classes: {res['mean_p_at_10']:.3f}", flush=True)
+    return res
+
+
+def caption_gallery(store, cap) -> dict:
+    """Caption every image not yet captioned by `cap`, so hybrid search has captions to blend."""
+    from tools.caption import caption_images
+
+    t = time.perf_counter()
+    rep = caption_images(store, cap, mode="stale")
+    return {"captioner": cap.id, "seconds": round(time.perf_counter() - t, 1), "captioned": rep.captioned}
+
+
+def caption_check(store, cap, scenes: list[world.Scene], n_images: int) -> dict:
+    """Caption the first `n_images` again and score each caption against its scene."""
+    from tools.caption import caption_images
+
+    ids = [i for i, m, _ in store.iter_metadata()][:n_images]
+    t = time.perf_counter()
+    rep = caption_images(store, cap, ids=ids, mode="all")
+    secs = time.perf_counter() - t
+    got = store.get(ids)
+    ok_nouns, ok_objects, ok_colours = caption_scores(got["metadatas"], got["documents"], scenes)
+    n = len(got["ids"])
+    print(
+        f"captions: {ok_nouns / n:.3f} name exactly the scene's objects; "
+        f"{ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
+        f"{ok_colours / n:.3f} name every colour; {rep.captioned / secs:.1f} captions/s"
+    )
+    return {
+        "n": n,
+        "names_right_objects": round(ok_nouns / n, 4),
+        "names_exact_colour_object_pairs": round(ok_objects / n, 4),
+        "all_colours_named": round(ok_colours / n, 4),
+        "captioner": cap.id,
+        "captions_per_s": round(rep.captioned / secs, 2),
+    }
+
+
+def caption_scores(metadatas, documents, scenes: list[world.Scene]) -> tuple[int, int, int]:
+    """How many captions name exactly the scene's nouns, its (colour, noun) pairs, and every colour in it."""
+    from evals.toy.train import caption_names_objects
+
+    by_file = {s.file: s for s in scenes}
+    ok_nouns = ok_objects = ok_colours = 0
+    for m, doc in zip(metadatas, documents):
+        sc = by_file[m["path"]]
+        ok_objects += caption_names_objects(doc or "", sc)
+        words = (doc or "").lower().replace(",", " ").split()
+        said = {n for n, syns in world.NOUN_WORDS.items() if any(w in syns for w in words)}
+        ok_nouns += said == {o.noun for o in sc.objects}
+        ok_colours += all(o.color in words for o in sc.objects)
+    return ok_nouns, ok_objects, ok_colours
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import multiprocessing
 import random
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -240,6 +241,20 @@ def probe_queries(scenes, per_class: int = 12, seed: int = 5):
 
 
 def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+    t_start = time.time()
+    model, _, tokenizer = _model_and_transform()
+    data = render_data(args)
+    used = caption_vocab(tokenizer, args.seed)
+    print(f"{len(used)} token ids used by toy captions; data ready in {time.time() - t_start:.0f}s", flush=True)
+    train(Trainer(model, tokenizer, used), data, rng, args, t_start)
+    print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {(time.time() - t_start) / 60:.1f} min")
+
+
+def parse_args(argv) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("tools/weights/toy-coca.pt"))
     ap.add_argument("--steps", type=int, default=4000)
@@ -256,58 +271,78 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast (fp32 master weights)"
     )
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    rng = random.Random(args.seed)
-    t_start = time.time()
-    model, _, tokenizer = _model_and_transform()
+
+@dataclass
+class Data:
+    """Rendered training scenes (and their hard-negative twins) and the held-out probe scenes."""
+
+    images: torch.Tensor
+    scenes: list[world.Scene]
+    twin_images: torch.Tensor | None
+    twin_scenes: list[world.Scene]
+    eval_images: torch.Tensor
+    eval_scenes: list[world.Scene]
+
+    def batch(self, size: int, twins: float) -> tuple[torch.Tensor, list[world.Scene]]:
+        """A random batch of training scenes whose last `twins` share is the twins of the first ones."""
+        n_twins = round(size * twins)
+        idx = torch.randint(0, len(self.images), (size - n_twins,))
+        scenes = [self.scenes[i] for i in idx.tolist()] + [self.twin_scenes[i] for i in idx[:n_twins].tolist()]
+        images = torch.cat([self.images[idx], self.twin_images[idx[:n_twins]]]) if n_twins else self.images[idx]
+        return images, scenes
+
+
+def render_data(args) -> Data:
     train_seed, eval_seed = 10_000 + args.seed, 20_000 + args.seed
-    images = render_set(train_seed, args.train_scenes)
-    scenes = [scene_at(train_seed, i) for i in range(args.train_scenes)]
-    twin_images = render_set(train_seed, args.train_scenes, twin=True) if args.twins else None
-    twin_scenes = [scene_at(train_seed, i, twin=True) for i in range(args.train_scenes)] if args.twins else []
-    eval_images = render_set(eval_seed, args.probe_scenes)
-    eval_scenes = [world.sample_scene(eval_seed, i) for i in range(args.probe_scenes)]
-    used = caption_vocab(tokenizer, args.seed)
-    print(f"{len(used)} token ids used by toy captions; data ready in {time.time() - t_start:.0f}s", flush=True)
+    n = args.train_scenes
+    return Data(
+        images=render_set(train_seed, n),
+        scenes=[scene_at(train_seed, i) for i in range(n)],
+        twin_images=render_set(train_seed, n, twin=True) if args.twins else None,
+        twin_scenes=[scene_at(train_seed, i, twin=True) for i in range(n)] if args.twins else [],
+        eval_images=render_set(eval_seed, args.probe_scenes),
+        eval_scenes=[world.sample_scene(eval_seed, i) for i in range(args.probe_scenes)],
+    )
 
-    tr = Trainer(model, tokenizer, used)
+
+def train(tr: Trainer, data: Data, rng: random.Random, args, t_start: float) -> None:
+    """AdamW with linear warm-up and cosine decay; probe and save the checkpoint every --eval-every steps."""
     opt = torch.optim.AdamW(tr.params(), lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
     warm = max(1, args.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
     )
-    model.train()
+    tr.m.train()
     history = []
     bar = tqdm(range(1, args.steps + 1), desc="training", unit="step")
     for step in bar:
-        n_twins = round(args.batch * args.twins)
-        idx = torch.randint(0, len(images), (args.batch - n_twins,))
-        batch_scenes = [scenes[i] for i in idx.tolist()] + [twin_scenes[i] for i in idx[:n_twins].tolist()]
-        batch_images = torch.cat([images[idx], twin_images[idx[:n_twins]]]) if n_twins else images[idx]
-        contrast, positives, caption = batch_texts(tokenizer, batch_scenes, rng, partial_rate=0.35)
+        images, scenes = data.batch(args.batch, args.twins)
+        contrast, positives, caption = batch_texts(tr.tok, scenes, rng, partial_rate=0.35)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            clip, cap = tr.losses(batch_images.float(), contrast, positives, caption)
+            clip, cap = tr.losses(images.float(), contrast, positives, caption)
         loss = clip + cap
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(tr.m.parameters(), 1.0)
         opt.step()
         sched.step()
         bar.set_postfix(clip=f"{clip.item():.3f}", cap=f"{cap.item():.3f}")
         if step % args.eval_every == 0 or step == args.steps:
-            res = evaluate(model, tokenizer, eval_images, eval_scenes)
+            res = evaluate(tr.m, tr.tok, data.eval_images, data.eval_scenes)
             res.update(step=step, minutes=round((time.time() - t_start) / 60, 1))
             history.append(res)
             tqdm.write(json.dumps(res))
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                tr.compact_state() | {"train_history": history, "train_args": vars(args) | {"out": str(args.out)}},
-                args.out,
-            )
-    print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) after {(time.time() - t_start) / 60:.1f} min")
+            save(tr, history, args)
+
+
+def save(tr: Trainer, history: list[dict], args) -> None:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        tr.compact_state() | {"train_history": history, "train_args": vars(args) | {"out": str(args.out)}},
+        args.out,
+    )
 
 
 if __name__ == "__main__":
