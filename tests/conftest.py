@@ -85,11 +85,12 @@ def toy_embedder(toy_spec):
     return Embedder(toy_spec)
 
 
-def open_toy_store(gallery: Path, embedder, create=True):
-    from tools.home import store_dir
-    from tools.store import Store
+def open_toy_store(gallery: Path, embedder=None, create=True):
+    """The toy model's store for `gallery`, found where the CLI finds it. `embedder` is not needed (the gallery
+    makes its own; the loaded model is cached per process) and stays only so callers need not change."""
+    from tools.gallery import open_gallery
 
-    return Store.open(store_dir(gallery, "toy"), gallery, embedder, create=create)
+    return open_gallery(gallery, "toy", create=create).store
 
 
 @pytest.fixture

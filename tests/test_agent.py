@@ -205,8 +205,11 @@ def test_nonsense_gets_nothing_matches_and_real_results_say_why(big_index):
     assert top["strength"] == "strong" and top["match"] >= 75
     # without captions a reason can only come from references and exclusions; with one it names the words
     r2 = agent.turn(r.session, "no trees")
+    assert any(h.avoided for h in r2.hits), "no hit was marked as clear of the excluded trees"
     assert all(h.reason == "scores low on trees (excluded)" for h in r2.hits if h.avoided)
-    assert r2.session.results[0].match == r2.hits[0].match
+    # the session remembers what was shown, after the match and reason were settled (a reload shows the same)
+    shown = [(x.position, x.id, x.match, x.reason) for x in Session.load(r2.session.save()).results]
+    assert shown == [(h.rank, h.id, h.match, h.reason) for h in r2.hits]
 
 
 def test_more_like_number_two(big_index):
@@ -276,18 +279,25 @@ def test_injection_in_names_and_captions_changes_nothing(toy_gallery, toy_embedd
             store.update_documents([i], [evil], [m])
     searcher = Searcher(store, toy_embedder)
     agent = Agent(searcher)
-    r = agent.turn(Session(), "more like scene_00001.jpg")
+    by_name = agent.turn(Session(), "more like scene_00001.jpg")
     r = agent.turn(Session(), "a car")
     r2 = agent.turn(r.session, "at night")
-    for turn in (r, r2):
+    # both hostile files are copies of scene_00001, a small purple car: once shown, pointing at one adds its id only
+    car = agent.turn(Session(), "a small purple car during the day")
+    pick = next(h for h in car.hits if h.path.endswith(("/exif.jpg", "delete_all.jpg")))
+    ref = agent.turn(car.session, f"more like #{pick.rank}")
+    assert r2.query.text == "a car at night" and ref.query.like == [pick.id]
+    assert ref.query.text == car.query.text == "a small purple car during the day"
+    turns = (by_name, r, r2, car, ref)
+    for turn in turns:
         assert "http" not in turn.reply and "![" not in turn.reply and "<script" not in turn.reply
         assert turn.planner == "offline" and turn.query.negatives == []
-    assert r2.query.text == "a car at night"
     # the hostile file name and caption never became part of what is searched for
-    for turn in (r, r2):
+    for turn in turns:
         assert "delete" not in turn.session.state.model_dump_json() and "instructions" not in turn.query.text
 
 
+@pytest.mark.unit
 def test_sanitize():
     text = "See ![a](http://x.io/a.png) and [site](https://x.io) <b>bold</b> www.evil.com javascript:alert(1)"
     out = sanitize(text)

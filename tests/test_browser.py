@@ -91,7 +91,8 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     wait_chat(page, "Found", after=choice)
 
     # details are a table with the match and its reason; new results clear the selection and the details
-    thumbs.nth(1).click()
+    thumbs.nth(1).click()  # a click shows the result's details
+    page.wait_for_function("/Result\\s+#2/.test(document.querySelector('#detail')?.innerText)", timeout=30_000)
     page.locator("#details").click()
     page.wait_for_function("document.querySelector('#detail')?.innerText.includes('Match')", timeout=30_000)
     assert "match" in page.locator("#detail").inner_text() and "Taken" in page.locator("#detail").inner_text()
@@ -126,9 +127,12 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     shutil.copy(gallery / "scene_00010.jpg", example)
     page.get_by_text("Search by example").click()
     page.locator("#upload input[type=file]").set_input_files(str(example))
-    page.wait_for_function("document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=30_000)
+    page.wait_for_function("document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=60_000)
+    stored = page.evaluate("JSON.stringify(localStorage)")
     page.locator("#find").click()
     wait_chat(page, "like your example image", after="search by example image")
+    # the browser keeps its copy of the session a moment after the reply shows (it is encrypted first)
+    page.wait_for_function(f"JSON.stringify(localStorage) !== {json.dumps(stored)}", timeout=30_000)
     page.wait_for_function("!document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=30_000)
 
     # a reload keeps the conversation and its results
@@ -142,8 +146,10 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
     assert (ARTIFACTS / "ui.png").stat().st_size > 10_000
     # New search clears everything, and a reload then shows the blank page
+    stored = page.evaluate("JSON.stringify(localStorage)")
     page.locator("#new").click()
     page.wait_for_function("!document.querySelector('#chat')?.innerText.includes('a boat')", timeout=30_000)
+    page.wait_for_function(f"JSON.stringify(localStorage) !== {json.dumps(stored)}", timeout=30_000)
     page.get_by_text("Filters", exact=True).click()  # closed again by the reload
     assert page.locator("#results img").count() == 0 and page.locator("#f-width input").input_value() == "0"
     assert page.locator("#f-orientation input").input_value() == "any"

@@ -14,6 +14,7 @@ from tools.embed import Embedder
 from tools.retrieve import ImageQuery, Searcher
 
 
+@pytest.mark.unit
 def test_clean_caption():
     assert clean_caption("<start_of_text>a red car <end_of_text>") == "a red car"
     assert clean_caption("a red car , a blue ball and a tree .") == "a red car, a blue ball and a tree"
@@ -71,10 +72,15 @@ def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
     cap = CocaCaptioner(resolve("coca_ViT-B-32", random_init=True), batch_size=2)
     ids = [i for i, _, _ in store.iter_metadata()][:3]
     rep = caption_images(store, cap, ids=ids, progress=False)
-    assert rep.captioned + len(rep.skipped) == 3
+    assert (rep.captioned, rep.skipped) == (3, [])  # a captioner that fails on every image must fail this test
+    stored = {i: (m, doc) for i, m, doc in store.iter_metadata() if i in ids}
+    assert len(stored) == 3
+    for m, doc in stored.values():  # random weights write gibberish, but real, cleaned text under its captioner
+        assert doc and doc == clean_caption(doc) and m["caption_by"] == cap.id, (doc, m)
     assert cap.fit.size == 224
 
 
+@pytest.mark.unit
 def test_openai_compatible_captioner_against_a_scripted_server():
     from tests.fake_llm import FakeLLM
     from tools.caption import OpenAICaptioner

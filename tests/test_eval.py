@@ -16,6 +16,7 @@ FIX = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.unit
 def test_karpathy_loader():
     d = coco_karpathy(FIX / "karpathy_coco.json")
     assert [x.turns[0].user for x in d] == ["A red car parked at night.", "A car in the dark.", "Two trees on grass."]
@@ -23,6 +24,7 @@ def test_karpathy_loader():
     assert len(load(FIX / "karpathy_coco.json")) == 3
 
 
+@pytest.mark.unit
 def test_visdial_loaders():
     (d,) = visdial(FIX / "visdial.json", image_dir="val2018")
     assert [t.user for t in d.turns] == ["a car parked on a street", "is it daytime? no", "what color is the car? red"]
@@ -31,6 +33,7 @@ def test_visdial_loaders():
     assert len(p.turns) == 3 and p.turns[0].relevant == ["val2014/COCO_val2014_000000000042.jpg"]
 
 
+@pytest.mark.unit
 def test_jsonl_loader_rejects_bad_lines(tmp_path):
     good = tmp_path / "d.jsonl"
     good.write_text(json.dumps({"id": "a", "turns": [{"user": "cars", "relevant": ["x.jpg"]}]}) + "\n")
@@ -41,6 +44,7 @@ def test_jsonl_loader_rejects_bad_lines(tmp_path):
         load_jsonl(bad)
 
 
+@pytest.mark.unit
 def test_metrics_by_hand():
     t = TurnRanks(ranks=[2, 5, 30], n_relevant=4, best_so_far=1, depth=100)
     assert PrecisionAtK(10).score(t) == 2 / 4

@@ -15,6 +15,7 @@ def save(tmp_path, im: Image.Image, name: str, **kw):
     return p
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGBA", "LA", "CMYK", "I;16", "I", "F", "YCbCr"])
 def test_every_mode_becomes_rgb(mode):
     im = Image.new("RGB", (40, 30), (200, 30, 30)).convert(mode)
@@ -22,6 +23,7 @@ def test_every_mode_becomes_rgb(mode):
     assert out.mode == "RGB" and out.size == (40, 30)
 
 
+@pytest.mark.unit
 def test_palette_transparency_composites_on_white():
     im = Image.new("P", (10, 10), 0)
     im.putpalette([0, 0, 0] * 256)
@@ -29,6 +31,7 @@ def test_palette_transparency_composites_on_white():
     assert to_rgb(im).getpixel((5, 5)) == (255, 255, 255)
 
 
+@pytest.mark.unit
 def test_16_bit_is_rescaled_not_clipped(tmp_path):
     a = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
     p = save(tmp_path, Image.fromarray(a), "deep.png")
@@ -36,6 +39,7 @@ def test_16_bit_is_rescaled_not_clipped(tmp_path):
     assert d.pixels.min() < 20 and d.pixels.max() > 235  # a full 8-bit range, not all white
 
 
+@pytest.mark.unit
 def test_exif_orientation_is_applied(tmp_path):
     im = Image.new("RGB", (60, 20), (0, 0, 255))
     im.paste((255, 0, 0), (0, 0, 10, 20))  # red on the left
@@ -47,6 +51,7 @@ def test_exif_orientation_is_applied(tmp_path):
     assert d.pixels[0, 10, 0] > 200 and d.pixels[0, 10, 2] < 80  # red is now on top
 
 
+@pytest.mark.unit
 def test_animation_uses_first_frame(tmp_path):
     frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
     p = tmp_path / "anim.gif"
@@ -55,12 +60,14 @@ def test_animation_uses_first_frame(tmp_path):
     assert d.meta["frames"] == 2 and d.pixels[8, 8, 0] > 200
 
 
+@pytest.mark.unit
 def test_decompression_bomb_refused_before_decoding(tmp_path):
     p = save(tmp_path, Image.new("L", (5000, 5000)), "big.png")
     with pytest.raises(SkipImage, match="too large"):
         decode(p, Fit(32), max_pixels=1_000_000)
 
 
+@pytest.mark.unit
 def test_truncated_and_garbage_files_give_reasons(tmp_path):
     good = save(tmp_path, Image.effect_noise((300, 300), 60).convert("RGB"), "ok.jpg", quality=90)
     cut = tmp_path / "cut.jpg"
@@ -73,6 +80,7 @@ def test_truncated_and_garbage_files_give_reasons(tmp_path):
         assert str(e.value)
 
 
+@pytest.mark.unit
 def test_exif_text_is_untrusted(tmp_path):
     exif = Image.Exif()
     exif[271] = "Evil\x1b[31m\nCorp" + "x" * 500
@@ -84,6 +92,7 @@ def test_exif_text_is_untrusted(tmp_path):
     assert clean_text("a\u202eb\u200bc") == "a b c"
 
 
+@pytest.mark.unit
 def test_exif_capture_date_is_read(tmp_path):
     exif = Image.Exif()
     exif.get_ifd(0x8769)[36867] = "2019:07:14 18:30:00"
@@ -106,5 +115,6 @@ def test_fit_matches_open_clip_preprocessing():
     assert torch.allclose((mine - mean) / std, ref, atol=1e-5)
 
 
+@pytest.mark.unit
 def test_known_extensions_cover_common_formats():
     assert {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".bmp"} <= image_extensions()

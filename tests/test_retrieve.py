@@ -112,6 +112,7 @@ def test_search_by_an_outside_example_image(searcher, tmp_path):
     assert s.search(ImageQuery(like=[str(outside)], k=1))[0].id == ref.id
 
 
+@pytest.mark.unit
 def test_query_validation():
     with pytest.raises(ValueError):
         ImageQuery(text="x", k=0)

@@ -15,6 +15,7 @@ def make(tmp_path, model="arch/w1", dim=4, create=True, replace=False):
     return Store(tmp_path / "state", gallery, model, create=create, dim=dim, replace=replace)
 
 
+@pytest.mark.unit
 def test_ids_are_stable_and_path_derived():
     assert image_id("a/b.jpg") == image_id("a/b.jpg") != image_id("a/c.jpg")
     assert len(image_id("x.png")) == 24
