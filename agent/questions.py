@@ -52,6 +52,11 @@ _cache: dict[str, Facts] = {}
 _WORD = re.compile(r"[a-z][a-z' -]{0,40}")
 
 
+def clear_cache() -> None:
+    """Forget the captions read so far (benches time the question step cold)."""
+    _cache.clear()
+
+
 def read_captions(captions: list[str | None]) -> list[Facts]:
     """Facts of many captions, parsing the new ones in one batch (a caption is a noun phrase: one parse each)."""
     from agent.language import parse_many

@@ -33,8 +33,7 @@ def tracker_ms() -> list[float]:
 
 
 def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
-    import agent.questions as qmod
-    from agent.questions import Questioner
+    from agent.questions import Questioner, clear_cache
     from agent.session import Session
     from agent.state import SearchState, Subject
     from evals.toy import world
@@ -59,7 +58,7 @@ def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
         for colour in world.COLORS:
             session = Session(state=SearchState(subjects=[Subject(noun=noun)]))
             hits = searcher.search(ImageQuery(text=f"a {colour} {noun}", k=n_candidates))
-            qmod._cache.clear()
+            clear_cache()
             t0 = time.perf_counter()
             q.ask(session, hits)
             cold.append((time.perf_counter() - t0) * 1000)
