@@ -38,40 +38,48 @@ def search(
     opts: GalleryArgs,
 ) -> None:
     """Search an indexed folder by description and/or example images."""
+    from tools.retrieve import parse_day
+
+    filters = {"date_from": parse_day(date_from), "date_to": parse_day(date_to), "orientation": orientation}
+    filters |= {"min_width": min_width, "min_height": min_height, "formats": formats}
+    filters |= {"folder": subfolder, "camera": camera}
+    q = _query(
+        text=text,
+        negatives=negatives,
+        like=_resolved(like),
+        unlike=_resolved(unlike),
+        k=k,
+        threshold=threshold,
+        min_match=min_match,
+        collapse_duplicates=not no_collapse,
+        filters=filters,
+    )
+    _show(opts.open(precision=precision).searcher.search(q), as_json)
+
+
+def _resolved(paths: list[str]) -> list[str]:
+    """Reference images given as existing files become absolute paths; ids and gallery paths pass as given."""
+    return [str(Path(p).resolve()) if Path(p).exists() else p for p in paths]
+
+
+def _query(**fields):
+    """The ImageQuery these options make; a bad value is a one-line error naming the option's field."""
     from pydantic import ValidationError
 
-    from agent.explain import nothing_matches
     from tools.errors import BadQuery
-    from tools.retrieve import Filters, ImageQuery, parse_day
+    from tools.retrieve import ImageQuery
 
-    like = [str(Path(p).resolve()) if Path(p).exists() else p for p in like]
-    unlike = [str(Path(p).resolve()) if Path(p).exists() else p for p in unlike]
     try:
-        q = ImageQuery(
-            text=text,
-            negatives=negatives,
-            like=like,
-            unlike=unlike,
-            k=k,
-            threshold=threshold,
-            min_match=min_match,
-            collapse_duplicates=not no_collapse,
-            filters=Filters(
-                date_from=parse_day(date_from),
-                date_to=parse_day(date_to),
-                orientation=orientation,
-                min_width=min_width,
-                min_height=min_height,
-                formats=formats,
-                folder=subfolder,
-                camera=camera,
-            ),
-        )
+        return ImageQuery(**fields)
     except ValidationError as e:
         raise BadQuery("; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
-    hits = opts.open(precision=precision).searcher.search(q)
+
+
+def _show(hits, as_json: bool) -> None:
+    from agent.explain import nothing_matches
+
     if as_json:
-        typer.echo(json.dumps([h.model_dump() for h in hits], indent=2, default=str))
+        typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2, default=str))
         return
     if not hits:
         typer.echo("no matches")
