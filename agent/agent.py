@@ -63,7 +63,7 @@ class TurnResult:
                     "strength": h.strength,
                     "reason": h.reason,
                     "caption": h.caption,
-                    "metadata": h.metadata,
+                    "metadata": h.metadata.model_dump(),
                 }
                 for h in self.hits
             ],

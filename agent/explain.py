@@ -66,7 +66,7 @@ def reason(h: Hit, state: SearchState) -> str:
 
 
 def _why(h: Hit) -> str:
-    label = h.caption or h.metadata.get("name") or h.path.rsplit("/", 1)[-1]
+    label = h.caption or h.metadata.name or h.path.rsplit("/", 1)[-1]
     why = f": {sanitize(h.reason, 120)}" if h.reason else ""
     return f"#{h.rank} {quote(label, 90)} ({h.strength} match {h.match}/100{why})"
 

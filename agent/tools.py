@@ -15,6 +15,7 @@ from agent.errors import ToolError
 from agent.session import Session
 from agent.state import Question, SearchState, Slot
 from tools.errors import PicseekError
+from tools.records import ImageRecord
 from tools.retrieve import Hit, ImageQuery, Searcher
 
 MAX_TOOL_K = 50
@@ -191,7 +192,7 @@ class Toolbox:
             "results": [
                 {
                     "position": h.rank,
-                    "file": h.metadata.get("name", ""),
+                    "file": h.metadata.name,
                     "match": f"{h.strength} ({h.match}/100)",
                     "caption": h.caption,
                 }
@@ -219,23 +220,26 @@ class Toolbox:
         from tools.caption import caption_images
 
         caption_images(self.searcher.store, self.captioner, ids=missing, mode="stale", progress=False)
-        got = self.searcher.store.get(missing)
-        caps = dict(zip(got["ids"], got["documents"]))
+        caps = {r.id: r.caption for r in self.searcher.store.get(missing)}
         for h in self.candidates:  # the hits are its first k
             if not h.caption and caps.get(h.id):
                 h.caption = caps[h.id]
 
-    def image_details(self, a: DetailsArgs) -> dict:
-        rid = self.session.resolve(a.position)
+    def record(self, position: int) -> ImageRecord:
+        """The index's record of a shown result, by 1-based position."""
+        rid = self.session.resolve(position)
         got = self.searcher.store.get([rid])
-        if not got["ids"]:
-            raise ToolError(f"result #{a.position} is no longer in the index")
-        meta = got["metadatas"][0]
+        if not got:
+            raise ToolError(f"result #{position} is no longer in the index")
+        return got[0]
+
+    def image_details(self, a: DetailsArgs) -> dict:
+        r = self.record(a.position)
         return {
             "position": a.position,
-            "path": str(self.searcher.root / meta.get("path", "")),
-            "caption": got["documents"][0],
-            "metadata": meta,
+            "path": str(self.searcher.root / r.meta.path),
+            "caption": r.caption,
+            "metadata": r.meta.model_dump(),
         }
 
     def look_at_candidates(self, a: CandidatesArgs) -> dict:

@@ -50,7 +50,7 @@ class TextBaseline(System):
         from agent.state import clip_description
 
         hits = self.searcher.search(ImageQuery(text=clip_description(text), k=DEPTH, collapse_duplicates=False))
-        return [h.metadata.get("path", "") for h in hits]
+        return [h.metadata.path for h in hits]
 
 
 class AgentSystem(System):
@@ -66,7 +66,7 @@ class AgentSystem(System):
     def turn(self, message: str) -> list[str]:
         r = self.agent.turn(self.session, message, k=DEPTH)
         self.session = r.session
-        return [h.metadata.get("path", "") for h in r.hits]
+        return [h.metadata.path for h in r.hits]
 
 
 def resumable(path: Path, pairs: list, run_one, key_field: str, desc: str, progress: bool | None, keep=None) -> list:

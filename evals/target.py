@@ -75,7 +75,7 @@ class Dialogue:
         self.session, self.result = Session(), None
 
     def rank(self) -> int:
-        paths = [h.metadata.get("path", "") for h in self.result.hits] if self.result else []
+        paths = [h.metadata.path for h in self.result.hits] if self.result else []
         return paths.index(self.target.target) + 1 if self.target.target in paths else DEPTH + 1
 
     def say(self, message: str | None) -> None:

@@ -85,6 +85,18 @@ def toy_embedder(toy_spec):
     return Embedder(toy_spec)
 
 
+def image_meta(path: str, **fields):
+    """The metadata the indexer would record for a 640x480 JPEG at `path` (relative to the gallery); `fields`
+    override it."""
+    from tools.records import ImageMeta
+
+    rel = Path(path)
+    folder = "" if rel.parent == Path(".") else rel.parent.as_posix()
+    base = dict(path=path, dir=folder, name=rel.name, bytes=1000, mtime_ns=10**18)
+    base |= dict(mtime=10**9, width=640, height=480, format="JPEG", orientation="landscape", megapixels=0.307)
+    return ImageMeta(**{**base, "date_ts": 10**9, **fields})
+
+
 def open_toy_store(gallery: Path, embedder=None, create=True):
     """The toy model's store for `gallery`, found where the CLI finds it. `embedder` is not needed (the gallery
     makes its own; the loaded model is cached per process) and stays only so callers need not change."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -15,6 +16,7 @@ from agent.session import Session
 from agent.state import SearchState, Subject
 from agent.tracker import Tracker
 from evals.toy.world import load_scenes, relevant
+from tests.conftest import image_meta
 from tools.index import index_folder
 from tools.retrieve import Searcher
 
@@ -221,6 +223,18 @@ def test_more_like_number_two(big_index):
     assert r2.query.like == [second.id] and r2.hits[0].id == second.id
 
 
+def test_image_details_keeps_its_json_shape(big_index):
+    """What the model reads of a result: the stored metadata as it is stored, by position."""
+    from agent.tools import Toolbox
+
+    _, searcher, _, _ = big_index
+    r = Agent(searcher).turn(Session(), "a boat")
+    got = Toolbox(searcher, r.session).call("image_details", {"position": 2})
+    raw = searcher.store.col.get(ids=[r.hits[1].id], include=["metadatas"])["metadatas"][0]
+    assert set(got) == {"position", "path", "caption", "metadata"} and got["position"] == 2
+    assert got["metadata"] == raw == r.to_json()["hits"][1]["metadata"] and got["path"] == r.hits[1].path
+
+
 def test_negative_removes_the_concept_from_the_top_10(big_index):
     _, searcher, truth, _ = big_index
     agent = Agent(searcher)
@@ -274,9 +288,9 @@ def test_injection_in_names_and_captions_changes_nothing(toy_gallery, toy_embedd
     Image.open(src).save(toy_gallery / "exif.jpg", exif=exif)
     store = open_toy_store(toy_gallery, toy_embedder)
     index_folder(toy_gallery, toy_embedder, store, progress=False)
-    for i, m, _ in store.iter_metadata():
-        if m["name"] == "exif.jpg":
-            store.update_documents([i], [evil], [m])
+    for r in store.iter_metadata():
+        if r.meta.name == "exif.jpg":
+            store.update_captions([replace(r, caption=evil)])
     searcher = Searcher(store, toy_embedder)
     agent = Agent(searcher)
     by_name = agent.turn(Session(), "more like scene_00001.jpg")
@@ -344,7 +358,8 @@ def test_a_reason_names_the_words_the_caption_has_and_lacks():
     from agent.explain import reason
     from tools.retrieve import Hit
 
-    h = Hit(id="a", path="/g/a.jpg", rank=1, score=0.5, match=80, caption="A red car on the grass, at night.")
+    caption = "A red car on the grass, at night."
+    h = Hit(id="a", path="/g/a.jpg", rank=1, score=0.5, match=80, caption=caption, metadata=image_meta("a.jpg"))
     h.similar_to, h.avoided = "beach.jpg", ["people"]
     why = reason(h, track("red cars at sunset"))
     assert why == "caption has red, cars; no mention of sunset; looks like beach.jpg, which you chose; " + (

@@ -44,9 +44,9 @@ def test_captions_are_stored_cached_and_searchable(toy_index, toy_spec):
     again = caption_images(store, cap, progress=False)
     assert (again.captioned, again.unchanged, cap.images) == (1, 119, 121)  # only the failed one is retried
     rows = list(store.iter_metadata())
-    assert all(doc and m["caption_by"] == cap.id for _, m, doc in rows)
+    assert all(r.caption and r.meta.caption_by == cap.id for r in rows)
     truth = {s.file: s for s in load_scenes(gallery)}
-    nouns = [any(o.noun in (doc or "") for o in truth[m["path"]].objects) for _, m, doc in rows]
+    nouns = [any(o.noun in (r.caption or "") for o in truth[r.meta.path].objects) for r in rows]
     assert np.mean(nouns) > 0.5  # the toy captioner names the scene's objects (quality is measured in evals)
     hits = Searcher(store, Embedder(toy_spec)).search(ImageQuery(text="a boat", k=3))
     assert all(h.caption for h in hits)
@@ -70,13 +70,13 @@ def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
 
     gallery, store, _ = toy_index
     cap = CocaCaptioner(resolve("coca_ViT-B-32", random_init=True), batch_size=2)
-    ids = [i for i, _, _ in store.iter_metadata()][:3]
+    ids = [r.id for r in store.iter_metadata()][:3]
     rep = caption_images(store, cap, ids=ids, progress=False)
     assert (rep.captioned, rep.skipped) == (3, [])  # a captioner that fails on every image must fail this test
-    stored = {i: (m, doc) for i, m, doc in store.iter_metadata() if i in ids}
+    stored = [r for r in store.iter_metadata() if r.id in ids]
     assert len(stored) == 3
-    for m, doc in stored.values():  # random weights write gibberish, but real, cleaned text under its captioner
-        assert doc and doc == clean_caption(doc) and m["caption_by"] == cap.id, (doc, m)
+    for r in stored:  # random weights write gibberish, but real, cleaned text under its captioner
+        assert r.caption and r.caption == clean_caption(r.caption) and r.meta.caption_by == cap.id, r
     assert cap.fit.size == 224
 
 

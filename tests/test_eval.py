@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,7 @@ def _caption_from_truth(gallery, store) -> None:
     truth = {
         json.loads(x)["file"]: json.loads(x)["caption"] for x in (gallery / "scenes.jsonl").read_text().splitlines()
     }
-    got = store.get([i for i, _, _ in store.iter_metadata()])
-    store.update_documents(got["ids"], [truth[m["path"]] for m in got["metadatas"]], got["metadatas"])
+    store.update_captions([replace(r, caption=truth[r.meta.path]) for r in store.iter_metadata()])
 
 
 def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):

@@ -118,3 +118,21 @@ def test_fit_matches_open_clip_preprocessing():
 @pytest.mark.unit
 def test_known_extensions_cover_common_formats():
     assert {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".bmp"} <= image_extensions()
+
+
+@pytest.mark.unit
+def test_decoded_metadata_keys_are_image_meta_fields(tmp_path):
+    """ImageMeta keeps unknown keys, so a misspelt key here would be stored silently instead of failing."""
+    from tools.records import ImageMeta
+
+    exif = Image.Exif()
+    exif[271], exif[272] = "Canon", "EOS 5D"
+    exif.get_ifd(0x8769)[36867] = "2019:07:14 18:30:00"
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 29.0), 3: "W", 4: (2.0, 17.0, 40.0)})
+    photo = decode(save(tmp_path, Image.new("RGB", (8, 8)), "e.jpg", exif=exif), Fit(8)).meta
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 255, 0))]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    anim = decode(tmp_path / "anim.gif", Fit(16)).meta
+    assert {"taken", "taken_ts", "camera_make", "camera_model", "gps_lat", "gps_lon"} <= set(photo)
+    assert photo["gps_lon"] < 0 and "frames" in anim
+    assert set(photo) | set(anim) <= set(ImageMeta.model_fields)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from tests.conftest import open_toy_store
 from tools.index import index_folder
 
@@ -51,15 +53,18 @@ def test_changes_deletions_and_broken_files(toy_index, toy_embedder):
     # the broken file is remembered: an unchanged broken file is reported again without being decoded
     r2 = index_folder(gallery, counting, store, progress=False)
     assert (r2.indexed, len(r2.skipped), counting.images) == (0, 1, 2)
-    paths = {m["path"] for _, m, _ in store.iter_metadata()}
+    paths = {r.meta.path for r in store.iter_metadata()}
     assert "sub/copy.jpg" in paths and ".hidden.jpg" not in paths and "scene_00000.jpg" not in paths
 
 
 def test_metadata_recorded(toy_index):
     gallery, store, _ = toy_index
-    _, meta, doc = next(store.iter_metadata())
-    assert {"path", "width", "height", "format", "orientation", "bytes", "mtime", "date_ts"} <= set(meta)
-    assert meta["format"] == "JPEG" and meta["orientation"] == "square" and doc is None
+    r = next(store.iter_metadata())
+    assert r.meta.format == "JPEG" and r.meta.orientation == "square" and r.caption is None
+    assert r.meta.date_ts == r.meta.mtime and r.meta.taken is None  # no EXIF time: the file's time
+    assert r.meta.path == r.meta.name and r.meta.dir == ""  # the toy gallery is one flat folder
+    raw = store.col.get(ids=[r.id], include=["metadatas"])["metadatas"][0]
+    assert raw == r.meta.model_dump() and None not in raw.values()  # absent optional fields are not stored
 
 
 def test_user_folder_is_never_written(toy_gallery, toy_embedder):
@@ -73,4 +78,19 @@ def test_a_file_that_turns_unreadable_leaves_the_index(toy_index, toy_embedder):
     (gallery / "scene_00009.jpg").write_bytes(b"\xff\xd8\xff garbage now")
     r = index_folder(gallery, toy_embedder, store, progress=False)
     assert [s.path for s in r.skipped] == [str(gallery / "scene_00009.jpg")] and r.total == 119
-    assert "scene_00009.jpg" not in {m["path"] for _, m, _ in store.iter_metadata()}
+    assert "scene_00009.jpg" not in {r.meta.path for r in store.iter_metadata()}
+
+
+def test_unreadable_stored_metadata_is_an_error_that_indexing_repairs(toy_index, toy_embedder):
+    from tools.errors import StoreMismatch
+    from tools.retrieve import ImageQuery, Searcher
+
+    gallery, store, _ = toy_index
+    r = next(store.iter_metadata())
+    vec = store.get([r.id], vectors=True)[0].vector
+    store.col.delete(ids=[r.id])  # (an upsert would merge into the stored metadata)
+    store.col.add(ids=[r.id], embeddings=[vec], metadatas=[{"path": r.meta.path}])  # lacks fields the schema needs
+    with pytest.raises(StoreMismatch, match="--reindex"):
+        Searcher(store, toy_embedder).search(ImageQuery(like=[r.id], k=1))
+    again = index_folder(gallery, toy_embedder, store, progress=False)
+    assert (again.indexed, again.unchanged) == (1, 119) and store.get([r.id])[0].meta == r.meta

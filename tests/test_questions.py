@@ -10,6 +10,7 @@ from agent.questions import Questioner, key
 from agent.session import Session
 from agent.state import Question, SearchState, Subject
 from agent.tracker import Tracker
+from tests.conftest import image_meta
 from tools.retrieve import Hit
 
 CAPTIONS = [
@@ -27,7 +28,7 @@ CAPTIONS = [
 def hits(captions: list[str], scores: list[float] | None = None) -> list[Hit]:
     scores = scores or [0.6 - 0.001 * i for i in range(len(captions))]
     return [
-        Hit(id=f"id{i}", path=f"/g/{i}.jpg", rank=i + 1, score=s, caption=c)
+        Hit(id=f"id{i}", path=f"/g/{i}.jpg", rank=i + 1, score=s, caption=c, metadata=image_meta(f"{i}.jpg"))
         for i, (c, s) in enumerate(zip(captions, scores))
     ]
 

@@ -22,7 +22,7 @@ PICSEEK = str(Path(sys.executable).parent / "picseek")
 
 
 def stored_paths(gallery, embedder) -> list[str]:
-    return [m["path"] for _, m, _ in open_toy_store(gallery, embedder, create=False).iter_metadata()]
+    return [r.meta.path for r in open_toy_store(gallery, embedder, create=False).iter_metadata()]
 
 
 def test_kill_9_midway_then_resume_equals_clean_run(tmp_path, toy_embedder):

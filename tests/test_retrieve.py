@@ -149,6 +149,46 @@ def test_hits_say_what_they_resemble_and_what_they_avoid(searcher):
     s, truth = searcher
     ref = s.search(ImageQuery(text="a boat", k=1))[0]
     hits = s.search(ImageQuery(text="a house", like=[ref.id], negatives=["trees"], k=5))
-    assert all(h.similar_to == ref.metadata["name"] for h in hits if h.id != ref.id)
+    assert all(h.similar_to == ref.metadata.name for h in hits if h.id != ref.id)
     clear = [h for h in hits if h.avoided == ["trees"]]
     assert clear and all(not any(o.noun == "tree" for o in truth[h.path.rsplit("/", 1)[-1]].objects) for h in clear)
+
+
+@pytest.mark.unit
+def test_filters_name_only_image_meta_fields():
+    """Every filter at once: each clause's key is a field the indexer writes (a renamed field breaks here)."""
+    from datetime import date
+
+    from tools.records import ImageMeta
+
+    f = Filters(
+        date_from=date(2019, 1, 1),
+        date_to=date(2019, 12, 31),
+        orientation="portrait",
+        min_width=10,
+        min_height=10,
+        formats=["jpg"],
+        folder="/trips/",
+        camera="EOS",
+    )
+    clauses = f.where()["$and"]
+    keys = {k for c in clauses for k in c if k != "$or"} | {k for c in clauses for o in c.get("$or", []) for k in o}
+    assert keys <= set(ImageMeta.model_fields) and len(clauses) == 8
+    assert {"format": {"$in": ["JPEG"]}} in clauses and {"dir": "trips"} in clauses
+    assert Filters().where() is None and Filters(orientation="square").where() == {"orientation": "square"}
+
+
+def test_a_tiny_gallery_still_grades_its_hits(tmp_path, toy_gallery_src, toy_embedder):
+    """Too few images to measure chance on: hits are graded by distance to the best, never all 'no match'."""
+    from tests.conftest import open_toy_store
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    for p in sorted(toy_gallery_src.glob("*.jpg"))[:3]:
+        shutil.copy(p, tiny / p.name)
+    store = open_toy_store(tiny, toy_embedder)
+    index_folder(tiny, toy_embedder, store, progress=False)
+    s = Searcher(store, toy_embedder)
+    assert not s.calibration().measured
+    hits = s.search(ImageQuery(like=[str(tiny / "scene_00000.jpg")], k=3))
+    assert hits[0].match >= 75 and hits[0].path.endswith("scene_00000.jpg")

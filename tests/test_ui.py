@@ -152,3 +152,19 @@ def test_an_uploaded_bomb_is_a_sentence_in_the_chat(app_url, tmp_path):
     bomb = png_bomb(tmp_path / "bomb.png", 60_000)
     history, _, *_ = Client(url, verbose=False).predict(handle_file(str(bomb)), [], 4, 0, api_name="/search_by_example")
     assert "cannot use example image" in reply_text(history) and "Traceback" not in reply_text(history)
+
+
+def test_details_table_reads_the_typed_record():
+    from agent.session import ResultRef
+    from tests.conftest import image_meta
+    from tools.records import ImageRecord
+    from ui.app import details_table
+
+    meta = image_meta("trips/a.jpg", taken="2019-07-14T18:30:00", date_ts=1563129000, camera_model="<EOS>")
+    ref = ResultRef(position=3, id="x", path="/g/trips/a.jpg", match=80, reason="caption has boat")
+    page = details_table(ImageRecord("x", meta, caption="a boat"), ref, 3, "/g/trips/a.jpg")
+    for cell in ("#3", "strong match, 80/100", "a boat", "2019-07-14 18:30", "640 × 480 px, landscape", "trips"):
+        assert f"<td>{cell}</td>" in page, cell
+    assert "&lt;EOS&gt;" in page and "(file time)" not in page
+    plain = details_table(ImageRecord("y", image_meta("b.jpg")), ref, 1, "/g/b.jpg")
+    assert "(file time)" in plain and "<td>(top level)</td>" in plain and "<td>—</td>" in plain

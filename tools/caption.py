@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, get_args
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from tools.errors import CaptionFailed, PicseekError, check_choice
 from tools.images import Decoded, Fit, clean_text
 from tools.pipeline import Progress, Stages, run_batches
+from tools.records import ImageRecord
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 300
@@ -217,27 +218,24 @@ def caption_images(
             commit=sink.commit,
             skip=sink.skip,
         )
-        items = [(i, str(store.gallery / m.get("path", ""))) for i, m in todo.items()]
+        items = [(i, str(store.gallery / r.meta.path)) for i, r in todo.items()]
         run_batches(items, stages, batch_size, Progress("captioning", progress))
     report.seconds = round(time.monotonic() - t0, 3)
     return report
 
 
-def _select(store, captioner_id: str, ids: Sequence[str] | None, mode: CaptionMode, report: CaptionReport) -> dict:
-    """The images to caption ({id: metadata}); counts those whose caption stands in `report.unchanged`."""
-    if ids is None:
-        rows = list(store.iter_metadata())
-    else:
-        got = store.get(list(ids))
-        rows = list(zip(got["ids"], got["metadatas"], got["documents"]))
+def _select(
+    store, captioner_id: str, ids: Sequence[str] | None, mode: CaptionMode, report: CaptionReport
+) -> dict[str, ImageRecord]:
+    """The images to caption, by id; counts those whose caption stands in `report.unchanged`."""
+    records = store.iter_metadata() if ids is None else store.get(list(ids))
     todo = {}
-    for i, meta, doc in rows:
-        meta = meta or {}
-        fresh = doc and (mode == "missing" or meta.get("caption_by") == captioner_id)
+    for r in records:
+        fresh = r.caption and (mode == "missing" or r.meta.caption_by == captioner_id)
         if fresh and mode != "all":
             report.unchanged += 1
         else:
-            todo[i] = meta
+            todo[r.id] = r
     return todo
 
 
@@ -255,21 +253,21 @@ class _CaptionSink:
 
     store: object  # tools.store.Store
     captioner_id: str
-    todo: dict  # {id: metadata} of the images being captioned
+    todo: dict[str, ImageRecord]  # the images being captioned, by id
     report: CaptionReport
 
     def commit(self, ids: list[str], decoded: list[Decoded], texts: list[str | CaptionFailed]) -> None:
-        ok_ids, docs, metas = [], [], []
+        done = []
         for i, text in zip(ids, texts):
             if isinstance(text, CaptionFailed) or not text:
                 self.skip(i, str(text) or "empty caption")
                 continue
-            ok_ids.append(i)
-            docs.append(text)
-            metas.append({**self.todo[i], "caption_by": self.captioner_id})
-        if ok_ids:
-            self.store.update_documents(ok_ids, docs, metas)
-        self.report.captioned += len(ok_ids)
+            r = self.todo[i]
+            meta = r.meta.model_copy(update={"caption_by": self.captioner_id})
+            done.append(replace(r, meta=meta, caption=text))
+        if done:
+            self.store.update_captions(done)
+        self.report.captioned += len(done)
 
     def skip(self, i: str, reason: str) -> None:
-        self.report.skipped.append({"path": self.todo[i].get("path", i), "reason": reason})
+        self.report.skipped.append({"path": self.todo[i].meta.path, "reason": reason})

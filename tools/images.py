@@ -140,7 +140,8 @@ def fit(im: Image.Image, fit: Fit) -> np.ndarray:
 @dataclass
 class Decoded:
     pixels: np.ndarray  # HxWx3 uint8, already fitted to the model's input
-    meta: dict  # width, height, format, orientation, EXIF fields...
+    meta: dict  # the ImageMeta fields decoding reads (width, height, format, orientation, EXIF...), as a dict:
+    # this module runs in decode workers and imports no pydantic; the indexer adds the rest and validates
 
 
 def decode(path: str | Path, fit_cfg: Fit, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:

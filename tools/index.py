@@ -22,6 +22,7 @@ from tools.embed import Embedder
 from tools.errors import GalleryNotFound
 from tools.images import Decoded, image_extensions
 from tools.pipeline import Progress, Stages, run_batches
+from tools.records import ImageMeta
 from tools.store import SkipLog, Store, image_id
 
 log = logging.getLogger(__name__)
@@ -113,19 +114,20 @@ def walk(root: Path) -> Iterator[FileEntry | Skipped]:
         stack.extend(reversed(subdirs))
 
 
-def _record(f: FileEntry, meta: dict) -> dict:
+def _meta(f: FileEntry, decoded: dict) -> ImageMeta:
+    """The record of one file: where it is and what it is (from the walk), plus what decoding read (size, EXIF)."""
     rel = Path(f.rel)
-    record = {
-        "path": f.rel,
-        "dir": rel.parent.as_posix() if rel.parent.as_posix() != "." else "",
-        "name": rel.name,
-        "bytes": f.size,
-        "mtime_ns": f.mtime_ns,
-        "mtime": int(f.mtime_ns // 1_000_000_000),
-    }
-    record.update(meta)
-    record["date_ts"] = int(meta.get("taken_ts", record["mtime"]))  # capture time, else file time
-    return record
+    mtime = int(f.mtime_ns // 1_000_000_000)
+    return ImageMeta(
+        path=f.rel,
+        dir=rel.parent.as_posix() if rel.parent.as_posix() != "." else "",
+        name=rel.name,
+        bytes=f.size,
+        mtime_ns=f.mtime_ns,
+        mtime=mtime,
+        **decoded,
+        date_ts=int(decoded.get("taken_ts", mtime)),  # capture time, else file time
+    )
 
 
 def index_folder(
@@ -179,7 +181,7 @@ def _plan(
             report.skipped.append(item)
         else:
             files[item.id] = item
-    existing = {i: (m.get("bytes"), m.get("mtime_ns")) for i, m, _ in store.iter_metadata()}
+    existing = store.stamps()
 
     gone = [i for i in existing if i not in files]
     if gone:
@@ -211,7 +213,7 @@ class _Sink:
 
     def commit(self, ids: list[str], decoded: list[Decoded], vecs: np.ndarray) -> None:
         files = [self.files[i] for i in ids]
-        self.store.upsert(ids, vecs, [_record(f, d.meta) for f, d in zip(files, decoded)])
+        self.store.upsert(ids, vecs, [_meta(f, d.meta) for f, d in zip(files, decoded)])
         for f in files:
             self.skiplog.entries.pop(f.rel, None)
         self.report.indexed += len(ids)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, computed_field, field_validator
 
 from tools.embed import Embedder
 from tools.errors import BadQuery
+from tools.records import FIELDS, ImageMeta, Orientation
 from tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
 from tools.store import Store, image_id
 
@@ -29,7 +29,7 @@ class Filters(BaseModel):
 
     date_from: date | None = Field(None, description="capture date (EXIF, else file time) on or after this day")
     date_to: date | None = Field(None, description="capture date on or before this day")
-    orientation: Literal["landscape", "portrait", "square"] | None = None
+    orientation: Orientation | None = None
     min_width: int | None = Field(None, ge=1)
     min_height: int | None = Field(None, ge=1)
     formats: list[str] = Field(default_factory=list, description="e.g. ['JPEG', 'PNG']")
@@ -37,24 +37,25 @@ class Filters(BaseModel):
     camera: str | None = Field(None, description="camera make or model, exact as stored")
 
     def where(self) -> dict | None:
-        """The Chroma `where` clause for these filters (None when there are none)."""
+        """The Chroma `where` clause for these filters (None when there are none), on `ImageMeta`'s fields."""
+        f = FIELDS
         c: list[dict] = []
         if self.date_from:
-            c.append({"date_ts": {"$gte": _ts(self.date_from)}})
+            c.append({f.date_ts: {"$gte": _ts(self.date_from)}})
         if self.date_to:
-            c.append({"date_ts": {"$lt": _ts(self.date_to) + 86400}})
+            c.append({f.date_ts: {"$lt": _ts(self.date_to) + 86400}})
         if self.orientation:
-            c.append({"orientation": self.orientation})
+            c.append({f.orientation: self.orientation})
         if self.min_width:
-            c.append({"width": {"$gte": self.min_width}})
+            c.append({f.width: {"$gte": self.min_width}})
         if self.min_height:
-            c.append({"height": {"$gte": self.min_height}})
+            c.append({f.height: {"$gte": self.min_height}})
         if self.formats:
-            c.append({"format": {"$in": [f.upper().replace("JPG", "JPEG") for f in self.formats]}})
+            c.append({f.format: {"$in": [x.upper().replace("JPG", "JPEG") for x in self.formats]}})
         if self.folder is not None:
-            c.append({"dir": self.folder.strip("/")})
+            c.append({f.dir: self.folder.strip("/")})
         if self.camera:
-            c.append({"$or": [{"camera_make": self.camera}, {"camera_model": self.camera}]})
+            c.append({"$or": [{f.camera_make: self.camera}, {f.camera_model: self.camera}]})
         if not c:
             return None
         return c[0] if len(c) == 1 else {"$and": c}
@@ -102,7 +103,7 @@ class Hit(BaseModel):
     score: float  # the ranking score (cosine, after the re-rank)
     match: int = 0  # calibrated 0–100: how likely this is what was asked for (tools.relevance)
     caption: str | None = None
-    metadata: dict = Field(default_factory=dict)
+    metadata: ImageMeta  # the file's metadata from the index
     similar_to: str | None = None  # file name of the reference image it is closest to, when there are references
     avoided: list[str] = Field(default_factory=list, description="excluded concepts this hit stays clear of")
     reason: str = ""  # why it is here, in words (filled by the agent, which knows the description)
@@ -171,15 +172,14 @@ class Searcher:
         vecs = []
         if inside:
             ids = self.ref_ids(inside)
-            got = self.store.get(ids, embeddings=True)
-            found = dict(zip(got["ids"], got["embeddings"]))
+            found = {r.id: r.vector for r in self.store.get(ids, vectors=True)}
             missing = [r for r, i in zip(inside, ids) if i not in found]
             if missing:
                 raise BadQuery(
                     f"reference image(s) not in the index: {', '.join(missing[:3])}. Index the "
                     f"gallery again if they are new."
                 )
-            vecs += [np.asarray(found[i], np.float32) for i in ids]
+            vecs += [found[i] for i in ids]
         if outside:
             vecs += list(self.embedder.embed_pixels(self._decode_examples(outside)))
         return np.stack(vecs)
@@ -225,12 +225,11 @@ class Searcher:
             return []
         like = self._ref_vectors(q.like)
         v = self._vector(q, like, example_vectors)
-        r = self.store.query(v, min(MAX_K * 5, max(q.k * 5, 50)), q.filters.where())
-        ids, metas, docs = r["ids"][0], r["metadatas"][0], r["documents"][0]
-        if not ids:
+        found = self.store.query(v, min(MAX_K * 5, max(q.k * 5, 50)), q.filters.where())
+        if not found:
             return []
-        embs = np.asarray(r["embeddings"][0], np.float32)
-        scores, clear = self._rerank(q, embs, docs, v)
+        embs = np.stack([r.vector for r in found])
+        scores, clear = self._rerank(q, embs, [r.caption for r in found], v)
         match = self.calibration().match(v, scores, best=_best_beside(scores, embs, like, example_vectors))
         like_ids = self.ref_ids([x for x in q.like if x not in self._outside(q.like)]) if like.size else []
         names = self._names(like_ids)
@@ -242,18 +241,18 @@ class Searcher:
             if q.collapse_duplicates and kept and max(float(embs[j] @ e) for e in kept) > DUPLICATE_COS:
                 continue
             kept.append(embs[j])
-            m = dict(metas[j] or {})
+            r = found[j]
             near = int(np.argmax(like[: len(like_ids)] @ embs[j])) if like_ids else None
             hits.append(
                 Hit(
-                    id=ids[j],
-                    path=str(self.root / m.get("path", "")),
+                    id=r.id,
+                    path=str(self.root / r.meta.path),
                     rank=len(hits) + 1,
                     score=round(float(scores[j]), 4),
                     match=int(match[j]),
-                    caption=docs[j],
-                    metadata=m,
-                    similar_to=names.get(like_ids[near]) if near is not None and like_ids[near] != ids[j] else None,
+                    caption=r.caption,
+                    metadata=r.meta,
+                    similar_to=names.get(like_ids[near]) if near is not None and like_ids[near] != r.id else None,
                     avoided=[n for n, ok in zip(q.negatives, clear[j]) if ok] if clear.size else [],
                 )
             )
@@ -280,8 +279,7 @@ class Searcher:
     def _names(self, ids: list[str]) -> dict[str, str]:
         if not ids:
             return {}
-        got = self.store.get(ids)
-        return {i: (m or {}).get("name") or (m or {}).get("path", i) for i, m in zip(got["ids"], got["metadatas"])}
+        return {r.id: r.meta.name or r.meta.path for r in self.store.get(ids)}
 
     def _outside(self, refs: list[str]) -> list[str]:
         return [r for r in refs if Path(r).is_absolute() and not _inside(Path(r), self.root)]

@@ -2,6 +2,7 @@
 
 The collection's metadata records the model, weights, dimension and schema version; opening it with another
 model, or a schema newer than this code, fails with a clear message. One writer at a time (a file lock).
+Images go in and come out as typed records (`tools.records`); Chroma's dicts stay inside this module.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+from pydantic import ValidationError
 
 from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
+from tools.records import ImageMeta, ImageRecord
 from tools.settings import settings
 
 log = logging.getLogger(__name__)
@@ -206,35 +209,28 @@ class Store:
             self._lock.release()
             self._lock = None
 
-    def upsert(
-        self,
-        ids: Sequence[str],
-        embeddings: np.ndarray,
-        metadatas: Sequence[dict],
-        documents: Sequence[str | None] | None = None,
-    ) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metas: Sequence[ImageMeta]) -> None:
+        """Add or replace images: their vectors and metadata (captions are set by `update_captions`)."""
         for s in range(0, len(ids), self.max_batch):
             e = slice(s, s + self.max_batch)
-            kw = {}
-            if documents is not None:
-                kw["documents"] = list(documents[e])
             self.col.upsert(
-                ids=list(ids[e]), embeddings=np.asarray(embeddings[e], np.float32), metadatas=list(metadatas[e]), **kw
+                ids=list(ids[e]),
+                embeddings=np.asarray(vectors[e], np.float32),
+                metadatas=[m.model_dump(exclude_none=True) for m in metas[e]],
             )
 
-    def update_documents(self, ids: Sequence[str], documents: Sequence[str], metadatas: Sequence[dict]) -> None:
-        """Set captions (documents) and metadata, keeping each image's vector as it is."""
-        for s in range(0, len(ids), self.max_batch):
-            e = slice(s, s + self.max_batch)
-            got = self.col.get(ids=list(ids[e]), include=["embeddings"])
-            vec = dict(zip(got["ids"], got["embeddings"]))
-            keep = [j for j, i in enumerate(ids[e]) if i in vec]  # an image deleted meanwhile is not re-added
+    def update_captions(self, records: Sequence[ImageRecord]) -> None:
+        """Set each record's caption and metadata, keeping the image's vector as it is."""
+        for s in range(0, len(records), self.max_batch):
+            batch = records[s : s + self.max_batch]
+            vec = {r.id: r.vector for r in self.get([r.id for r in batch], vectors=True)}
+            keep = [r for r in batch if r.id in vec]  # an image deleted meanwhile is not re-added
             if keep:
                 self.col.update(
-                    ids=[ids[e][j] for j in keep],
-                    embeddings=np.asarray([vec[ids[e][j]] for j in keep], np.float32),
-                    documents=[documents[e][j] for j in keep],
-                    metadatas=[metadatas[e][j] for j in keep],
+                    ids=[r.id for r in keep],
+                    embeddings=np.asarray([vec[r.id] for r in keep], np.float32),
+                    documents=[r.caption for r in keep],
+                    metadatas=[r.meta.model_dump(exclude_none=True) for r in keep],
                 )
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -246,20 +242,43 @@ class Store:
     def count(self) -> int:
         return self.col.count()
 
-    def iter_metadata(self, page: int = 5000) -> Iterator[tuple[str, dict, str | None]]:
-        """All (id, metadata, document) rows, paged so memory stays flat on large stores."""
+    def iter_metadata(self, page: int = 5000) -> Iterator[ImageRecord]:
+        """Every image's record (without its vector), paged so memory stays flat on large stores."""
+        for r in self._pages(["metadatas", "documents"], page):
+            yield from self._records(r["ids"], r["metadatas"], r["documents"])
+
+    def stamps(self, page: int = 5000) -> dict[str, tuple[int, int] | None]:
+        """Each image's (bytes, mtime_ns), which tell an unchanged file; None where the stored metadata does not
+        fit the schema, so the indexer embeds that file again (and `--reindex` can repair such a store)."""
+        out: dict[str, tuple[int, int] | None] = {}
+        for r in self._pages(["metadatas"], page):
+            for i, m in zip(r["ids"], r["metadatas"]):
+                try:
+                    meta = ImageMeta.model_validate(m or {})
+                    out[i] = (meta.bytes, meta.mtime_ns)
+                except ValidationError:
+                    out[i] = None
+        return out
+
+    def _pages(self, include: list[str], page: int) -> Iterator[dict]:
         offset = 0
         while True:
-            r = self.col.get(include=["metadatas", "documents"], limit=page, offset=offset)
-            for i, m, d in zip(r["ids"], r["metadatas"], r["documents"]):
-                yield i, m or {}, d
+            r = self.col.get(include=include, limit=page, offset=offset)
+            yield r
             if len(r["ids"]) < page:
                 return
             offset += page
 
-    def get(self, ids: Sequence[str], embeddings: bool = False) -> dict:
-        include = ["metadatas", "documents"] + (["embeddings"] if embeddings else [])
-        return self.col.get(ids=list(ids), include=include)
+    def get(self, ids: Sequence[str], vectors: bool = False) -> list[ImageRecord]:
+        """The records of these images, in the order of `ids` (each once); ids not in the store are left out."""
+        wanted = list(dict.fromkeys(ids))
+        include = ["metadatas", "documents"] + (["embeddings"] if vectors else [])
+        found: dict[str, ImageRecord] = {}
+        for s in range(0, len(wanted), self.max_batch):
+            r = self.col.get(ids=wanted[s : s + self.max_batch], include=include)
+            got = self._records(r["ids"], r["metadatas"], r["documents"], r["embeddings"] if vectors else None)
+            found.update((rec.id, rec) for rec in got)
+        return [found[i] for i in wanted if i in found]
 
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """Vectors of up to `n` images drawn at random (all of them when the store holds no more)."""
@@ -278,15 +297,41 @@ class Store:
         r = self.col.query(query_embeddings=np.asarray(vectors, np.float32), n_results=1, include=["distances"])
         return np.array([1.0 - (d[0] if d else 1.0) for d in r["distances"]], np.float64)
 
-    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> dict:
-        """Nearest neighbours by cosine distance, with their metadata, captions and vectors (for re-ranking)."""
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[ImageRecord]:
+        """Nearest neighbours by cosine distance, best first, with metadata, captions and vectors (for re-ranking)."""
         n = max(1, min(n, self.count()))
-        return self.col.query(
+        r = self.col.query(
             query_embeddings=[np.asarray(vector, np.float32)],
             n_results=n,
             where=where or None,
             include=["distances", "metadatas", "documents", "embeddings"],
         )
+        return self._records(r["ids"][0], r["metadatas"][0], r["documents"][0], r["embeddings"][0], r["distances"][0])
+
+    def _records(self, ids, metas, docs, vectors=None, distances=None) -> list[ImageRecord]:
+        """Chroma's parallel result lists as records; stored metadata that does not fit the schema is an error that
+        says how to rebuild the index."""
+        out = []
+        for j, i in enumerate(ids):
+            try:
+                meta = ImageMeta.model_validate(metas[j] or {})
+            except ValidationError as e:
+                first = e.errors()[0]
+                raise StoreMismatch(
+                    f"image {i} in the index of {self.gallery} has metadata this picseek cannot read "
+                    f"({'.'.join(map(str, first['loc']))}: {first['msg']}). "
+                    f"Run `picseek index {self.gallery} --reindex` to rebuild it (your images are never touched)."
+                ) from None
+            out.append(
+                ImageRecord(
+                    id=i,
+                    meta=meta,
+                    caption=docs[j],
+                    vector=None if vectors is None else np.asarray(vectors[j], np.float32),
+                    distance=None if distances is None else float(distances[j]),
+                )
+            )
+        return out
 
 
 class SkipLog:

@@ -15,9 +15,10 @@ from pydantic import ValidationError
 
 from agent.agent import Agent, Event, TurnResult
 from agent.safety import sanitize
-from agent.session import Session
-from agent.tools import DetailsArgs, Toolbox, ToolError
+from agent.session import ResultRef, Session
+from agent.tools import Toolbox, ToolError
 from tools.errors import BadQuery
+from tools.records import ImageRecord
 from tools.relevance import strength
 from tools.retrieve import Filters, Hit, parse_day
 from tools.thumbs import thumbnail
@@ -34,7 +35,7 @@ def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
     """Thumbnails labelled with rank, calibrated match and the whole caption (the CSS wraps it)."""
     items = []
     for h in hits:
-        t = thumbnail(agent.searcher.root, h.metadata.get("path", ""), h.id, int(h.metadata.get("mtime_ns", 0)))
+        t = thumbnail(agent.searcher.root, h.metadata.path, h.id, h.metadata.mtime_ns)
         if t is not None:
             label = f"#{h.rank} · {h.strength} match {h.match}" + (
                 f" · {sanitize(h.caption, 300)}" if h.caption else ""
@@ -150,8 +151,7 @@ class Handlers:
         """The session's shown results as hits again (their files' metadata from the index; gone ones dropped)."""
         if not session.results:
             return []
-        got = self.agent.searcher.store.get([r.id for r in session.results])
-        meta = dict(zip(got["ids"], got["metadatas"]))
+        meta = {r.id: r.meta for r in self.agent.searcher.store.get([r.id for r in session.results])}
         return [
             Hit(rank=r.position, score=0.0, metadata=meta[r.id], **r.model_dump(exclude={"position"}))
             for r in session.results
@@ -184,10 +184,11 @@ class Handlers:
         if selected is None or selected >= len(session.results):
             return "<p>Click a result first.</p>"
         try:
-            got = Toolbox(self.agent.searcher, session).image_details(DetailsArgs(position=int(selected) + 1))
+            record = Toolbox(self.agent.searcher, session).record(int(selected) + 1)
         except ToolError as e:
             return f"<p>{html.escape(str(e))}</p>"
-        return details_table(got, session.results[int(selected)])
+        path = str(self.agent.searcher.root / record.meta.path)
+        return details_table(record, session.results[int(selected)], int(selected) + 1, path)
 
     def by_example(self, upload, history, session_json, k, min_match):
         if not upload:
@@ -214,28 +215,23 @@ def _filter_values(f: Filters) -> dict:
     }
 
 
-def details_table(got: dict, ref) -> str:
+def details_table(record: ImageRecord, ref: ResultRef, position: int, path: str) -> str:
     """One result as a readable table: the match and its reason, the caption, when and with what it was taken."""
-    m = got.get("metadata") or {}
-    when = (
-        datetime.fromtimestamp(int(m["date_ts"]), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
-        if m.get("date_ts")
-        else ""
-    )
-    camera = " ".join(x for x in (m.get("camera_make"), m.get("camera_model")) if x)
-    size = f"{m.get('width', '?')} × {m.get('height', '?')} px, {m.get('orientation', '')}" if m.get("width") else ""
+    m = record.meta
+    when = datetime.fromtimestamp(m.date_ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M") if m.date_ts else ""
+    camera = " ".join(x for x in (m.camera_make, m.camera_model) if x)
     rows = [
-        ("Result", f"#{got['position']}"),
+        ("Result", f"#{position}"),
         ("Match", f"{strength(ref.match)} match, {ref.match}/100"),
         ("Why", ref.reason or "—"),
-        ("Caption", got.get("caption") or "—"),
-        ("Taken", (when + (" (file time)" if not m.get("taken") else "")) if when else "unknown"),
-        ("Size", size),
-        ("Format", m.get("format", "")),
+        ("Caption", record.caption or "—"),
+        ("Taken", (when + (" (file time)" if not m.taken else "")) if when else "unknown"),
+        ("Size", f"{m.width} × {m.height} px, {m.orientation}" if m.width else ""),
+        ("Format", m.format),
         ("Camera", camera or "—"),
-        ("Folder", m.get("dir") or "(top level)"),
-        ("File", m.get("name") or m.get("path", "")),
-        ("Path", got.get("path", "")),
+        ("Folder", m.dir or "(top level)"),
+        ("File", m.name or m.path),
+        ("Path", path),
     ]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
     return f"<table class='picseek-details'>{body}</table>"
@@ -263,7 +259,7 @@ def _outputs(c: SimpleNamespace, *names: str) -> list:
 
 def _folders(agent: Agent) -> list[str]:
     """The gallery's sub-folders, for the folder filter."""
-    dirs = {m.get("dir") or "" for _, m, _ in agent.searcher.store.iter_metadata()}
+    dirs = {r.meta.dir for r in agent.searcher.store.iter_metadata()}
     return sorted(d for d in dirs if d)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 from evals.bench.common import bench_dir, pct, section, write_section
 
@@ -50,8 +51,7 @@ def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
     index_folder(folder, gallery.embedder, store)
     # captions as a captioned index holds them (the toy scenes' own), so the bench times the question, not CoCa
     truth = {s.file: s.caption for s in world.load_scenes(folder)}
-    got = store.get([i for i, _, _ in store.iter_metadata()])
-    store.update_documents(got["ids"], [truth[m["path"]] for m in got["metadatas"]], got["metadatas"])
+    store.update_captions([replace(r, caption=truth[r.meta.path]) for r in store.iter_metadata()])
     searcher, q = gallery.searcher, Questioner()
     cold, warm = [], []
     for noun in world.NOUNS:

@@ -61,7 +61,7 @@ def measure(split: str) -> dict:
             hits = searcher.search(state.to_query(TOP))
             relevant = set(t["relevant"])
             top_real.append(hits[0].match if hits else 0)
-            pairs += [(h.match, h.metadata.get("path") in relevant) for h in hits]
+            pairs += [(h.match, h.metadata.path in relevant) for h in hits]
     off = json.loads((HERE / "data" / "off-world.json").read_text())[split]
     top_off = [(searcher.search(SearchState(words=[q]).to_query(TOP)) or [None])[0] for q in off]
     m = np.array(pairs, dtype=float)

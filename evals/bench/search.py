@@ -43,7 +43,8 @@ def build(n: int, dim: int = 512):
     emb = Embedder(resolve(DEFAULT_MODEL, random_init=True))
     folder = bench_dir() / f"vectors-{n}"
     folder.mkdir(exist_ok=True)
-    store = Store.open(bench_dir() / f"store-{n}", folder, emb, create=True)
+    # "-v2": stores of full `ImageMeta` records (an older bench store lacks fields the schema requires)
+    store = Store.open(bench_dir() / f"store-{n}-v2", folder, emb, create=True)
     if store.count() < n:
         fill(store, n, dim)
     return Gallery(folder, emb, store)
@@ -60,19 +61,31 @@ def fill(store, n: int, dim: int) -> None:
         m = min(CHUNK, n - s)
         v = rng.normal(size=(m, dim)).astype(np.float32)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
-        metas = [
-            {
-                "path": f"d{(s + i) % 50}/img_{s + i:06d}.jpg",
-                "dir": f"d{(s + i) % 50}",
-                "orientation": orient[(s + i) % 3],
-                "width": int(rng.integers(640, 6000)),
-                "height": int(rng.integers(480, 4000)),
-                "format": "JPEG",
-                "date_ts": base + int(rng.integers(0, 10 * 365 * 86400)),
-            }
-            for i in range(m)
-        ]
+        metas = [_meta(s + i, orient[(s + i) % 3], rng, base) for i in range(m)]
         store.upsert([f"{s + i:024x}" for i in range(m)], v, metas)
+
+
+def _meta(i: int, orientation: str, rng, base: int):
+    """Metadata of the i-th made-up image: a JPEG in one of 50 folders, of random size and date."""
+    from tools.records import ImageMeta
+
+    width, height = int(rng.integers(640, 6000)), int(rng.integers(480, 4000))
+    date_ts = base + int(rng.integers(0, 10 * 365 * 86400))
+    name = f"img_{i:06d}.jpg"
+    return ImageMeta(
+        path=f"d{i % 50}/{name}",
+        dir=f"d{i % 50}",
+        name=name,
+        bytes=2_000_000,
+        mtime_ns=date_ts * 1_000_000_000,
+        mtime=date_ts,
+        width=width,
+        height=height,
+        format="JPEG",
+        orientation=orientation,
+        megapixels=round(width * height / 1e6, 3),
+        date_ts=date_ts,
+    )
 
 
 def cases() -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from evals.toy import world
+from tools.records import ImageRecord
 
 
 def queries(scenes: list[world.Scene]) -> dict[str, list[tuple[str, list[bool]]]]:
@@ -130,13 +131,13 @@ def caption_check(store, cap, scenes: list[world.Scene], n_images: int) -> dict:
     """Caption the first `n_images` again and score each caption against its scene."""
     from tools.caption import caption_images
 
-    ids = [i for i, m, _ in store.iter_metadata()][:n_images]
+    ids = [r.id for r in store.iter_metadata()][:n_images]
     t = time.perf_counter()
     rep = caption_images(store, cap, ids=ids, mode="all")
     secs = time.perf_counter() - t
     got = store.get(ids)
-    ok_nouns, ok_objects, ok_colours = caption_scores(got["metadatas"], got["documents"], scenes)
-    n = len(got["ids"])
+    ok_nouns, ok_objects, ok_colours = caption_scores(got, scenes)
+    n = len(got)
     print(
         f"captions: {ok_nouns / n:.3f} name exactly the scene's objects; "
         f"{ok_objects / n:.3f} name exactly the scene's (colour, object) pairs; "
@@ -152,14 +153,14 @@ def caption_check(store, cap, scenes: list[world.Scene], n_images: int) -> dict:
     }
 
 
-def caption_scores(metadatas, documents, scenes: list[world.Scene]) -> tuple[int, int, int]:
+def caption_scores(records: list[ImageRecord], scenes: list[world.Scene]) -> tuple[int, int, int]:
     """How many captions name exactly the scene's nouns, its (colour, noun) pairs, and every colour in it."""
     from evals.toy.train import caption_names_objects
 
     by_file = {s.file: s for s in scenes}
     ok_nouns = ok_objects = ok_colours = 0
-    for m, doc in zip(metadatas, documents):
-        sc = by_file[m["path"]]
+    for r in records:
+        sc, doc = by_file[r.meta.path], r.caption
         ok_objects += caption_names_objects(doc or "", sc)
         words = (doc or "").lower().replace(",", " ").split()
         said = {n for n, syns in world.NOUN_WORDS.items() if any(w in syns for w in words)}
