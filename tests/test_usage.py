@@ -74,8 +74,8 @@ EXPECTED = {
     "sessions": 4,
     "turns": 8,
     "turns_per_session": {"mean": 2.0, "median": 2.0},
-    "reformulation_rate": 0.25,  # A1 -> A2 and B1 -> B2 of 8 turns
-    "new_search_rate": 0.5,  # A3 and C2 of the 4 turns after a first one
+    "reformulation_rate": 0.143,  # A1 -> A2 of the 7 turns that did not fail (B2 failed: no refinement)
+    "new_search_rate": 0.667,  # A3 and C2 of A2 A3 C2, the turns after a first one that did not fail
     "click_through_by_rank": {
         "1": 0.167,  # A2 of A1 A2 B1 B2 C1 C2
         "2": 0.167,  # A1 (twice, counted once)

@@ -182,7 +182,8 @@ def cached_weights(spec: ModelSpec) -> Path | None:
 
 
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """Whether the hub ($HF_ENDPOINT honoured, proxies too) answers one request within `timeout` seconds, any status.
+    """Whether the hub ($HF_ENDPOINT honoured, proxies too) answers one request within `timeout` seconds; a 407
+    or a 5xx (a proxy refusing, a failing gateway) does not count.
 
     The request runs in a thread so that a resolver that hangs cannot stretch the wait; HF_HUB_OFFLINE means no.
     """
@@ -195,8 +196,11 @@ def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
 
     def probe() -> None:
         try:
-            get_session().head(constants.ENDPOINT, timeout=timeout)
-            answered.set()
+            status = get_session().head(constants.ENDPOINT, timeout=timeout).status_code
+            if status != 407 and status < 500:  # a proxy refusing us, or a failing gateway, is no hub
+                answered.set()
+            else:
+                log.info("hub %s answered %s", constants.ENDPOINT, status)
         except Exception as e:  # refused, unresolvable, timed out: all mean "not now"
             log.info("hub %s did not answer: %r", constants.ENDPOINT, e)
 

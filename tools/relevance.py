@@ -30,6 +30,9 @@ SAMPLE = 2000  # gallery vectors used for a query's median score
 ABOVE_CENTRE, ABOVE_WIDTH = 1.1, 0.05
 DROP_CENTRE, DROP_WIDTH = 0.75, 0.15
 STRONG, FAIR, WEAK = 75, 40, 15  # match levels a person reads as words
+# Below this many images a median and a chance level mean nothing: hits are graded only by their distance to the
+# best one, in a typical chance unit of cosine, and never called "no better than chance".
+MIN_IMAGES, UNMEASURED_CHANCE = 50, 0.05
 
 
 def strength(match: int) -> str:
@@ -57,10 +60,13 @@ class Calibration:
     sample: np.ndarray  # (n, dim) gallery vectors
     chance: float  # the margin that meaningless texts reach (90th percentile of their best margins)
     count: int  # how many images the store held when this was measured
+    measured: bool = True  # False for galleries too small to measure chance on
 
     @classmethod
     def measure(cls, sample: np.ndarray, null_vectors: np.ndarray, null_best: np.ndarray, count: int) -> Calibration:
         """`null_best`: each null text's best score over the whole gallery (from the store's own search)."""
+        if len(sample) < MIN_IMAGES:
+            return cls(sample=sample, chance=UNMEASURED_CHANCE, count=count, measured=False)
         medians = np.median(null_vectors @ sample.T, axis=1)
         margins = null_best - medians
         return cls(sample=sample, chance=max(float(np.percentile(margins, 90)), 1e-4), count=count)
@@ -74,5 +80,7 @@ class Calibration:
         """0–100 per score. `best`: the best score of the query overall (default: the best of `scores`)."""
         above = self.units(query, scores)
         top = above.max() if best is None else float(self.units(query, np.array([best]))[0])
-        p = _logistic(above, ABOVE_CENTRE, ABOVE_WIDTH) * _logistic(top - above, DROP_CENTRE, -DROP_WIDTH)
+        p = _logistic(top - above, DROP_CENTRE, -DROP_WIDTH)
+        if self.measured:
+            p = p * _logistic(above, ABOVE_CENTRE, ABOVE_WIDTH)
         return np.rint(100 * p).astype(int)

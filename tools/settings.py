@@ -15,7 +15,8 @@ DEFAULT_LLM_MODEL = "gpt-4o-mini"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # only the variables named below (never a bare HOME or LLM_MODEL); an empty one counts as unset
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
 
     home: Path | None = Field(None, alias="PICSEEK_HOME", description="where indexes, caches and logs live")
     chroma_url: str | None = Field(None, alias="PICSEEK_CHROMA_URL", description="a Chroma server instead of files")

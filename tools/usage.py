@@ -223,18 +223,23 @@ def _by_session(events: Iterable[dict]) -> dict[str, list[dict]]:
 
 
 def _reformulations(sessions: Iterable[list[dict]]) -> tuple[int, int]:
-    """(turns followed in their session by a turn that refines the same search, all turns)."""
+    """(turns followed in their session by a turn that refines the same search, all turns); a failed turn changed
+    nothing, so it is neither a refinement nor a search of its own."""
     hits = total = 0
     for evs in sessions:
-        turns = [e for e in evs if e["event"] == "turn"]
+        turns = _searches(evs)
         hits += sum(not nxt.get("new_search") for nxt in turns[1:])
         total += len(turns)
     return hits, total
 
 
+def _searches(events: list[dict]) -> list[dict]:
+    return [e for e in events if e["event"] == "turn" and not e.get("error")]
+
+
 def _new_searches(sessions: Iterable[list[dict]]) -> tuple[int, int]:
     """(turns after a session's first that start a new search, turns after a session's first)."""
-    later = [e for evs in sessions for e in [e for e in evs if e["event"] == "turn"][1:]]
+    later = [e for evs in sessions for e in _searches(evs)[1:]]
     return sum(bool(e.get("new_search")) for e in later), len(later)
 
 
