@@ -24,6 +24,14 @@ from tools.retrieve import Filters, Hit, ImageQuery, Searcher
 from tools.usage import UsageLog
 
 log = logging.getLogger(__name__)
+MAX_MESSAGES = 200  # the conversation a session keeps (and a browser stores)
+
+
+def shown_message(message: str, examples: list[str] | None = None, filters=None) -> str:
+    """The user's side of a turn in the conversation, also when it was an upload or the filter controls."""
+    return message or ("(search by example image)" if examples else "(filters changed)" if filters else "")
+
+
 UNDO = ("undo", "undo that", "go back", "back", "previous search", "take that back")
 
 
@@ -43,6 +51,7 @@ class TurnResult:
     session: Session
     seconds: float = 0.0
     question: Question | None = None
+    failed: bool = False  # the turn could not run: the reply says why, and the session is as it was
 
     def to_json(self) -> dict:
         return {
@@ -104,7 +113,7 @@ class Agent:
         """
         t0 = time.monotonic()
         message = message.strip()[:2000]
-        said = message or ("(search by example image)" if examples else "(filters changed)" if filters else "")
+        said = shown_message(message, examples, filters)
         before = session.state
         yield Event("status", "searching…")
         try:
@@ -122,6 +131,8 @@ class Agent:
         for h in hits:
             h.reason = reason(h, box.session.state)
         box.session.set_results(hits)
+        if nothing_matches(hits):
+            box.question = None  # not even a question the LLM asked: the reply does not show one
         question = None if nothing_matches(hits) else self._question(box)
         if box.question is None and question is not None:
             box.question = question
@@ -160,8 +171,8 @@ class Agent:
     def _working_copy(session: Session, min_match: int | None) -> Session:
         """The copy a turn works on, with the UI's minimum match (its k is only the default: see Toolbox)."""
         work = session.model_copy(deep=True)
-        if min_match is not None:
-            work.state = work.state.model_copy(update={"min_match": min_match})
+        if min_match is not None:  # 0 switches the minimum off
+            work.state = work.state.model_copy(update={"min_match": min_match or None})
         return work
 
     def _offline_state(self, work: Session, message: str, examples, filters=None) -> tuple[SearchState, list[str]]:
@@ -205,12 +216,14 @@ class Agent:
 
     def _finish(self, old: Session, box: Toolbox | None, message: str, reply: str, planner: str, hits, t0):
         new = box.session if box is not None else old.model_copy(deep=True)
-        new.messages = old.messages + [Message(role="user", content=message), Message(role="assistant", content=reply)]
+        said = [Message(role="user", content=message), Message(role="assistant", content=reply)]
+        new.messages = (old.messages + said)[-MAX_MESSAGES:]
         yield Event("reply", text=reply)
         question = box.question if box is not None else None
         result = TurnResult(
             reply, planner, box.query if box else old.query, hits, new, round(time.monotonic() - t0, 4), question
         )
+        result.failed = box is None
         if self.usage is not None:
             self._log(old, result, message, error=box is None)
         yield result

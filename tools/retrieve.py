@@ -198,9 +198,6 @@ class Searcher:
             pixels.append(out[p].pixels)
         return pixels
 
-    def query_vector(self, q: ImageQuery, extra_like: np.ndarray | None = None) -> np.ndarray:
-        return self._vector(q, self._ref_vectors(q.like), extra_like)
-
     def _vector(self, q: ImageQuery, like: np.ndarray, extra_like: np.ndarray | None) -> np.ndarray:
         parts = []
         if q.text:

@@ -1,19 +1,22 @@
 """The Gradio chat UI: chat on the left, results on the right; click a result to refine from it.
 
-The UI only turns agent events into chat messages and gallery items. Each browser tab has its own Session
-(gr.State). Only cached thumbnails of indexed images are served (`allowed_paths` is that one folder).
+The UI only turns agent events into chat messages and gallery items. The session lives on the server (gr.State)
+and a copy in the browser (gr.BrowserState, shared by the tabs of one browser) restores it after a reload; that
+copy is client data and is checked before use. Only cached thumbnails of indexed images are served.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 from pydantic import ValidationError
 
-from agent.agent import Agent, Event, TurnResult
+from agent.agent import Agent, Event, TurnResult, shown_message
 from agent.safety import sanitize
 from agent.session import ResultRef, Session
 from agent.tools import Toolbox, ToolError
@@ -21,7 +24,7 @@ from tools.errors import BadQuery
 from tools.records import ImageRecord
 from tools.relevance import strength
 from tools.retrieve import Filters, Hit, parse_day
-from tools.thumbs import thumbnail
+from tools.thumbs import thumbnail, thumbs_dir
 
 MAX_UPLOAD = "25mb"  # an example photo needs no more; larger uploads are refused by the server
 CSS = "#results .caption-label {white-space: normal; overflow: visible; text-overflow: clip}"
@@ -32,16 +35,24 @@ TYPE_SOMETHING = (
 
 
 def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
-    """Thumbnails labelled with rank, calibrated match and the whole caption (the CSS wraps it)."""
+    """Thumbnails labelled with rank, calibrated match and the whole caption (the CSS wraps it). A file that can no
+    longer be read gets a blank tile, so tile i is still result i+1 for every button that acts on a selection."""
     items = []
     for h in hits:
         t = thumbnail(agent.searcher.root, h.metadata.path, h.id, h.metadata.mtime_ns)
-        if t is not None:
-            label = f"#{h.rank} · {h.strength} match {h.match}" + (
-                f" · {sanitize(h.caption, 300)}" if h.caption else ""
-            )
-            items.append((str(t), label))
+        label = f"#{h.rank} · {h.strength} match {h.match}" + (f" · {sanitize(h.caption, 300)}" if h.caption else "")
+        items.append((str(t or _blank(agent.searcher.root)), label if t else f"#{h.rank} · file unavailable"))
     return items
+
+
+def _blank(root) -> Path:
+    path = thumbs_dir(root) / "unavailable.png"
+    if not path.exists():
+        from PIL import Image
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 64), (220, 220, 220)).save(path)
+    return path
 
 
 def _results_changed(gallery) -> dict:
@@ -68,14 +79,14 @@ class Handlers:
         if not message and not examples and filters is None:
             yield self._out(chat=history + [{"role": "assistant", "content": TYPE_SOMETHING}])
             return
-        shown = message or ("(search by example image)" if examples else "(filters changed)")
+        shown = shown_message(message, examples, filters)
         history = history + [
             {"role": "user", "content": sanitize(shown, 500)},
             {"role": "assistant", "content": "searching…"},
         ]
         yield self._out(chat=history, box="")
         run = self.agent.run(
-            session, message, examples=examples, k=int(k), min_match=int(min_match) or None, filters=filters
+            session, message, examples=examples, k=int(k), min_match=int(min_match or 0), filters=filters
         )
         for item in run:
             if isinstance(item, Event) and item.kind in ("status", "reply"):
@@ -83,6 +94,8 @@ class Handlers:
                 yield self._out(chat=history)
             elif isinstance(item, Event) and item.kind == "results":
                 yield self._out(chat=history, **_results_changed(_gallery_items(self.agent, item.hits)))
+            elif isinstance(item, TurnResult) and item.failed:  # nothing changed: the results shown stay
+                yield self._out(chat=history, session=item.session.save(), saved=item.session.save())
             elif isinstance(item, TurnResult):
                 yield self._out(chat=history, **self._synced(item.session, _gallery_items(self.agent, item.hits)))
 
@@ -97,15 +110,19 @@ class Handlers:
         self, date_from, date_to, orientation, min_width, min_height, folder, history, session_json, k, m
     ):
         """The filter controls edit the same search state the chat edits; applying them runs the search again."""
-        try:
-            filters = Filters(
-                date_from=parse_day(date_from),
-                date_to=parse_day(date_to),
-                orientation=None if orientation in (None, "", "any") else orientation,
-                min_width=int(min_width) if min_width else None,
-                min_height=int(min_height) if min_height else None,
-                folder=(folder or "").strip("/") or None,
+        current = Session.load(session_json).state.filters if session_json else Filters()
+        try:  # only the fields the controls show; formats and camera said in the chat stay
+            filters = current.model_copy(
+                update=dict(
+                    date_from=parse_day(date_from),
+                    date_to=parse_day(date_to),
+                    orientation=None if orientation in (None, "", "any") else orientation,
+                    min_width=int(min_width) if min_width else None,
+                    min_height=int(min_height) if min_height else None,
+                    folder=(folder or "").strip("/") or None,
+                )
             )
+            filters = Filters.model_validate(filters.model_dump())
         except (BadQuery, ValidationError) as e:
             reason = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
             yield self._out(chat=history + [{"role": "assistant", "content": f"Bad filter: {sanitize(reason, 200)}."}])
@@ -131,12 +148,10 @@ class Handlers:
 
     def restore(self, saved):
         """On page load: the conversation the browser kept, with its results, question and filters."""
-        try:
-            session = Session.load(saved) if saved else None
-        except ValueError:
-            session = None
+        session = _trusted(saved)
         if session is None:
             return self._out(session="")
+        saved = session.save()
         chat = [{"role": m.role, "content": sanitize(m.content, 4000)} for m in session.messages]
         gallery = _gallery_items(self.agent, self._hits(session))
         return self._out(
@@ -195,6 +210,21 @@ class Handlers:
             yield self._out(chat=history + [{"role": "assistant", "content": "Upload an image first."}])
             return
         yield from self.respond("", history, session_json, k, min_match, examples=[upload])
+
+
+def _trusted(saved) -> Session | None:
+    """The browser's copy of a session, as data from the client: it may be stale, corrupt or edited by hand. Only
+    references to indexed images (ids) are kept, never file paths (an edited copy must not make the server read a
+    file), and it gets a new id: another tab of the same browser restores the same copy."""
+    try:
+        session = Session.load(saved) if isinstance(saved, str) and saved else None
+    except ValueError:
+        return None
+    if session is None:
+        return None
+    st = session.state
+    keep = {f: [r for r in getattr(st, f) if re.fullmatch(r"[0-9a-f]{24}", r)] for f in ("like", "unlike")}
+    return session.model_copy(update={"state": st.model_copy(update=keep), "id": Session().id})
 
 
 def _options(session: Session):
