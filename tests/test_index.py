@@ -94,3 +94,32 @@ def test_unreadable_stored_metadata_is_an_error_that_indexing_repairs(toy_index,
         Searcher(store, toy_embedder).search(ImageQuery(like=[r.id], k=1))
     again = index_folder(gallery, toy_embedder, store, progress=False)
     assert (again.indexed, again.unchanged) == (1, 119) and store.get([r.id])[0].meta == r.meta
+
+
+def test_a_changed_file_loses_its_old_caption_and_metadata(toy_index, toy_embedder):
+    """Chroma's upsert merges into the stored record: a file replaced by another picture must not keep the old
+    picture's caption (nor its capture date, GPS or frame count)."""
+    from dataclasses import replace
+
+    from tools.store import image_id
+
+    gallery, store, _ = toy_index
+    rid = image_id("scene_00001.jpg")
+    old = store.get([rid])[0]
+    store.update_captions(
+        [
+            replace(
+                old,
+                caption="a caption of the old picture",
+                meta=old.meta.model_copy(update={"taken": "2001-01-01T00:00:00", "caption_by": "toy"}),
+            )
+        ]
+    )
+    shutil.copy(gallery / "scene_00002.jpg", gallery / "scene_00001.jpg")
+    os.utime(gallery / "scene_00001.jpg", ns=(1, 1))
+    unchanged = image_id("scene_00003.jpg")
+    store.update_captions([replace(store.get([unchanged])[0], caption="still right")])
+    index_folder(gallery, toy_embedder, store, progress=False)
+    new = store.get([rid])[0]
+    assert new.caption is None and new.meta.taken is None and new.meta.caption_by is None
+    assert store.get([unchanged])[0].caption == "still right"  # an unchanged file keeps its caption

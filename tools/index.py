@@ -148,10 +148,10 @@ def index_folder(
     t0 = time.monotonic()
     report = IndexReport(model=embedder.model_id, store=str(store.chroma_url or store.state_dir))
     skiplog = SkipLog(store.state_dir)
-    todo, existing = _plan(gallery, store, skiplog, report, reindex)
+    todo, existing, changed = _plan(gallery, store, skiplog, report, reindex)
     if todo:
         _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
-        sink = _Sink(store, skiplog, report, {f.id: f for f in todo}, existing)
+        sink = _Sink(store, skiplog, report, {f.id: f for f in todo}, existing, changed)
         stages = Stages(
             decode=DecodePool(embedder.fit, workers, limits).imap,
             work=lambda pixels: embedder.embed_pixels(pixels, batch_size=batch_size),
@@ -172,9 +172,9 @@ def index_folder(
 
 def _plan(
     gallery: Path, store: Store, skiplog: SkipLog, report: IndexReport, reindex: bool
-) -> tuple[list[FileEntry], set[str]]:
-    """The files to (re)embed, and the ids the store held before the run. Deletes vectors of files that are gone;
-    counts unchanged files and files known to be broken without opening them."""
+) -> tuple[list[FileEntry], set[str], set[str]]:
+    """The files to (re)embed, the ids the store held before the run, and those whose file changed since. Deletes
+    vectors of files that are gone; counts unchanged files and files known to be broken without opening them."""
     files: dict[str, FileEntry] = {}
     for item in walk(gallery):
         if isinstance(item, Skipped):
@@ -198,7 +198,8 @@ def _plan(
             continue
         todo.append(f)
     skiplog.entries = {k: v for k, v in skiplog.entries.items() if image_id(k) in files}  # forget deleted files
-    return todo, set(existing)
+    changed = {i for i, f in files.items() if i in existing and existing[i] != (f.size, f.mtime_ns)}
+    return todo, set(existing), changed
 
 
 @dataclass
@@ -210,9 +211,13 @@ class _Sink:
     report: IndexReport
     files: dict[str, FileEntry]  # the files being indexed, by id
     existing: set[str]  # ids the store held before the run
+    changed: set[str]  # of those, the ones whose file changed: their old caption and metadata describe another image
 
     def commit(self, ids: list[str], decoded: list[Decoded], vecs: np.ndarray) -> None:
         files = [self.files[i] for i in ids]
+        stale = [i for i in ids if i in self.changed]
+        if stale:  # an upsert would merge into the old record (Chroma keeps keys and caption it is not given)
+            self.store.delete(stale)
         self.store.upsert(ids, vecs, [_meta(f, d.meta) for f, d in zip(files, decoded)])
         for f in files:
             self.skiplog.entries.pop(f.rel, None)
