@@ -18,6 +18,11 @@ from agent.cues import (  # noqa: F401
     YES,
 )
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 COLORS = {
     **{
         c: c
@@ -171,59 +176,58 @@ ORDINALS = {
 # Words that stand for "the thing already named".
 REFERENCES = frozenset("it them they those these one ones that this same its their theirs themselves".split())
 # Nouns that name the picture or a slot, never a thing in it.
-PLACEHOLDERS = frozenset(
-    (
-        "something anything everything nothing stuff thing things picture pictures photo photos image images pic "
-        "pics shot shots snap snaps photograph photographs one ones kind type sort version option result results "
-        "way bit look looks style feel vibe vibes mood aesthetic scene scenes view views background "
-        "foreground setting example examples variety color colour colors colours size time weather season place "
-        "location somewhere anywhere someone anyone everyone somebody anybody everybody search please thanks "
-        "thank idea instead lol ok okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic "
-        "mind moment second minute while none typo mistake error tho tbh lol btw imo haha pls plz thx ty "
-        "rn idk omg err erm ooh oh ah aha whoops meh ugh wait correction wrong problem problems worries issue "
-        "issues nobody kind sort type variety"
-    ).split()
+PLACEHOLDERS = _words(
+    """
+    something anything everything nothing stuff thing things picture pictures photo photos image images pic pics
+    shot shots snap snaps photograph photographs one ones kind type sort version option result results way bit
+    look looks style feel vibe vibes mood aesthetic scene scenes view views background foreground setting
+    example examples variety color colour colors colours size time weather season place location somewhere
+    anywhere someone anyone everyone somebody anybody everybody search please thanks thank idea instead lol ok
+    okay yes no yeah yep nope hmm hm um uh sorry oops bunch number plan topic mind moment second minute while
+    none typo mistake error tho tbh lol btw imo haha pls plz thx ty rn idk omg err erm ooh oh ah aha whoops meh
+    ugh wait correction wrong problem problems worries issue issues nobody kind sort type variety
+    """
 )
 QUANTITY_NOUNS = frozenset("lot lots plenty bunch number handful dozen dozens loads load ton tons heap heaps".split())
 # Evaluative words that describe a thing when they modify it ("a new bicycle", "a nice house"), else steer.
 SOFT_EVALUATIVE = frozenset("new nice good great real perfect best cool old lovely wonderful beautiful".split())
 # Nouns about the picture rather than a thing in it: kept as description words with their modifiers.
-PICTURE_WORDS = frozenset(
-    (
-        "exposure focus lighting angle closeup close-up perspective composition depth bokeh filter tone tones "
-        "contrast saturation grain effect atmosphere mood resolution quality crop frame lens zoom texture "
-        "palette silhouette portrait panorama vibe vibes aesthetic style look feel"
-    ).split()
+PICTURE_WORDS = _words(
+    """
+    exposure focus lighting angle closeup close-up perspective composition depth bokeh filter tone tones
+    contrast saturation grain effect atmosphere mood resolution quality crop frame lens zoom texture palette
+    silhouette portrait panorama vibe vibes aesthetic style look feel
+    """
 )
 # "a bigger one", "the striped kind": words that stand for the thing in focus, like "one".
 ONE_WORDS = frozenset("one ones kind kinds sort sorts type types version versions variety".split())
 # Adjectives that evaluate or steer, never describe.
-NOT_DESCRIPTIVE = frozenset(
-    (
-        "same other different more less fewer only just similar new sure sorry right wrong okay ok fine cool "
-        "great good nice best better perfect exact exactly certain particular specific whole entire own real "
-        "actual possible next previous last main such many much several few various enough more most least "
-        "else further another additional extra again also too either neither free welcome allowed acceptable "
-        "alright visible able glad interested instead rid first second third fourth fifth sixth last dear lovely "
-        "wonderful awesome amazing brilliant regards kindly possible"
-    ).split()
+NOT_DESCRIPTIVE = _words(
+    """
+    same other different more less fewer only just similar new sure sorry right wrong okay ok fine cool great
+    good nice best better perfect exact exactly certain particular specific whole entire own real actual
+    possible next previous last main such many much several few various enough more most least else further
+    another additional extra again also too either neither free welcome allowed acceptable alright visible able
+    glad interested instead rid first second third fourth fifth sixth last dear lovely wonderful awesome amazing
+    brilliant regards kindly possible
+    """
 )
-LOCATIVE = frozenset(
-    (
-        "on in at by near under beneath beside behind inside outside across along over above below around among "
-        "amongst through into onto against atop underneath alongside within upon off from beyond towards toward "
-        "between past"
-    ).split()
+LOCATIVE = _words(
+    """
+    on in at by near under beneath beside behind inside outside across along over above below around among
+    amongst through into onto against atop underneath alongside within upon off from beyond towards toward
+    between past
+    """
 )
 PLACE_ADVERBS = frozenset(
     "indoors outdoors inside outside underwater upstairs downstairs outdoor indoor offshore overseas abroad".split()
 )
 NEGATORS = frozenset("no not without except excluding minus nor never none nothing neither".split())
-EXCLUDE_VERBS = frozenset(
-    (
-        "exclude remove skip omit drop ditch hide lose avoid filter ban eliminate delete cut forget leave "
-        "take strip erase ignore"
-    ).split()
+EXCLUDE_VERBS = _words(
+    """
+    exclude remove skip omit drop ditch hide lose avoid filter ban eliminate delete cut forget leave take strip
+    erase ignore
+    """
 )
 WANT_VERBS = frozenset("want need like see show find get give have love prefer".split())
 ADD_CUES = frozenset("add plus put include also too with throw bring insert".split())

@@ -24,39 +24,36 @@ class TurnRanks:
 
 
 @dataclass(frozen=True)
-class PrecisionAtK:
+class AtK:
+    """A metric over the top k; its name is its label and k ('P@10')."""
+
     k: int = 10
+    label = ""
 
     @property
     def name(self) -> str:
-        return f"P@{self.k}"
+        return f"{self.label}@{self.k}"
+
+
+class PrecisionAtK(AtK):
+    label = "P"
 
     def score(self, t: TurnRanks) -> float:
         """Relevant images in the top k, over min(k, number relevant)."""
         return sum(r <= self.k for r in t.ranks) / max(1, min(self.k, t.n_relevant))
 
 
-@dataclass(frozen=True)
-class RecallAtK:
-    k: int = 10
-
-    @property
-    def name(self) -> str:
-        return f"R@{self.k}"
+class RecallAtK(AtK):
+    label = "R"
 
     def score(self, t: TurnRanks) -> float:
         return sum(r <= self.k for r in t.ranks) / max(1, t.n_relevant)
 
 
-@dataclass(frozen=True)
-class HitsAtK:
+class HitsAtK(AtK):
     """ChatIR's cumulative Hits@k: a relevant image has appeared in the top k at this turn or an earlier one."""
 
-    k: int = 10
-
-    @property
-    def name(self) -> str:
-        return f"Hits@{self.k}"
+    label = "Hits"
 
     def score(self, t: TurnRanks) -> float:
         return float(t.best_so_far <= self.k)
@@ -70,13 +67,8 @@ class MRR:
         return 1.0 / t.best if t.ranks else 0.0
 
 
-@dataclass(frozen=True)
-class NDCGAtK:
-    k: int = 10
-
-    @property
-    def name(self) -> str:
-        return f"nDCG@{self.k}"
+class NDCGAtK(AtK):
+    label = "nDCG"
 
     def score(self, t: TurnRanks) -> float:
         dcg = sum(1 / math.log2(r + 1) for r in t.ranks if r <= self.k)
