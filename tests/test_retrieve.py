@@ -147,9 +147,17 @@ def test_min_match_hides_weak_results_and_calibration_follows_the_index(searcher
 
 def test_hits_say_what_they_resemble_and_what_they_avoid(searcher):
     s, truth = searcher
-    ref = s.search(ImageQuery(text="a boat", k=1))[0]
-    hits = s.search(ImageQuery(text="a house", like=[ref.id], negatives=["trees"], k=5))
-    assert all(h.similar_to == ref.metadata.name for h in hits if h.id != ref.id)
+    boat = s.search(ImageQuery(text="a boat at night", k=1))[0]
+    ball = s.search(ImageQuery(text="a ball during the day", k=1))[0]
+    hits = s.search(ImageQuery(text="a house", like=[boat.id, ball.id], negatives=["trees"], k=5))
+    vectors = {r.id: r.vector for r in s.store.get([boat.id, ball.id, *(h.id for h in hits)], vectors=True)}
+    for h in hits:  # each names the chosen image it is nearer to, and a chosen image names no other
+        if h.id in (boat.id, ball.id):
+            assert h.similar_to is None
+            continue
+        nearer = boat if vectors[h.id] @ vectors[boat.id] > vectors[h.id] @ vectors[ball.id] else ball
+        assert h.similar_to == nearer.metadata.name
+    assert len({h.similar_to for h in hits} - {None}) == 2  # both references are someone's nearest
     clear = [h for h in hits if h.avoided == ["trees"]]
     assert clear and all(not any(o.noun == "tree" for o in truth[h.path.rsplit("/", 1)[-1]].objects) for h in clear)
 

@@ -192,3 +192,38 @@ def test_a_hub_that_answers_still_gets_the_download(tmp_path, toy_checkpoint):
     cached = Path(p.stdout.strip().splitlines()[-1])
     assert cached.is_file() and cached.is_relative_to(tmp_path / "hf")
     assert f"GET /{HUB_REPO}/resolve/main/open_clip_pytorch_model.bin" in handler.requests
+
+
+@pytest.mark.parametrize("answer", ["silence", "proxy refusal", "gateway error"])
+def test_a_hub_that_hangs_or_a_proxy_that_refuses_counts_as_offline(monkeypatch, answer):
+    """A resolver or server that never answers costs the probe's timeout, not minutes; a 407 or 5xx from a proxy in
+    the way is not the hub."""
+    from huggingface_hub import constants
+
+    from tools.models import hub_reachable
+
+    status = {"proxy refusal": 407, "gateway error": 502}.get(answer)
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self):  # noqa: N802 (the http.server API)
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with socket.socket() as listener:
+        if status is None:  # listening, never accepting: the request hangs
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+        else:
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            port = server.server_port
+        monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+        t0 = time.monotonic()
+        assert hub_reachable(timeout=1.0) is False
+        assert time.monotonic() - t0 < 2.5
+        if status is not None:
+            server.shutdown()

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tools.models import DEFAULT_MODEL
+
+if TYPE_CHECKING:  # only for the annotations: torch and chromadb load when a gallery opens, not at import
+    from tools.embed import Embedder
+    from tools.retrieve import Searcher
+    from tools.store import Store
 
 
 @dataclass
@@ -14,12 +20,12 @@ class Gallery:
     """An image folder as picseek sees it: the embedder of its model and the store of its vectors."""
 
     folder: Path
-    embedder: object  # tools.embed.Embedder
-    store: object  # tools.store.Store
-    _searcher: object = field(default=None, repr=False)
+    embedder: Embedder
+    store: Store
+    _searcher: Searcher | None = field(default=None, repr=False)
 
     @property
-    def searcher(self):
+    def searcher(self) -> Searcher:
         """The searcher over this store (made once: it keeps the calibration of the gallery)."""
         if self._searcher is None:
             from tools.retrieve import Searcher
