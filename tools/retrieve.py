@@ -8,6 +8,7 @@ images close to a negative concept are penalised, near-duplicates collapsed, the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -122,6 +123,15 @@ NEG_PENALTY = 1.0
 DUPLICATE_COS = 0.985
 
 
+@dataclass
+class _Refs:
+    """Reference images: their vectors (indexed images first, in `ids` order, then outside example files)."""
+
+    vectors: np.ndarray
+    ids: list[str] = field(default_factory=list)  # ids of the indexed references
+    names: dict[str, str] = field(default_factory=dict)  # their file names, by id
+
+
 class Searcher:
     """Runs ImageQuery against one store with one embedder."""
 
@@ -131,10 +141,10 @@ class Searcher:
         self._calibration: Calibration | None = None
         self._nulls: np.ndarray | None = None
 
-    def calibration(self) -> Calibration:
+    def calibration(self, count: int | None = None) -> Calibration:
         """This model's chance level on this gallery; measured again when the number of images changes (another
-        process may be indexing underneath)."""
-        count = self.store.count()
+        process may be indexing underneath). `count`: the store's count, when the caller has just read it."""
+        count = self.store.count() if count is None else count
         cal = self._calibration
         if cal is None or cal.count != count:
             if self._nulls is None:
@@ -164,25 +174,28 @@ class Searcher:
             ids.append(image_id(rel))
         return ids
 
-    def _ref_vectors(self, refs: list[str]) -> np.ndarray:
+    def _refs(self, refs: list[str]) -> _Refs:
+        """Reference images as vectors: indexed ones from the store (with their ids and names), then outside
+        example files, decoded here."""
         if not refs:
-            return np.zeros((0, 0), np.float32)
+            return _Refs(np.zeros((0, 0), np.float32))
         outside = self._outside(refs)
         inside = [r for r in refs if r not in outside]
-        vecs = []
+        vecs, ids, names = [], [], {}
         if inside:
             ids = self.ref_ids(inside)
-            found = {r.id: r.vector for r in self.store.get(ids, vectors=True)}
-            missing = [r for r, i in zip(inside, ids) if i not in found]
+            records = {r.id: r for r in self.store.get(ids, vectors=True)}
+            missing = [r for r, i in zip(inside, ids) if i not in records]
             if missing:
                 raise BadQuery(
                     f"reference image(s) not in the index: {', '.join(missing[:3])}. Index the "
                     f"gallery again if they are new."
                 )
-            vecs += [found[i] for i in ids]
+            vecs += [records[i].vector for i in ids]
+            names = {i: r.meta.name or r.meta.path for i, r in records.items()}
         if outside:
             vecs += list(self.embedder.embed_pixels(self._decode_examples(outside)))
-        return np.stack(vecs)
+        return _Refs(np.stack(vecs), ids, names)
 
     def _decode_examples(self, paths: list[str]) -> list[np.ndarray]:
         """Example images are hostile input (a UI visitor may send one): decoded like indexing decodes, in a worker
@@ -209,7 +222,7 @@ class Searcher:
         if not parts:
             raise BadQuery("nothing to search for: give a description or a reference image.")
         v = np.sum(parts, axis=0)
-        unlike = self._ref_vectors(q.unlike)
+        unlike = self._refs(q.unlike).vectors
         if unlike.size:
             v = v - W_UNLIKE * unlike.mean(0)
         if q.negatives:
@@ -218,18 +231,18 @@ class Searcher:
 
     def search(self, q: ImageQuery, example_vectors: np.ndarray | None = None) -> list[Hit]:
         """Run a query; `example_vectors` are embeddings of uploaded example images (search by example)."""
-        if self.store.count() == 0:
+        count = self.store.count()
+        if count == 0:
             return []
-        like = self._ref_vectors(q.like)
+        refs = self._refs(q.like)
+        like, like_ids = refs.vectors, refs.ids
         v = self._vector(q, like, example_vectors)
         found = self.store.query(v, min(MAX_K * 5, max(q.k * 5, 50)), q.filters.where())
         if not found:
             return []
         embs = np.stack([r.vector for r in found])
         scores, clear = self._rerank(q, embs, [r.caption for r in found], v)
-        match = self.calibration().match(v, scores, best=_best_beside(scores, embs, like, example_vectors))
-        like_ids = self.ref_ids([x for x in q.like if x not in self._outside(q.like)]) if like.size else []
-        names = self._names(like_ids)
+        match = self.calibration(count).match(v, scores, best=_best_beside(scores, embs, like, example_vectors))
         hits: list[Hit] = []
         kept: list[np.ndarray] = []
         for j in np.argsort(-scores, kind="stable"):
@@ -249,7 +262,7 @@ class Searcher:
                     match=int(match[j]),
                     caption=r.caption,
                     metadata=r.meta,
-                    similar_to=names.get(like_ids[near]) if near is not None and like_ids[near] != r.id else None,
+                    similar_to=refs.names.get(like_ids[near]) if near is not None and like_ids[near] != r.id else None,
                     avoided=[n for n, ok in zip(q.negatives, clear[j]) if ok] if clear.size else [],
                 )
             )
@@ -272,11 +285,6 @@ class Searcher:
         if q.caption_weight and q.text:
             scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
         return scores, clear
-
-    def _names(self, ids: list[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        return {r.id: r.meta.name or r.meta.path for r in self.store.get(ids)}
 
     def _outside(self, refs: list[str]) -> list[str]:
         return [r for r in refs if Path(r).is_absolute() and not _inside(Path(r), self.root)]
