@@ -133,9 +133,8 @@ class Agent:
         box.session.set_results(hits)
         if nothing_matches(hits):
             box.question = None  # not even a question the LLM asked: the reply does not show one
-        question = None if nothing_matches(hits) else self._question(box)
-        if box.question is None and question is not None:
-            box.question = question
+        elif box.question is None:  # the LLM's own question, checked by the ask tool, comes first
+            box.question = self._question(box)
         if box.question is not None:
             box.session.asked_before = [*box.session.asked_before, *keys(box.question)]
         box.session.asked = box.question
@@ -220,16 +219,15 @@ class Agent:
         new.messages = (old.messages + said)[-MAX_MESSAGES:]
         yield Event("reply", text=reply)
         question = box.question if box is not None else None
-        result = TurnResult(
-            reply, planner, box.query if box else old.query, hits, new, round(time.monotonic() - t0, 4), question
-        )
-        result.failed = box is None
+        seconds = round(time.monotonic() - t0, 4)
+        query = box.query if box else old.query
+        result = TurnResult(reply, planner, query, hits, new, seconds, question, failed=box is None)
         if self.usage is not None:
-            self._log(old, result, message, error=box is None)
+            self._log(old, result, message)
         yield result
         return result
 
-    def _log(self, old: Session, r: TurnResult, message: str, error: bool) -> None:
+    def _log(self, old: Session, r: TurnResult, message: str) -> None:
         """The turn, and the feedback it carried ('#3 is right', 'not #3', thumbs), to the local usage log."""
         new = r.session
         changed = changes(old.state, new.state)
@@ -249,7 +247,7 @@ class Agent:
             nothing=nothing_matches(r.hits),
             question=r.question.text if r.question else None,
             seconds=r.seconds,
-            error=error,
+            error=r.failed,
         )
 
     def turn(self, session: Session, message: str, examples: list[str] | None = None, **settings) -> TurnResult:
