@@ -84,6 +84,16 @@ def test_a_click_shows_details_logs_its_rank_and_a_missing_file_keeps_its_tile(u
     assert clicks[-1]["rank"] == 3 and clicks[-1]["image_id"] == Session.load(again["session"]).results[2].id
 
 
+def test_a_reload_keeps_every_tile_in_its_place_when_a_result_left_the_index(ui, toy_index):
+    h, _ = ui
+    _, store, _ = toy_index
+    out = last(h.respond("a boat", [], "", 6, 0))
+    store.delete([Session.load(out["session"]).results[1].id])  # the second result was removed meanwhile
+    restored = h.restore(out["saved"])
+    labels = [label for _, label in restored["gallery"]]
+    assert len(labels) == 6 and labels[1] == "#2 · file unavailable" and labels[2].startswith("#3 · ")
+
+
 @pytest.mark.unit
 def test_details_escape_what_the_file_says():
     from agent.session import ResultRef

@@ -39,9 +39,12 @@ def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
     longer be read gets a blank tile, so tile i is still result i+1 for every button that acts on a selection."""
     items = []
     for h in hits:
-        t = thumbnail(agent.searcher.root, h.metadata.path, h.id, h.metadata.mtime_ns)
-        label = f"#{h.rank} · {h.strength} match {h.match}" + (f" · {sanitize(h.caption, 300)}" if h.caption else "")
-        items.append((str(t or _blank(agent.searcher.root)), label if t else f"#{h.rank} · file unavailable"))
+        t = h and thumbnail(agent.searcher.root, h.metadata.path, h.id, h.metadata.mtime_ns)
+        if t:
+            label = f"#{h.rank} · {h.strength} match {h.match}"
+            items.append((str(t), label + (f" · {sanitize(h.caption, 300)}" if h.caption else "")))
+        else:
+            items.append((str(_blank(agent.searcher.root)), f"#{len(items) + 1} · file unavailable"))
     return items
 
 
@@ -162,15 +165,17 @@ class Handlers:
             **_filter_values(session.state.filters),
         )
 
-    def _hits(self, session: Session) -> list[Hit]:
-        """The session's shown results as hits again (their files' metadata from the index; gone ones dropped)."""
+    def _hits(self, session: Session) -> list[Hit | None]:
+        """The session's shown results as hits again, their metadata from the index; None for one that has left the
+        index since (a blank tile keeps the others in their places)."""
         if not session.results:
             return []
         meta = {r.id: r.meta for r in self.agent.searcher.store.get([r.id for r in session.results])}
         return [
             Hit(rank=r.position, score=0.0, metadata=meta[r.id], **r.model_dump(exclude={"position"}))
-            for r in session.results
             if r.id in meta
+            else None
+            for r in session.results
         ]
 
     def new_search(self):
