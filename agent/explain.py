@@ -95,7 +95,7 @@ def explain(
     ask = f" {sanitize(question.text, 200)}" if question else ""
     if nothing_matches(hits):
         return (
-            f"{head}Nothing in this folder matches {what}{change} well. The closest {len(hits)} are below, "
+            f"{head}Nothing in this folder matches {what} well{change}. The closest {len(hits)} are below, "
             f"none better than chance: {top}. Try other words, or describe what is in the picture. [planner: {planner}]"
         )
     return (

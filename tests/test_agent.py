@@ -203,6 +203,8 @@ def test_nonsense_gets_nothing_matches_and_real_results_say_why(big_index):
     assert junk.hits and junk.question is None and junk.to_json()["nothing_matches"] is True
     r = agent.turn(Session(), "a red car")
     assert "Nothing" not in r.reply and "strong match" in r.reply and r.to_json()["nothing_matches"] is False
+    after = agent.turn(r.session, "zxqv plorb")  # what changed reads after the verdict, not inside it
+    assert "Nothing in this folder matches “zxqv plorb” well (new search)." in after.reply
     top = r.to_json()["hits"][0]
     assert top["strength"] == "strong" and top["match"] >= 75
     # without captions a reason can only come from references and exclusions; with one it names the words
