@@ -1,7 +1,9 @@
 """Index a folder: walk, decode in workers, embed in batches, upsert into the store, remove what is gone.
 
+The planning (walk, compare with the store, delete what is gone, the skip log) always runs here, on the driver;
+decoding and embedding run wherever the runner puts them (`tools.pipeline`: this machine, or a Ray cluster).
 Each batch is committed as soon as it is embedded, so an interrupted run (Ctrl-C, kill -9) loses at most the
-batch in flight and the next run resumes: files already in the store with the same size and mtime are skipped
+batches in flight and the next run resumes: files already in the store with the same size and mtime are skipped
 without any model work.
 """
 
@@ -17,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.decode_pool import DecodePool, Limits
-from tools.embed import Embedder
-from tools.errors import GalleryNotFound
+from tools.decode_pool import Limits
+from tools.embed import Embedder, Precision
+from tools.errors import GalleryNotFound, StoreMismatch
 from tools.images import Decoded, image_extensions
-from tools.pipeline import Progress, Stages, run_batches
+from tools.pipeline import InProcess, Job, Progress, Runner
 from tools.records import ImageMeta
 from tools.store import SkipLog, Store, image_id
 
@@ -140,8 +142,11 @@ def index_folder(
     limits: Limits = Limits(),
     progress: bool | None = None,
     reindex: bool = False,
+    runner: Runner | None = None,
 ) -> IndexReport:
-    """Bring the store up to date with the folder. Returns what happened; never raises for a bad image."""
+    """Bring the store up to date with the folder. Returns what happened; never raises for a bad image.
+
+    `runner` decodes and embeds (default: `InProcess(workers)`); planning and commits stay in this process."""
     gallery = Path(gallery)
     if not gallery.is_dir():
         raise GalleryNotFound(f"{gallery} is not a folder. Pass the folder of images to index.")
@@ -150,17 +155,14 @@ def index_folder(
     skiplog = SkipLog(store.state_dir)
     todo, existing, changed = _plan(gallery, store, skiplog, report, reindex)
     if todo:
-        _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
+        runner = runner or InProcess(workers)
+        if isinstance(runner, InProcess):
+            _ = embedder.loaded  # load the model before the bar starts, so the bar measures indexing
         sink = _Sink(store, skiplog, report, {f.id: f for f in todo}, existing, changed)
-        stages = Stages(
-            decode=DecodePool(embedder.fit, workers, limits).imap,
-            work=lambda pixels: embedder.embed_pixels(pixels, batch_size=batch_size),
-            commit=sink.commit,
-            skip=sink.skip,
-        )
+        job = Job(embedder.fit, limits, EmbedStep(embedder, batch_size), sink.commit, sink.skip)
         try:
             # embedding is fast next to decoding, so the bar counts decoded files and moves smoothly
-            run_batches([(f.id, f.path) for f in todo], stages, batch_size, Progress("indexing", progress, "decoded"))
+            runner([(f.id, f.path) for f in todo], job, batch_size, Progress("indexing", progress, "decoded"))
         finally:
             skiplog.save()
     else:
@@ -168,6 +170,36 @@ def index_folder(
     report.total = store.count()
     report.seconds = round(time.monotonic() - t0, 3)
     return report
+
+
+class EmbedStep:
+    """The indexer's model step: embed a batch of fitted pixels with `embedder`.
+
+    Pickles as its recipe (model spec, precision, the model's identity), never as the loaded model: a Ray actor that
+    receives it builds its own embedder, which loads the model once, on that node's device and in the precision
+    `Embedder` picks there (fp16 on a GPU, bf16 on CPUs that compute it natively)."""
+
+    def __init__(self, embedder: Embedder, batch_size: int):
+        self.embedder, self.batch_size = embedder, batch_size
+
+    def __call__(self, pixels: list[np.ndarray]) -> np.ndarray:
+        return self.embedder.embed_pixels(pixels, batch_size=self.batch_size)
+
+    def __reduce__(self):
+        e = self.embedder
+        return _remote_embed_step, (e.spec, e.precision, e.model_id, self.batch_size)
+
+
+def _remote_embed_step(spec, precision: Precision, model_id: str, batch_size: int) -> EmbedStep:
+    """An `EmbedStep` rebuilt where it was sent; refuses weights that differ from the driver's (the store records the
+    driver's model, and vectors of two models must never mix)."""
+    embedder = Embedder(spec, precision=precision)
+    if embedder.model_id != model_id:
+        raise StoreMismatch(
+            f"this node's weights ({embedder.model_id}) are not the driver's ({model_id}): install the same picseek "
+            f"and model files on every node."
+        )
+    return EmbedStep(embedder, batch_size)
 
 
 def _plan(

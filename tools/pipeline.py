@@ -1,19 +1,22 @@
 """The one loop behind indexing and captioning: decode files, run the model on batches, commit each batch.
 
-Three stages, each a plain callable, so a stage can move elsewhere (worker processes today, a Ray actor pool
-later) while the driver keeps the resume logic: every batch is committed before the next one starts, so an
-interrupted run loses at most the batch in flight and the next run picks up from what was committed.
+A run is described once (`Job`: how to decode, the model step, where results go) and carried out by a runner the
+caller picks: `InProcess` (decode workers on this machine, the model in this process, `run_batches`) or
+`tools.ray_pipeline.RayRunner` (the same stages as Ray Data tasks and actors on a cluster). Either way the driver
+keeps the resume logic: every batch is committed as it comes back, so an interrupted run loses at most the batches
+in flight and the next run picks up from what was committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 import numpy as np
 
-from tools.images import Decoded
+from tools.decode_pool import DecodePool, Limits
+from tools.images import Decoded, Fit
 
 K = TypeVar("K", bound=Hashable)  # what a file is known by: an image id
 R = TypeVar("R")  # what the model step returns for a batch: vectors, captions...
@@ -34,26 +37,66 @@ class Stages(Generic[K, R]):
 
 
 @dataclass(frozen=True)
+class Job(Generic[K, R]):
+    """A run described so that any runner can carry it out: decoding as data (the model's pixel layout and the
+    decoder's limits), the model step, and the driver-side sinks.
+
+    `work` must pickle as a recipe, not as a loaded model (see `tools.index.EmbedStep`): a remote runner sends it to
+    each of its workers, which loads the model once on first use. Its output for a batch must have one row per image
+    (an array, or a list), so a remote runner can carry results per image.
+    """
+
+    fit: Fit
+    limits: Limits
+    work: Callable[[list[np.ndarray]], R]
+    commit: Callable[[list[K], list[Decoded], R], None]
+    skip: Callable[[K, str], None]
+
+    def stages(self, workers: int | None = None) -> Stages[K, R]:
+        """The in-process stages: decoding in `workers` processes of this machine."""
+        return Stages(DecodePool(self.fit, workers, self.limits).imap, self.work, self.commit, self.skip)
+
+
+@dataclass(frozen=True)
 class Progress:
     """The tqdm bar of a run. `show=None` shows it only on a terminal.
 
     `count` says when a decoded image counts as done: when it is "decoded" suits a fast model step (the bar
     moves smoothly), when its batch is "committed" suits a slow one (the bar does not run ahead of the work).
-    A file that cannot be decoded counts at once either way.
+    A file that cannot be decoded counts at once either way. (A remote runner sees images only once their batch
+    is done, so it counts them then.)
     """
 
     desc: str
     show: bool | None = None
     count: Literal["decoded", "committed"] = "committed"
 
+    def bar(self, total: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=self.desc, unit="img", disable=None if self.show is None else not self.show)
+
+
+class Runner(Protocol):
+    """Carries out a `Job` on (key, path) items, committing batches of `batch_size` as they are done."""
+
+    def __call__(self, items: Sequence[tuple[K, str]], job: Job[K, R], batch_size: int, progress: Progress) -> None:
+        """Run `job` on `items`; returns once every item was committed or skipped."""
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """The runner on one machine: decode in `workers` processes, run the model in this process."""
+
+    workers: int | None = None  # decode processes (default: CPU count, at most 4)
+
+    def __call__(self, items: Sequence[tuple[K, str]], job: Job[K, R], batch_size: int, progress: Progress) -> None:
+        run_batches(items, job.stages(self.workers), batch_size, progress)
+
 
 def run_batches(items: Sequence[tuple[K, str]], stages: Stages[K, R], batch_size: int, progress: Progress) -> None:
     """Decode `items` ((key, path) pairs), run `stages.work` on batches of `batch_size`, commit each batch."""
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=len(items), desc=progress.desc, unit="img", disable=None if progress.show is None else not progress.show
-    )
+    bar = progress.bar(len(items))
     batch: list[tuple[K, Decoded]] = []
 
     def flush() -> None:
