@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -22,6 +22,11 @@ from tools.errors import CaptionFailed, PicseekError, check_choice
 from tools.images import Decoded, Fit, clean_text
 from tools.pipeline import Progress, Stages, run_batches
 from tools.records import ImageRecord
+
+if TYPE_CHECKING:  # torch loads lazily
+    import torch
+
+    from tools.coca_decode import CocaDecoder
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 300
@@ -52,9 +57,9 @@ CaptionMode = Literal["missing", "stale", "all"]
 class GenerationConfig:
     """How CoCa decodes. Deterministic by default (greedy); top_p/top_k sample (seeded).
 
+    greedy and beam_search give open_clip's `generate` tokens (tools/coca_decode.py, tested token for token).
     Greedy is the default: on the toy eval it names objects about as well as beam search at a fraction of the
-    cost, because open_clip's generate has no KV cache (evals/bench/caption.py measures it; figures in
-    evals/bench/RESULTS.md).
+    cost (evals/bench/caption.py measures both; figures in evals/bench/RESULTS.md).
     """
 
     method: DecodingMethod = "greedy"
@@ -68,8 +73,19 @@ class GenerationConfig:
     def __post_init__(self) -> None:
         check_choice("caption decoding method", self.method, get_args(DecodingMethod))
 
+    def decode(self, decoder: CocaDecoder, images) -> torch.Tensor:
+        """Token ids for a batch of preprocessed images, shaped as open_clip's `generate` returns them."""
+        if self.method == "greedy":
+            return decoder.greedy(images, self.seq_len)
+        if self.method == "beam_search":
+            return decoder.beam_search(images, self.seq_len, self.num_beams, self.num_beam_groups)
+        if self.method == "top_p":
+            return decoder.sample(images, self.seq_len, top_p=self.top_p, seed=self.seed)
+        return decoder.sample(images, self.seq_len, top_k=self.top_k, seed=self.seed)
+
     def generate_kwargs(self) -> dict:
-        """Keyword arguments for open_clip's `model.generate`."""
+        """Keyword arguments for open_clip's `model.generate` that decode the same way (greedy and beam_search give
+        the same tokens as `decode`); the tests and the bench compare against it."""
         kw: dict = {"seq_len": self.seq_len}
         if self.method == "beam_search":
             kw.update(generation_type="beam_search", num_beams=self.num_beams, num_beam_groups=self.num_beam_groups)
@@ -81,7 +97,7 @@ class GenerationConfig:
 
 
 class CocaCaptioner:
-    """open_clip CoCa generation (`model.generate`), batched. Works for the real and the toy CoCa alike."""
+    """open_clip CoCa captions, batched, through picseek's KV-cached decoder. Works for the real and the toy CoCa."""
 
     def __init__(self, spec, device: str = "auto", gen: GenerationConfig | None = None, batch_size: int = 16):
         from tools.embed import Embedder
@@ -93,22 +109,25 @@ class CocaCaptioner:
         self.spec, self.gen, self.batch_size = spec, gen or GenerationConfig(), batch_size
         # fp32: generation is token-by-token argmax, where bf16 rounding could change words
         self._emb = Embedder(spec, device=device, precision="fp32")
+        self._decoder: CocaDecoder | None = None
         self.fit = self._emb.fit
         self.id = f"coca:{spec.model_id}:{self.gen.method}"
 
-    def caption(self, pixels: Sequence[np.ndarray]) -> list[str | CaptionFailed]:
-        import torch
+    @property
+    def model(self):
+        """The open_clip CoCa model (loaded on first use)."""
+        return self._emb.loaded.model
 
-        emb = self._emb
-        model = emb.loaded.model
-        open_clip = emb.open_clip
-        kw = self.gen.generate_kwargs()
+    def caption(self, pixels: Sequence[np.ndarray]) -> list[str | CaptionFailed]:
+        from tools.coca_decode import CocaDecoder
+
+        if self._decoder is None:
+            self._decoder = CocaDecoder(self.model)
+        open_clip = self._emb.open_clip
         out: list[str] = []
         for i in range(0, len(pixels), self.batch_size):
-            x = emb.pixels_to_tensor(pixels[i : i + self.batch_size])
-            torch.manual_seed(self.gen.seed)
-            with torch.inference_mode():
-                tokens = model.generate(x, **kw)
+            x = self._emb.pixels_to_tensor(pixels[i : i + self.batch_size])
+            tokens = self.gen.decode(self._decoder, x)
             out += [clean_caption(open_clip.decode(t).split("<end_of_text>")[0]) for t in tokens]
         return out
 
