@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,43 @@ def picseek_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PICSEEK_HOME", str(home))
     monkeypatch.delenv("PICSEEK_CHROMA_URL", raising=False)
     return home
+
+
+@pytest.fixture
+def chroma_url(tmp_path):
+    """A real `chroma run` server on loopback, with its data in tmp_path; yields its URL."""
+    from tests.test_ui import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chroma"),
+            "run",
+            "--path",
+            str(tmp_path / "server-db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/api/v2/heartbeat", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail("chroma run exited")
+            time.sleep(0.3)
+    else:
+        pytest.fail("chroma server did not start in 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ from ui.options import (
     JsonOpt,
     NoLogOpt,
     PrecisionOpt,
+    RayAddressOpt,
+    RayOpt,
     agent_options,
     gallery_options,
     store_options,
@@ -53,7 +55,9 @@ def _setup_logging() -> None:
 @store_options
 def index(
     folder: Annotated[Path, typer.Argument(help="folder of images to index (never written to)")],
-    workers: Annotated[int | None, typer.Option(help="decode processes (default: CPU count, max 4)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="decode processes (default: CPU count, max 4); with --ray, decode tasks at once")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="images per embedding batch and commit")] = 64,
     max_pixels: Annotated[int, typer.Option(help="refuse images larger than this many pixels")] = 100_000_000,
     timeout: Annotated[float, typer.Option(help="seconds allowed to decode one file")] = 10.0,
@@ -64,6 +68,8 @@ def index(
     captions: Annotated[bool, typer.Option("--captions", help="also caption images (stored, searchable)")] = False,
     captioner: CaptionerOpt = None,
     precision: PrecisionOpt = "auto",
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
     as_json: JsonOpt = False,
     *,
     opts: GalleryArgs,
@@ -75,6 +81,13 @@ def index(
 
     if not folder.is_dir():
         raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
+    runner = None
+    if ray or ray_address:
+        from tools.ray_pipeline import RayRunner
+        from tools.settings import settings
+
+        runner = RayRunner(ray_address, opts.chroma_url or settings().chroma_url, decode_tasks=workers)
+        runner.check()  # before the store is opened: no Ray, or a cluster that cannot share an embedded store
     opts.folder = folder
     g = opts.open(precision=precision, create=True, replace=reindex)
     embedder, st = g.embedder, g.store
@@ -88,10 +101,13 @@ def index(
             batch_size=batch_size,
             limits=Limits(timeout_s=timeout, max_pixels=max_pixels),
             reindex=reindex,
+            runner=runner,
         )
         cap = caption_pass(st, embedder, captioner, "stale") if captions else None
     finally:
         st.unlock()
+        if runner is not None:
+            runner.close()
     if as_json:
         out = report.to_json()
         if cap is not None:

@@ -29,6 +29,25 @@ CaptionerOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON")]
+# Two options, because typer has no option whose value may be left out (`--ray [ADDRESS]`): `--ray` alone is the
+# common case, and an address names a cluster the way Ray's own tools do (`ray job submit --address`).
+RayOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ray",
+        # (the backslash keeps typer's rich help from reading [ray] as markup)
+        help="decode and embed on Ray (pip install 'picseek\\[ray]'): join RAY_ADDRESS or this machine's "
+        "`ray start` cluster, else start a local Ray runtime",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join this Ray cluster, e.g. ray://HEAD:10001, or auto on a cluster node (implies --ray)",
+    ),
+]
 PrecisionOpt = Annotated[Literal["auto", "fp32", "bf16"], typer.Option("--precision", help="auto, fp32 or bf16")]
 LlmModelOpt = Annotated[
     str | None, typer.Option("--llm-model", help="chat model for the LLM planner (or PICSEEK_LLM_MODEL)")
