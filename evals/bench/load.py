@@ -30,14 +30,17 @@ DIALOGUES = Path(__file__).resolve().parents[1] / "data" / "toy-dialogues.jsonl"
 SESSION_GALLERY = (1000, 4545)  # scenes, seed of the toy gallery the sessions search
 
 
-def memory_mb(pid: int | str = "self") -> tuple[float, float]:
-    """(resident, peak resident) memory of a process in MB, from /proc (Linux)."""
-    fields = {}
+def memory_mb(pid: int | str = "self") -> dict[str, float]:
+    """A process's memory in MB, from /proc (Linux): resident ("rss"), its peak ("peak"), and the part of the
+    resident memory that is mapped files, mostly shared libraries ("files": torch's CUDA build alone maps ~0.5 GB
+    here, which the kernel can drop and other processes share)."""
+    names = {"VmRSS": "rss", "VmHWM": "peak", "RssFile": "files"}
+    out = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields["VmRSS"], fields["VmHWM"]
+        if key in names:
+            out[names[key]] = int(value.split()[0]) / 1024
+    return out
 
 
 def free_port() -> int:
@@ -91,8 +94,7 @@ def probe(kind: str, n: int) -> dict:
         wait_http(url)
         out["ready_s"] = time.perf_counter() - t
         chat(url, ["red car", "only at night", "more like #2"])
-    out["rss_mb"], out["peak_mb"] = memory_mb()
-    return out
+    return out | memory_mb()
 
 
 def memory_rows(sizes: list[int]) -> list[dict]:
@@ -184,7 +186,7 @@ def sessions(count: int) -> dict:
         with ThreadPoolExecutor(count) as pool:
             together = list(pool.map(lambda c: chat(url, c), convs))
         together_s = time.perf_counter() - t
-        rss, peak = memory_mb(proc.pid)
+        server = memory_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -199,8 +201,7 @@ def sessions(count: int) -> dict:
         "together_s": together_s,
         "errors": errors,
         "mixed": sum(a.results != b.results for a, b in zip(alone, together) if not (a.error or b.error)),
-        "server_rss_mb": rss,
-        "server_peak_mb": peak,
+        "server": server,
     }
 
 
@@ -212,14 +213,15 @@ def memory_lines(rows: list[dict]) -> list[str]:
         "### Resident memory, ViT-B-32 architecture (random weights), 512-d vectors in embedded Chroma",
         "",
         *table(
-            ("process", "vectors", "ready in s", "RSS MB", "peak RSS MB"),
+            ("process", "vectors", "ready in s", "RSS MB", "of which mapped files MB", "peak RSS MB"),
             [
                 (
                     "search (100 searches of each kind)" if r["kind"] == "search" else "picseek ui (one 3-turn chat)",
                     f"{r['n']:,}",
                     f"{r['ready_s']:.1f}",
-                    f"{r['rss_mb']:.0f}",
-                    f"{r['peak_mb']:.0f}",
+                    f"{r['rss']:.0f}",
+                    f"{r['files']:.0f}",
+                    f"{r['peak']:.0f}",
                 )
                 for r in rows
             ],
@@ -250,7 +252,8 @@ def session_lines(s: dict) -> list[str]:
         "",
         f"- errors: {len(s['errors'])}; sessions whose results differ from the same dialogue run alone: "
         f"{s['mixed']} of {n}",
-        f"- server memory after the run: {s['server_rss_mb']:.0f} MB resident, {s['server_peak_mb']:.0f} MB peak",
+        f"- server memory after the run: {s['server']['rss']:.0f} MB resident ({s['server']['files']:.0f} MB of it "
+        f"mapped files), {s['server']['peak']:.0f} MB peak",
         "- each session is its own `gradio_client.Client` (its own Gradio session and state), three turns of a "
         "committed toy dialogue; the server runs up to 4 turns at once (`default_concurrency_limit`), the rest wait "
         "in Gradio's queue.",
