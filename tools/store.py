@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,6 +29,13 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 IMAGE_ID_LEN = 24
+# A filtered query asks for the nearest images unfiltered and tests their metadata itself (see `Store.query`). With a
+# clause never seen before it assumes this share of images passes; past this many candidates Chroma's own filtered
+# query is the cheaper one (both measured by evals/bench/search.py).
+FIRST_PASS_RATE = 0.25
+OVERSAMPLE_MAX = 2000
+
+WhereTest = Callable[[Mapping], bool]
 
 
 def image_id(relpath: str) -> str:
@@ -104,6 +112,8 @@ class Store:
                 ) from e
         self._check_identity(dim, replace=replace and create)
         self.max_batch = self.client.get_max_batch_size()
+        self.oversample_max = OVERSAMPLE_MAX
+        self._pass_rates: dict[str, float] = {}  # share of candidates that passed each `where`, last time
 
     @classmethod
     def open(
@@ -298,15 +308,79 @@ class Store:
         return np.array([1.0 - (d[0] if d else 1.0) for d in r["distances"]], np.float64)
 
     def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[ImageRecord]:
-        """Nearest neighbours by cosine distance, best first, with metadata, captions and vectors (for re-ranking)."""
-        n = max(1, min(n, self.count()))
+        """The n nearest images by cosine distance that satisfy `where` (a Chroma clause), best first, with metadata,
+        captions and vectors (for re-ranking).
+
+        Chroma evaluates a `where` in SQLite over the whole collection before its vector search, which costs far
+        more than the search itself on a large store (evals/bench/search.py). So a clause this module can evaluate
+        (`where_test`) is applied to the metadata of the nearest images asked for unfiltered, a few times more than
+        wanted; only when too few of those pass does the clause go to Chroma. Both read the store as it is now.
+        """
+        n = max(1, n)
+        test = where_test(where) if where else None
+        if test is not None:
+            found = self._query_oversampled(vector, n, json.dumps(where, sort_keys=True), test)
+            if found is not None:
+                return found
         r = self.col.query(
             query_embeddings=[np.asarray(vector, np.float32)],
             n_results=n,
             where=where or None,
             include=["distances", "metadatas", "documents", "embeddings"],
         )
-        return self._records(r["ids"][0], r["metadatas"][0], r["documents"][0], r["embeddings"][0], r["distances"][0])
+        keep = [j for j, m in enumerate(r["metadatas"][0]) if m is not None]  # None: deleted underneath
+        return self._records(
+            *([r[f][0][j] for j in keep] for f in ("ids", "metadatas", "documents", "embeddings", "distances"))
+        )
+
+    def candidates(self, where: dict, n: int) -> int | None:
+        """How many nearest images a query for the n nearest that pass `where` looks at first; None when it goes
+        straight to Chroma's filtered query (a clause not mirrored here, or one too few images passed last time)."""
+        if where_test(where) is None:
+            return None
+        want = _candidates(n, self._pass_rates.get(json.dumps(where, sort_keys=True), FIRST_PASS_RATE))
+        return want if want <= self.oversample_max else None
+
+    def _query_oversampled(self, vector: np.ndarray, n: int, key: str, test: WhereTest) -> list[ImageRecord] | None:
+        """The n nearest images that pass `test`, found among the nearest images unfiltered; None when too few pass
+        among as many as `oversample_max` (the caller then asks Chroma). How many to look at follows the share of
+        candidates that passed this clause (`key`) last time, so a query usually needs one round."""
+        rate = self._pass_rates.get(key, FIRST_PASS_RATE)
+        for _ in range(2):
+            want = _candidates(n, rate)
+            if want > self.oversample_max:
+                break
+            r = self.col.query(query_embeddings=[np.asarray(vector, np.float32)], n_results=want, include=["metadatas"])
+            ids, metas = r["ids"][0], r["metadatas"][0]
+            passed = [i for i, m in zip(ids, metas) if m is not None and test(m)]
+            rate = max(len(passed), 0.5) / max(len(ids), 1)
+            if len(passed) >= n or len(ids) < want:  # enough, or every image in the store was looked at
+                self._remember_rate(key, rate)
+                return self._nearest(vector, passed[:n], test)
+        self._remember_rate(key, rate)
+        return None
+
+    def _remember_rate(self, key: str, rate: float) -> None:
+        self._pass_rates.pop(key, None)  # the most recent last, so the oldest go first
+        self._pass_rates[key] = rate
+        while len(self._pass_rates) > 256:
+            self._pass_rates.pop(next(iter(self._pass_rates)))
+
+    def _nearest(self, vector: np.ndarray, ids: list[str], test: WhereTest) -> list[ImageRecord]:
+        """These images' records, nearest first, read afresh: one changed meanwhile is tested again, and its distance
+        comes from the vector it has now."""
+        found = []
+        for s in range(0, len(ids), self.max_batch):
+            r = self.col.get(ids=ids[s : s + self.max_batch], include=["metadatas", "documents", "embeddings"])
+            keep = [j for j, m in enumerate(r["metadatas"]) if m is not None and test(m)]
+            found += self._records(*([r[f][j] for j in keep] for f in ("ids", "metadatas", "documents", "embeddings")))
+        if not found:
+            return []
+        q = np.asarray(vector, np.float32)
+        embs = np.stack([rec.vector for rec in found])
+        cos = embs @ q / np.maximum(np.linalg.norm(embs, axis=1) * np.linalg.norm(q), 1e-12)
+        order = np.argsort(-cos, kind="stable")
+        return [replace(found[j], distance=float(1.0 - cos[j])) for j in order]
 
     def _records(self, ids, metas, docs, vectors=None, distances=None) -> list[ImageRecord]:
         """Chroma's parallel result lists as records; stored metadata that does not fit the schema is an error that
@@ -332,6 +406,65 @@ class Store:
                 )
             )
         return out
+
+
+def _candidates(n: int, rate: float) -> int:
+    """How many nearest images to test so that n of them pass, when this share passes: the expected count plus
+    three standard deviations, so a second round is rare."""
+    return math.ceil((n + 3 * math.sqrt(n) + 2) / max(rate, 1e-9))
+
+
+def where_test(where: Mapping) -> WhereTest | None:
+    """A test of one image's metadata that agrees with Chroma's `where` on it, or None for a clause it does not
+    mirror (a float operand, an order on strings, several keys in one dict): such a clause goes to Chroma.
+
+    Chroma's rules, kept here: a missing key fails every test but `$ne`/`$nin`; values of another kind (bool, number,
+    string) never compare equal, an int and a float do; `$ne`/`$nin` are the negations of `$eq`/`$in`.
+    """
+    if not isinstance(where, Mapping) or len(where) != 1:
+        return None
+    ((key, cond),) = where.items()
+    if key in ("$and", "$or"):
+        parts = [where_test(c) for c in cond] if isinstance(cond, list) and cond else [None]
+        if any(p is None for p in parts):
+            return None
+        join = all if key == "$and" else any
+        return lambda m: join(p(m) for p in parts)
+    if key.startswith("$"):
+        return None
+    op, arg = next(iter(cond.items())) if isinstance(cond, Mapping) and len(cond) == 1 else ("$eq", cond)
+    args = arg if op in ("$in", "$nin") and isinstance(arg, list) else [arg]
+    if not args or not all(_kind(a) and not isinstance(a, float) for a in args):
+        return None
+    if op in ("$eq", "$in"):
+        return lambda m: any(_same(m.get(key), a) for a in args)
+    if op in ("$ne", "$nin"):
+        return lambda m: not any(_same(m.get(key), a) for a in args)
+    if op in _ORDER and _kind(arg) == "number":
+        cmp = _ORDER[op]
+        return lambda m: _kind(m.get(key)) == "number" and cmp(m[key], arg)
+    return None
+
+
+_ORDER = {
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
+
+
+def _kind(v) -> str | None:
+    """Chroma's kind of a metadata value: 'bool', 'number' or 'string' (None for anything else)."""
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (int, float)):
+        return "number"
+    return "string" if isinstance(v, str) else None
+
+
+def _same(v, arg) -> bool:
+    return v is not None and _kind(v) == _kind(arg) and v == arg
 
 
 class SkipLog:
