@@ -35,11 +35,13 @@ lint: setup
 
 bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 	$(BIN)/python -m evals.bench.ingest
+	$(BIN)/python -m evals.bench.ray_index
 	$(BIN)/python -m evals.bench.search
 	$(BIN)/python -m evals.bench.agent
 	$(BIN)/python -m evals.bench.dialogue
 	$(BIN)/python -m evals.bench.caption
 	$(BIN)/python -m evals.bench.relevance
+	$(BIN)/python -m evals.bench.load
 
 toy-model: setup  ## retrain the bundled toy model (~55 min on 2 CPU cores)
 	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt

@@ -117,7 +117,8 @@ NODE = {"Alive": True, "NodeManagerAddress": "10.0.0.1"}
 
 @pytest.mark.unit
 def test_embedded_store_is_refused_on_a_cluster_with_other_machines():
-    from tools.ray_pipeline import StoreNotShared, check_store_reach
+    from tools.errors import StoreNotShared
+    from tools.ray_pipeline import check_store_reach
 
     here = {"10.0.0.1"}
     other = {"Alive": True, "NodeManagerAddress": "10.0.0.2"}
@@ -133,7 +134,7 @@ def test_embedded_store_is_refused_on_a_cluster_with_other_machines():
 def test_ray_missing_says_how_to_install_it(tmp_path, monkeypatch, picseek_home):
     import sys
 
-    from tools.ray_pipeline import RayUnavailable
+    from tools.errors import RayUnavailable
     from ui.cli import app
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if Ray were not installed
@@ -192,7 +193,8 @@ def test_a_workers_picseek_error_comes_out_of_rays_wrappers():
 def test_a_cluster_address_nothing_answers_at_fails_in_seconds():
     """Ray itself retries an unreachable address for minutes; the user gets the remedy instead."""
     pytest.importorskip("ray")
-    from tools.ray_pipeline import RayClusterUnreachable, RayRunner
+    from tools.errors import RayClusterUnreachable
+    from tools.ray_pipeline import RayRunner
 
     t = time.monotonic()
     with pytest.raises(RayClusterUnreachable, match="ray start --head"):

@@ -49,6 +49,18 @@ class DecodeWorkersFailed(PicseekError):
     """The image decoding worker processes could not start, so no file was judged."""
 
 
+class RayUnavailable(PicseekError):
+    """`--ray` was asked for, but Ray is not installed."""
+
+
+class RayClusterUnreachable(PicseekError):
+    """No Ray cluster answers at the address given."""
+
+
+class StoreNotShared(PicseekError):
+    """The embedded store was asked for with a Ray cluster that has nodes on other machines."""
+
+
 class SkipImage(Exception):
     """An image that cannot be indexed; the message is the short reason shown to the user."""
 

@@ -25,7 +25,7 @@ from typing import TypeVar
 import numpy as np
 
 from tools.decode_pool import DecodePool, Limits
-from tools.errors import PicseekError
+from tools.errors import PicseekError, RayClusterUnreachable, RayUnavailable, StoreNotShared
 from tools.images import Decoded, Fit
 from tools.pipeline import Job, Progress
 
@@ -44,18 +44,6 @@ MAX_ACTOR_CPUS = 4  # torch's CPU threads scale poorly beyond this: more, smalle
 # resources), which would leave CPU-only nodes idle and make each actor decode and embed in turn.
 DECODE_TASK_MEMORY = 512 * 2**20
 _NO_PIXELS = np.zeros((0, 0, 3), np.uint8)  # a committed image's pixels stay on the worker that embedded them
-
-
-class RayUnavailable(PicseekError):
-    """`--ray` was asked for, but Ray is not installed."""
-
-
-class RayClusterUnreachable(PicseekError):
-    """No Ray cluster answers at the address given."""
-
-
-class StoreNotShared(PicseekError):
-    """The embedded store was asked for with a Ray cluster that has nodes on other machines."""
 
 
 def _ray():
