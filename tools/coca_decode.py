@@ -2,8 +2,9 @@
 
 open_clip's `CoCa.generate` runs the whole text and multimodal decoder over every position at every step, and
 projects the image tokens to cross-attention keys/values again each time (and, for beam search, encodes each
-image once per beam). Here the image is encoded once, the cross-attention keys/values of its tokens are computed
-once per layer, and each step runs only the newest position against cached self-attention keys/values.
+image once per beam). Here the image is encoded once and its tokens normalised once; each step runs only the
+newest position, against cached self-attention keys/values and, in cross-attention, against those normalised
+tokens directly (`_CrossAttention` folds each layer's key/value projections into its query and output sides).
 
 The decoding rules are open_clip's (3.x), which it takes from Hugging Face transformers 4.x; they are written
 out here so that captioning needs no transformers:
@@ -43,8 +44,7 @@ class UnsupportedCocaModel(PicseekError):
 class _Cache:
     """Decoding state of `rows` sequences, `per_image` consecutive rows per image, all at position `t`."""
 
-    image_k: torch.Tensor  # [decoder layers, images, heads, image tokens, head dim]
-    image_v: torch.Tensor
+    image: torch.Tensor  # [images, image tokens, width]: the image tokens, layer-normalised without affine
     text_k: torch.Tensor  # [text layers, rows, heads, max positions, head dim]
     text_v: torch.Tensor
     dec_k: torch.Tensor  # [decoder layers, rows, heads, max positions, head dim]
@@ -63,7 +63,7 @@ class _Cache:
     def keep(self, images: torch.Tensor) -> None:
         """Drop the images (and their rows) not listed: finished sequences cost nothing more."""
         rows = (images[:, None] * self.per_image + torch.arange(self.per_image, device=images.device)).flatten()
-        self.image_k, self.image_v = self.image_k[:, images], self.image_v[:, images]
+        self.image = self.image[images]
         self.text_k, self.text_v = self.text_k[:, rows], self.text_v[:, rows]
         self.dec_k, self.dec_v = self.dec_k[:, rows], self.dec_v[:, rows]
         self.key_ok = self.key_ok[rows]
@@ -83,6 +83,7 @@ class CocaDecoder:
         self.text, self.dec = text, dec
         self.text_blocks = list(text.transformer.resblocks)
         self.dec_blocks, self.cross_blocks = list(dec.resblocks), list(dec.cross_attn)
+        self.cross = [_CrossAttention.of(blk) for blk in self.cross_blocks]
         # longest text the towers take: open_clip's text tower needs a position for the class token after it
         self.max_len = min(text.num_pos - (text.cls_emb is not None), dec.context_length)
         self.legacy_mask = text.cls_emb is not None and not text.correct_cls_mask
@@ -240,15 +241,10 @@ class CocaDecoder:
         return out[:, :length]
 
     def _start(self, images: torch.Tensor, per_image: int, seq_len: int) -> _Cache:
-        """Encode the images once and project their tokens to each decoder layer's cross-attention keys/values."""
+        """Encode the images once, and normalise their tokens once for every decoder layer's cross-attention."""
         embs = self.model._encode_image(images)[1]  # [images, image tokens, width]
-        ks, vs = [], []
-        for blk in self.cross_blocks:
-            kv = blk.ln_1_kv(embs)
-            w, b = _in_proj(blk.attn)
-            heads = blk.attn.num_heads
-            ks.append(_heads(F.linear(kv, w[1], b[1]), heads))
-            vs.append(_heads(F.linear(kv, w[2], b[2]), heads))
+        ln = self.cross_blocks[0].ln_1_kv
+        image = F.layer_norm(embs, ln.normalized_shape, None, None, ln.eps)
         rows = images.shape[0] * per_image
         positions = seq_len - 1  # the last token is never fed back
         dtype, device = embs.dtype, embs.device
@@ -260,8 +256,7 @@ class CocaDecoder:
 
         key_ok = torch.ones(rows, positions + 1, dtype=torch.bool, device=device)
         return _Cache(
-            torch.stack(ks),
-            torch.stack(vs),
+            image,
             cache(self.text_blocks),
             cache(self.text_blocks),
             cache(self.dec_blocks),
@@ -289,7 +284,7 @@ class CocaDecoder:
             x = _self_block(blk, x, cache.text_k[i], cache.text_v[i], t, mask)
         for i, (blk, cross) in enumerate(zip(self.dec_blocks, self.cross_blocks)):
             x = _self_block(blk, x, cache.dec_k[i], cache.dec_v[i], t, None)
-            x = _cross_block(cross, x, cache.image_k[i], cache.image_v[i], cache.per_image)
+            x = _cross_block(cross, self.cross[i], x, cache.image, cache.per_image)
         cache.t = t + 1
         x = self.dec.ln_final(x)
         return x @ self.dec.text_projection
@@ -304,7 +299,8 @@ def _check_supported(model) -> None:
             "captions need an open_clip CoCa with its own text transformer (e.g. coca_ViT-B-32, coca_ViT-L-14, toy)"
         )
     blocks = [*text.transformer.resblocks, *dec.resblocks, *dec.cross_attn]
-    if not all(isinstance(b, ResidualAttentionBlock) and b.attn.batch_first for b in blocks):
+    kv_norms = {(type(b.ln_1_kv), tuple(b.ln_1_kv.normalized_shape), b.ln_1_kv.eps) for b in dec.cross_attn}
+    if not all(isinstance(b, ResidualAttentionBlock) and b.attn.batch_first for b in blocks) or len(kv_norms) > 1:
         raise UnsupportedCocaModel(
             "captions support CoCa models built from open_clip's default attention blocks (e.g. coca_ViT-B-32, toy)"
         )
@@ -316,12 +312,6 @@ def _in_proj(attn) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor | None,
     w = attn.in_proj_weight.chunk(3)
     b = attn.in_proj_bias.chunk(3) if attn.in_proj_bias is not None else (None, None, None)
     return w, b
-
-
-def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """[..., tokens, width] -> [..., heads, tokens, head dim]."""
-    *lead, n, width = x.shape
-    return x.view(*lead, n, heads, width // heads).transpose(-3, -2)
 
 
 def _self_block(blk, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, t: int, mask) -> torch.Tensor:
@@ -338,15 +328,45 @@ def _self_block(blk, x: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tens
     return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
 
 
-def _cross_block(blk, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, per_image: int) -> torch.Tensor:
-    """A cross-attention `ResidualAttentionBlock`: each image's rows are queries against that image's tokens."""
-    attn = blk.attn
+@dataclass
+class _CrossAttention:
+    """A cross-attention layer with its key and value projections folded into the query and output sides.
+
+    Keys are W_k (g * n + b) + c for the normalised image tokens n and the layer norm's scale g and shift b, so
+    q . key_j = (q W_k diag(g)) . n_j plus a term the same for every j, which softmax ignores; and the attention
+    output sum_j a_j value_j is W_v diag(g) (sum_j a_j n_j) + W_v b + c_v, since the a_j sum to 1. So every layer
+    reads the same normalised tokens n, and the image's keys and values are never made.
+    """
+
+    q_w: torch.Tensor  # [width, width]
+    q_b: torch.Tensor | None
+    k: torch.Tensor  # [heads, head dim, width]: W_k diag(g) per head, with softmax's 1/sqrt(head dim)
+    v: torch.Tensor  # [heads, head dim, width]: W_v diag(g) per head
+    v_b: torch.Tensor  # [heads, head dim]: W_v b + c_v
+
+    @classmethod
+    def of(cls, blk) -> _CrossAttention:
+        attn, ln = blk.attn, blk.ln_1_kv
+        w, b = _in_proj(attn)
+        heads, width = attn.num_heads, attn.embed_dim
+        g = ln.weight if ln.weight is not None else torch.ones_like(w[0][0])
+        shift = ln.bias if ln.bias is not None else torch.zeros_like(w[0][0])
+        with torch.no_grad():
+            k = (w[1] * g).view(heads, width // heads, width) / math.sqrt(width // heads)
+            v_b = w[2] @ shift + (b[2] if b[2] is not None else 0)
+            return cls(w[0], b[0], k, (w[2] * g).view(heads, width // heads, width), v_b.view(heads, width // heads))
+
+
+def _cross_block(blk, ca: _CrossAttention, x: torch.Tensor, image: torch.Tensor, per_image: int) -> torch.Tensor:
+    """A cross-attention `ResidualAttentionBlock`: each image's rows attend to that image's tokens."""
     rows, width = x.shape
-    heads = attn.num_heads
-    w, b = _in_proj(attn)
-    q = F.linear(blk.ln_1(x), w[0], b[0]).view(rows // per_image, per_image, heads, width // heads).transpose(1, 2)
-    o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(rows, width)
-    x = x + blk.ls_1(attn.out_proj(o))
+    heads, head_dim, _ = ca.k.shape
+    q = F.linear(blk.ln_1(x), ca.q_w, ca.q_b).view(rows, heads, head_dim)
+    q = torch.einsum("rhd,hdw->rhw", q, ca.k).reshape(rows // per_image, per_image * heads, width)
+    a = torch.bmm(q, image.transpose(1, 2)).softmax(dim=-1)  # [images, rows of the image x heads, image tokens]
+    u = torch.bmm(a, image).view(rows, heads, width)
+    o = (torch.einsum("rhw,hdw->rhd", u, ca.v) + ca.v_b).reshape(rows, width)
+    x = x + blk.ls_1(blk.attn.out_proj(o))
     return x + blk.ls_2(blk.mlp(blk.ln_2(x)))
 
 
