@@ -123,3 +123,14 @@ def test_a_changed_file_loses_its_old_caption_and_metadata(toy_index, toy_embedd
     new = store.get([rid])[0]
     assert new.caption is None and new.meta.taken is None and new.meta.caption_by is None
     assert store.get([unchanged])[0].caption == "still right"  # an unchanged file keeps its caption
+
+
+@pytest.mark.unit
+def test_folder_filter_offers_the_folders_that_hold_images(tmp_path):
+    from tools.index import image_folders
+
+    for rel in ["top.jpg", "2019/a.jpg", "2019/summer/b.PNG", "notes/readme.txt", ".cache/c.jpg", "2020/.d.jpg"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    assert image_folders(tmp_path) == ["2019", "2019/summer"]
+    assert len(image_folders(tmp_path, limit=1)) == 1

@@ -116,6 +116,23 @@ def walk(root: Path) -> Iterator[FileEntry | Skipped]:
         stack.extend(reversed(subdirs))
 
 
+def image_folders(root: Path, limit: int = 2000) -> list[str]:
+    """The sub-folders of `root` (relative, POSIX) that hold image files directly, as `walk` sees them (hidden
+    entries skipped, folder links not followed), at most `limit`: what a folder filter can offer without reading
+    the index's every record."""
+    exts = image_extensions()
+    root = Path(root).resolve()
+    out: list[str] = []
+    for d, subdirs, files in os.walk(root, followlinks=False):
+        subdirs[:] = sorted(s for s in subdirs if not s.startswith("."))
+        rel = Path(d).relative_to(root).as_posix()
+        if rel != "." and any(Path(f).suffix.lower() in exts for f in files if not f.startswith(".")):
+            out.append(rel)
+            if len(out) >= limit:
+                break
+    return sorted(out)
+
+
 def _meta(f: FileEntry, decoded: dict) -> ImageMeta:
     """The record of one file: where it is and what it is (from the walk), plus what decoding read (size, EXIF)."""
     rel = Path(f.rel)
