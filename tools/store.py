@@ -33,7 +33,7 @@ IMAGE_ID_LEN = 24
 # clause never seen before it assumes this share of images passes; past this many candidates Chroma's own filtered
 # query is the cheaper one (both measured by evals/bench/search.py).
 FIRST_PASS_RATE = 0.25
-OVERSAMPLE_MAX = 2000
+OVERSAMPLE_MAX = 800
 
 WhereTest = Callable[[Mapping], bool]
 
