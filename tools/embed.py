@@ -32,6 +32,32 @@ def _native_bf16() -> bool:
         return False
 
 
+def encode_text(model, tokens):
+    """The model's text features for a batch of token ids (as open_clip's `encode_text`, unnormalized).
+
+    open_clip's CLIP text tower is causal and pooled at the end-of-text token (the highest id of each row), so the
+    positions after the batch's last end-of-text token cannot change the result: they are cut off before the
+    transformer runs, and a short query costs a dozen positions instead of the whole context. Other towers run as
+    open_clip runs them."""
+    import torch
+    from open_clip.model import CLIP
+    from open_clip.transformer import text_global_pool
+
+    mask = getattr(model, "attn_mask", None)
+    if type(model) is not CLIP or model.text_pool_type != "argmax" or mask is None:
+        return model.encode_text(tokens)
+    n = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :n]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:n].to(cast)
+    x = model.ln_final(model.transformer(x, attn_mask=mask[:n, :n]))
+    x = text_global_pool(x, tokens, "argmax")
+    proj = model.text_projection
+    if proj is None:
+        return x
+    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+
+
 class Embedder:
     """Image and text embeddings for one model. The model loads lazily, once per process."""
 
@@ -131,7 +157,7 @@ class Embedder:
             lo = self.loaded
             with torch.inference_mode():
                 tokens = lo.tokenizer(missing).to(lo.device)
-                feats = _normalize(lo.model.encode_text(tokens).float().cpu().numpy())
+                feats = _normalize(encode_text(lo.model, tokens).float().cpu().numpy())
             for t, v in zip(missing, feats):
                 self._text_cache[t] = v
                 while len(self._text_cache) > self._text_cache_size:
