@@ -154,6 +154,9 @@ def test_stage_sizes_follow_the_cluster():
     assert (two.actors, two.actor_cpus, two.actor_gpus) == (1, 1, 0)  # this machine: one core each way
     big = size_stages({"CPU": 160})
     assert big.actors * big.actor_cpus == 64 and big.actor_cpus == 4
+    for cores in (8, 16, 64):  # the embed share the README states, whatever the actor size
+        s = size_stages({"CPU": cores})
+        assert s.actors * s.actor_cpus == pytest.approx(round(cores * 0.4)) and s.actor_cpus <= 4, (cores, s)
 
 
 def test_the_model_step_travels_as_a_recipe(toy_embedder):

@@ -109,8 +109,8 @@ def size_stages(resources: Mapping[str, float], decode_tasks: int | None = None)
     if gpus:
         return Sizing(gpus, 1, 1, decode_tasks)
     embed_cpus = max(1, min(cpus - 1, round(cpus * EMBED_SHARE)))
-    per_actor = min(MAX_ACTOR_CPUS, embed_cpus)
-    return Sizing(max(1, embed_cpus // per_actor), per_actor, 0, decode_tasks)
+    actors = math.ceil(embed_cpus / MAX_ACTOR_CPUS)
+    return Sizing(actors, embed_cpus / actors, 0, decode_tasks)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,6 +114,7 @@ class Store:
         self._check_identity(dim, replace=replace and create)
         self.max_batch = self.client.get_max_batch_size()
         self.oversample_max = OVERSAMPLE_MAX
+        self._rates_lock = threading.Lock()
         self._pass_rates: dict[str, float] = {}  # share of candidates that passed each `where`, last time
 
     @classmethod
@@ -361,10 +363,11 @@ class Store:
         return None
 
     def _remember_rate(self, key: str, rate: float) -> None:
-        self._pass_rates.pop(key, None)  # the most recent last, so the oldest go first
-        self._pass_rates[key] = rate
-        while len(self._pass_rates) > 256:
-            self._pass_rates.pop(next(iter(self._pass_rates)))
+        with self._rates_lock:  # the UI searches from several threads through one store
+            self._pass_rates.pop(key, None)  # the most recent last, so the oldest go first
+            self._pass_rates[key] = rate
+            while len(self._pass_rates) > 256:
+                self._pass_rates.pop(next(iter(self._pass_rates)))
 
     def _nearest(self, vector: np.ndarray, ids: list[str], test: WhereTest) -> list[ImageRecord]:
         """These images' records, nearest first, read afresh: one changed meanwhile is tested again, and its distance

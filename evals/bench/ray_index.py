@@ -139,7 +139,7 @@ def _commit_cost(folder: Path, emb, batch: int, chroma_url: str | None, batches:
 
 def estimate(costs: dict, batch: int, block: int, node_cores: int, gpu_img_s: float) -> list[tuple[str, ...]]:
     """Images/s on N nodes from the per-stage costs, with the split `size_stages` makes (see `estimate_lines`)."""
-    from tools.ray_pipeline import EMBED_SHARE
+    from tools.ray_pipeline import size_stages
 
     decode = costs["decode_s"] + costs["task_start_s"] / block  # core-seconds per image, task start-up spread
     embed = costs["embed_s_1"]  # core-seconds per image on one thread
@@ -147,7 +147,9 @@ def estimate(costs: dict, batch: int, block: int, node_cores: int, gpu_img_s: fl
     rows = []
     for n in (1, 4, 16, 64):
         cores = n * node_cores
-        cpu = _bound(decode=cores * (1 - EMBED_SHARE) / decode, embed=cores * EMBED_SHARE / embed, commit=commit)
+        sizing = size_stages({"CPU": cores})
+        embed_cores = sizing.actors * sizing.actor_cpus
+        cpu = _bound(decode=(cores - embed_cores) / decode, embed=embed_cores / embed, commit=commit)
         gpu = _bound(decode=(cores - n) / decode, GPU=n * gpu_img_s, commit=commit)  # a core per node feeds its GPU
         rows.append((str(n), f"{cpu[0]:,.0f}", cpu[1], f"{gpu[0]:,.0f}", gpu[1]))
     return rows
