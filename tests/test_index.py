@@ -127,10 +127,26 @@ def test_a_changed_file_loses_its_old_caption_and_metadata(toy_index, toy_embedd
 
 @pytest.mark.unit
 def test_folder_filter_offers_the_folders_that_hold_images(tmp_path):
-    from tools.index import image_folders
+    from tools.index import image_folders, walk
 
-    for rel in ["top.jpg", "2019/a.jpg", "2019/summer/b.PNG", "notes/readme.txt", ".cache/c.jpg", "2020/.d.jpg"]:
+    root = tmp_path / "g"
+    for rel in [
+        "g/top.jpg",
+        "g/2019/a.jpg",
+        "g/2019/summer/b.PNG",
+        "g/notes/readme.txt",
+        "g/.cache/c.jpg",
+        "elsewhere/d.jpg",
+    ]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"")
-    assert image_folders(tmp_path) == ["2019", "2019/summer"]
-    assert len(image_folders(tmp_path, limit=1)) == 1
+    assert image_folders(root) == ["2019", "2019/summer"]
+    assert len(image_folders(root, limit=1)) == 1
+    (root / "trip").symlink_to(tmp_path / "elsewhere")  # indexed through the link, so offered
+    (root / "2019" / "summer" / "back").symlink_to(root)  # a loop is cut
+    bad = os.fsencode(root) + b"/caf\xe9"  # not UTF-8: its images are skipped, so it is not offered
+    os.mkdir(bad)
+    open(bad + b"/x.jpg", "wb").close()
+    assert image_folders(root) == ["2019", "2019/summer", "trip"]
+    indexed = {f.rel.rpartition("/")[0] for f in walk(root) if hasattr(f, "rel")} - {""}
+    assert indexed == set(image_folders(root))  # the same folders the indexer takes images from

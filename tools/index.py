@@ -117,20 +117,40 @@ def walk(root: Path) -> Iterator[FileEntry | Skipped]:
 
 
 def image_folders(root: Path, limit: int = 2000) -> list[str]:
-    """The sub-folders of `root` (relative, POSIX) that hold image files directly, as `walk` sees them (hidden
-    entries skipped, folder links not followed), at most `limit`: what a folder filter can offer without reading
-    the index's every record."""
+    """The sub-folders of `root` (relative, POSIX) that hold image files directly, by `walk`'s rules (hidden entries
+    skipped, folder links followed once, names that are not UTF-8 left out), at most `limit`: what a folder filter
+    can offer without reading every record of the index. Files are not opened or stat'ed."""
     exts = image_extensions()
     root = Path(root).resolve()
+    seen: set[tuple[int, int]] = set()
     out: list[str] = []
-    for d, subdirs, files in os.walk(root, followlinks=False):
-        subdirs[:] = sorted(s for s in subdirs if not s.startswith("."))
-        rel = Path(d).relative_to(root).as_posix()
-        if rel != "." and any(Path(f).suffix.lower() in exts for f in files if not f.startswith(".")):
+    stack = [root]
+    while stack and len(out) < limit:
+        d = stack.pop()
+        try:
+            st = d.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            continue
+        rel = d.relative_to(root).as_posix()
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        if rel != "." and any(not e.name.startswith(".") and Path(e.name).suffix.lower() in exts for e in entries):
             out.append(rel)
-            if len(out) >= limit:
-                break
+        stack.extend(reversed([Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e)]))
     return sorted(out)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
 
 
 def _meta(f: FileEntry, decoded: dict) -> ImageMeta:
