@@ -203,3 +203,22 @@ def test_a_cluster_address_nothing_answers_at_fails_in_seconds():
     with pytest.raises(RayClusterUnreachable, match="ray start --head"):
         RayRunner("ray://127.0.0.1:1").check()
     assert time.monotonic() - t < 10
+
+
+def test_a_node_without_the_gallery_stops_the_run_instead_of_skipping_its_images(tmp_path):
+    """A decode task on a node that lacks the gallery's mount must not record readable images as broken (the skip
+    log would keep them out of every later run); a file that went away from a folder that is there is a skip."""
+    import numpy as np
+
+    from tools.decode_pool import Limits
+    from tools.errors import GalleryNotShared
+    from tools.images import Fit
+    from tools.ray_pipeline import _decode_block
+
+    fit = Fit(size=32, resize_mode="shortest")
+    gone = {"key": np.array(["a"]), "path": np.array([str(tmp_path / "not-mounted" / "a.jpg")])}
+    with pytest.raises(GalleryNotShared, match="same path"):
+        _decode_block(gone, fit, Limits())
+    missing = {"key": np.array(["b"]), "path": np.array([str(tmp_path / "b.jpg")])}
+    out = _decode_block(missing, fit, Limits())
+    assert out["reason"][0]  # skipped, with its reason

@@ -61,6 +61,10 @@ class StoreNotShared(PicseekError):
     """The embedded store was asked for with a Ray cluster that has nodes on other machines."""
 
 
+class GalleryNotShared(PicseekError):
+    """A Ray node does not see the gallery at the path the driver walked."""
+
+
 class SkipImage(Exception):
     """An image that cannot be indexed; the message is the short reason shown to the user."""
 

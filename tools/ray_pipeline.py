@@ -25,7 +25,7 @@ from typing import TypeVar
 import numpy as np
 
 from tools.decode_pool import DecodePool, Limits
-from tools.errors import PicseekError, RayClusterUnreachable, RayUnavailable, StoreNotShared
+from tools.errors import GalleryNotShared, PicseekError, RayClusterUnreachable, RayUnavailable, StoreNotShared
 from tools.images import Decoded, Fit
 from tools.pipeline import Job, Progress
 
@@ -230,6 +230,13 @@ def _decode_block(batch: dict[str, np.ndarray], fit: Fit, limits: Limits) -> dic
     """A decode task: the block's files through a one-process guarded pool (the same time, memory and pixel limits
     and the same skip reasons as on one machine). A file that cannot be decoded keeps its row, with its reason."""
     keys = [str(k) for k in batch["key"]]
+    for path in {os.path.dirname(str(p)) for p in batch["path"]}:
+        if not os.path.isdir(path):  # not a file that went away: the gallery is not mounted here
+            raise GalleryNotShared(
+                f"the folder {path} is not there on the Ray node {socket.gethostname()}: every node must see the "
+                f"gallery at the same path as the machine running picseek (mount it there), then run again. "
+                f"Nothing was recorded as unreadable."
+            )
     with _spawn_without_main():
         got = dict(DecodePool(fit, 1, limits).imap(zip(keys, (str(p) for p in batch["path"]))))
     pixels = np.zeros((len(keys), fit.size, fit.size, 3), np.uint8)
