@@ -159,10 +159,12 @@ def test_stage_sizes_follow_the_cluster():
         assert s.actors * s.actor_cpus == pytest.approx(round(cores * 0.4)) and s.actor_cpus <= 4, (cores, s)
 
 
-def test_the_model_step_travels_as_a_recipe(toy_embedder):
+def test_the_model_step_travels_as_a_recipe(toy_embedder, tmp_path):
     """A Ray actor receives the step pickled: the spec and precision, never the loaded weights, and a node whose
     weights differ from the driver's is refused (the store records the driver's model)."""
-    from tools.errors import StoreMismatch
+    from dataclasses import replace
+
+    from tools.errors import ModelWeightsUnavailable, StoreMismatch
     from tools.index import EmbedStep, _remote_embed_step
 
     _ = toy_embedder.loaded
@@ -176,6 +178,9 @@ def test_the_model_step_travels_as_a_recipe(toy_embedder):
     assert float(copy(pixels)[0] @ step(pixels)[0]) > 0.9999
     with pytest.raises(StoreMismatch, match="same picseek"):
         _remote_embed_step(toy_embedder.spec, "auto", "picseek-toy-coca/bundled:other", 8)
+    elsewhere = replace(toy_embedder.spec, checkpoint=tmp_path / "only-on-the-driver.pt", bundled=None)
+    with pytest.raises(ModelWeightsUnavailable, match="only-on-the-driver.pt.*every node"):
+        _remote_embed_step(elsewhere, "auto", toy_embedder.model_id, 8)
 
 
 @pytest.mark.unit

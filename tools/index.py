@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import numpy as np
 
 from tools.decode_pool import Limits
 from tools.embed import Embedder, Precision
-from tools.errors import GalleryNotFound, StoreMismatch
+from tools.errors import GalleryNotFound, ModelWeightsUnavailable, StoreMismatch
 from tools.images import Decoded, image_extensions
 from tools.pipeline import InProcess, Job, Progress, Runner
 from tools.records import ImageMeta
@@ -231,9 +232,16 @@ def _remote_embed_step(spec, precision: Precision, model_id: str, batch_size: in
     """An `EmbedStep` rebuilt where it was sent; refuses weights that differ from the driver's (the store records the
     driver's model, and vectors of two models must never mix)."""
     embedder = Embedder(spec, precision=precision)
-    if embedder.model_id != model_id:
+    try:
+        here = embedder.model_id
+    except OSError as e:  # a --checkpoint file the node does not have
+        raise ModelWeightsUnavailable(
+            f"the model file {spec.checkpoint} is not readable on the Ray node {socket.gethostname()} "
+            f"({e.strerror or e}): put it at the same path on every node."
+        ) from None
+    if here != model_id:
         raise StoreMismatch(
-            f"this node's weights ({embedder.model_id}) are not the driver's ({model_id}): install the same picseek "
+            f"this node's weights ({here}) are not the driver's ({model_id}): install the same picseek "
             f"and model files on every node."
         )
     return EmbedStep(embedder, batch_size)
