@@ -106,7 +106,8 @@ def precision_check(folder: Path, n: int = 64) -> dict:
 
 
 def stage_costs(folder: Path, n: int = 48) -> dict:
-    """What one image costs in each stage, in core-seconds: guarded decode (one thread, draft mode as indexing does)
+    """What one image costs in each stage, in core-seconds: decode (`tools.images.decode` in this process, one thread,
+    JPEG draft mode as indexing does; the worker processes around it are left out)
     and the bf16 embed (model only, on every core), from which the bound of a one-machine ingest follows."""
     import os
 
@@ -229,7 +230,7 @@ def bound_lines(c: dict, bf16_img_s: float) -> list[str]:
         *table(
             ("stage", "core-ms per image"),
             [
-                ("decode (guarded, JPEG draft mode, one thread)", f"{c['decode_core_ms']:.1f}"),
+                ("decode (JPEG draft mode, one thread, in process)", f"{c['decode_core_ms']:.1f}"),
                 (f"embed ({DEFAULT_MODEL}, bf16, model only)", f"{c['embed_core_ms']:.1f}"),
             ],
         ),
