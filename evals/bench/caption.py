@@ -113,7 +113,11 @@ def main(argv=None) -> None:
     files = sorted(src.glob("*.jpg"))[: args.images]
     with torch.inference_mode():
         rows = bench_model(DEFAULT_CAPTIONER, True, files, args) + bench_model("toy", False, files, args)
-    compared = coca_model._has_transformers
+    write_results(rows, args, compared=coca_model._has_transformers)
+
+
+def write_results(rows: list[tuple], args, compared: bool) -> None:
+    """The caption section of RESULTS.md, from `bench_model` rows."""
     notes = [
         "beam_search: 6 beams in 3 groups (open_clip's default). open_clip's `generate` runs every position through "
         "the text and multimodal decoders at each step, projects the image tokens to cross-attention keys/values "
@@ -123,6 +127,9 @@ def main(argv=None) -> None:
         "",
         "Random weights: the caption head is filled with seeded random values (open_clip leaves it empty); greedy "
         "output is then gibberish that rarely ends early, so captions run to the full length.",
+        "",
+        "Measure on an otherwise idle machine: the cached decoder runs many small operations per step, and when "
+        "other processes hold the cores torch's threads wait on each other at every one of them.",
     ]
     if not compared:
         notes += [
@@ -134,8 +141,8 @@ def main(argv=None) -> None:
     lines = section(
         f"python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len} "
         f"--repeat {args.repeat}",
-        f"Captions per second, {args.images} images in batches of {args.batch}, up to {args.seq_len} tokens, fp32 CPU "
-        f"(best of {args.repeat} runs)",
+        f"Captions per second, {args.images} images in batches of {args.batch}, up to {args.seq_len} tokens, fp32 CPU"
+        + (f" (best of {args.repeat} runs)" if args.repeat > 1 else ""),
         ("model", "decoding", "tokens/caption", "open_clip generate", "KV-cached", "speed-up", "same tokens"),
         [
             (
