@@ -191,8 +191,11 @@ def evaluate(model, tokenizer, images: torch.Tensor, scenes, n_caption: int = 20
         res[cls] = float(np.mean(precs))
     res["mean_p10"] = float(np.mean([res[c] for c in queries]))
     n_caption = min(n_caption, len(images))
-    gen = model.generate(images[:n_caption].float(), generation_type="top_k", top_k=1, seq_len=30)
     import open_clip
+
+    from tools.coca_decode import CocaDecoder
+
+    gen = CocaDecoder(model).greedy(images[:n_caption].float(), seq_len=30)  # open_clip's greedy generate's tokens
 
     ok = 0
     for g, sc in zip(gen, scenes[:n_caption]):
