@@ -64,6 +64,18 @@ def send(page, text: str) -> None:
     page.locator("#msg textarea").press("Enter")
 
 
+def fill_field(page, selector: str, value: str) -> None:
+    """Type into a field until it holds: gradio mounts a closed accordion's fields when it first opens and sets
+    their values a moment later, over anything typed at once."""
+    field = page.locator(selector)
+    for _ in range(40):
+        field.fill(value)
+        page.wait_for_timeout(250)
+        if field.input_value() == value:
+            return
+    raise AssertionError(f"{selector} did not keep {value!r}")
+
+
 def captions(page) -> list[str]:
     return [c.strip() for c in page.locator("#results .caption-label").all_inner_texts()]
 
@@ -114,7 +126,7 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
 
     # a filter set in the accordion shows in the next reply; a filter said in chat shows in the accordion
     page.get_by_text("Filters", exact=True).click()
-    page.locator("#f-width input").fill("100")
+    fill_field(page, "#f-width input", "100")
     page.locator("#apply").click()
     wait_chat(page, "at least 100x? px", after="(filters changed)")
     send(page, "only landscape photos")
