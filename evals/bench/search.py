@@ -211,27 +211,21 @@ def time_cells(cells: list[Cell]) -> None:
 
 
 def text_tower_ms(reps: int = 30) -> dict[str, float]:
-    """p50 milliseconds to embed one new query text, per text-tower precision, on torch's default threads and on
-    one thread."""
-    import torch
-
+    """p50 milliseconds to embed one new query text, per text-tower precision (on one thread, as `Embedder` embeds a
+    query's few texts)."""
     from tools.embed import Embedder
     from tools.models import resolve
 
     out = {}
-    threads = torch.get_num_threads()
     for precision in ("fp32", "bf16"):
         emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision=precision)
-        for n in dict.fromkeys((threads, 1)):
-            torch.set_num_threads(n)
-            emb.embed_texts([f"warm up {n}"])
-            ms = []
-            for i in range(reps):
-                t = time.perf_counter()
-                emb.embed_texts([f"{WORDS[i % 10]} {n} {i}"])
-                ms.append((time.perf_counter() - t) * 1000)
-            out[f"{precision}, {n} thread{'s' * (n > 1)}"] = pct(ms, 50)
-        torch.set_num_threads(threads)
+        emb.embed_texts(["warm up"])
+        ms = []
+        for i in range(reps):
+            t = time.perf_counter()
+            emb.embed_texts([f"{WORDS[i % 10]} {i}"])
+            ms.append((time.perf_counter() - t) * 1000)
+        out[precision] = pct(ms, 50)
     return out
 
 
@@ -324,7 +318,8 @@ def main(argv=None) -> None:
             "",
             "*cached text*: the query text's vector is in the embedder's cache (a repeated text); *text included*: "
             f"the text (and the negative) is embedded afresh by the {DEFAULT_MODEL} text tower at the embedder's "
-            "default precision (bf16 where the CPU computes it natively, as here) on torch's default threads. "
+            "default precision (bf16 where the CPU computes it natively, as here), on one thread as picseek embeds a "
+            "query's few texts. "
             "One new text alone, p50: " + ", ".join(f"{k} {v:.0f} ms" for k, v in text_ms.items()) + ".",
             "*Chroma's filter*: the same search with the filter handed to Chroma, as picseek did before: Chroma "
             "evaluates the `where` in SQLite over every image's metadata, then searches the vectors of those that "
