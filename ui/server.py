@@ -50,8 +50,10 @@ def launch(agent: Agent, model_label: str, port: int | None = None, host: str = 
     """Start the app; only the thumbnail cache of this gallery is served."""
     import warnings
 
-    # Gradio's own use of a renamed Starlette constant warns on every event; that one warning, nothing else
+    # Gradio's own warnings, nothing else: a renamed Starlette constant (on every event) and, in 6.31's queue
+    # statistics, a pandas keyword pandas 3 deprecated
     warnings.filterwarnings("ignore", message=".*HTTP_422_UNPROCESSABLE_ENTITY.*")
+    warnings.filterwarnings("ignore", message=".*copy keyword is deprecated.*", module="gradio.queueing")
     app = build(agent, model_label)
     thumbs = thumbs_dir(agent.searcher.root)
     thumbs.mkdir(parents=True, exist_ok=True)
