@@ -48,6 +48,29 @@ def photos(n: int = 300, w: int = 3000, h: int = 2000) -> Path:
     return d
 
 
+def decode_cost(files: Sequence[Path], fit) -> tuple[list[np.ndarray], float]:
+    """Decode `files` in this process, one after another (`tools.images.decode`, JPEG draft mode as indexing
+    does; the worker processes around it left out): their pixels, and the seconds one image costs one core."""
+    import time
+
+    from tools.images import decode
+
+    decode(files[0], fit)  # warm-up
+    t = time.perf_counter()
+    pixels = [decode(f, fit).pixels for f in files]
+    return pixels, (time.perf_counter() - t) / len(files)
+
+
+def embed_cost(embedder, pixels: Sequence[np.ndarray], batch: int = 32) -> float:
+    """Wall seconds per image to embed `pixels` on torch's current threads, after a warm-up (model only)."""
+    import time
+
+    embedder.embed_pixels(pixels[:8], batch_size=8)
+    t = time.perf_counter()
+    embedder.embed_pixels(pixels, batch_size=batch)
+    return (time.perf_counter() - t) / len(pixels)
+
+
 def machine() -> str:
     import torch
 

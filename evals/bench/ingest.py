@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evals.bench.common import bench_dir, header, photos, table, write_section
+from evals.bench.common import bench_dir, decode_cost, embed_cost, header, photos, table, write_section
 from tools.models import DEFAULT_MODEL
 
 CHROMA_PATH = "Chroma OpenCLIPEmbeddingFunction + ImageLoader (fp32)"
@@ -114,19 +114,11 @@ def stage_costs(folder: Path, n: int = 48) -> dict:
     import torch
 
     from tools.embed import Embedder
-    from tools.images import decode
     from tools.models import resolve
 
     emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision="bf16")
-    files = sorted(folder.glob("*.jpg"))[:n]
-    decode(files[0], emb.fit)  # warm-up
-    t = time.perf_counter()
-    pixels = [decode(f, emb.fit).pixels for f in files]
-    decode_s = (time.perf_counter() - t) / len(files)
-    emb.embed_pixels(pixels[:8])  # warm-up
-    t = time.perf_counter()
-    emb.embed_pixels(pixels, 32)
-    embed_wall = (time.perf_counter() - t) / len(files)
+    pixels, decode_s = decode_cost(sorted(folder.glob("*.jpg"))[:n], emb.fit)
+    embed_wall = embed_cost(emb, pixels)
     threads = torch.get_num_threads()
     cores = os.cpu_count() or 1
     embed_core_s = embed_wall * threads

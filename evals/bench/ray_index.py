@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.bench.common import header, photos, table, write_section
+from evals.bench.common import decode_cost, embed_cost, header, photos, table, write_section
 from tools.models import DEFAULT_MODEL
 
 
@@ -78,16 +78,12 @@ def stage_costs(folder: Path, batch: int, chroma_url: str | None, k: int = 48) -
     import torch
 
     from tools.decode_pool import DecodePool
-    from tools.images import decode
     from tools.ray_pipeline import _spawn_without_main
 
     emb = _embedder()
     files = sorted(folder.glob("*.jpg"))[:k]
     fit = emb.fit
-    decode(files[0], fit)  # warm-up
-    t = time.perf_counter()
-    pixels = [decode(f, fit).pixels for f in files]
-    decode_s = (time.perf_counter() - t) / len(files)
+    pixels, decode_s = decode_cost(files, fit)
 
     t = time.perf_counter()
     with _spawn_without_main():  # as a Ray decode task starts its process
@@ -100,10 +96,7 @@ def stage_costs(folder: Path, batch: int, chroma_url: str | None, k: int = 48) -
     try:
         for n in (1, threads):
             torch.set_num_threads(n)
-            emb.embed_pixels(pixels[:8], batch_size=8)
-            t = time.perf_counter()
-            emb.embed_pixels(pixels, batch_size=min(batch, 32))
-            out[f"embed_s_{n}"] = (time.perf_counter() - t) / len(pixels)  # wall time per image on n threads
+            out[f"embed_s_{n}"] = embed_cost(emb, pixels, min(batch, 32))  # wall time per image on n threads
     finally:
         torch.set_num_threads(threads)
     out["commit_embedded_s"] = _commit_cost(folder, emb, batch, None)
