@@ -70,11 +70,10 @@ class IndexReport:
         )
 
 
-def walk(root: Path) -> Iterator[FileEntry | Skipped]:
-    """Image files under root: hidden entries skipped, directory symlinks followed once (loops cut)."""
-    exts = image_extensions()
-    seen_dirs: set[tuple[int, int]] = set()
-    root = root.resolve()
+def _folders(root: Path) -> Iterator[tuple[Path, list[os.DirEntry]] | Skipped]:
+    """Each folder under root (root first, depth first, by name) with its entries that are not folders; hidden
+    entries skipped, folder links followed once (loops cut); a folder that cannot be listed is a `Skipped`."""
+    seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
         d = stack.pop()
@@ -82,28 +81,42 @@ def walk(root: Path) -> Iterator[FileEntry | Skipped]:
             st = d.stat()
         except OSError:
             continue
-        if (st.st_dev, st.st_ino) in seen_dirs:
+        if (st.st_dev, st.st_ino) in seen:
             continue
-        seen_dirs.add((st.st_dev, st.st_ino))
+        seen.add((st.st_dev, st.st_ino))
         try:
             entries = sorted(os.scandir(d), key=lambda e: e.name)
         except OSError as e:
             yield Skipped(str(d), f"cannot list folder: {e.strerror or e}")
             continue
-        subdirs = []
+        subdirs, others = [], []
         for e in entries:
             if e.name.startswith("."):
                 continue
             try:
-                if e.is_dir(follow_symlinks=True):
-                    subdirs.append(Path(e.path))
-                    continue
-                if Path(e.name).suffix.lower() not in exts:
-                    continue
+                is_dir = e.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False  # unreadable: the caller's stat says why
+            (subdirs if is_dir else others).append(e)
+        yield d, others
+        stack.extend(reversed([Path(e.path) for e in subdirs]))
+
+
+def walk(root: Path) -> Iterator[FileEntry | Skipped]:
+    """Image files under root: hidden entries skipped, directory symlinks followed once (loops cut)."""
+    exts = image_extensions()
+    root = root.resolve()
+    for item in _folders(root):
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        for e in item[1]:
+            if Path(e.name).suffix.lower() not in exts:
+                continue
+            try:
                 est = e.stat(follow_symlinks=True)
             except OSError as err:
-                if Path(e.name).suffix.lower() in exts:
-                    yield Skipped(e.path, f"cannot read: {err.strerror or err}")
+                yield Skipped(e.path, f"cannot read: {err.strerror or err}")
                 continue
             if not stat.S_ISREG(est.st_mode):
                 continue
@@ -114,7 +127,6 @@ def walk(root: Path) -> Iterator[FileEntry | Skipped]:
                 yield Skipped(e.path, "file name is not valid UTF-8; rename it to index it")
                 continue
             yield FileEntry(rel, e.path, est.st_size, est.st_mtime_ns)
-        stack.extend(reversed(subdirs))
 
 
 def image_folders(root: Path, limit: int = 2000) -> list[str]:
@@ -123,35 +135,21 @@ def image_folders(root: Path, limit: int = 2000) -> list[str]:
     can offer without reading every record of the index. Files are not opened or stat'ed."""
     exts = image_extensions()
     root = Path(root).resolve()
-    seen: set[tuple[int, int]] = set()
     out: list[str] = []
-    stack = [root]
-    while stack and len(out) < limit:
-        d = stack.pop()
-        try:
-            st = d.stat()
-            if (st.st_dev, st.st_ino) in seen:
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            entries = sorted(os.scandir(d), key=lambda e: e.name)
-        except OSError:
+    for item in _folders(root):
+        if isinstance(item, Skipped):
             continue
+        d, files = item
         rel = d.relative_to(root).as_posix()
         try:
             rel.encode("utf-8")
         except UnicodeEncodeError:
             continue
-        if rel != "." and any(not e.name.startswith(".") and Path(e.name).suffix.lower() in exts for e in entries):
+        if rel != "." and any(Path(e.name).suffix.lower() in exts for e in files):
             out.append(rel)
-        stack.extend(reversed([Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e)]))
+            if len(out) >= limit:
+                break
     return sorted(out)
-
-
-def _is_dir(entry: os.DirEntry) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:
-        return False
 
 
 def _meta(f: FileEntry, decoded: dict) -> ImageMeta:
