@@ -59,6 +59,21 @@ def wait_chat(page, text: str, after: str | None = None, timeout: int = 60_000) 
     page.wait_for_function(js, timeout=timeout)
 
 
+def wait_saved(page, before: str) -> None:
+    """Wait until the browser's copy of the session has changed from `before` and then held still for a second:
+    each output of a turn may write it, and the one that counts is the last."""
+    page.wait_for_function(f"JSON.stringify(localStorage) !== {json.dumps(before)}", timeout=30_000)
+    page.wait_for_function(
+        """() => {
+            const now = JSON.stringify(localStorage), t = performance.now();
+            if (window.__saved !== now) { window.__saved = now; window.__savedAt = t; }
+            return t - window.__savedAt > 1000;
+        }""",
+        timeout=30_000,
+        polling=100,
+    )
+
+
 def send(page, text: str) -> None:
     page.locator("#msg textarea").fill(text)
     page.locator("#msg textarea").press("Enter")
@@ -144,7 +159,7 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     page.locator("#find").click()
     wait_chat(page, "like your example image", after="search by example image")
     # the browser keeps its copy of the session a moment after the reply shows (it is encrypted first)
-    page.wait_for_function(f"JSON.stringify(localStorage) !== {json.dumps(stored)}", timeout=30_000)
+    wait_saved(page, stored)
     page.wait_for_function("!document.querySelector('#upload')?.innerText.includes('example.jpg')", timeout=30_000)
 
     # a reload keeps the conversation and its results
@@ -161,7 +176,7 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     stored = page.evaluate("JSON.stringify(localStorage)")
     page.locator("#new").click()
     page.wait_for_function("!document.querySelector('#chat')?.innerText.includes('a boat')", timeout=30_000)
-    page.wait_for_function(f"JSON.stringify(localStorage) !== {json.dumps(stored)}", timeout=30_000)
+    wait_saved(page, stored)
     page.get_by_text("Filters", exact=True).click()  # closed again by the reload
     assert page.locator("#results img").count() == 0 and page.locator("#f-width input").input_value() == "0"
     assert page.locator("#f-orientation input").input_value() == "any"
