@@ -72,6 +72,7 @@ class TurnResult:
                     "strength": h.strength,
                     "reason": h.reason,
                     "caption": h.caption,
+                    "duplicates": h.duplicates,
                     "metadata": h.metadata.model_dump(),
                 }
                 for h in self.hits
@@ -89,11 +90,13 @@ class Agent:
         ask: bool = True,
         tracker: Tracker | None = None,
         usage: UsageLog | None = None,
+        keep_duplicates: bool = False,
     ):
         self.searcher, self.llm, self.captioner, self.caption_top = searcher, llm, captioner, caption_top
         self.usage = usage
         self.tracker = tracker or Tracker()
         self.questioner = Questioner() if ask else None
+        self.keep_duplicates = keep_duplicates  # near-duplicates are collapsed into one result unless kept
 
     def run(
         self,
@@ -146,7 +149,7 @@ class Agent:
     def _plan(self, session: Session, message: str, examples, k, min_match, filters=None):
         """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
         work = self._working_copy(session, min_match)
-        box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
+        box = self._toolbox(work, k, min_match)
         note = ""
         if self.llm is not None and not examples and message:
             try:
@@ -158,13 +161,16 @@ class Agent:
                 log.warning("LLM planner failed: %r", e)
                 note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
             work = self._working_copy(session, min_match)
-            box = Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner)
+            box = self._toolbox(work, k, min_match)
         yield Event("status", "reading your message…")
         state, unknown = self._offline_state(work, message, examples, filters)
         box.run_state(state)
         words = ", ".join(f"“{sanitize(w, 30)}”" for w in unknown[:3])
         unknown_note = f"I don't know the word{'s' if len(unknown) > 1 else ''} {words}." if unknown else ""
         return box, self.tracker.name, " ".join(x for x in (note, *box.notes, unknown_note) if x)
+
+    def _toolbox(self, work: Session, k: int | None, min_match: int | None) -> Toolbox:
+        return Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner, self.keep_duplicates)
 
     @staticmethod
     def _working_copy(session: Session, min_match: int | None) -> Session:

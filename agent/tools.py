@@ -128,8 +128,10 @@ class Toolbox:
         default_k: int | None = None,
         default_min_match: int | None = None,
         questioner=None,
+        keep_duplicates: bool = False,
     ):
         self.searcher, self.session, self.captioner = searcher, session, captioner
+        self.keep_duplicates = keep_duplicates  # rank every image, near-duplicates too (the target protocol)
         self.default_k, self.default_min_match = default_k or 10, default_min_match
         self.questioner = questioner
         self.hits: list[Hit] = []
@@ -177,7 +179,9 @@ class Toolbox:
             raise ToolError("nothing to search for: describe something, or point at a result ('more like #2').")
         q = state.to_query(self.default_k, self.default_min_match)
         try:
-            wide = self.searcher.search(q.model_copy(update={"k": max(q.k, CANDIDATES)}))
+            wide = self.searcher.search(
+                q.model_copy(update={"k": max(q.k, CANDIDATES), "collapse_duplicates": not self.keep_duplicates})
+            )
         except (PicseekError, ValueError) as e:
             raise ToolError(str(e)) from None
         self.candidates, self.hits = wide, wide[: q.k]  # the same Hit objects: a caption fills both

@@ -171,7 +171,9 @@ def report(summary: dict) -> str:
         f"{summary['targets']} targets, {summary['rounds']} rounds after the first description. Hits@k is "
         "cumulative (the target was in the top k at this round or an earlier one, as ChatIR); 'top 10 now' is "
         "this round only; BRI as in PlugIR (lower is better). Round 0 is the first description alone. In a "
-        "round where the agent asks nothing, its simulated user volunteers one fact instead (as in `volunteer`).",
+        "round where the agent asks nothing, its simulated user volunteers one fact instead (as in `volunteer`). "
+        "Every image is ranked: near-duplicates are not folded into one result here (the product folds them and "
+        "lists them with the result they copy), since the target may be one of them.",
         "",
     ]
     for s, v in summary["systems"].items():

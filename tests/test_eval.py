@@ -170,7 +170,7 @@ def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):
     assert [t.id for t in load_targets(tmp_path / "t.jsonl")] == [t.id for t in targets]
     assert all(len(t.description.split()) <= 6 for t in targets)  # the first description names one object
     s = Searcher(store, toy_embedder)
-    systems = {"agent": Agent(s), "volunteer": Agent(s, ask=False), "describe": Agent(s, ask=False)}
+    systems = {name: Agent(s, ask=name == "agent", keep_duplicates=True) for name in ("agent", "volunteer", "describe")}
     summary = run_target(targets, systems, ToyUser(gallery), tmp_path / "out", rounds=3, progress=False)
     for name in ("summary.json", "report.md", "hits_by_round.png", "results.jsonl"):
         assert (tmp_path / "out" / name).stat().st_size > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -98,6 +99,11 @@ def test_duplicates_collapse_and_threshold(toy_gallery, toy_embedder):
     ref = str(toy_gallery / "scene_00007.jpg")
     collapsed = s.search(ImageQuery(like=[ref], k=3))
     assert sum(n.startswith(("dup", "scene_00007")) for n in names(collapsed)) == 1
+    # Collapsed, not lost: the shown copy lists the other three, and nothing else does.
+    copies = {"dup0.jpg", "dup1.jpg", "dup2.jpg", "scene_00007.jpg"}
+    shown = next(h for h in collapsed if Path(h.path).name in copies)
+    assert {Path(p).name for p in shown.duplicates} == copies - {Path(shown.path).name}
+    assert not any(Path(p).name in copies for h in collapsed if h is not shown for p in h.duplicates)
     kept = s.search(ImageQuery(like=[ref], k=4, collapse_duplicates=False))
     assert sum(n.startswith(("dup", "scene_00007")) for n in names(kept)) == 4
     strict = s.search(ImageQuery(like=[ref], k=50, threshold=0.999, collapse_duplicates=False))

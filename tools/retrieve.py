@@ -108,6 +108,7 @@ class Hit(BaseModel):
     similar_to: str | None = None  # file name of the reference image it is closest to, when there are references
     avoided: list[str] = Field(default_factory=list, description="excluded concepts this hit stays clear of")
     reason: str = ""  # why it is here, in words (filled by the agent, which knows the description)
+    duplicates: list[str] = Field(default_factory=list, description="near-duplicates folded into this hit (paths)")
 
     @computed_field
     @property
@@ -248,8 +249,11 @@ class Searcher:
         for j in np.argsort(-scores, kind="stable"):
             if (q.threshold is not None and scores[j] < q.threshold) or (q.min_match and match[j] < q.min_match):
                 break
-            if q.collapse_duplicates and kept and max(float(embs[j] @ e) for e in kept) > DUPLICATE_COS:
-                continue
+            if q.collapse_duplicates and kept:
+                near = np.stack(kept) @ embs[j]
+                if near.max() > DUPLICATE_COS:  # shown once, and listed with the hit it is a near-copy of
+                    hits[int(near.argmax())].duplicates.append(str(self.root / found[j].meta.path))
+                    continue
             kept.append(embs[j])
             r = found[j]
             near = int(np.argmax(like[: len(like_ids)] @ embs[j])) if like_ids else None

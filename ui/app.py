@@ -42,6 +42,8 @@ def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
         t = h and thumbnail(agent.searcher.root, h.metadata.path, h.id, h.metadata.mtime_ns)
         if t:
             label = f"#{h.rank} · {h.strength} match {h.match}"
+            if h.duplicates:  # folded into this tile; `picseek search --keep-duplicates` lists them apart
+                label += f" · +{len(h.duplicates)} near-duplicate{'s' if len(h.duplicates) > 1 else ''}"
             items.append((str(t), label + (f" · {sanitize(h.caption, 300)}" if h.caption else "")))
         else:
             items.append((str(_blank(agent.searcher.root)), f"#{len(items) + 1} · file unavailable"))

@@ -112,9 +112,9 @@ def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds,
                 from agent.llm import LLMPlanner
 
                 llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made[name] = Agent(searcher, llm=llm, captioner=captioner)
+            made[name] = Agent(searcher, llm=llm, captioner=captioner, keep_duplicates=True)
         elif name in ("volunteer", "describe"):
-            made[name] = Agent(searcher, captioner=captioner, ask=False)
+            made[name] = Agent(searcher, captioner=captioner, ask=False, keep_duplicates=True)
         else:
             raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, volunteer, describe.")
     return run_target(targets, made, user, out, rounds=rounds)

@@ -74,3 +74,8 @@ def echo_hit(h, indent: str = "") -> None:
     typer.echo(
         f"{indent}{h.rank:3d}. {h.strength:6s} {h.match:3d}  {h.path}" + (f"  — {h.caption}" if h.caption else "")
     )
+    if h.duplicates:
+        typer.echo(
+            f"{indent}     + {len(h.duplicates)} near-duplicate{'s' if len(h.duplicates) > 1 else ''}: "
+            + ", ".join(h.duplicates)
+        )
