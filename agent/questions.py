@@ -209,7 +209,11 @@ class Questioner:
             q = Question(kind=kind, slot=slot, noun=noun, options=shown)
             q.text = phrase(q)
             cover = sum(w[i] for i in by) / max(float(w.sum()), 1e-9)
-            out.append(Candidate(q, _gain(w, by, list(mass)), cover))
+            if kind == "presence" and not noun:
+                # "What else — a car, a boat or a house?" is answered with every option that is in the picture
+                # ("a boat and a house"): the answer is the set, one value per combination the captions show.
+                by = {i: {" + ".join(sorted(v & set(shown))) or NOTHING} for i, v in by.items()}
+            out.append(Candidate(q, _gain(w, by, sorted({v for vs in by.values() for v in vs})), cover))
         return sorted(out, key=lambda c: -c.bits)
 
     def _open(self, state: SearchState, kind: str, slot: str | None, noun: str | None) -> bool:

@@ -63,6 +63,21 @@ def test_never_asks_what_the_user_already_said_or_was_asked():
 
 
 @pytest.mark.unit
+def test_what_else_is_worth_the_combinations_the_user_can_name():
+    """'What else — a tree, a boat or a ball?' is answered with every one in the picture, so candidates that
+    differ in which of them they show are told apart: four equally likely combinations are two bits, where
+    counting the things one by one would make it less."""
+    import math
+
+    combos = ["a car and a tree", "a car and a boat", "a car, a tree and a boat", "a car"]
+    found = Questioner().candidates(session(Subject(noun="car")).state, hits(combos * 4, [0.5] * 16))
+    what_else = next(c for c in found if c.question.kind == "presence" and not c.question.noun)
+    assert set(what_else.question.options) == {"a tree", "a boat"}
+    assert math.isclose(what_else.bits, 2.0, abs_tol=1e-6)
+    assert what_else.bits > max(c.bits for c in found if c.question.noun)  # more than "is there a tree?"
+
+
+@pytest.mark.unit
 def test_a_homogeneous_result_set_gets_no_question():
     same = ["a red car on grass at night"] * 8
     assert Questioner().ask(session(Subject(noun="car")), hits(same)) is None
