@@ -110,6 +110,27 @@ def test_duplicates_collapse_and_threshold(toy_gallery, toy_embedder):
     assert sorted(names(strict)) == ["dup0.jpg", "dup1.jpg", "dup2.jpg", "scene_00007.jpg"]
 
 
+def test_a_search_reads_further_when_near_duplicates_use_up_its_places(toy_gallery, toy_embedder):
+    """Without a re-rank a search reads a little over k nearest images first; 30 copies of one picture fill all
+    of those, fold into one result, and the search goes on to the k-1 after them."""
+    from tests.conftest import open_toy_store
+    from tools.retrieve import pool
+
+    for i in range(30):
+        shutil.copy(toy_gallery / "scene_00003.jpg", toy_gallery / f"copy{i:02d}.jpg")
+    store = open_toy_store(toy_gallery, toy_embedder)
+    index_folder(toy_gallery, toy_embedder, store, progress=False)
+    s = Searcher(store, toy_embedder)
+    q = ImageQuery(like=[str(toy_gallery / "scene_00003.jpg")], k=5)
+    assert pool(q) < 31
+    hits = s.search(q)
+    assert len(hits) == 5 and len(hits[0].duplicates) == 30
+    unfolded = s.search(q.model_copy(update={"k": 40, "collapse_duplicates": False}))
+    copies = {f"copy{i:02d}.jpg" for i in range(30)} | {"scene_00003.jpg"}
+    rest = [h.id for h in unfolded if Path(h.path).name not in copies]
+    assert [h.id for h in hits[1:]] == rest[:4]  # the same next four as a search that folds nothing
+
+
 def test_search_by_an_outside_example_image(searcher, tmp_path):
     s, _ = searcher
     ref = s.search(ImageQuery(text="a tree", k=1))[0]

@@ -59,6 +59,26 @@ def test_embeddings_are_normalized_and_deterministic(toy_embedder, toy_gallery_s
     assert np.array_equal(v, toy_embedder.embed_images(ims))
 
 
+def test_texts_embed_without_the_image_tower_until_an_image_needs_it(toy_spec, toy_gallery_src, monkeypatch):
+    """A search process (and the chat UI until an upload) holds no image tower; the first image loads the whole
+    model, which then serves texts too, with the same vectors."""
+    from PIL import Image
+
+    from tools import models
+    from tools.embed import Embedder
+
+    monkeypatch.setattr(models, "_CACHE", {})  # this process may have loaded the toy model already
+    e = Embedder(toy_spec, precision="fp32")
+    texts = ["a red car at night", "a boat"]
+    t = e.embed_texts(texts)
+    assert e.text_loaded.model.visual is None and e._loaded is None
+    v = e.embed_images([Image.open(toy_gallery_src / "scene_00000.jpg")])
+    assert v.shape == (1, t.shape[1]) and e.text_loaded is e.loaded and e.loaded.model.visual is not None
+    assert list(models._CACHE) == [(toy_spec, "cpu", "fp32")]  # the text-only model was let go
+    e.clear_text_cache()
+    assert np.allclose(t, e.embed_texts(texts), atol=1e-6)  # the same weights, up to float rounding
+
+
 def test_training_twins_change_one_binding_and_keep_the_picture():
     """Hard negatives for training: same layout, time and ground; a different set of (colour, object) pairs."""
     import random

@@ -88,24 +88,40 @@ class Embedder:
         self.spec = spec
         self.device = device
         self.precision = precision
-        self._loaded: Loaded | None = None
+        self._loaded: Loaded | None = None  # the whole model
+        self._text: Loaded | None = None  # the model without its image tower, while no image was embedded
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_cache_size = text_cache
         self._lock = threading.RLock()  # the UI serves several sessions from threads; one model call at a time
 
     @property
     def loaded(self) -> Loaded:
+        """The whole model (loaded on first use)."""
         if self._loaded is None:
-            from tools.models import pick_device
-
-            device = pick_device(self.device)
-            # bf16 is the CPU default where the CPU computes it natively: it keeps embeddings practically equal to
-            # fp32 at a fraction of the time (measured by evals/bench/ingest.py; figures in evals/bench/RESULTS.md).
-            precision = self.precision
-            if precision == "auto":
-                precision = "fp16" if device == "cuda" else ("bf16" if _native_bf16() else "fp32")
-            self._loaded = load(self.spec, device=device, precision=precision)
+            self._loaded = load(self.spec, *self._device_precision())
+            self._text = None
         return self._loaded
+
+    @property
+    def text_loaded(self) -> Loaded:
+        """A model that embeds texts: the whole one once loaded, else one without the image tower (a search process
+        and the chat UI embed texts only, unless the user uploads an example image)."""
+        if self._loaded is not None:
+            return self._loaded
+        if self._text is None:
+            self._text = load(self.spec, *self._device_precision(), vision=False)
+        return self._text
+
+    def _device_precision(self) -> tuple[str, str]:
+        from tools.models import pick_device
+
+        device = pick_device(self.device)
+        # bf16 is the CPU default where the CPU computes it natively: it keeps embeddings practically equal to fp32
+        # at a fraction of the time (measured by evals/bench/ingest.py; figures in evals/bench/RESULTS.md).
+        precision = self.precision
+        if precision == "auto":
+            precision = "fp16" if device == "cuda" else ("bf16" if _native_bf16() else "fp32")
+        return device, precision
 
     @property
     def model_id(self) -> str:
@@ -133,7 +149,9 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.embed_texts(["a photo"]).shape[1])
+        """The vector length, from the model's config when it says (no model load), else from one text."""
+        cfg = self.open_clip.get_model_config(self.spec.arch) or {}
+        return int(cfg["embed_dim"]) if "embed_dim" in cfg else int(self.embed_texts(["a photo"]).shape[1])
 
     def pixels_to_tensor(self, pixels: Sequence[np.ndarray]):
         """Fitted pixels (HxWx3 uint8) as the model's normalized input batch, on its device and in its dtype."""
@@ -176,7 +194,7 @@ class Embedder:
 
         missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
         if missing:
-            lo = self.loaded
+            lo = self.text_loaded
             with torch.inference_mode(), _threads(1 if len(missing) <= FEW_TEXTS else None):
                 tokens = lo.tokenizer(missing).to(lo.device)
                 feats = _normalize(encode_text(lo.model, tokens).float().cpu().numpy())

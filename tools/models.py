@@ -274,8 +274,10 @@ def pick_device(device: str = "auto") -> str:
     return device
 
 
-def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32") -> Loaded:
-    """Load (or fetch from this process's cache) the model behind a spec."""
+def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32", vision: bool = True) -> Loaded:
+    """Load (or fetch from this process's cache) the model behind a spec. `vision=False`: a process that only
+    embeds texts (a search, the chat UI until an upload) gets the model without its image tower, which is more
+    than half of a ViT-B-32's memory; the whole model serves too when it is loaded already."""
     import torch
 
     device = pick_device(device)
@@ -283,6 +285,9 @@ def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32") -> Load
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
+        if not vision and (*key, "text") in _CACHE:
+            return _CACHE[(*key, "text")]
+        _CACHE.pop((*key, "text"), None)  # the whole model replaces a text-only one
         open_clip = _open_clip()
         preprocess: dict = {}
         if spec.random_init:
@@ -309,11 +314,26 @@ def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32") -> Load
             ) from e
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
         model = model.to(dtype=dtype).eval()
-        loaded = Loaded(
-            spec, model, open_clip.get_tokenizer(spec.arch), dict(model.visual.preprocess_cfg), device, dtype
-        )
-        _CACHE[key] = loaded
+        preprocess = dict(model.visual.preprocess_cfg)
+        if not vision:
+            model.visual = None  # open_clip's text path never reads it
+        loaded = Loaded(spec, model, open_clip.get_tokenizer(spec.arch), preprocess, device, dtype)
+        _CACHE[key if vision else (*key, "text")] = loaded
+        _release_freed_memory()
         return loaded
+
+
+def _release_freed_memory() -> None:
+    """Give the heap freed by loading back to the system: the model is built in fp32 and then cast, and glibc keeps
+    the freed fp32 tensors' pages in the process (about 70 MB for ViT-B-32) unless asked to trim."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim this way
+        pass
 
 
 def list_models() -> list[dict]:

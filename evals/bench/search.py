@@ -231,9 +231,12 @@ def text_tower_ms(reps: int = 30) -> dict[str, float]:
 
 def breakdown(store_name: str, gallery, reps: int = 20) -> list[tuple[str, ...]]:
     """p50 milliseconds of the steps a search is made of, one at a time, on this store."""
+    from tools.retrieve import ImageQuery, pool
+
     store, col, s = gallery.store, gallery.store.col, gallery.searcher
     vecs = [gallery.embedder.embed_texts([w])[0] for w in WORDS]
-    ids = col.query(query_embeddings=[vecs[0]], n_results=50, include=[])["ids"][0]
+    n, wide = pool(ImageQuery(text="x")), pool(ImageQuery(text="x", negatives=["y"]))  # k=10
+    ids = col.query(query_embeddings=[vecs[0]], n_results=n, include=[])["ids"][0]
 
     def p50(fn) -> str:
         ms = []
@@ -245,10 +248,11 @@ def breakdown(store_name: str, gallery, reps: int = 20) -> list[tuple[str, ...]]
 
     count = store.count()
     out = [
-        ("count the images", p50(lambda v: store.count())),
-        ("nearest 50, unfiltered, with vectors, metadata, captions", p50(lambda v: store.query(v, 50))),
-        ("read 50 images' vectors, metadata, captions by id", p50(lambda v: col.get(ids=ids, include=_ALL))),
-        ("calibrated match of 50 scores", p50(lambda v: s.calibration(count).match(v, np.zeros(50, np.float32)))),
+        ("count the images (read at most once a second by a search)", p50(lambda v: store.count())),
+        (f"nearest {n}, unfiltered, with vectors, metadata, captions", p50(lambda v: store.query(v, n))),
+        (f"nearest {wide} of them (a search with a negative)", p50(lambda v: store.query(v, wide))),
+        (f"read {n} images' vectors, metadata, captions by id", p50(lambda v: col.get(ids=ids, include=_ALL))),
+        (f"calibrated match of {n} scores", p50(lambda v: s.calibration(count).match(v, np.zeros(n, np.float32)))),
     ]
     for name, make in cases().items():
         where = make(0).filters.where()
@@ -256,10 +260,10 @@ def breakdown(store_name: str, gallery, reps: int = 20) -> list[tuple[str, ...]]
             continue
         alone = p50(lambda v, w=where: col.get(where=w, include=[]))
         out.append((f"{name}: Chroma's `where` alone (the ids that pass)", alone))
-        n = store.candidates(where, 50)
-        if n:
-            nearest = p50(lambda v, n=n: col.query(query_embeddings=[v], n_results=n, include=["metadatas"]))
-            out.append((f"{name}: nearest {n} unfiltered, with metadata", nearest))
+        m = store.candidates(where, n)
+        if m:
+            nearest = p50(lambda v, m=m: col.query(query_embeddings=[v], n_results=m, include=["metadatas"]))
+            out.append((f"{name}: nearest {m} unfiltered, with metadata", nearest))
     return [(store_name, step, ms) for step, ms in out]
 
 
@@ -325,8 +329,9 @@ def main(argv=None) -> None:
             "evaluates the `where` in SQLite over every image's metadata, then searches the vectors of those that "
             "pass. picseek now asks for the nearest images unfiltered, a few times more than it needs (how many "
             "follows the share that passed the same filter last time), tests the filter on the metadata that comes "
-            "with them, and reads the vectors of the first 50 that pass; a filter that too few pass goes to Chroma "
-            "(the folder and camera rows).",
+            "with them, and reads the vectors of the first 25 that pass (2k+5: a search without a negative reads a "
+            "little over k, and further when folded near-duplicates use up places; one with a negative reads 50); a "
+            "filter that too few pass goes to Chroma (the folder and camera rows).",
         ],
     )
     lines += ["", "### Where the time goes (p50 ms of each step alone)", "", *table(("store", "step", "ms"), steps, 2)]
