@@ -8,6 +8,7 @@ costs a paper estimate of images/s on N nodes with and without GPUs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import tempfile
@@ -148,6 +149,11 @@ def estimate(costs: dict, batch: int, block: int, node_cores: int, gpu_img_s: fl
     return rows
 
 
+def _measured_gpu_rate() -> float:
+    """picseek's embedding rate on one H100 as `evals.bench.gpu` measured it (evals/bench/gpu.json)."""
+    return float(json.loads((Path(__file__).parent / "gpu.json").read_text())["embed_per_s"]["256"])
+
+
 def _bound(**rates: float) -> tuple[float, str]:
     """The slowest stage: its images/s and its name."""
     name = min(rates, key=rates.__getitem__)
@@ -160,7 +166,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--chroma-url", default=None, help="also time commits to this Chroma server")
     ap.add_argument("--node-cores", type=int, default=16, help="cores per node, for the estimate")
-    ap.add_argument("--gpu-img-s", type=float, default=2000.0, help="assumed ViT-B-32 fp16 images/s per GPU")
+    ap.add_argument(
+        "--gpu-img-s", type=float, default=_measured_gpu_rate(), help="ViT-B-32 fp16 images/s per GPU (gpu.json)"
+    )
     args = ap.parse_args(argv)
 
     from tools.pipeline import InProcess
@@ -237,8 +245,9 @@ def estimate_lines(c: dict, args, block: int) -> list[str]:
         f"Assumptions: every core works, {EMBED_SHARE:.0%} of them embedding and the rest decoding on CPU-only "
         "nodes (`size_stages`), all of them decoding on GPU nodes; embedding scales linearly from its one-thread "
         "cost; with a GPU, one core "
-        f"per node feeds it and the GPU embeds {args.gpu_img_s:,.0f} images/s (ViT-B-32 fp16; assumed, not measured "
-        f"here); the driver commits batch after batch at the measured {commit} cost, which caps the whole cluster "
+        f"per node feeds it and the GPU embeds {args.gpu_img_s:,.0f} images/s (ViT-B-32 fp16 through `Embedder`, "
+        "measured on an H100 by `evals.bench.gpu`: the GPU never sets the pace); the driver commits batch after "
+        f"batch at the measured {commit} cost, which caps the whole cluster "
         f"({_commit_note(c, args.batch)}); images are read from shared storage fast enough; Ray start-up and model "
         "loads are left out.",
     ]
