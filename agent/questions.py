@@ -203,10 +203,11 @@ class Questioner:
                 shown = [v for v in ranked if v != NOTHING][:MAX_OPTIONS]
                 if len(shown) < 2 and not (noun is None and kind == "presence" and shown):
                     continue
-            shown = [o for o in (sanitize(x, 60).replace("\n", " ") for x in shown) if o and "[link removed]" not in o]
+            safe = {x: sanitize(x, 60).replace("\n", " ") for x in shown}  # as the user will see them
+            shown = [x for x in shown if safe[x] and "[link removed]" not in safe[x]]
             if len(shown) < (1 if kind == "presence" and not noun else 2):
                 continue
-            q = Question(kind=kind, slot=slot, noun=noun, options=shown)
+            q = Question(kind=kind, slot=slot, noun=noun, options=[safe[x] for x in shown])
             q.text = phrase(q)
             cover = sum(w[i] for i in by) / max(float(w.sum()), 1e-9)
             if kind == "presence" and not noun:

@@ -23,6 +23,7 @@ class ResultRef(BaseModel):
     caption: str | None = None
     match: int = 0
     reason: str = ""
+    duplicates: list[str] = Field(default_factory=list)  # near-copies folded into it (paths), kept for the tile
 
 
 class Message(BaseModel):
@@ -44,7 +45,15 @@ class Session(BaseModel):
 
     def set_results(self, hits: list[Hit]) -> None:
         self.results = [
-            ResultRef(position=h.rank, id=h.id, path=h.path, caption=h.caption, match=h.match, reason=h.reason)
+            ResultRef(
+                position=h.rank,
+                id=h.id,
+                path=h.path,
+                caption=h.caption,
+                match=h.match,
+                reason=h.reason,
+                duplicates=h.duplicates,
+            )
             for h in hits
         ]
 

@@ -131,6 +131,43 @@ def test_a_search_reads_further_when_near_duplicates_use_up_its_places(toy_galle
     assert [h.id for h in hits[1:]] == rest[:4]  # the same next four as a search that folds nothing
 
 
+def test_each_near_duplicate_is_listed_with_the_hit_it_copies(toy_gallery, toy_embedder):
+    """Two pictures with three copies each: every copy goes to its own original, also copies ranked below the
+    last hit shown; an agent that keeps duplicates (the target eval) shows them all."""
+    from agent.agent import Agent
+    from agent.session import Session
+    from tests.conftest import open_toy_store
+
+    originals = ("scene_00001.jpg", "scene_00002.jpg")
+    for name in originals:
+        for i in range(3):
+            shutil.copy(toy_gallery / name, toy_gallery / f"{name[:-4]}_copy{i}.jpg")
+    store = open_toy_store(toy_gallery, toy_embedder)
+    index_folder(toy_gallery, toy_embedder, store, progress=False)
+    s = Searcher(store, toy_embedder)
+    refs = [str(toy_gallery / n) for n in originals]
+
+    def group(h) -> str | None:
+        return next((n[:-4] for n in originals if Path(h.path).name.startswith(n[:-4])), None)
+
+    # The smallest k that shows both pictures: the last hit shown is one of them, with its copies ranked below it.
+    k = next(
+        k
+        for k in range(2, 20)
+        if {group(h) for h in s.search(ImageQuery(like=refs, k=k))} >= {"scene_00001", "scene_00002"}
+    )
+    hits = s.search(ImageQuery(like=refs, k=k))
+    assert group(hits[-1]) is not None
+    for h in hits:
+        g = group(h)
+        copies = {f"{g}.jpg", *(f"{g}_copy{i}.jpg" for i in range(3))} if g else set()
+        assert {Path(p).name for p in h.duplicates} == copies - {Path(h.path).name}
+    for keep, shown in ((False, 2), (True, 8)):
+        hits = Agent(s, ask=False, keep_duplicates=keep).turn(Session(), "", examples=refs, k=k + 6).hits
+        assert sum(group(h) is not None for h in hits) == shown
+        assert keep or all(len(h.duplicates) == 3 for h in hits if group(h))
+
+
 def test_search_by_an_outside_example_image(searcher, tmp_path):
     s, _ = searcher
     ref = s.search(ImageQuery(text="a tree", k=1))[0]

@@ -68,7 +68,7 @@ def test_texts_embed_without_the_image_tower_until_an_image_needs_it(toy_spec, t
     from tools.embed import Embedder
 
     monkeypatch.setattr(models, "_CACHE", {})  # this process may have loaded the toy model already
-    e = Embedder(toy_spec, precision="fp32")
+    e = Embedder(toy_spec, device="cpu", precision="fp32")
     texts = ["a red car at night", "a boat"]
     t = e.embed_texts(texts)
     assert e.text_loaded.model.visual is None and e._loaded is None

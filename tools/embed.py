@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(n, 1e-12)
 
 
+@functools.cache
 def _native_bf16() -> bool:
     import torch
 
@@ -88,8 +90,7 @@ class Embedder:
         self.spec = spec
         self.device = device
         self.precision = precision
-        self._loaded: Loaded | None = None  # the whole model
-        self._text: Loaded | None = None  # the model without its image tower, while no image was embedded
+        self._loaded: Loaded | None = None  # the whole model, once an image needed it
         self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._text_cache_size = text_cache
         self._lock = threading.RLock()  # the UI serves several sessions from threads; one model call at a time
@@ -99,7 +100,6 @@ class Embedder:
         """The whole model (loaded on first use)."""
         if self._loaded is None:
             self._loaded = load(self.spec, *self._device_precision())
-            self._text = None
         return self._loaded
 
     @property
@@ -108,9 +108,9 @@ class Embedder:
         and the chat UI embed texts only, unless the user uploads an example image)."""
         if self._loaded is not None:
             return self._loaded
-        if self._text is None:
-            self._text = load(self.spec, *self._device_precision(), vision=False)
-        return self._text
+        # Not kept here: the process's cache hands out the whole model once anything loaded it, and lets go of
+        # the text-only one then.
+        return load(self.spec, *self._device_precision(), vision=False)
 
     def _device_precision(self) -> tuple[str, str]:
         from tools.models import pick_device

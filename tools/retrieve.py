@@ -109,7 +109,9 @@ class Hit(BaseModel):
     similar_to: str | None = None  # file name of the reference image it is closest to, when there are references
     avoided: list[str] = Field(default_factory=list, description="excluded concepts this hit stays clear of")
     reason: str = ""  # why it is here, in words (filled by the agent, which knows the description)
-    duplicates: list[str] = Field(default_factory=list, description="near-duplicates folded into this hit (paths)")
+    duplicates: list[str] = Field(
+        default_factory=list, description="near-duplicates folded into this hit (paths), among the images read"
+    )
 
     @computed_field
     @property
@@ -282,14 +284,12 @@ class Searcher:
         match = self.calibration(count).match(v, scores, best=_best_beside(scores, embs, like, example_vectors))
         hits: list[Hit] = []
         kept: list[np.ndarray] = []
-        for j in np.argsort(-scores, kind="stable"):
+        order = np.argsort(-scores, kind="stable")
+        for at, j in enumerate(order):
             if (q.threshold is not None and scores[j] < q.threshold) or (q.min_match and match[j] < q.min_match):
                 return hits, False
-            if q.collapse_duplicates and kept:
-                near = np.stack(kept) @ embs[j]
-                if near.max() > DUPLICATE_COS:  # shown once, and listed with the hit it is a near-copy of
-                    hits[int(near.argmax())].duplicates.append(str(self.root / found[j].meta.path))
-                    continue
+            if q.collapse_duplicates and kept and self._fold(hits, np.stack(kept) @ embs[j], found[j]):
+                continue
             kept.append(embs[j])
             r = found[j]
             near = int(np.argmax(like[: len(like_ids)] @ embs[j])) if like_ids else None
@@ -307,8 +307,20 @@ class Searcher:
                 )
             )
             if len(hits) >= q.k:
+                if q.collapse_duplicates:  # near-copies of the hits further down the candidates are theirs too
+                    rest = order[at + 1 :]
+                    for i, sims in zip(rest, embs[rest] @ np.stack(kept).T):
+                        self._fold(hits, sims, found[i])
                 return hits, False
         return hits, True
+
+    def _fold(self, hits: list[Hit], near: np.ndarray, record) -> bool:
+        """Whether a candidate is a near-copy of a hit (`near`: its cosine to each hit); if so it is listed with
+        that hit instead of shown."""
+        if near.max() <= DUPLICATE_COS:
+            return False
+        hits[int(near.argmax())].duplicates.append(str(self.root / record.meta.path))
+        return True
 
     def _rerank(self, q: ImageQuery, embs: np.ndarray, docs: list, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate scores after the negative penalty and the caption blend; and, per candidate and negative,
