@@ -126,16 +126,19 @@ W_TEXT, W_LIKE, W_UNLIKE, W_NEG = 1.0, 1.0, 0.5, 0.35
 NEG_PENALTY = 1.0
 DUPLICATE_COS = 0.985
 MAX_POOL = MAX_K * 5
+SEARCH_EF = 100  # Chroma's default `hnsw:search_ef`: its HNSW search keeps max(ef, n) candidates for n results
 
 
 def pool(q: ImageQuery) -> int:
     """How many nearest images a search reads first. A re-rank (negatives, the caption blend) reorders them, so it
     needs a wide pool; otherwise the order is the store's and only folded near-duplicates use up places, so a
     little over k is enough (the search reads further when they take too many): half the reading of a wide pool,
-    and far fewer candidates to test for a filter."""
-    if q.negatives or q.caption_weight:
-        return min(MAX_POOL, max(q.k * 5, 50))
-    return min(MAX_POOL, 2 * q.k + 5)
+    and far fewer candidates to test for a filter. A pool wider than SEARCH_EF also widens HNSW's search, which
+    finds more of the true nearest images, so a large k keeps the wide pool (recall as before)."""
+    wide = min(MAX_POOL, max(q.k * 5, 50))
+    if q.negatives or q.caption_weight or wide > SEARCH_EF:
+        return wide
+    return min(wide, 2 * q.k + 5)
 
 
 # How long a search trusts the store's image count (which only decides when the calibration is measured again):

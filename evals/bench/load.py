@@ -238,7 +238,7 @@ def memory_lines(rows: list[dict]) -> list[str]:
         "",
         "Both processes hold the model without its image tower (texts are all they embed; an uploaded example "
         "image loads the whole model, about 170 MiB more for ViT-B-32). The rest is torch's and open_clip's imports "
-        "(torch's CUDA build maps its CUDA libraries even on a CPU), Chroma's vector index (about 2.5 KiB per "
+        "(torch's CUDA build maps its CUDA libraries even on a CPU), Chroma's vector index (about 3 KiB per "
         "512-d vector), and in the UI Gradio and the English parser.",
     ]
 

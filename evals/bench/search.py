@@ -330,7 +330,8 @@ def main(argv=None) -> None:
             "pass. picseek now asks for the nearest images unfiltered, a few times more than it needs (how many "
             "follows the share that passed the same filter last time), tests the filter on the metadata that comes "
             "with them, and reads the vectors of the first 25 that pass (2k+5: a search without a negative reads a "
-            "little over k, and further when folded near-duplicates use up places; one with a negative reads 50); a "
+            "little over k, and further when folded near-duplicates use up places; one with a negative, or with k "
+            "over 20, reads 5k, at least 50); a "
             "filter that too few pass goes to Chroma (the folder and camera rows).",
         ],
     )
