@@ -113,6 +113,12 @@ class Hit(BaseModel):
         default_factory=list, description="near-duplicates folded into this hit (paths), among the images read"
     )
 
+    @property
+    def folded(self) -> str:
+        """'+2 near-duplicates' ('' when none were folded into this hit), as the UI and the CLI say it."""
+        n = len(self.duplicates)
+        return f"+{n} near-duplicate{'s' if n > 1 else ''}" if n else ""
+
     @computed_field
     @property
     def strength(self) -> str:

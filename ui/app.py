@@ -43,7 +43,7 @@ def _gallery_items(agent: Agent, hits) -> list[tuple[str, str]]:
         if t:
             label = f"#{h.rank} · {h.strength} match {h.match}"
             if h.duplicates:  # folded into this tile; `picseek search --keep-duplicates` lists them apart
-                label += f" · +{len(h.duplicates)} near-duplicate{'s' if len(h.duplicates) > 1 else ''}"
+                label += f" · {h.folded}"
             items.append((str(t), label + (f" · {sanitize(h.caption, 300)}" if h.caption else "")))
         else:
             items.append((str(_blank(agent.searcher.root)), f"#{len(items) + 1} · file unavailable"))

@@ -75,7 +75,4 @@ def echo_hit(h, indent: str = "") -> None:
         f"{indent}{h.rank:3d}. {h.strength:6s} {h.match:3d}  {h.path}" + (f"  — {h.caption}" if h.caption else "")
     )
     if h.duplicates:
-        typer.echo(
-            f"{indent}     + {len(h.duplicates)} near-duplicate{'s' if len(h.duplicates) > 1 else ''}: "
-            + ", ".join(h.duplicates)
-        )
+        typer.echo(f"{indent}     {h.folded}: " + ", ".join(h.duplicates))
