@@ -34,17 +34,17 @@ lint: setup
 	$(BIN)/ruff format --check agent tools ui evals tests
 
 bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
-	$(BIN)/python -m evals.bench.ingest
-	$(BIN)/python -m evals.bench.ray_index
-	$(BIN)/python -m evals.bench.search
-	$(BIN)/python -m evals.bench.agent
-	$(BIN)/python -m evals.bench.dialogue
-	$(BIN)/python -m evals.bench.caption
-	$(BIN)/python -m evals.bench.relevance
-	$(BIN)/python -m evals.bench.load
+	$(BIN)/python -m picseek.evals.bench.ingest
+	$(BIN)/python -m picseek.evals.bench.ray_index
+	$(BIN)/python -m picseek.evals.bench.search
+	$(BIN)/python -m picseek.evals.bench.agent
+	$(BIN)/python -m picseek.evals.bench.dialogue
+	$(BIN)/python -m picseek.evals.bench.caption
+	$(BIN)/python -m picseek.evals.bench.relevance
+	$(BIN)/python -m picseek.evals.bench.load
 
 toy-model: setup  ## retrain the bundled toy model (~55 min on 2 CPU cores)
-	$(BIN)/python -m evals.toy.train --out tools/weights/toy-coca.pt
+	$(BIN)/python -m picseek.ui.demo.train --out tools/weights/toy-coca.pt
 
 eval-toy: setup  ## the committed toy eval: 200 three-turn dialogues, agent vs baselines -> evals/results/toy
 	test -f $(EVAL_GALLERY)/scenes.jsonl || $(BIN)/picseek toy-gallery $(EVAL_GALLERY) --n 1000 --seed 4040

@@ -12,16 +12,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from agent.explain import explain, explain_failure, nothing_matches, reason
-from agent.questions import Questioner, keys
-from agent.safety import sanitize
-from agent.session import Message, Session
-from agent.state import Question, SearchState, changes
-from agent.tools import CANDIDATES, Toolbox, ToolError
-from agent.tracker import Tracker
-from tools.errors import PicseekError
-from tools.retrieve import Filters, Hit, ImageQuery, Searcher
-from tools.usage import UsageLog
+from picseek.agent.explain import explain, explain_failure, nothing_matches, reason
+from picseek.agent.planner import OfflinePlanner, Plan, Planner
+from picseek.agent.questions import Questioner, keys
+from picseek.agent.safety import sanitize
+from picseek.agent.session import Message, Session
+from picseek.agent.state import Question, SearchState, changes
+from picseek.agent.tools import CANDIDATES, Toolbox, ToolError
+from picseek.tools.errors import PicseekError
+from picseek.tools.retrieve import Filters, Hit, ImageQuery, Searcher
+from picseek.tools.usage import UsageLog
 
 log = logging.getLogger(__name__)
 MAX_MESSAGES = 200  # the conversation a session keeps (and a browser stores)
@@ -84,17 +84,20 @@ class Agent:
     def __init__(
         self,
         searcher: Searcher,
-        llm=None,
+        planner: Planner | None = None,
         captioner=None,
         caption_top: int = 3,
         ask: bool = True,
-        tracker: Tracker | None = None,
         usage: UsageLog | None = None,
         keep_duplicates: bool = False,
+        fallback: Planner | None = None,
     ):
-        self.searcher, self.llm, self.captioner, self.caption_top = searcher, llm, captioner, caption_top
+        """`planner` reads each message (the offline one when None); `fallback` takes a turn the planner cannot
+        (a failing service, a model that did not search) and every search by example image: it needs no network."""
+        self.searcher, self.captioner, self.caption_top = searcher, captioner, caption_top
+        self.fallback = fallback or (planner if isinstance(planner, OfflinePlanner) else OfflinePlanner())
+        self.planner = planner or self.fallback
         self.usage = usage
-        self.tracker = tracker or Tracker()
         self.questioner = Questioner() if ask else None
         self.keep_duplicates = keep_duplicates  # near-duplicates are collapsed into one result unless kept
 
@@ -147,56 +150,65 @@ class Agent:
         return (yield from self._finish(session, box, said, reply, planner, hits, t0))
 
     def _plan(self, session: Session, message: str, examples, k, min_match, filters=None):
-        """Run a planner; returns (toolbox with results, planner name, lead text for the reply)."""
-        work = self._working_copy(session, min_match)
+        """Run the planner (the fallback when it cannot); returns (toolbox with results, planner name, lead text)."""
+        work = self._working_copy(session, min_match, filters)
         box = self._toolbox(work, k, min_match)
+        if message.lower().strip(" .!") in UNDO:  # the same for every planner: the state before the last change
+            if not work.history:
+                raise ToolError("there is nothing to undo yet.")
+            work.state, work.history = work.history[-1], work.history[:-1]
+            box.run_state(work.state)
+            return box, self.planner.name, " ".join(box.notes)
+        if not message:  # an upload, or the filter controls changed: the same search, by example or filtered anew
+            state = SearchState(k=work.state.k, like=list(examples)) if examples else work.state
+            box.run_state(state)
+            return box, self.fallback.name, " ".join(box.notes)
         note = ""
-        if self.llm is not None and not examples and message:
+        if self.planner is not self.fallback and not examples:
             try:
-                text = self.llm.run(session, message, box)
-                if box.searched:
-                    return box, self.llm.name, " ".join([*box.notes, sanitize(text, 400)]).strip()
-                note = "The language model did not search; the offline planner answered."
-            except Exception as e:  # any LLM failure falls back to the offline planner, never a crashed turn
-                log.warning("LLM planner failed: %r", e)
-                note = f"The language model could not be used ({type(e).__name__}); the offline planner answered."
-            work = self._working_copy(session, min_match)
+                plan = self.planner.plan(message, work, box)
+                if box.searched or plan.state != work.state:
+                    return self._searched(box, plan), self.planner.name, self._lead(box, plan)
+                note = f"The {self.planner.name} planner did not search; the offline planner answered."
+            except Exception as e:  # any planner failure falls back to the offline planner, never a crashed turn
+                log.warning("planner %s failed: %r", self.planner.name, e)
+                why = type(e).__name__
+                note = f"The {self.planner.name} planner could not be used ({why}); the offline planner answered."
+            work = self._working_copy(session, min_match, filters)
             box = self._toolbox(work, k, min_match)
         yield Event("status", "reading your message…")
-        state, unknown = self._offline_state(work, message, examples, filters)
-        box.run_state(state)
-        words = ", ".join(f"“{sanitize(w, 30)}”" for w in unknown[:3])
-        unknown_note = f"I don't know the word{'s' if len(unknown) > 1 else ''} {words}." if unknown else ""
-        return box, self.tracker.name, " ".join(x for x in (note, *box.notes, unknown_note) if x)
+        plan = self.fallback.plan(message, work, box)
+        if examples:
+            plan.state.like = [*plan.state.like, *examples]
+        self._searched(box, plan)
+        return box, self.fallback.name, " ".join(x for x in (note, *box.notes, *plan.notes) if x)
+
+    @staticmethod
+    def _searched(box: Toolbox, plan: Plan) -> Toolbox:
+        """The toolbox after the plan's state was searched (once: a planner that searched that state is done)."""
+        if not box.searched or plan.state != box.session.state:
+            box.run_state(plan.state)
+        if plan.question is not None and box.question is None:
+            box.question = plan.question
+        return box
+
+    @staticmethod
+    def _lead(box: Toolbox, plan: Plan) -> str:
+        return " ".join(x for x in (*box.notes, *plan.notes, sanitize(plan.summary, 400)) if x).strip()
 
     def _toolbox(self, work: Session, k: int | None, min_match: int | None) -> Toolbox:
         return Toolbox(self.searcher, work, self.captioner, k, min_match, self.questioner, self.keep_duplicates)
 
     @staticmethod
-    def _working_copy(session: Session, min_match: int | None) -> Session:
-        """The copy a turn works on, with the UI's minimum match (its k is only the default: see Toolbox)."""
+    def _working_copy(session: Session, min_match: int | None, filters: Filters | None = None) -> Session:
+        """The copy a turn works on, with the UI's minimum match (its k is only the default: see Toolbox) and the
+        UI's filter controls, which replace the state's filters before the message is read."""
         work = session.model_copy(deep=True)
         if min_match is not None:  # 0 switches the minimum off
             work.state = work.state.model_copy(update={"min_match": min_match or None})
+        if filters is not None:
+            work.state = work.state.model_copy(update={"filters": filters})
         return work
-
-    def _offline_state(self, work: Session, message: str, examples, filters=None) -> tuple[SearchState, list[str]]:
-        if message.lower().strip(" .!") in UNDO:
-            if not work.history:
-                raise ToolError("there is nothing to undo yet.")
-            state = work.history[-1]
-            work.history = work.history[:-1]
-            work.state = state
-            return state, []
-        base = work.state if filters is None else work.state.model_copy(update={"filters": filters})
-        if not message and not examples:  # the filter controls changed: the same search, filtered anew
-            return base, []
-        if not message:
-            return SearchState(k=work.state.k, like=list(examples)), []
-        up = self.tracker.update(base, message, asked=work.asked, resolve=work.resolve)
-        if examples:
-            up.state.like = [*up.state.like, *examples]
-        return up.state, up.unknown
 
     def _caption(self, box: Toolbox) -> None:
         """Captions missing from the index, made in one pass: the top results shown, and the candidates the

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent import lexicon as L
-from agent.reading import Reading, Thing, Value, find_phrase, read
-from agent.state import Question, SearchState, Subject, singular
+from picseek.agent import lexicon as L
+from picseek.agent.reading import Reading, Thing, Value, find_phrase, read
+from picseek.agent.state import Question, SearchState, Subject, singular
 
 
 @dataclass
@@ -143,8 +143,6 @@ class Answers:
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
             self._exclude(st, Thing(0, singular(option.split()[-1])), [])
-
-    # --- results, filters and counts -------------------------------------------------------------
 
 
 def split_qa(text: str) -> tuple[str, str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.errors import PicseekError
+from picseek.tools.errors import PicseekError
 
 
 class ToolError(PicseekError):
@@ -15,3 +15,7 @@ class EnglishModelMissing(PicseekError):
 
 class LLMUnavailable(Exception):
     """The LLM endpoint failed (timeout, rate limit, server error) after bounded retries."""
+
+
+class UnknownPlanner(PicseekError):
+    """No planner is registered under the name asked for."""

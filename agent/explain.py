@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from agent.safety import quote, sanitize
-from agent.state import Question, SearchState
-from tools.relevance import WEAK
-from tools.retrieve import Filters, Hit, ImageQuery, content_words
+from picseek.agent.safety import quote, sanitize
+from picseek.agent.state import Question, SearchState
+from picseek.tools.relevance import WEAK
+from picseek.tools.retrieve import Filters, Hit, ImageQuery, content_words
 
 
 def describe_filters(f: Filters) -> list[str]:

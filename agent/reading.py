@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from agent import lexicon as L
-from agent.language import parse
-from agent.scope import CUE_VERBS, directly_negated, negation, segments
-from agent.words import NOUN_POS, Reading, Thing, Value, classify
+from picseek.agent import lexicon as L
+from picseek.agent.language import parse
+from picseek.agent.scope import CUE_VERBS, directly_negated, negation, segments
+from picseek.agent.words import NOUN_POS, Reading, Thing, Value, classify
 
 __all__ = ["Reading", "Thing", "Value", "clean", "read"]
 

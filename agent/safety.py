@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from tools.images import clean_text
+from picseek.tools.images import clean_text
 
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -23,7 +23,7 @@ def sanitize(text: str, limit: int = 4000) -> str:
     text = _TAG.sub("", text)
     text = text.replace("<", "‹").replace(">", "›")
     lines = [clean_text(line, limit) for line in text.splitlines()]
-    return "\n".join(line for line in lines if line or True)[:limit].strip()
+    return "\n".join(lines)[:limit].strip()
 
 
 def quote(text: str | None, limit: int = 120) -> str:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
+from picseek.agent.state import Question, SearchState
+from picseek.tools.errors import BadQuery
+from picseek.tools.retrieve import Hit, ImageQuery
 from pydantic import BaseModel, Field
-
-from agent.state import Question, SearchState
-from tools.errors import BadQuery
-from tools.retrieve import Hit, ImageQuery
 
 MAX_HISTORY = 20
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+from picseek.agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
+from picseek.tools.retrieve import MAX_K, Filters, ImageQuery
 from pydantic import BaseModel, Field, field_validator
-
-from agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
-from tools.retrieve import MAX_K, Filters, ImageQuery
 
 MAX_DESCRIPTION_TOKENS = 77  # CLIP's context; longer descriptions are cut at a word boundary
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from picseek.agent.errors import ToolError
+from picseek.agent.session import Session
+from picseek.agent.state import Question, SearchState, Slot
+from picseek.tools.errors import PicseekError
+from picseek.tools.records import ImageRecord
+from picseek.tools.retrieve import Hit, ImageQuery, Searcher
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
-
-from agent.errors import ToolError
-from agent.session import Session
-from agent.state import Question, SearchState, Slot
-from tools.errors import PicseekError
-from tools.records import ImageRecord
-from tools.retrieve import Hit, ImageQuery, Searcher
 
 MAX_TOOL_K = 50
 CANDIDATES = 40  # how many top results the question step (and the LLM's look at candidates) considers
@@ -221,7 +220,7 @@ class Toolbox:
         missing = [h.id for h in hits if not h.caption]
         if not missing or self.captioner is None:
             return
-        from tools.caption import caption_images
+        from picseek.tools.caption import caption_images
 
         caption_images(self.searcher.store, self.captioner, ids=missing, mode="stale", progress=False)
         caps = {r.id: r.caption for r in self.searcher.store.get(missing)}

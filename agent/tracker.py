@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from agent import lexicon as L
-from agent.answers import (
+from picseek.agent import lexicon as L
+from picseek.agent.answers import (
     SETTING_SLOTS,
     SUBJECT_SLOTS,
     Answers,
@@ -24,11 +24,11 @@ from agent.answers import (
     split_qa,
     strip_phrase,
 )
-from agent.language import fix_typos, unknown_words
-from agent.metadata import Metadata, take_count, take_filters, take_references
-from agent.reading import Reading, Thing, Value, read
-from agent.state import Question, SearchState, Subject, singular
-from tools.retrieve import MAX_K, Filters
+from picseek.agent.language import fix_typos, unknown_words
+from picseek.agent.metadata import Metadata, take_count, take_filters, take_references
+from picseek.agent.reading import Reading, Thing, Value, read
+from picseek.agent.state import Question, SearchState, Subject, singular
+from picseek.tools.retrieve import MAX_K, Filters
 
 _RETRACT = re.compile(
     r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+"
@@ -260,7 +260,7 @@ class Tracker(Answers):
                 return
         setattr(st.setting, slot, value)
 
-    # --- question-answer turns -------------------------------------------------------------------
+    # --- what became metadata: references, filters, counts ----------------------------------------
 
     def _metadata(self, st: SearchState, md: Metadata, resolve) -> None:
         for refs, into, other in ((md.like, st.like, st.unlike), (md.unlike, st.unlike, st.like)):

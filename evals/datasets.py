@@ -70,12 +70,12 @@ def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0, phrasings: str = "
     `phrasings`: "classic" (the few templates of the committed toy eval), or "dev" / "heldout" / "all" halves of
     the many phrasings in `evals.toy.phrasings`.
     """
-    from evals.toy import world
+    from picseek.ui.demo import world
 
     if phrasings == "classic":
         draw, prefix = _classic_turns, f"toy-{seed}"
     else:
-        from evals.toy.phrasings import pools
+        from picseek.evals.toy.phrasings import pools
 
         p = pools(phrasings)
         draw, prefix = (lambda rng, target, o: _varied_turns(p, rng, target, o)), f"toy-{phrasings}-{seed}"
@@ -100,14 +100,14 @@ def toy_dialogues(gallery: Path, n: int = 200, seed: int = 0, phrasings: str = "
 
 
 def _other_noun(rng, target, o) -> str | None:
-    from evals.toy import world
+    from picseek.ui.demo import world
 
     others = [x for x in world.NOUNS if x != o.noun and all(q.noun != x for q in target.objects)]
     return rng.choice(others) if others else None
 
 
 def _varied_turns(p: dict, rng, target, o):
-    from evals.toy import world
+    from picseek.ui.demo import world
 
     other_colour = rng.choice([c for c in world.COLORS if c != o.color])
     t1 = rng.choice(p["openers"]).format(n=o.noun)

@@ -13,9 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
-from evals.datasets import Dialogue
-from evals.metrics import TURN_METRICS, TurnRanks, bri
+from picseek.evals.datasets import Dialogue
+from picseek.evals.metrics import TURN_METRICS, TurnRanks, bri
 
 DEPTH = 100  # ranks below this count as DEPTH + 1
 
@@ -43,11 +42,11 @@ class TextBaseline(System):
         self.history = []
 
     def turn(self, message: str) -> list[str]:
-        from tools.retrieve import ImageQuery
+        from picseek.tools.retrieve import ImageQuery
 
         self.history.append(message)
         text = message if self.mode == "last" else ", ".join(self.history)
-        from agent.state import clip_description
+        from picseek.agent.state import clip_description
 
         hits = self.searcher.search(ImageQuery(text=clip_description(text), k=DEPTH, collapse_duplicates=False))
         return [h.metadata.path for h in hits]
@@ -59,7 +58,7 @@ class AgentSystem(System):
         self.reset()
 
     def reset(self) -> None:
-        from agent.session import Session
+        from picseek.agent.session import Session
 
         self.session = Session()
 

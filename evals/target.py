@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from evals.metrics import bri
+from picseek.evals.metrics import bri
 
 DEPTH = 100
 KS = (1, 5, 10)
@@ -35,7 +34,7 @@ class Target:
 
 
 def load_targets(path: Path) -> list[Target]:
-    from evals.datasets import read_jsonl
+    from picseek.evals.datasets import read_jsonl
 
     return read_jsonl(
         path,
@@ -53,8 +52,8 @@ def save_targets(targets: list[Target], path: Path) -> None:
 
 def toy_targets(gallery: Path, n: int = 200, seed: int = 0) -> list[Target]:
     """Targets from a toy gallery, each first described by one of its objects' noun only ("a boat")."""
-    from evals.toy import world
-    from evals.toy.phrasings import OPENERS
+    from picseek.evals.toy.phrasings import OPENERS
+    from picseek.ui.demo import world
 
     scenes = world.load_scenes(gallery)
     rng = random.Random(seed)
@@ -69,7 +68,7 @@ class Dialogue:
     """One simulated conversation between a user who knows the target and a system."""
 
     def __init__(self, agent, target: Target, user, system: str):
-        from agent.session import Session
+        from picseek.agent.session import Session
 
         self.agent, self.target, self.user, self.system = agent, target, user, system
         self.session, self.result = Session(), None
@@ -97,7 +96,7 @@ def run_target(
     targets: list[Target], systems: dict, user, out: Path, rounds: int = 5, progress: bool | None = None
 ) -> dict:
     """Evaluate `systems` ({name: Agent}) on targets; resumes from out/results.jsonl."""
-    from evals.runner import resumable
+    from picseek.evals.runner import resumable
 
     out.mkdir(parents=True, exist_ok=True)
     pairs = [(t, t.id, name, name) for t in targets for name in systems]
@@ -193,7 +192,7 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path: Path) -> None:
-    from evals.runner import line_panels
+    from picseek.evals.runner import line_panels
 
     series = {s: [r["Hits@10"] for r in v["rounds"]] for s, v in summary["systems"].items()}
     line_panels([("Hits@10 of the target (cumulative)", "round (0 = first description)", series, 0)], path)

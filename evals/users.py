@@ -3,7 +3,7 @@ ChatIR and PlugIR simulate users on COCO / VisDial. It answers the agent's quest
 
 from __future__ import annotations
 
-from tools.settings import DEFAULT_LLM_MODEL, settings
+from picseek.tools.settings import DEFAULT_LLM_MODEL, settings
 
 ANSWER = """You are helping a search assistant find one photo you have in mind. You know the photo only from
 these descriptions of it:

@@ -95,7 +95,7 @@ def chroma_url(tmp_path):
 
 @pytest.fixture(scope="session")
 def toy_gallery_src(tmp_path_factory) -> Path:
-    from evals.toy.world import make_gallery
+    from picseek.ui.demo.world import make_gallery
 
     out = tmp_path_factory.mktemp("toy") / "gallery"
     make_gallery(out, 120, seed=4242, progress=False)
@@ -112,14 +112,14 @@ def toy_gallery(toy_gallery_src, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def toy_spec():
-    from tools.models import resolve
+    from picseek.tools.models import resolve
 
     return resolve("toy")
 
 
 @pytest.fixture(scope="session")
 def toy_embedder(toy_spec):
-    from tools.embed import Embedder
+    from picseek.tools.embed import Embedder
 
     return Embedder(toy_spec)
 
@@ -127,7 +127,7 @@ def toy_embedder(toy_spec):
 def image_meta(path: str, **fields):
     """The metadata the indexer would record for a 640x480 JPEG at `path` (relative to the gallery); `fields`
     override it."""
-    from tools.records import ImageMeta
+    from picseek.tools.records import ImageMeta
 
     rel = Path(path)
     folder = "" if rel.parent == Path(".") else rel.parent.as_posix()
@@ -139,14 +139,14 @@ def image_meta(path: str, **fields):
 def open_toy_store(gallery: Path, embedder=None, create=True):
     """The toy model's store for `gallery`, found where the CLI finds it. `embedder` is not needed (the gallery
     makes its own; the loaded model is cached per process) and stays only so callers need not change."""
-    from tools.gallery import open_gallery
+    from picseek.tools.gallery import open_gallery
 
     return open_gallery(gallery, "toy", create=create).store
 
 
 @pytest.fixture
 def toy_index(toy_gallery, toy_embedder):
-    from tools.index import index_folder
+    from picseek.tools.index import index_folder
 
     store = open_toy_store(toy_gallery, toy_embedder)
     report = index_folder(toy_gallery, toy_embedder, store, workers=2, progress=False)

@@ -8,17 +8,17 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from picseek.agent.agent import Agent
+from picseek.agent.safety import sanitize
+from picseek.agent.session import Session
+from picseek.agent.state import SearchState, Subject
+from picseek.agent.tracker import Tracker
+from picseek.tools.index import index_folder
+from picseek.tools.retrieve import Searcher
+from picseek.ui.demo.world import load_scenes, relevant
 from PIL import Image
 
-from agent.agent import Agent
-from agent.safety import sanitize
-from agent.session import Session
-from agent.state import SearchState, Subject
-from agent.tracker import Tracker
-from evals.toy.world import load_scenes, relevant
 from tests.conftest import image_meta
-from tools.index import index_folder
-from tools.retrieve import Searcher
 
 
 def track(*messages, today=date(2026, 11, 25)) -> SearchState:
@@ -149,10 +149,11 @@ def big_index(tmp_path_factory):
     """A 400-scene toy gallery, indexed once for the multi-turn tests."""
     import os
 
-    from evals.toy.world import make_gallery
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
+    from picseek.ui.demo.world import make_gallery
+
     from tests.conftest import open_toy_store
-    from tools.embed import Embedder
-    from tools.models import resolve
 
     home = tmp_path_factory.mktemp("agent-home")
     old = os.environ.get("PICSEEK_HOME")
@@ -227,7 +228,7 @@ def test_more_like_number_two(big_index):
 
 def test_image_details_keeps_its_json_shape(big_index):
     """What the model reads of a result: the stored metadata as it is stored, by position."""
-    from agent.tools import Toolbox
+    from picseek.agent.tools import Toolbox
 
     _, searcher, _, _ = big_index
     r = Agent(searcher).turn(Session(), "a boat")
@@ -357,8 +358,8 @@ def test_ask_cli_json(big_index):
 
 @pytest.mark.unit
 def test_a_reason_names_the_words_the_caption_has_and_lacks():
-    from agent.explain import reason
-    from tools.retrieve import Hit
+    from picseek.agent.explain import reason
+    from picseek.tools.retrieve import Hit
 
     caption = "A red car on the grass, at night."
     h = Hit(id="a", path="/g/a.jpg", rank=1, score=0.5, match=80, caption=caption, metadata=image_meta("a.jpg"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from picseek.agent.agent import Agent
+from picseek.agent.llm import LLMPlanner
+from picseek.agent.session import Session
+from picseek.tools.retrieve import Searcher
 
-from agent.agent import Agent
-from agent.llm import LLMPlanner
-from agent.session import Session
 from tests.fake_llm import FakeLLM
-from tools.retrieve import Searcher
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def searcher(toy_index, toy_embedder):
 
 def agent(fake, searcher, **kw):
     kw = {"timeout": 5, "max_retries": 0, **kw}
-    return Agent(searcher, llm=LLMPlanner(model="fake", base_url=fake.url, api_key="x", **kw))
+    return Agent(searcher, planner=LLMPlanner(model="fake", base_url=fake.url, api_key="x", **kw))
 
 
 def tool_messages(req: dict) -> list[dict]:
@@ -215,7 +215,7 @@ def test_llm_that_answers_without_searching_falls_back(fake, searcher):
 
 
 def test_langchain_tools_take_the_agents_path(searcher):
-    from agent.tools import langchain_tools
+    from picseek.agent.tools import langchain_tools
 
     search, caption = langchain_tools(searcher)
     out = search.invoke({"subjects": [{"noun": "car", "color": "red"}], "setting": {"time": "night"}, "k": 5})

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from picseek.tools.caption import CaptionFailed, CocaCaptioner, caption_images, clean_caption
+from picseek.tools.embed import Embedder
+from picseek.tools.retrieve import ImageQuery, Searcher
+from picseek.ui.demo.world import load_scenes
 
-from evals.toy.world import load_scenes
 from tests.conftest import picseek_cli
-from tools.caption import CaptionFailed, CocaCaptioner, caption_images, clean_caption
-from tools.embed import Embedder
-from tools.retrieve import ImageQuery, Searcher
 
 
 @pytest.mark.unit
@@ -66,8 +66,8 @@ def test_index_with_captions_cli(toy_gallery):
 @pytest.mark.slow
 def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
     """coca_ViT-B-32 with random weights: gibberish captions, but loading, batching, generation and storage run."""
-    from evals.bench.caption import fill_random_caption_head
-    from tools.models import resolve
+    from picseek.evals.bench.caption import fill_random_caption_head
+    from picseek.tools.models import resolve
 
     gallery, store, _ = toy_index
     cap = CocaCaptioner(resolve("coca_ViT-B-32", random_init=True), batch_size=2)
@@ -84,8 +84,9 @@ def test_real_coca_architecture_runs_end_to_end(toy_index, tmp_path):
 
 @pytest.mark.unit
 def test_openai_compatible_captioner_against_a_scripted_server():
+    from picseek.tools.caption import OpenAICaptioner
+
     from tests.fake_llm import FakeLLM
-    from tools.caption import OpenAICaptioner
 
     fake = FakeLLM()
     try:

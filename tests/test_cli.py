@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from picseek.tools.home import home
 
 from tests.conftest import picseek_cli
-from tools.home import home
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tools.caption import GenerationConfig
+from picseek.tools.caption import GenerationConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "coca_reference_tokens.json"
 TOY_NOUNS = ("car", "house", "tree", "ball", "boat")
@@ -48,12 +47,11 @@ COCA_CASES = [Case("coca_ViT-B-32", m, 20) for m in ("greedy", "beam_search")]
 def _model(name: str):
     """The model and its preprocessed input batch for a case's model name."""
     import torch
-
-    from evals.bench.caption import fill_random_caption_head
-    from evals.toy.world import render, sample_scene
-    from tools.embed import Embedder
-    from tools.images import fit
-    from tools.models import resolve
+    from picseek.evals.bench.caption import fill_random_caption_head
+    from picseek.tools.embed import Embedder
+    from picseek.tools.images import fit
+    from picseek.tools.models import resolve
+    from picseek.ui.demo.world import render, sample_scene
 
     real = "toy" if name.startswith("toy") else name
     emb = Embedder(resolve(real, random_init=real != "toy"), device="cpu", precision="fp32")
@@ -94,7 +92,7 @@ def _open_clip_tokens(case: Case) -> list[list[int]]:
 
 
 def _our_tokens(case: Case, images=None) -> list[list[int]]:
-    from tools.coca_decode import CocaDecoder
+    from picseek.tools.coca_decode import CocaDecoder
 
     model, x, _ = _model(case.model)
     gen = GenerationConfig(method=case.method, seq_len=case.seq_len)
@@ -148,7 +146,7 @@ def test_a_batch_decodes_each_image_as_if_alone(method):
 
 
 def test_sampling_is_seeded_and_keeps_open_clips_rules():
-    from tools.coca_decode import CocaDecoder
+    from picseek.tools.coca_decode import CocaDecoder
 
     model, x, _ = _model("toy")
     dec = CocaDecoder(model)
@@ -162,7 +160,7 @@ def test_sampling_is_seeded_and_keeps_open_clips_rules():
 
 
 def test_refuses_lengths_the_model_has_no_positions_for():
-    from tools.coca_decode import CocaDecoder
+    from picseek.tools.coca_decode import CocaDecoder
 
     model, x, _ = _model("toy")
     with pytest.raises(ValueError, match="seq_len"):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from picseek.tools.decode_pool import DecodePool, Limits
+from picseek.tools.images import Decoded, Fit
 from PIL import Image
-
-from tools.decode_pool import DecodePool, Limits
-from tools.images import Decoded, Fit
 
 
 def test_all_files_come_back_and_slow_one_times_out(tmp_path):
@@ -58,8 +57,8 @@ def test_workers_that_cannot_start_fail_loudly_instead_of_skipping_files(tmp_pat
     p = tmp_path / "ok.png"
     Image.new("RGB", (8, 8)).save(p)
     script = (
-        "from tools.decode_pool import DecodePool\nfrom tools.errors import DecodeWorkersFailed\n"
-        "from tools.images import Fit\ntry:\n"
+        "from picseek.tools.decode_pool import DecodePool\nfrom picseek.tools.errors import DecodeWorkersFailed\n"
+        "from picseek.tools.images import Fit\ntry:\n"
         f"    print(list(DecodePool(Fit(8), workers=1).imap([('k', {str(p)!r})])))\n"
         "except DecodeWorkersFailed as e:\n    print('FAILED-LOUDLY', e)\n"
     )

@@ -9,9 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from evals.datasets import coco_karpathy, load, load_jsonl, toy_dialogues, visdial
-from evals.metrics import MRR, HitsAtK, NDCGAtK, PrecisionAtK, RecallAtK, TurnRanks, bri
+from picseek.evals.datasets import coco_karpathy, load, load_jsonl, toy_dialogues, visdial
+from picseek.evals.metrics import MRR, HitsAtK, NDCGAtK, PrecisionAtK, RecallAtK, TurnRanks, bri
 
 FIX = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
@@ -61,9 +60,9 @@ def test_metrics_by_hand():
 
 
 def test_runner_on_a_coco_format_fixture_with_the_toy_model(toy_index, toy_embedder, tmp_path):
-    from agent.agent import Agent
-    from evals.runner import AgentSystem, TextBaseline, run
-    from tools.retrieve import Searcher
+    from picseek.agent.agent import Agent
+    from picseek.evals.runner import AgentSystem, TextBaseline, run
+    from picseek.tools.retrieve import Searcher
 
     gallery, store, _ = toy_index
     data = {
@@ -89,7 +88,7 @@ def test_runner_on_a_coco_format_fixture_with_the_toy_model(toy_index, toy_embed
 
 
 def test_toy_dialogues_have_exact_ground_truth(toy_gallery_src):
-    from evals.toy.world import load_scenes
+    from picseek.ui.demo.world import load_scenes
 
     scenes = {s.file: s for s in load_scenes(toy_gallery_src)}
     for d in toy_dialogues(toy_gallery_src, 20, seed=3):
@@ -106,7 +105,7 @@ def test_committed_toy_eval_agent_beats_the_baselines(tmp_path):
     import subprocess
     import sys
 
-    from evals.toy.world import make_gallery
+    from picseek.ui.demo.world import make_gallery
 
     bin_ = Path(sys.executable).parent
     gallery = tmp_path / "toy-4040"
@@ -158,10 +157,10 @@ def _caption_from_truth(gallery, store) -> None:
 
 
 def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):
-    from agent.agent import Agent
-    from evals.target import load_targets, run_target, save_targets, toy_targets
-    from evals.toy.user import ToyUser
-    from tools.retrieve import Searcher
+    from picseek.agent.agent import Agent
+    from picseek.evals.target import load_targets, run_target, save_targets, toy_targets
+    from picseek.evals.toy.user import ToyUser
+    from picseek.tools.retrieve import Searcher
 
     gallery, store, _ = toy_index
     _caption_from_truth(gallery, store)
@@ -189,10 +188,10 @@ def test_target_protocol_with_the_toy_user(toy_index, toy_embedder, tmp_path):
 
 @pytest.mark.unit
 def test_toy_user_answers_truthfully():
-    from agent.state import Question
-    from evals.target import Target
-    from evals.toy import world
-    from evals.toy.user import ToyUser
+    from picseek.agent.state import Question
+    from picseek.evals.target import Target
+    from picseek.evals.toy.user import ToyUser
+    from picseek.ui.demo import world
 
     scene = world.Scene(
         "x.jpg",
@@ -227,9 +226,10 @@ def test_toy_user_answers_truthfully():
 
 
 def test_llm_user_answers_from_the_reference_captions():
-    from agent.state import Question
-    from evals.target import Target
-    from evals.users import LLMUser
+    from picseek.agent.state import Question
+    from picseek.evals.target import Target
+    from picseek.evals.users import LLMUser
+
     from tests.fake_llm import FakeLLM
 
     fake = FakeLLM()

@@ -9,10 +9,10 @@ from datetime import date
 
 import numpy as np
 import pytest
+from picseek.tools.retrieve import Filters, ImageQuery, Searcher
+from picseek.tools.store import Store, where_test
 
 from tests.conftest import image_meta
-from tools.retrieve import Filters, ImageQuery, Searcher
-from tools.store import Store, where_test
 
 N_IMAGES = 400
 DAY = 86400

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from picseek.tools.images import Fit, SkipImage, clean_text, decode, fit, image_extensions, to_rgb
 from PIL import Image
-
-from tools.images import Fit, SkipImage, clean_text, decode, fit, image_extensions, to_rgb
 
 
 def save(tmp_path, im: Image.Image, name: str, **kw):
@@ -123,7 +122,7 @@ def test_known_extensions_cover_common_formats():
 @pytest.mark.unit
 def test_decoded_metadata_keys_are_image_meta_fields(tmp_path):
     """ImageMeta keeps unknown keys, so a misspelt key here would be stored silently instead of failing."""
-    from tools.records import ImageMeta
+    from picseek.tools.records import ImageMeta
 
     exif = Image.Exif()
     exif[271], exif[272] = "Canon", "EOS 5D"

@@ -6,9 +6,9 @@ import os
 import shutil
 
 import pytest
+from picseek.tools.index import index_folder
 
 from tests.conftest import open_toy_store
-from tools.index import index_folder
 
 
 class CountingEmbedder:
@@ -82,8 +82,8 @@ def test_a_file_that_turns_unreadable_leaves_the_index(toy_index, toy_embedder):
 
 
 def test_unreadable_stored_metadata_is_an_error_that_indexing_repairs(toy_index, toy_embedder):
-    from tools.errors import StoreMismatch
-    from tools.retrieve import ImageQuery, Searcher
+    from picseek.tools.errors import StoreMismatch
+    from picseek.tools.retrieve import ImageQuery, Searcher
 
     gallery, store, _ = toy_index
     r = next(store.iter_metadata())
@@ -101,7 +101,7 @@ def test_a_changed_file_loses_its_old_caption_and_metadata(toy_index, toy_embedd
     picture's caption (nor its capture date, GPS or frame count)."""
     from dataclasses import replace
 
-    from tools.store import image_id
+    from picseek.tools.store import image_id
 
     gallery, store, _ = toy_index
     rid = image_id("scene_00001.jpg")
@@ -127,7 +127,7 @@ def test_a_changed_file_loses_its_old_caption_and_metadata(toy_index, toy_embedd
 
 @pytest.mark.unit
 def test_folder_filter_offers_the_folders_that_hold_images(tmp_path):
-    from tools.index import image_folders, walk
+    from picseek.tools.index import image_folders, walk
 
     root = tmp_path / "g"
     for rel in [

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from picseek.agent.questions import Questioner, key
+from picseek.agent.session import Session
+from picseek.agent.state import Question, SearchState, Subject
+from picseek.agent.tracker import Tracker
+from picseek.tools.retrieve import Hit
 
-from agent.questions import Questioner, key
-from agent.session import Session
-from agent.state import Question, SearchState, Subject
-from agent.tracker import Tracker
 from tests.conftest import image_meta
-from tools.retrieve import Hit
 
 CAPTIONS = [
     "a red car on grass at night",
@@ -169,9 +169,9 @@ def test_presence_and_setting_answers():
 
 @pytest.fixture
 def captioned_agent(toy_index, toy_embedder):
-    from agent.agent import Agent
-    from tools.caption import CocaCaptioner
-    from tools.retrieve import Searcher
+    from picseek.agent.agent import Agent
+    from picseek.tools.caption import CocaCaptioner
+    from picseek.tools.retrieve import Searcher
 
     _, store, _ = toy_index
     return Agent(Searcher(store, toy_embedder), captioner=CocaCaptioner(toy_embedder.spec))
@@ -213,10 +213,11 @@ def test_ask_continues_a_saved_session_and_answers_the_question(toy_index, tmp_p
 
 
 def test_the_terminal_chat_numbers_the_options_and_takes_a_number(toy_index, toy_embedder, capsys):
-    from agent.agent import Agent
+    from picseek.agent.agent import Agent
+    from picseek.tools.retrieve import Searcher
+    from picseek.ui.cli import chat_loop
+
     from tests.test_eval import _caption_from_truth
-    from tools.retrieve import Searcher
-    from ui.cli import chat_loop
 
     gallery, store, _ = toy_index
     _caption_from_truth(gallery, store)

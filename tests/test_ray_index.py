@@ -60,8 +60,8 @@ def test_killed_ray_run_resumes_to_what_the_in_process_path_makes(chroma_url, to
     if not CORPUS.is_dir():
         pytest.skip("shared robustness corpus not present")
     pytest.importorskip("ray")
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
 
     gallery = _gallery(toy_gallery)
     n = 240
@@ -117,8 +117,8 @@ NODE = {"Alive": True, "NodeManagerAddress": "10.0.0.1"}
 
 @pytest.mark.unit
 def test_embedded_store_is_refused_on_a_cluster_with_other_machines():
-    from tools.errors import StoreNotShared
-    from tools.ray_pipeline import check_store_reach
+    from picseek.tools.errors import StoreNotShared
+    from picseek.tools.ray_pipeline import check_store_reach
 
     here = {"10.0.0.1"}
     other = {"Alive": True, "NodeManagerAddress": "10.0.0.2"}
@@ -134,8 +134,8 @@ def test_embedded_store_is_refused_on_a_cluster_with_other_machines():
 def test_ray_missing_says_how_to_install_it(tmp_path, monkeypatch, picseek_home):
     import sys
 
-    from tools.errors import RayUnavailable
-    from ui.cli import app
+    from picseek.tools.errors import RayUnavailable
+    from picseek.ui.cli import app
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if Ray were not installed
     with pytest.raises(RayUnavailable, match=r"pip install 'picseek\[ray\]'"):
@@ -145,7 +145,7 @@ def test_ray_missing_says_how_to_install_it(tmp_path, monkeypatch, picseek_home)
 
 @pytest.mark.unit
 def test_stage_sizes_follow_the_cluster():
-    from tools.ray_pipeline import size_stages
+    from picseek.tools.ray_pipeline import size_stages
 
     assert size_stages({"CPU": 32, "GPU": 4}) == size_stages({"CPU": 32, "GPU": 4.0})
     gpu = size_stages({"CPU": 32, "GPU": 4})
@@ -164,8 +164,8 @@ def test_the_model_step_travels_as_a_recipe(toy_embedder, tmp_path):
     weights differ from the driver's is refused (the store records the driver's model)."""
     from dataclasses import replace
 
-    from tools.errors import ModelWeightsUnavailable, StoreMismatch
-    from tools.index import EmbedStep, _remote_embed_step
+    from picseek.tools.errors import ModelWeightsUnavailable, StoreMismatch
+    from picseek.tools.index import EmbedStep, _remote_embed_step
 
     _ = toy_embedder.loaded
     step = EmbedStep(toy_embedder, 8)
@@ -185,8 +185,8 @@ def test_the_model_step_travels_as_a_recipe(toy_embedder, tmp_path):
 
 @pytest.mark.unit
 def test_a_workers_picseek_error_comes_out_of_rays_wrappers():
-    from tools.errors import StoreMismatch
-    from tools.ray_pipeline import _user_error
+    from picseek.tools.errors import StoreMismatch
+    from picseek.tools.ray_pipeline import _user_error
 
     inner = StoreMismatch("weights differ")
     wrapped = RuntimeError("ray task failed, traceback...")
@@ -201,8 +201,8 @@ def test_a_workers_picseek_error_comes_out_of_rays_wrappers():
 def test_a_cluster_address_nothing_answers_at_fails_in_seconds():
     """Ray itself retries an unreachable address for minutes; the user gets the remedy instead."""
     pytest.importorskip("ray")
-    from tools.errors import RayClusterUnreachable
-    from tools.ray_pipeline import RayRunner
+    from picseek.tools.errors import RayClusterUnreachable
+    from picseek.tools.ray_pipeline import RayRunner
 
     t = time.monotonic()
     with pytest.raises(RayClusterUnreachable, match="ray start --head"):
@@ -214,11 +214,10 @@ def test_a_node_without_the_gallery_stops_the_run_instead_of_skipping_its_images
     """A decode task on a node that lacks the gallery's mount must not record readable images as broken (the skip
     log would keep them out of every later run); a file that went away from a folder that is there is a skip."""
     import numpy as np
-
-    from tools.decode_pool import Limits
-    from tools.errors import GalleryNotShared
-    from tools.images import Fit
-    from tools.ray_pipeline import _decode_block
+    from picseek.tools.decode_pool import Limits
+    from picseek.tools.errors import GalleryNotShared
+    from picseek.tools.images import Fit
+    from picseek.tools.ray_pipeline import _decode_block
 
     fit = Fit(size=32, resize_mode="shortest")
     gone = {"key": np.array(["a"]), "path": np.array([str(tmp_path / "not-mounted" / "a.jpg")])}

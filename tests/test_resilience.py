@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from picseek.tools.images import image_extensions
 
 from tests.conftest import CORPUS, open_toy_store
-from tools.images import image_extensions
 
 pytestmark = pytest.mark.e2e
 PICSEEK = str(Path(sys.executable).parent / "picseek")
@@ -26,8 +26,8 @@ def stored_paths(gallery, embedder) -> list[str]:
 
 
 def test_kill_9_midway_then_resume_equals_clean_run(tmp_path, toy_embedder):
-    from evals.toy.world import make_gallery
-    from tools.home import store_dir
+    from picseek.tools.home import store_dir
+    from picseek.ui.demo.world import make_gallery
 
     gallery = tmp_path / "g"
     make_gallery(gallery, 300, seed=99, progress=False)

@@ -6,12 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from picseek.tools.errors import BadQuery
+from picseek.tools.index import index_folder
+from picseek.tools.retrieve import Filters, ImageQuery, Searcher
+from picseek.ui.demo.world import load_scenes
 from PIL import Image
-
-from evals.toy.world import load_scenes
-from tools.errors import BadQuery
-from tools.index import index_folder
-from tools.retrieve import Filters, ImageQuery, Searcher
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def test_text_search_finds_the_concept(searcher):
 def test_negative_removes_the_excluded_concept(searcher):
     from collections import Counter
 
-    from evals.toy.world import TIME_WORDS
+    from picseek.ui.demo.world import TIME_WORDS
 
     s, truth = searcher
     plain = s.search(ImageQuery(text="a car", k=10))
@@ -113,8 +112,9 @@ def test_duplicates_collapse_and_threshold(toy_gallery, toy_embedder):
 def test_a_search_reads_further_when_near_duplicates_use_up_its_places(toy_gallery, toy_embedder):
     """Without a re-rank a search reads a little over k nearest images first; 30 copies of one picture fill all
     of those, fold into one result, and the search goes on to the k-1 after them."""
+    from picseek.tools.retrieve import pool
+
     from tests.conftest import open_toy_store
-    from tools.retrieve import pool
 
     for i in range(30):
         shutil.copy(toy_gallery / "scene_00003.jpg", toy_gallery / f"copy{i:02d}.jpg")
@@ -134,8 +134,9 @@ def test_a_search_reads_further_when_near_duplicates_use_up_its_places(toy_galle
 def test_each_near_duplicate_is_listed_with_the_hit_it_copies(toy_gallery, toy_embedder):
     """Two pictures with three copies each: every copy goes to its own original, also copies ranked below the
     last hit shown; an agent that keeps duplicates (the target eval) shows them all."""
-    from agent.agent import Agent
-    from agent.session import Session
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+
     from tests.conftest import open_toy_store
 
     originals = ("scene_00001.jpg", "scene_00002.jpg")
@@ -231,7 +232,7 @@ def test_filters_name_only_image_meta_fields():
     """Every filter at once: each clause's key is a field the indexer writes (a renamed field breaks here)."""
     from datetime import date
 
-    from tools.records import ImageMeta
+    from picseek.tools.records import ImageMeta
 
     f = Filters(
         date_from=date(2019, 1, 1),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from tools.home import home
-from tools.settings import settings
+from picseek.tools.home import home
+from picseek.tools.settings import settings
 
 pytestmark = pytest.mark.unit
 

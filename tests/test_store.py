@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from picseek.tools.errors import StoreLocked, StoreMismatch, StoreNotFound
+from picseek.tools.store import SCHEMA_VERSION, Store, image_id
 
 from tests.conftest import image_meta
-from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
-from tools.store import SCHEMA_VERSION, Store, image_id
 
 
 def make(tmp_path, model="arch/w1", dim=4, create=True, replace=False):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
-from evals.toy import world
-from evals.toy.world import make_gallery
+from picseek.ui.demo import world
+from picseek.ui.demo.world import make_gallery
 
 
 def test_gallery_schema_and_determinism(tmp_path):
@@ -62,10 +61,9 @@ def test_embeddings_are_normalized_and_deterministic(toy_embedder, toy_gallery_s
 def test_texts_embed_without_the_image_tower_until_an_image_needs_it(toy_spec, toy_gallery_src, monkeypatch):
     """A search process (and the chat UI until an upload) holds no image tower; the first image loads the whole
     model, which then serves texts too, with the same vectors."""
+    from picseek.tools import models
+    from picseek.tools.embed import Embedder
     from PIL import Image
-
-    from tools import models
-    from tools.embed import Embedder
 
     monkeypatch.setattr(models, "_CACHE", {})  # this process may have loaded the toy model already
     e = Embedder(toy_spec, device="cpu", precision="fp32")
@@ -112,8 +110,7 @@ def test_training_texts_know_which_scenes_they_describe():
 def test_toy_training_is_reproducible_from_its_seed(tmp_path):
     """`make toy-model` twice gives the same weights: a few steps of the real script, run twice, compared."""
     import torch
-
-    from evals.toy import train
+    from picseek.evals.toy import train
 
     args = ["--steps", "3", "--batch", "16", "--train-scenes", "64", "--probe-scenes", "40", "--seed", "3"]
     train.main([*args, "--out", str(tmp_path / "a.pt")])
@@ -131,9 +128,8 @@ def test_text_vectors_cut_after_the_last_end_of_text_equal_open_clips():
     """The CLIP text tower runs only up to the batch's last end-of-text token: same vectors as open_clip's full
     run, for texts of different lengths in one batch."""
     import torch
-
-    from tools.embed import Embedder, encode_text
-    from tools.models import resolve
+    from picseek.tools.embed import Embedder, encode_text
+    from picseek.tools.models import resolve
 
     texts = ["a dog", "two people hiking up a snowy mountain with a red tent at sunset", "x, y"]
     lo = Embedder(resolve("ViT-B-32", random_init=True), precision="fp32").loaded

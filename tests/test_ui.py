@@ -9,10 +9,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from agent.agent import Agent
-from tools.home import home
-from tools.retrieve import Searcher
+from picseek.agent.agent import Agent
+from picseek.tools.home import home
+from picseek.tools.retrieve import Searcher
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +24,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def app_url(toy_index, toy_embedder):
-    from ui.server import launch
+    from picseek.ui.server import launch
 
     gallery, store, *_ = toy_index
     (gallery / ".secret.jpg").write_bytes((gallery / "scene_00000.jpg").read_bytes())
@@ -155,10 +154,11 @@ def test_an_uploaded_bomb_is_a_sentence_in_the_chat(app_url, tmp_path):
 
 
 def test_details_table_reads_the_typed_record():
-    from agent.session import ResultRef
+    from picseek.agent.session import ResultRef
+    from picseek.tools.records import ImageRecord
+    from picseek.ui.app import details_table
+
     from tests.conftest import image_meta
-    from tools.records import ImageRecord
-    from ui.app import details_table
 
     meta = image_meta("trips/a.jpg", taken="2019-07-14T18:30:00", date_ts=1563129000, camera_model="<EOS>")
     ref = ResultRef(position=3, id="x", path="/g/trips/a.jpg", match=80, reason="caption has boat")

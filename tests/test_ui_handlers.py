@@ -6,11 +6,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
-from agent.agent import Agent
-from agent.session import Session
-from tools.retrieve import Searcher
-from tools.usage import UsageLog, read_events
+from picseek.agent.agent import Agent
+from picseek.agent.session import Session
+from picseek.tools.retrieve import Searcher
+from picseek.tools.usage import UsageLog, read_events
 
 NAMES = "chat gallery box detail upload options saved session selected".split()
 NAMES += "f_from f_to f_orientation f_width f_height f_folder".split()
@@ -18,7 +17,7 @@ NAMES += "f_from f_to f_orientation f_width f_height f_folder".split()
 
 @pytest.fixture
 def ui(toy_index, toy_embedder, tmp_path):
-    from ui.app import Handlers
+    from picseek.ui.app import Handlers
 
     _, store, _ = toy_index
     agent = Agent(Searcher(store, toy_embedder), usage=UsageLog(tmp_path / "usage.jsonl"))
@@ -73,7 +72,7 @@ def test_a_click_shows_details_logs_its_rank_and_a_missing_file_keeps_its_tile(u
     (gallery / session.results[0].path.rsplit("/", 1)[-1]).unlink()  # the first result's file is gone
     import shutil
 
-    from tools.home import home
+    from picseek.tools.home import home
 
     shutil.rmtree(home() / "thumbs", ignore_errors=True)
     again = last(h.respond("a boat", out["chat"], out["session"], 6, 0))
@@ -96,10 +95,11 @@ def test_a_reload_keeps_every_tile_in_its_place_when_a_result_left_the_index(ui,
 
 @pytest.mark.unit
 def test_details_escape_what_the_file_says():
-    from agent.session import ResultRef
+    from picseek.agent.session import ResultRef
+    from picseek.tools.records import ImageRecord
+    from picseek.ui.app import details_table
+
     from tests.conftest import image_meta
-    from tools.records import ImageRecord
-    from ui.app import details_table
 
     meta = image_meta("sub/<script>x</script>.jpg", camera_make="<b>Evil</b>")
     ref = ResultRef(position=1, id="a" * 24, path="/g/x.jpg", caption="<img src=x>", match=80, reason="<i>")

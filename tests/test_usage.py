@@ -8,10 +8,9 @@ import threading
 
 import pytest
 import typer
+from picseek.tools.usage import UsageLog, default_log_path, read_events, usage_stats
+from picseek.ui.stats_command import stats
 from typer.testing import CliRunner
-
-from tools.usage import UsageLog, default_log_path, read_events, usage_stats
-from ui.stats_command import stats
 
 pytestmark = pytest.mark.unit
 
@@ -158,7 +157,7 @@ def test_write_failure_warns_once_turns_off_and_never_raises(tmp_path, caplog, c
     else:  # fails inside the handler's write
         blocker.mkdir()
         ulog = UsageLog(blocker)
-    with caplog.at_level(logging.WARNING, logger="tools.usage"):
+    with caplog.at_level(logging.WARNING, logger="picseek.tools.usage"):
         ulog.click("s", 1, "a")
         ulog.feedback("s", 1, "a", False)
     assert [r.levelno for r in caplog.records] == [logging.WARNING]

@@ -53,7 +53,7 @@ def one_image(tmp_path) -> Path:
 @pytest.fixture
 def toy_checkpoint() -> Path:
     """The full (expanded) toy checkpoint: a real open_clip state dict that the loader accepts strictly."""
-    from tools.models import TOY_WEIGHTS, expand_bundled
+    from picseek.tools.models import TOY_WEIGHTS, expand_bundled
 
     return expand_bundled(TOY_WEIGHTS)
 
@@ -88,9 +88,8 @@ def test_unreachable_hub_fails_within_seconds_with_only_the_remedy(one_image, tm
 
 def test_default_tag_is_looked_up_in_picseek_models_then_the_hf_cache(tmp_path, monkeypatch):
     from huggingface_hub import constants
-
-    from tools.home import models_dir
-    from tools.models import cached_weights, resolve
+    from picseek.tools.home import models_dir
+    from picseek.tools.models import cached_weights, resolve
 
     spec = resolve("ViT-B-32")
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
@@ -111,8 +110,7 @@ def test_default_tag_is_looked_up_in_picseek_models_then_the_hf_cache(tmp_path, 
 def test_weights_in_the_hf_cache_load_without_touching_the_network(tmp_path, monkeypatch, closed_port, toy_checkpoint):
     import open_clip
     from huggingface_hub import constants
-
-    from tools import models
+    from picseek.tools import models
 
     def no_network(*a, **kw):
         raise AssertionError("the hub was probed although the weights are cached")
@@ -171,7 +169,7 @@ def test_a_hub_that_answers_still_gets_the_download(tmp_path, toy_checkpoint):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     script = (
-        "import open_clip, sys; from tools import models; models._open_clip(); "
+        "import open_clip, sys; from picseek.tools import models; models._open_clip(); "
         f"open_clip.pretrained._PRETRAINED['picseek-toy-coca'] = {{'hubtest': {TAG_CFG!r}}}; "
         "spec = models.resolve('picseek-toy-coca/hubtest'); models.load(spec, device='cpu'); "
         "print(models.cached_weights(spec))"
@@ -199,8 +197,7 @@ def test_a_hub_that_hangs_or_a_proxy_that_refuses_counts_as_offline(monkeypatch,
     """A resolver or server that never answers costs the probe's timeout, not minutes; a 407 or 5xx from a proxy in
     the way is not the hub."""
     from huggingface_hub import constants
-
-    from tools.models import hub_reachable
+    from picseek.tools.models import hub_reachable
 
     status = {"proxy refusal": 407, "gateway error": 502}.get(answer)
 

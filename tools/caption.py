@@ -17,16 +17,14 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
-
-from tools.errors import CaptionFailed, PicseekError, check_choice
-from tools.images import Decoded, Fit, clean_text
-from tools.pipeline import Progress, Stages, run_batches
-from tools.records import ImageRecord
+from picseek.tools.errors import CaptionFailed, PicseekError, check_choice
+from picseek.tools.images import Decoded, Fit, clean_text
+from picseek.tools.pipeline import Progress, Stages, run_batches
+from picseek.tools.records import ImageRecord
 
 if TYPE_CHECKING:  # torch loads lazily
     import torch
-
-    from tools.coca_decode import CocaDecoder
+    from picseek.tools.coca_decode import CocaDecoder
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 300
@@ -101,7 +99,7 @@ class CocaCaptioner:
 
     # 32: a whole `caption_images` batch decodes at once; each decoding step's matrix products run on all its rows
     def __init__(self, spec, device: str = "auto", gen: GenerationConfig | None = None, batch_size: int = 32):
-        from tools.embed import Embedder
+        from picseek.tools.embed import Embedder
 
         if not spec.captions:
             raise PicseekError(
@@ -120,7 +118,7 @@ class CocaCaptioner:
         return self._emb.loaded.model
 
     def caption(self, pixels: Sequence[np.ndarray]) -> list[str | CaptionFailed]:
-        from tools.coca_decode import CocaDecoder
+        from picseek.tools.coca_decode import CocaDecoder
 
         if self._decoder is None:
             self._decoder = CocaDecoder(self.model)
@@ -224,7 +222,7 @@ def caption_images(
     mode: "missing" (only images without a caption), "stale" (also those by another captioner), "all".
     ids: restrict to these images (e.g. the hits the agent is about to show).
     """
-    from tools.decode_pool import DecodePool
+    from picseek.tools.decode_pool import DecodePool
 
     check_choice("caption mode", mode, get_args(CaptionMode))
     t0 = time.monotonic()

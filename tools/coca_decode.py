@@ -30,8 +30,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-
-from tools.errors import PicseekError
+from picseek.tools.errors import PicseekError
 
 SOT, EOT = 49406, 49407  # open_clip's tokenizer: <start_of_text>, <end_of_text>
 

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from tools.errors import DecodeWorkersFailed
-from tools.images import DEFAULT_MAX_PIXELS, Decoded, Fit, SkipImage, decode
+from picseek.tools.errors import DecodeWorkersFailed
+from picseek.tools.images import DEFAULT_MAX_PIXELS, Decoded, Fit, SkipImage, decode
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from typing import Literal, get_args
 
 import numpy as np
-
-from tools.errors import check_choice
-from tools.images import Fit, fit, to_rgb
-from tools.models import Loaded, ModelSpec, load
+from picseek.tools.errors import check_choice
+from picseek.tools.images import Fit, fit, to_rgb
+from picseek.tools.models import Loaded, ModelSpec, load
 
 FeatureVector = np.ndarray  # shape (dim,), float32, unit length
 Precision = Literal["auto", "fp32", "bf16"]  # "auto" resolves to fp16 on CUDA, bf16 on CPUs that compute it natively
@@ -113,7 +112,7 @@ class Embedder:
         return load(self.spec, *self._device_precision(), vision=False)
 
     def _device_precision(self) -> tuple[str, str]:
-        from tools.models import pick_device
+        from picseek.tools.models import pick_device
 
         device = pick_device(self.device)
         # bf16 is the CPU default where the CPU computes it natively: it keeps embeddings practically equal to fp32
@@ -130,7 +129,7 @@ class Embedder:
     @property
     def open_clip(self):
         """The open_clip module, with picseek's model configs registered (imported on first use)."""
-        from tools.models import _open_clip
+        from picseek.tools.models import _open_clip
 
         return _open_clip()
 

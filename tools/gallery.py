@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.models import DEFAULT_MODEL
+from picseek.tools.models import DEFAULT_MODEL
 
 if TYPE_CHECKING:  # only for the annotations: torch and chromadb load when a gallery opens, not at import
-    from tools.embed import Embedder
-    from tools.retrieve import Searcher
-    from tools.store import Store
+    from picseek.tools.embed import Embedder
+    from picseek.tools.retrieve import Searcher
+    from picseek.tools.store import Store
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Gallery:
     def searcher(self) -> Searcher:
         """The searcher over this store (made once: it keeps the calibration of the gallery)."""
         if self._searcher is None:
-            from tools.retrieve import Searcher
+            from picseek.tools.retrieve import Searcher
 
             self._searcher = Searcher(self.store, self.embedder)
         return self._searcher
@@ -47,10 +47,10 @@ def open_gallery(
 ) -> Gallery:
     """The gallery at `folder` under `model`. Its store lives in `store`, else under $PICSEEK_HOME (one per folder
     and model, or per checkpoint); `create` makes it when missing, `replace` drops vectors of other weights."""
-    from tools.embed import Embedder
-    from tools.home import store_dir
-    from tools.models import resolve
-    from tools.store import Store
+    from picseek.tools.embed import Embedder
+    from picseek.tools.home import store_dir
+    from picseek.tools.models import resolve
+    from picseek.tools.store import Store
 
     spec = resolve(model, checkpoint)
     embedder = Embedder(spec, precision=precision)

@@ -7,9 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from picseek.tools.settings import settings
 from platformdirs import user_data_dir
-
-from tools.settings import settings
 
 
 def home() -> Path:

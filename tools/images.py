@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from picseek.tools.errors import SkipImage
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
-
-from tools.errors import SkipImage
 
 DEFAULT_MAX_PIXELS = 100_000_000  # ~10k x 10k; above this a file is refused before it is decoded
 TEXT_LIMIT = 64  # EXIF strings are untrusted: bounded and stripped of control characters

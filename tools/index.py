@@ -19,14 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from tools.decode_pool import Limits
-from tools.embed import Embedder, Precision
-from tools.errors import GalleryNotFound, ModelWeightsUnavailable, StoreMismatch
-from tools.images import Decoded, image_extensions
-from tools.pipeline import InProcess, Job, Progress, Runner
-from tools.records import ImageMeta
-from tools.store import SkipLog, Store, image_id
+from picseek.tools.decode_pool import Limits
+from picseek.tools.embed import Embedder, Precision
+from picseek.tools.errors import GalleryNotFound, ModelWeightsUnavailable, StoreMismatch
+from picseek.tools.images import Decoded, image_extensions
+from picseek.tools.pipeline import InProcess, Job, Progress, Runner
+from picseek.tools.records import ImageMeta
+from picseek.tools.store import SkipLog, Store, image_id
 
 log = logging.getLogger(__name__)
 

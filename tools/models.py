@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tools.errors import ModelWeightsUnavailable, UnknownModel
-from tools.home import models_dir
+from picseek.tools.errors import ModelWeightsUnavailable, UnknownModel
+from picseek.tools.home import models_dir
 
 log = logging.getLogger(__name__)
 

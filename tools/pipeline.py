@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 import numpy as np
-
-from tools.decode_pool import DecodePool, Limits
-from tools.images import Decoded, Fit
+from picseek.tools.decode_pool import DecodePool, Limits
+from picseek.tools.images import Decoded, Fit
 
 K = TypeVar("K", bound=Hashable)  # what a file is known by: an image id
 R = TypeVar("R")  # what the model step returns for a batch: vectors, captions...

@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
-
-from tools.decode_pool import DecodePool, Limits
-from tools.errors import GalleryNotShared, PicseekError, RayClusterUnreachable, RayUnavailable, StoreNotShared
-from tools.images import Decoded, Fit
-from tools.pipeline import Job, Progress
+from picseek.tools.decode_pool import DecodePool, Limits
+from picseek.tools.errors import GalleryNotShared, PicseekError, RayClusterUnreachable, RayUnavailable, StoreNotShared
+from picseek.tools.images import Decoded, Fit
+from picseek.tools.pipeline import Job, Progress
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +304,7 @@ def _user_error(e: BaseException) -> PicseekError | None:
         if x is None or id(x) in seen:
             continue
         seen.add(id(x))
-        if isinstance(x, PicseekError) and type(x).__module__.startswith("tools."):
+        if isinstance(x, PicseekError) and type(x).__module__.startswith("picseek.tools."):
             return x
         todo += [getattr(x, "cause", None), x.__cause__, x.__context__]
     return None

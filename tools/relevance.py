@@ -12,7 +12,7 @@ those units:
 
 `match` (0–100) combines the two into an estimated probability that the hit is what was asked for. Its two
 logistic curves were fitted on the toy world's development dialogues and checked on a held-out gallery
-(`python -m evals.bench.relevance`); the chance level itself is measured per model and gallery at run time, so
+(`python -m picseek.evals.bench.relevance`); the chance level itself is measured per model and gallery at run time, so
 the scale moves with the model.
 """
 

@@ -14,13 +14,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from picseek.tools.embed import Embedder
+from picseek.tools.errors import BadQuery
+from picseek.tools.records import FIELDS, ImageMeta, Orientation
+from picseek.tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
+from picseek.tools.store import Store, image_id
 from pydantic import BaseModel, Field, computed_field, field_validator
-
-from tools.embed import Embedder
-from tools.errors import BadQuery
-from tools.records import FIELDS, ImageMeta, Orientation
-from tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
-from tools.store import Store, image_id
 
 MAX_K = 200
 EXAMPLE_MAX_PIXELS = 50_000_000  # an example photo needs no more; a decompression bomb is refused before decoding
@@ -238,7 +237,7 @@ class Searcher:
     def _decode_examples(self, paths: list[str]) -> list[np.ndarray]:
         """Example images are hostile input (a UI visitor may send one): decoded like indexing decodes, in a worker
         with the pixel limit, a time limit and a memory cap; a refused file is a clear error, not a crash."""
-        from tools.decode_pool import DecodePool, Limits
+        from picseek.tools.decode_pool import DecodePool, Limits
 
         limits = Limits(timeout_s=10.0, memory_mb=1024, max_pixels=EXAMPLE_MAX_PIXELS)
         out = dict(DecodePool(self.embedder.fit, workers=1, limits=limits).imap([(p, p) for p in paths]))

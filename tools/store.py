@@ -20,11 +20,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
+from picseek.tools.errors import StoreLocked, StoreMismatch, StoreNotFound
+from picseek.tools.records import ImageMeta, ImageRecord
+from picseek.tools.settings import settings
 from pydantic import ValidationError
-
-from tools.errors import StoreLocked, StoreMismatch, StoreNotFound
-from tools.records import ImageMeta, ImageRecord
-from tools.settings import settings
 
 log = logging.getLogger(__name__)
 

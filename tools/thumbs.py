@@ -6,10 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
+from picseek.tools.home import home
+from picseek.tools.images import to_rgb
 from PIL import Image, ImageOps
-
-from tools.home import home
-from tools.images import to_rgb
 
 THUMB_SIDE = 384
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from tools.home import home
+from picseek.tools.home import home
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+from picseek.agent.agent import Agent, Event, TurnResult, shown_message
+from picseek.agent.safety import sanitize
+from picseek.agent.session import ResultRef, Session
+from picseek.agent.tools import Toolbox, ToolError
+from picseek.tools.errors import BadQuery
+from picseek.tools.records import ImageRecord
+from picseek.tools.relevance import strength
+from picseek.tools.retrieve import Filters, Hit, parse_day
+from picseek.tools.thumbs import thumbnail, thumbs_dir
 from pydantic import ValidationError
-
-from agent.agent import Agent, Event, TurnResult, shown_message
-from agent.safety import sanitize
-from agent.session import ResultRef, Session
-from agent.tools import Toolbox, ToolError
-from tools.errors import BadQuery
-from tools.records import ImageRecord
-from tools.relevance import strength
-from tools.retrieve import Filters, Hit, parse_day
-from tools.thumbs import thumbnail, thumbs_dir
 
 MAX_UPLOAD = "25mb"  # an example photo needs no more; larger uploads are refused by the server
 CSS = "#results .caption-label {white-space: normal; overflow: visible; text-overflow: clip}"
@@ -275,7 +274,8 @@ def details_table(record: ImageRecord, ref: ResultRef, position: int, path: str)
 
 
 def build(agent: Agent, model_label: str) -> gr.Blocks:
-    planner = "LLM (" + getattr(agent.llm, "model", "") + ")" if agent.llm else "offline rules"
+    model = getattr(agent.planner, "model", "")
+    planner = agent.planner.name + (f" ({model})" if model else "")
     with gr.Blocks(title="picseek") as app:
         gr.Markdown(f"### picseek — `{agent.searcher.root.name}` · model: **{model_label}** · planner: **{planner}**")
         c = _layout(_folders(agent))
@@ -297,7 +297,7 @@ def _outputs(c: SimpleNamespace, *names: str) -> list:
 def _folders(agent: Agent) -> list[str]:
     """The gallery's sub-folders with images, for the folder filter (read from disk: reading every record of a
     million-image index to find them held the UI's start for minutes)."""
-    from tools.index import image_folders
+    from picseek.tools.index import image_folders
 
     return image_folders(agent.searcher.root)
 

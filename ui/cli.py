@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from tools.errors import PicseekError
-from ui.options import (
+from picseek.tools.errors import PicseekError
+from picseek.ui.options import (
     AgentArgs,
     CaptionerOpt,
     GalleryArgs,
@@ -24,9 +23,9 @@ from ui.options import (
     gallery_options,
     store_options,
 )
-from ui.search_command import search
-from ui.terminal import chat_loop, echo_hit, echo_options, load_session, save_session
-from ui.wiring import caption_pass, make_agent
+from picseek.ui.search_command import search
+from picseek.ui.terminal import chat_loop, echo_hit, echo_options, load_session, save_session
+from picseek.ui.wiring import caption_pass, make_agent
 
 app = typer.Typer(
     add_completion=False,
@@ -38,7 +37,7 @@ log = logging.getLogger("picseek")
 
 
 def _setup_logging() -> None:
-    from tools.home import logs_dir
+    from picseek.tools.home import logs_dir
 
     try:
         logs_dir().mkdir(parents=True, exist_ok=True)
@@ -75,16 +74,16 @@ def index(
     opts: GalleryArgs,
 ) -> None:
     """Index (or update the index of) a folder of images."""
-    from tools.decode_pool import Limits
-    from tools.errors import GalleryNotFound
-    from tools.index import index_folder
+    from picseek.tools.decode_pool import Limits
+    from picseek.tools.errors import GalleryNotFound
+    from picseek.tools.index import index_folder
 
     if not folder.is_dir():
         raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
     runner = None
     if ray or ray_address:
-        from tools.ray_pipeline import RayRunner
-        from tools.settings import settings
+        from picseek.tools.ray_pipeline import RayRunner
+        from picseek.tools.settings import settings
 
         runner = RayRunner(ray_address, opts.chroma_url or settings().chroma_url, decode_tasks=workers)
         runner.check()  # before the store is opened: no Ray, or a cluster that cannot share an embedded store
@@ -200,7 +199,7 @@ def ui(
     opts: AgentArgs,
 ) -> None:
     """Start the chat UI in the browser (prints the URL)."""
-    from ui.server import launch
+    from picseek.ui.server import launch
 
     launch(make_agent(opts), opts.model, port=port, host=host)
 
@@ -208,7 +207,7 @@ def ui(
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the registered models."""
-    from tools.models import list_models
+    from picseek.tools.models import list_models
 
     rows = list_models()
     if as_json:
@@ -230,9 +229,9 @@ def demo(
     no_log: NoLogOpt = False,
 ) -> None:
     """Offline demo: build a toy gallery under $PICSEEK_HOME, index it with the toy model, open the chat UI."""
-    from evals.toy.world import make_gallery
-    from tools.home import home
-    from tools.index import index_folder
+    from picseek.tools.home import home
+    from picseek.tools.index import index_folder
+    from picseek.ui.demo.world import make_gallery
 
     gallery = home() / "demo" / f"toy-{seed}-{n}"
     if not (gallery / "scenes.jsonl").exists():
@@ -250,13 +249,13 @@ def demo(
     if terminal or query:
         chat_loop(agent, query or None)
         return
-    from ui.server import launch
+    from picseek.ui.server import launch
 
     launch(agent, "toy", port=port)
 
 
-from ui import eval_commands  # noqa: E402  (the eval and toy-world commands join the same app)
-from ui.stats_command import stats  # noqa: E402
+from picseek.ui import eval_commands  # noqa: E402  (the eval and toy-world commands join the same app)
+from picseek.ui.stats_command import stats  # noqa: E402
 
 eval_commands.register(app)
 app.command("stats")(stats)

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-
-from tools.errors import PicseekError
-from ui.options import AgentArgs, JsonOpt, llm_options
-from ui.wiring import make_captioner
+from picseek.tools.errors import PicseekError
+from picseek.ui.options import AgentArgs, JsonOpt, llm_options
+from picseek.ui.wiring import make_captioner
 
 
 def register(app: typer.Typer) -> None:
@@ -64,9 +63,9 @@ def eval_(
 
 
 def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url) -> dict:
-    from agent.agent import Agent
-    from evals.datasets import load
-    from evals.runner import AgentSystem, TextBaseline, run
+    from picseek.agent.agent import Agent
+    from picseek.evals.datasets import load
+    from picseek.evals.runner import AgentSystem, TextBaseline, run
 
     kw = {"split": split} if fmt == "coco" else {}
     dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
@@ -75,10 +74,10 @@ def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_mod
         if name == "agent":
             made.append(AgentSystem(Agent(searcher, ask=False), "agent"))
         elif name == "agent-llm":
-            from agent.llm import LLMPlanner
+            from picseek.agent.llm import LLMPlanner
 
             llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made.append(AgentSystem(Agent(searcher, llm=llm, ask=False), "agent-llm"))
+            made.append(AgentSystem(Agent(searcher, planner=llm, ask=False), "agent-llm"))
         elif name in ("concat", "last"):
             made.append(TextBaseline(searcher, name))
         else:
@@ -87,18 +86,18 @@ def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_mod
 
 
 def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url):
-    from agent.agent import Agent
-    from evals.target import load_targets, run_target
+    from picseek.agent.agent import Agent
+    from picseek.evals.target import load_targets, run_target
 
     targets = load_targets(dataset)[:limit] if limit else load_targets(dataset)
     if answerer == "toy":
-        from evals.toy.user import ToyUser
+        from picseek.evals.toy.user import ToyUser
 
         if not (folder / "scenes.jsonl").exists():
             raise PicseekError(f"--answerer toy needs a toy gallery with scenes.jsonl; {folder} has none.")
         user = ToyUser(folder)
     elif answerer == "llm":
-        from evals.users import LLMUser
+        from picseek.evals.users import LLMUser
 
         user = LLMUser(model=llm_model, base_url=llm_base_url)
     else:
@@ -109,10 +108,10 @@ def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds,
         if name in ("agent", "agent-llm"):
             llm = None
             if name == "agent-llm":
-                from agent.llm import LLMPlanner
+                from picseek.agent.llm import LLMPlanner
 
                 llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made[name] = Agent(searcher, llm=llm, captioner=captioner, keep_duplicates=True)
+            made[name] = Agent(searcher, planner=llm, captioner=captioner, keep_duplicates=True)
         elif name in ("volunteer", "describe"):
             made[name] = Agent(searcher, captioner=captioner, ask=False, keep_duplicates=True)
         else:
@@ -127,7 +126,7 @@ def toy_targets_cmd(
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
 ) -> None:
     """Write target-image eval lines for a toy gallery: each target first described by one object's noun."""
-    from evals.target import save_targets, toy_targets
+    from picseek.evals.target import save_targets, toy_targets
 
     targets = toy_targets(gallery, n, seed)
     save_targets(targets, out)
@@ -144,7 +143,7 @@ def toy_dialogues_cmd(
     ] = "classic",
 ) -> None:
     """Write toy-world eval dialogues (3 turns, exact ground truth) for a toy gallery."""
-    from evals.datasets import save_jsonl, toy_dialogues
+    from picseek.evals.datasets import save_jsonl, toy_dialogues
 
     if phrasings not in ("classic", "dev", "heldout", "all"):
         raise PicseekError(f"--phrasings must be classic, dev, heldout or all, not {phrasings!r}.")
@@ -160,7 +159,7 @@ def toy_gallery(
     size: Annotated[int, typer.Option("--size", help="image side in pixels (>= 128)")] = 192,
 ) -> None:
     """Render a toy scene gallery with exact ground truth (scenes.jsonl)."""
-    from evals.toy.world import make_gallery
+    from picseek.ui.demo.world import make_gallery
 
     if size < 128:
         raise PicseekError("--size must be at least 128 pixels.")

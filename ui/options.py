@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-
-from tools.models import DEFAULT_MODEL
+from picseek.tools.models import DEFAULT_MODEL
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="model name (see `picseek models`), or ARCH/TAG")]
 CheckpointOpt = Annotated[Path | None, typer.Option("--checkpoint", help="local open_clip checkpoint file")]
@@ -61,6 +60,13 @@ NoLogOpt = Annotated[
     typer.Option("--no-log", help="keep no usage log (by default turns go to $PICSEEK_HOME/usage, never elsewhere)"),
 ]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]
+PlannerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--planner",
+        help="the planner by name: offline, llm, or one another package registers (entry point picseek.planners)",
+    ),
+]
 DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")]
 
 
@@ -75,7 +81,7 @@ class GalleryArgs:
     chroma_url: str | None = None
 
     def open(self, **kw):
-        from tools.gallery import open_gallery
+        from picseek.tools.gallery import open_gallery
 
         where = {"checkpoint": self.checkpoint, "store": self.store, "chroma_url": self.chroma_url}
         return open_gallery(self.folder, self.model, **where, **kw)
@@ -89,13 +95,14 @@ class AgentArgs(GalleryArgs):
     llm_base_url: str | None = None
     offline: bool = False
     no_log: bool = False
+    planner: str | None = None
 
 
 _WHERE = {"model": (ModelOpt, DEFAULT_MODEL), "checkpoint": (CheckpointOpt, None), "store": (StoreOpt, None)}
 _WHERE |= {"chroma_url": (ChromaOpt, None)}
 _GALLERY = {"folder": (DirOpt, Path("."))} | _WHERE
 _LLM = _GALLERY | {"llm_model": (LlmModelOpt, None), "llm_base_url": (LlmUrlOpt, None)}
-_AGENT = _LLM | {"offline": (OfflineOpt, False), "no_log": (NoLogOpt, False)}
+_AGENT = _LLM | {"offline": (OfflineOpt, False), "no_log": (NoLogOpt, False), "planner": (PlannerOpt, None)}
 
 
 def _shared(options: dict, make: type):

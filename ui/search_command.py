@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from ui.options import GalleryArgs, JsonOpt, PrecisionOpt, gallery_options
-from ui.terminal import echo_hit
+from picseek.ui.options import GalleryArgs, JsonOpt, PrecisionOpt, gallery_options
+from picseek.ui.terminal import echo_hit
 
 
 @gallery_options
@@ -38,7 +37,7 @@ def search(
     opts: GalleryArgs,
 ) -> None:
     """Search an indexed folder by description and/or example images."""
-    from tools.retrieve import parse_day
+    from picseek.tools.retrieve import parse_day
 
     filters = {"date_from": parse_day(date_from), "date_to": parse_day(date_to), "orientation": orientation}
     filters |= {"min_width": min_width, "min_height": min_height, "formats": formats}
@@ -64,10 +63,9 @@ def _resolved(paths: list[str]) -> list[str]:
 
 def _query(**fields):
     """The ImageQuery these options make; a bad value is a one-line error naming the option's field."""
+    from picseek.tools.errors import BadQuery
+    from picseek.tools.retrieve import ImageQuery
     from pydantic import ValidationError
-
-    from tools.errors import BadQuery
-    from tools.retrieve import ImageQuery
 
     try:
         return ImageQuery(**fields)
@@ -76,7 +74,7 @@ def _query(**fields):
 
 
 def _show(hits, as_json: bool) -> None:
-    from agent.explain import nothing_matches
+    from picseek.agent.explain import nothing_matches
 
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], indent=2, default=str))

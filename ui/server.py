@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import gradio as gr
+from picseek.agent.agent import Agent
+from picseek.tools.thumbs import thumbs_dir
+from picseek.ui.app import CSS, MAX_UPLOAD, build
 from starlette.middleware import Middleware
-
-from agent.agent import Agent
-from tools.thumbs import thumbs_dir
-from ui.app import CSS, MAX_UPLOAD, build
 
 
 class OfflinePage:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from tools.usage import default_log_path, log_files, read_events, usage_stats
-from ui.options import JsonOpt
+from picseek.tools.usage import default_log_path, log_files, read_events, usage_stats
+from picseek.ui.options import JsonOpt
 
 LogOpt = Annotated[Path | None, typer.Option("--log", help="usage log file (default: $PICSEEK_HOME/usage/usage.jsonl)")]
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
-from tools.errors import PicseekError
+from picseek.tools.errors import PicseekError
 
 
 def load_session(path: Path | None):
+    from picseek.agent.session import Session
     from pydantic import ValidationError
-
-    from agent.session import Session
 
     if path is None or not path.exists():
         return Session()
@@ -37,8 +35,8 @@ def echo_options(question) -> None:
 
 
 def chat_loop(agent, lines=None) -> None:
-    from agent.agent import Event, TurnResult
-    from agent.session import Session
+    from picseek.agent.agent import Event, TurnResult
+    from picseek.agent.session import Session
 
     session = Session()
     typer.echo(

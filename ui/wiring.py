@@ -5,14 +5,14 @@ Heavy modules (torch, open_clip, chromadb) load inside these functions, never at
 
 from __future__ import annotations
 
-from ui.options import AgentArgs
+from picseek.ui.options import AgentArgs
 
 
 def make_captioner(name: str | None, embedder):
     """A captioner by name (a CoCa model, or openai:MODEL); by default the search model if it can caption."""
-    from tools.caption import CocaCaptioner, OpenAICaptioner
-    from tools.models import DEFAULT_CAPTIONER, resolve
-    from tools.settings import settings
+    from picseek.tools.caption import CocaCaptioner, OpenAICaptioner
+    from picseek.tools.models import DEFAULT_CAPTIONER, resolve
+    from picseek.tools.settings import settings
 
     if name and name.startswith("openai:"):
         env = settings()
@@ -23,22 +23,27 @@ def make_captioner(name: str | None, embedder):
 
 
 def caption_pass(st, embedder, captioner_name: str | None, mode: str):
-    from tools.caption import caption_images
+    from picseek.tools.caption import caption_images
 
     return caption_images(st, make_captioner(captioner_name, embedder), mode=mode)
 
 
 def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True):
     """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker."""
-    from agent.agent import Agent
-    from tools.settings import settings
-    from tools.usage import UsageLog
+    from picseek.agent.agent import Agent
+    from picseek.agent.planner import get_planner
+    from picseek.tools.settings import settings
+    from picseek.tools.usage import UsageLog
 
     g = opts.open()
-    llm = None
-    if not opts.offline and (opts.llm_model or opts.llm_base_url or settings().llm_configured()):
-        from agent.llm import LLMPlanner
-
-        llm = LLMPlanner(model=opts.llm_model, base_url=opts.llm_base_url)
+    name = opts.planner or "offline"
+    if (
+        opts.planner is None
+        and not opts.offline
+        and (opts.llm_model or opts.llm_base_url or settings().llm_configured())
+    ):
+        name = "llm"
+    options = {"model": opts.llm_model, "base_url": opts.llm_base_url} if name == "llm" else {}
+    planner = get_planner("offline" if opts.offline else name, **options)
     captioner = make_captioner(None, g.embedder) if captions and g.embedder.spec.captions else None
-    return Agent(g.searcher, llm=llm, captioner=captioner, ask=ask, usage=UsageLog(enabled=not opts.no_log))
+    return Agent(g.searcher, planner=planner, captioner=captioner, ask=ask, usage=UsageLog(enabled=not opts.no_log))

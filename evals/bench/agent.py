@@ -1,6 +1,6 @@
 """Offline agent turn latency on a 2,000-image toy index: p50/p95 per turn over scripted three-turn dialogues.
 
-python -m evals.bench.agent [--n 2000] [--dialogues 60]
+python -m picseek.evals.bench.agent [--n 2000] [--dialogues 60]
 """
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from evals.bench.common import bench_dir, pct, section, write_section
+from picseek.evals.bench.common import bench_dir, pct, section, write_section
 
 
 def main(argv=None) -> None:
-    from agent.agent import Agent
-    from agent.session import Session
-    from evals.datasets import toy_dialogues
-    from evals.toy.world import make_gallery
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+    from picseek.evals.datasets import toy_dialogues
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
+    from picseek.ui.demo.world import make_gallery
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000)
@@ -41,7 +41,7 @@ def main(argv=None) -> None:
     all_ms = [x for v in per_turn.values() for x in v]
     rows = [(str(i + 1), f"{pct(v, 50):.1f}", f"{pct(v, 95):.1f}") for i, v in sorted(per_turn.items())]
     lines = section(
-        f"python -m evals.bench.agent --n {args.n} --dialogues {args.dialogues}",
+        f"python -m picseek.evals.bench.agent --n {args.n} --dialogues {args.dialogues}",
         f"Offline agent turn latency, {gallery.store.count():,}-image toy index, k=10, no captioner",
         ("turn", "p50 ms", "p95 ms"),
         [*rows, ("all", f"{pct(all_ms, 50):.1f}", f"{pct(all_ms, 95):.1f}")],

@@ -1,7 +1,7 @@
 """Caption throughput: open_clip's `generate` against picseek's KV-cached decoder (tools/coca_decode.py), greedy and
 beam search, on the real coca_ViT-B-32 architecture (random weights) and the toy CoCa, fp32 on the CPU.
 
-python -m evals.bench.caption [--images 32] [--batch 32] [--seq-len 20] [--repeat 1]
+python -m picseek.evals.bench.caption [--images 32] [--batch 32] [--seq-len 20] [--repeat 1]
 
 Both decode the same preprocessed batches; the bench also checks that they give the same tokens. open_clip's
 `generate` needs transformers; without it only the cached decoder is measured.
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evals.bench.common import bench_dir, section, write_section
+from picseek.evals.bench.common import bench_dir, section, write_section
 
 
 def fill_random_caption_head(model, seed: int = 0) -> None:
@@ -56,12 +56,11 @@ def _generated(tokens: list[list[int]]) -> float:
 def bench_model(name: str, random_init: bool, files: list, args) -> list[tuple]:
     """Rows (model, method, tokens/caption, open_clip captions/s or None, cached captions/s, same tokens or None)."""
     from open_clip import coca_model
-
-    from tools.caption import GenerationConfig
-    from tools.coca_decode import CocaDecoder
-    from tools.decode_pool import DecodePool
-    from tools.embed import Embedder
-    from tools.models import resolve
+    from picseek.tools.caption import GenerationConfig
+    from picseek.tools.coca_decode import CocaDecoder
+    from picseek.tools.decode_pool import DecodePool
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
 
     emb = Embedder(resolve(name, random_init=random_init), precision="fp32")
     model = emb.loaded.model
@@ -97,9 +96,8 @@ def bench_model(name: str, random_init: bool, files: list, args) -> list[tuple]:
 def main(argv=None) -> None:
     import torch
     from open_clip import coca_model
-
-    from evals.toy.world import make_gallery
-    from tools.models import DEFAULT_CAPTIONER
+    from picseek.tools.models import DEFAULT_CAPTIONER
+    from picseek.ui.demo.world import make_gallery
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--images", type=int, default=32)
@@ -139,7 +137,7 @@ def write_results(rows: list[tuple], args, compared: bool) -> None:
             "tests/test_coca_decode.py.",
         ]
     lines = section(
-        f"python -m evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len} "
+        f"python -m picseek.evals.bench.caption --images {args.images} --batch {args.batch} --seq-len {args.seq_len} "
         f"--repeat {args.repeat}",
         f"Captions per second, {args.images} images in batches of {args.batch}, up to {args.seq_len} tokens, fp32 CPU"
         + (f" (best of {args.repeat} runs)" if args.repeat > 1 else ""),

@@ -17,7 +17,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def bench_dir() -> Path:
-    from tools.home import home
+    from picseek.tools.home import home
 
     d = home() / "bench"
     d.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,7 @@ def decode_cost(files: Sequence[Path], fit) -> tuple[list[np.ndarray], float]:
     does; the worker processes around it left out): their pixels, and the seconds one image costs one core."""
     import time
 
-    from tools.images import decode
+    from picseek.tools.images import decode
 
     decode(files[0], fit)  # warm-up
     t = time.perf_counter()

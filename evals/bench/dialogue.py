@@ -1,6 +1,6 @@
 """Cost of understanding a message and of asking a question, on this machine.
 
-python -m evals.bench.dialogue [--candidates 40]
+python -m picseek.evals.bench.dialogue [--candidates 40]
 
 - tracker: parse + merge per message, over every message of the language suite (context and utterances);
 - question step: `Questioner.ask` over the top candidates of real toy searches whose captions are in the index,
@@ -13,13 +13,13 @@ import argparse
 import time
 from dataclasses import replace
 
-from evals.bench.common import bench_dir, pct, section, write_section
+from picseek.evals.bench.common import bench_dir, pct, section, write_section
 
 
 def tracker_ms() -> list[float]:
-    from agent.state import SearchState
-    from agent.tracker import Tracker
-    from evals.language.cases import HERE, load
+    from picseek.agent.state import SearchState
+    from picseek.agent.tracker import Tracker
+    from picseek.evals.language.cases import HERE, load
 
     tracker, out = Tracker(), []
     tracker.update(SearchState(), "warm up the parser with a red car")
@@ -34,14 +34,14 @@ def tracker_ms() -> list[float]:
 
 
 def question_ms(n_candidates: int) -> tuple[list[float], list[float]]:
-    from agent.questions import Questioner, clear_cache
-    from agent.session import Session
-    from agent.state import SearchState, Subject
-    from evals.toy import world
-    from evals.toy.world import make_gallery
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
-    from tools.retrieve import ImageQuery
+    from picseek.agent.questions import Questioner, clear_cache
+    from picseek.agent.session import Session
+    from picseek.agent.state import SearchState, Subject
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
+    from picseek.tools.retrieve import ImageQuery
+    from picseek.ui.demo import world
+    from picseek.ui.demo.world import make_gallery
 
     folder = bench_dir() / "toy-dialogue-1500"
     if not (folder / "scenes.jsonl").exists():
@@ -76,7 +76,7 @@ def main(argv=None) -> None:
     cold, warm = question_ms(args.candidates)
     k = args.candidates
     lines = section(
-        f"python -m evals.bench.dialogue --candidates {k}",
+        f"python -m picseek.evals.bench.dialogue --candidates {k}",
         "Understanding a message and asking a question (offline, 2 CPU cores)",
         ("step", "runs", "p50 ms", "p95 ms"),
         [

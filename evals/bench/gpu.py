@@ -1,8 +1,9 @@
 """GPU figures for the scale estimate: what one GPU node embeds and captions per second, and what its CPU cores
 decode, measured on a CUDA machine (this project's development machine has no GPU).
 
-On the GPU machine: `python -m evals.bench.gpu --measure gpu.json`; here: `python -m evals.bench.gpu --write
-gpu.json` puts the figures in RESULTS.md and `evals.bench.ray_index` reads them for its estimate.
+On the GPU machine: `python -m picseek.evals.bench.gpu --measure gpu.json`; here:
+`python -m picseek.evals.bench.gpu --write gpu.json` puts the figures in RESULTS.md and `evals.bench.ray_index`
+reads them for its estimate.
 
 - embed: the ViT-B-32 architecture (random weights; cost does not depend on them) through picseek's `Embedder` at its
   CUDA default precision (fp16), from fitted 224x224 uint8 pixels in host memory to unit vectors in host memory,
@@ -21,8 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from evals.bench.common import table, write_section
+from picseek.evals.bench.common import table, write_section
 
 RESULTS_KEY = "gpu"
 
@@ -42,13 +42,12 @@ def _seconds(fn) -> float:
 
 def measure(images: int = 2048) -> dict:
     import torch
-
-    from evals.bench.caption import fill_random_caption_head
-    from evals.bench.common import decode_cost, photos
-    from tools.caption import GenerationConfig
-    from tools.coca_decode import CocaDecoder
-    from tools.embed import Embedder
-    from tools.models import DEFAULT_CAPTIONER, DEFAULT_MODEL, resolve
+    from picseek.evals.bench.caption import fill_random_caption_head
+    from picseek.evals.bench.common import decode_cost, photos
+    from picseek.tools.caption import GenerationConfig
+    from picseek.tools.coca_decode import CocaDecoder
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import DEFAULT_CAPTIONER, DEFAULT_MODEL, resolve
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out: dict = {
@@ -110,8 +109,8 @@ def write(figures: dict) -> None:
     ]
     cores_per_gpu = e["256"] * figures["decode_ms_per_core"] / 1000
     lines = [
-        "Command: `python -m evals.bench.gpu --measure evals/bench/gpu.json` on a GPU machine (not part of `make "
-        "bench`: this machine has no GPU), then `--write evals/bench/gpu.json` here.",
+        "Command: `python -m picseek.evals.bench.gpu --measure evals/bench/gpu.json` on a GPU machine "
+        "(not part of `make bench`: this machine has no GPU), then `--write evals/bench/gpu.json` here.",
         "",
         f"### One GPU node: {figures['device']}, {figures['cores']} CPU cores, torch {figures['torch']}, "
         f"{figures['precision']}",

@@ -3,7 +3,7 @@
 Both use the real ViT-B-32 architecture with random weights (cost does not depend on weight values). Also:
 bf16 vs fp32 accuracy and speed, and the time to re-index an unchanged 10k-image folder.
 
-    python -m evals.bench.ingest [--n 300] [--skip-chroma] [--reindex-n 10000]
+    python -m picseek.evals.bench.ingest [--n 300] [--skip-chroma] [--reindex-n 10000]
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from evals.bench.common import bench_dir, decode_cost, embed_cost, header, photos, table, write_section
-from tools.models import DEFAULT_MODEL
+from picseek.evals.bench.common import bench_dir, decode_cost, embed_cost, header, photos, table, write_section
+from picseek.tools.models import DEFAULT_MODEL
 
 CHROMA_PATH = "Chroma OpenCLIPEmbeddingFunction + ImageLoader (fp32)"
 
 
 def picseek_ingest(folder: Path, precision: str, workers: int | None, batch: int) -> tuple[float, int]:
-    from tools.embed import Embedder
-    from tools.index import index_folder
-    from tools.models import resolve
-    from tools.store import Store
+    from picseek.tools.embed import Embedder
+    from picseek.tools.index import index_folder
+    from picseek.tools.models import resolve
+    from picseek.tools.store import Store
 
     # random weights of the default architecture: open_gallery loads real weights, so this is put together by hand
     emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision=precision)
@@ -66,16 +66,16 @@ def chroma_ingest(folder: Path, batch: int = 32) -> tuple[float, int]:
 
 def precision_check(folder: Path, n: int = 64) -> dict:
     """bf16 vs fp32 on the same inputs: cosine of the embeddings, and model-only speed."""
-    from tools.decode_pool import DecodePool
-    from tools.embed import Embedder
-    from tools.models import resolve
+    from picseek.tools.decode_pool import DecodePool
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
 
     out = {}
     for name in (DEFAULT_MODEL, "toy"):
         spec = resolve(name, random_init=name != "toy")
         e32, e16 = Embedder(spec, precision="fp32"), Embedder(spec, precision="bf16")
         if name == "toy":
-            from evals.toy.world import make_gallery
+            from picseek.ui.demo.world import make_gallery
 
             src = bench_dir() / "toy-precision"
             if not (src / "scenes.jsonl").exists():
@@ -112,9 +112,8 @@ def stage_costs(folder: Path, n: int = 48) -> dict:
     import os
 
     import torch
-
-    from tools.embed import Embedder
-    from tools.models import resolve
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
 
     emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision="bf16")
     pixels, decode_s = decode_cost(sorted(folder.glob("*.jpg"))[:n], emb.fit)
@@ -137,9 +136,9 @@ def reindex_unchanged(n: int) -> dict:
     import subprocess
     import sys
 
-    from evals.toy.world import make_gallery
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
+    from picseek.ui.demo.world import make_gallery
 
     folder = bench_dir() / f"toy-{n}"
     if not (folder / "scenes.jsonl").exists():
@@ -171,7 +170,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     folder = photos(args.n)
-    lines = header(f"python -m evals.bench.ingest --n {args.n}")
+    lines = header(f"python -m picseek.evals.bench.ingest --n {args.n}")
     prec = precision_check(folder)
     rows = ingest_rows(folder, args)
     lines += ingest_lines(args.n, rows)

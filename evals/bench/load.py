@@ -6,7 +6,7 @@ with the real ViT-B-32 architecture (random weights). Sessions run the committed
 `picseek ui` server on a toy gallery: first one at a time (the expected results), then all at once; every session
 must see its own results, turn for turn, and no error.
 
-    python -m evals.bench.load [--sizes 100000 1000000] [--sessions 20] [--skip-memory] [--skip-sessions]
+    python -m picseek.evals.bench.load [--sizes 100000 1000000] [--sessions 20] [--skip-memory] [--skip-sessions]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.bench.common import bench_dir, header, pct, table, write_section
+from picseek.evals.bench.common import bench_dir, header, pct, table, write_section
 
 BIN = Path(sys.executable).parent
 DIALOGUES = Path(__file__).resolve().parents[1] / "data" / "toy-dialogues.jsonl"
@@ -69,12 +69,14 @@ def probe(kind: str, n: int) -> dict:
     """Open the n-vector bench store, serve it (kind "ui": the chat UI, and one three-turn chat through
     gradio_client from another process) or search it (kind "search": 100 searches of every timed kind), and
     report memory."""
-    from evals.bench.search import WORDS, build, cases
+    from picseek.evals.bench.search import WORDS, build, cases
 
     t = time.perf_counter()
     gallery = build(n)
     if gallery.store.count() < n:
-        raise SystemExit(f"the {n:,}-vector bench store is not full; run `python -m evals.bench.search --n {n}`")
+        raise SystemExit(
+            f"the {n:,}-vector bench store is not full; run `python -m picseek.evals.bench.search --n {n}`"
+        )
     out = {"kind": kind, "n": gallery.store.count()}
     if kind == "search":
         for w in [*WORDS, "people"]:
@@ -84,9 +86,9 @@ def probe(kind: str, n: int) -> dict:
             for i in range(100):
                 gallery.searcher.search(make(i))
     else:
-        from agent.agent import Agent
-        from tools.usage import UsageLog
-        from ui.server import launch
+        from picseek.agent.agent import Agent
+        from picseek.tools.usage import UsageLog
+        from picseek.ui.server import launch
 
         agent = Agent(gallery.searcher, usage=UsageLog(enabled=False))
         port = free_port()
@@ -95,7 +97,8 @@ def probe(kind: str, n: int) -> dict:
         wait_http(url)
         out["ready_s"] = time.perf_counter() - t
         # The chat runs in another process, as a browser would: this process's memory is the server's alone.
-        talk = f"from evals.bench.load import chat; c = chat({url!r}, ['red car', 'only at night', 'more like #2'])"
+        chat = f"chat({url!r}, ['red car', 'only at night', 'more like #2'])"
+        talk = f"from picseek.evals.bench.load import chat; c = {chat}"
         r = subprocess.run([sys.executable, "-c", talk + "; assert not c.error, c.error"], capture_output=True)
         if r.returncode:
             raise RuntimeError(f"the chat against the UI failed:\n{r.stderr.decode()[-2000:]}")
@@ -106,7 +109,7 @@ def memory_rows(sizes: list[int]) -> list[dict]:
     rows = []
     for n in sizes:
         for kind in ("search", "ui"):
-            cmd = [sys.executable, "-m", "evals.bench.load", "--probe", kind, "--n", str(n)]
+            cmd = [sys.executable, "-m", "picseek.evals.bench.load", "--probe", kind, "--n", str(n)]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
@@ -162,7 +165,7 @@ def dialogues(n: int) -> list[list[str]]:
 
 def serve_toy_gallery(home: Path) -> tuple[subprocess.Popen, str]:
     """A toy gallery indexed with captions, served by `picseek ui` (offline planner, no usage log)."""
-    from evals.toy.world import make_gallery
+    from picseek.ui.demo.world import make_gallery
 
     n, seed = SESSION_GALLERY
     folder = bench_dir() / f"toy-load-{seed}"
@@ -284,7 +287,7 @@ def main(argv=None) -> None:
     if args.probe:
         print(json.dumps(probe(args.probe, args.n)), flush=True)
         return
-    lines = header("python -m evals.bench.load " + " ".join(argv if argv is not None else sys.argv[1:]))
+    lines = header("python -m picseek.evals.bench.load " + " ".join(argv if argv is not None else sys.argv[1:]))
     if not args.skip_memory:
         lines += memory_lines(memory_rows(args.sizes))
     if not args.skip_sessions:

@@ -2,7 +2,8 @@
 (ViT-B-32 architecture, random weights, precision as `Embedder` picks it), the cost of each stage, and from those
 costs a paper estimate of images/s on N nodes with and without GPUs.
 
-    python -m evals.bench.ray_index [--n 300] [--batch 64] [--chroma-url URL] [--node-cores 16] [--gpu-img-s 2000]
+    python -m picseek.evals.bench.ray_index [--n 300] [--batch 64] [--chroma-url URL]
+        [--node-cores 16] [--gpu-img-s 2000]
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from evals.bench.common import decode_cost, embed_cost, header, photos, table, write_section
-from tools.models import DEFAULT_MODEL
+from picseek.evals.bench.common import decode_cost, embed_cost, header, photos, table, write_section
+from picseek.tools.models import DEFAULT_MODEL
 
 
 @dataclass
@@ -35,8 +35,8 @@ class Run:
 
 
 def _embedder():
-    from tools.embed import Embedder
-    from tools.models import resolve
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
 
     # random weights of the default architecture: open_gallery would load real weights, so this is by hand
     return Embedder(resolve(DEFAULT_MODEL, random_init=True))
@@ -44,9 +44,9 @@ def _embedder():
 
 def index_once(folder: Path, batch: int, runner=None) -> Run:
     """Index `folder` into a fresh embedded store, timing each commit."""
-    from tools.index import index_folder
-    from tools.ray_pipeline import RayRunner
-    from tools.store import Store
+    from picseek.tools.index import index_folder
+    from picseek.tools.ray_pipeline import RayRunner
+    from picseek.tools.store import Store
 
     emb = _embedder()
     _ = emb.loaded  # the driver's model load is outside both figures
@@ -77,9 +77,8 @@ def index_once(folder: Path, batch: int, runner=None) -> Run:
 def stage_costs(folder: Path, batch: int, chroma_url: str | None, k: int = 48) -> dict:
     """Per-stage costs: decode and embed per image on one core, a decode task's start-up, a commit per batch."""
     import torch
-
-    from tools.decode_pool import DecodePool
-    from tools.ray_pipeline import _spawn_without_main
+    from picseek.tools.decode_pool import DecodePool
+    from picseek.tools.ray_pipeline import _spawn_without_main
 
     emb = _embedder()
     files = sorted(folder.glob("*.jpg"))[:k]
@@ -109,8 +108,8 @@ def stage_costs(folder: Path, batch: int, chroma_url: str | None, k: int = 48) -
 
 def _commit_cost(folder: Path, emb, batch: int, chroma_url: str | None, batches: int = 12) -> float:
     """Seconds per upsert of `batch` vectors with their metadata (what the driver does per batch)."""
-    from tools.index import FileEntry, _meta
-    from tools.store import Store
+    from picseek.tools.index import FileEntry, _meta
+    from picseek.tools.store import Store
 
     state = Path(tempfile.mkdtemp(prefix="bench-commit-"))
     try:
@@ -133,7 +132,7 @@ def _commit_cost(folder: Path, emb, batch: int, chroma_url: str | None, batches:
 
 def estimate(costs: dict, batch: int, block: int, node_cores: int, gpu_img_s: float) -> list[tuple[str, ...]]:
     """Images/s on N nodes from the per-stage costs, with the split `size_stages` makes (see `estimate_lines`)."""
-    from tools.ray_pipeline import size_stages
+    from picseek.tools.ray_pipeline import size_stages
 
     decode = costs["decode_s"] + costs["task_start_s"] / block  # core-seconds per image, task start-up spread
     embed = costs["embed_s_1"]  # core-seconds per image on one thread
@@ -171,8 +170,8 @@ def main(argv=None) -> None:
     )
     args = ap.parse_args(argv)
 
-    from tools.pipeline import InProcess
-    from tools.ray_pipeline import RayRunner
+    from picseek.tools.pipeline import InProcess
+    from picseek.tools.ray_pipeline import RayRunner
 
     folder = photos(args.n)
     cpus = os.cpu_count() or 1
@@ -184,7 +183,7 @@ def main(argv=None) -> None:
     costs = stage_costs(folder, args.batch, args.chroma_url)
     print(costs, flush=True)
 
-    command = f"python -m evals.bench.ray_index --n {args.n}" + (" --chroma-url URL" if args.chroma_url else "")
+    command = f"python -m picseek.evals.bench.ray_index --n {args.n}" + (" --chroma-url URL" if args.chroma_url else "")
     lines = header(command)
     lines += compare_lines(args, local, on_ray, cpus)
     lines += cost_lines(costs, args.batch, runner.decode_block)
@@ -230,7 +229,7 @@ def cost_lines(c: dict, batch: int, block: int) -> list[str]:
 
 
 def estimate_lines(c: dict, args, block: int) -> list[str]:
-    from tools.ray_pipeline import EMBED_SHARE
+    from picseek.tools.ray_pipeline import EMBED_SHARE
 
     commit = "server" if "commit_server_s" in c else "embedded store"
     return [

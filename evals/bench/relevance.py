@@ -1,7 +1,7 @@
 """How well the calibrated match (tools.relevance) reads: does "nothing matches" fire on nonsense and stay quiet on
 real searches, and does a match of 80 mean about 80% of such results are right?
 
-python -m evals.bench.relevance [--split dev|heldout|both]
+python -m picseek.evals.bench.relevance [--split dev|heldout|both]
 
 - dev: the seed-4040 toy gallery with the committed classic dialogues, and the dev off-world queries
   (`evals/data/off-world.json`): the curves in tools/relevance.py were set on this split;
@@ -20,8 +20,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-
-from evals.bench.common import header, write_section
+from picseek.evals.bench.common import header, write_section
 
 HERE = Path(__file__).resolve().parents[1]
 SPLITS = {
@@ -33,9 +32,9 @@ BUCKETS = ((0, 15), (15, 40), (40, 75), (75, 90), (90, 101))
 
 
 def _searcher(seed: int):
-    from evals.toy.world import make_gallery
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
+    from picseek.ui.demo.world import make_gallery
 
     folder = Path.home() / ".cache" / "picseek-eval" / f"toy-{seed}"
     if not (folder / "scenes.jsonl").exists():
@@ -46,9 +45,9 @@ def _searcher(seed: int):
 
 
 def measure(split: str) -> dict:
-    from agent.state import SearchState
-    from agent.tracker import Tracker
-    from tools.relevance import WEAK
+    from picseek.agent.state import SearchState
+    from picseek.agent.tracker import Tracker
+    from picseek.tools.relevance import WEAK
 
     seed, dialogues = SPLITS[split]
     searcher, tracker = _searcher(seed), Tracker()
@@ -93,7 +92,7 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 def report(results: list[dict]) -> list[str]:
-    lines = header("python -m evals.bench.relevance --split both")
+    lines = header("python -m picseek.evals.bench.relevance --split both")
     lines += [
         "",
         "### Calibrated match (toy model): 'nothing matches' and reliability",

@@ -6,7 +6,7 @@ ViT-B-32 architecture with random weights. Cost does not depend on the values. E
 way picseek ran it before (Chroma's own filtered query), interleaved with the others, so the ratio is read on the same
 load.
 
-    python -m evals.bench.search [--n 100000] [--queries 200] [--baseline-queries 30] [--no-server]
+    python -m picseek.evals.bench.search [--n 100000] [--queries 200] [--baseline-queries 30] [--no-server]
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-
-from evals.bench.common import bench_dir, pct, section, table, write_section
-from tools.models import DEFAULT_MODEL
+from picseek.evals.bench.common import bench_dir, pct, section, table, write_section
+from picseek.tools.models import DEFAULT_MODEL
 
 WORDS = [
     "red car",
@@ -48,10 +47,10 @@ AIMS = {"text, no filter": 30, "text + orientation filter": 60, "text + date ran
 def build(n: int, dim: int = 512, chroma_url: str | None = None):
     """A gallery of n random vectors under the default architecture with random weights (open_gallery loads real
     weights, so this one is put together by hand); filled once and reused (on a server: in its data folder)."""
-    from tools.embed import Embedder
-    from tools.gallery import Gallery
-    from tools.models import resolve
-    from tools.store import Store
+    from picseek.tools.embed import Embedder
+    from picseek.tools.gallery import Gallery
+    from picseek.tools.models import resolve
+    from picseek.tools.store import Store
 
     emb = Embedder(resolve(DEFAULT_MODEL, random_init=True))
     folder = bench_dir() / f"vectors-{n}"
@@ -80,7 +79,7 @@ def fill(store, n: int, dim: int) -> None:
 
 def _meta(i: int, orientation: str, rng, base: int):
     """Metadata of the i-th made-up image: a JPEG in one of 50 folders, of random size and date."""
-    from tools.records import ImageMeta
+    from picseek.tools.records import ImageMeta
 
     width, height = int(rng.integers(640, 6000)), int(rng.integers(480, 4000))
     date_ts = base + int(rng.integers(0, 10 * 365 * 86400))
@@ -129,7 +128,7 @@ def chroma_server(path: Path) -> Iterator[str]:
 
 def cases() -> dict[str, Callable]:
     """The timed query kinds: query number i -> the ImageQuery to search."""
-    from tools.retrieve import Filters, ImageQuery
+    from picseek.tools.retrieve import Filters, ImageQuery
 
     def text(**kw):
         return lambda i: ImageQuery(text=WORDS[i % 10], k=10, **kw)
@@ -213,8 +212,8 @@ def time_cells(cells: list[Cell]) -> None:
 def text_tower_ms(reps: int = 30) -> dict[str, float]:
     """p50 milliseconds to embed one new query text, per text-tower precision (on one thread, as `Embedder` embeds a
     query's few texts)."""
-    from tools.embed import Embedder
-    from tools.models import resolve
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
 
     out = {}
     for precision in ("fp32", "bf16"):
@@ -231,7 +230,7 @@ def text_tower_ms(reps: int = 30) -> dict[str, float]:
 
 def breakdown(store_name: str, gallery, reps: int = 20) -> list[tuple[str, ...]]:
     """p50 milliseconds of the steps a search is made of, one at a time, on this store."""
-    from tools.retrieve import ImageQuery, pool
+    from picseek.tools.retrieve import ImageQuery, pool
 
     store, col, s = gallery.store, gallery.store.col, gallery.searcher
     vecs = [gallery.embedder.embed_texts([w])[0] for w in WORDS]
@@ -308,7 +307,7 @@ def main(argv=None) -> None:
         print(" | ".join(r), flush=True)
     text_ms = text_tower_ms()
     load = f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
-    command = f"python -m evals.bench.search --n {args.n} --queries {args.queries}"
+    command = f"python -m picseek.evals.bench.search --n {args.n} --queries {args.queries}"
     command += f" --baseline-queries {args.baseline_queries}" + (" --no-server" if args.no_server else "")
     lines = section(
         command,

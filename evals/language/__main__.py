@@ -1,6 +1,6 @@
 """Score the offline tracker on the follow-up language suite: exact state match per case, by phenomenon.
 
-python -m evals.language [--split dev|heldout|both] [--show-failures] [--out evals/results/language.json]
+python -m picseek.evals.language [--split dev|heldout|both] [--show-failures] [--out evals/results/language.json]
 
 `--show-failures` prints the development half's failures only: the held-out half is scored, never read.
 """
@@ -15,14 +15,14 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from evals.language.cases import HERE, PHENOMENA, Case, load
+from picseek.evals.language.cases import HERE, PHENOMENA, Case, load
 
 ARTICLES = {"a", "an", "the", "some", "any"}
 
 
 @lru_cache(maxsize=4096)
 def _singular(word: str) -> str:
-    from agent.state import singular
+    from picseek.agent.state import singular
 
     return singular(word)
 
@@ -35,7 +35,7 @@ def noun_key(noun: str) -> str:
 def place_key(place: str | None) -> tuple[str, ...] | None:
     if not place:
         return None
-    from agent.lexicon import LOCATIVE
+    from picseek.agent.lexicon import LOCATIVE
 
     skip = LOCATIVE | ARTICLES | {"to", "of", "front", "top", "next", "close", "my", "our", "their", "his", "her"}
     words = [w for w in re.findall(r"[a-z]+", place.lower()) if w not in skip]
@@ -88,7 +88,7 @@ def expected(case: Case) -> dict:
         )
         for s in e.subjects
     )
-    from tools.retrieve import Filters
+    from picseek.tools.retrieve import Filters
 
     return {
         "subjects": subjects,
@@ -111,8 +111,8 @@ IGNORED = {"kind": "presence", "options": ["a lamp", "a kite"], "text": "What el
 
 def run_case(case: Case, ignored_question: bool = False):
     """The state the tracker reaches after the case's context and utterance."""
-    from agent.state import Question, SearchState
-    from agent.tracker import Tracker
+    from picseek.agent.state import Question, SearchState
+    from picseek.agent.tracker import Tracker
 
     tracker = Tracker(today=case.today)
     state = SearchState()
@@ -150,9 +150,8 @@ def score(cases: list[Case], ignored_question: bool = False) -> tuple[dict, list
 def latency(cases: list[Case]) -> dict:
     """Per-message parse + merge time of the tracker (ms), over every message of the cases."""
     import numpy as np
-
-    from agent.state import SearchState
-    from agent.tracker import Tracker
+    from picseek.agent.state import SearchState
+    from picseek.agent.tracker import Tracker
 
     tracker, times = Tracker(), []
     tracker.update(SearchState(), "warm up the parser with a red car")

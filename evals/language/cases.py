@@ -1,6 +1,6 @@
 """The follow-up language suite's case format (see README.md), its loader and the one fixed split.
 
-`python -m evals.language.cases FILE...` checks that files follow the format.
+`python -m picseek.evals.language.cases FILE...` checks that files follow the format.
 """
 
 from __future__ import annotations

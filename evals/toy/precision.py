@@ -3,7 +3,8 @@
 Four query classes (single noun, colour + noun, noun + time of day, colour + noun + time), precision@10 capped
 by the number of relevant images; plus the share of generated captions that name exactly the scene's objects.
 
-    python -m evals.toy.precision [--n 1500] [--seed 777] [--captions 300] [--out evals/results/toy-precision.json]
+    python -m picseek.evals.toy.precision [--n 1500] [--seed 777] [--captions 300]
+        [--out evals/results/toy-precision.json]
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from evals.toy import world
-from tools.records import ImageRecord
+from picseek.tools.records import ImageRecord
+from picseek.ui.demo import world
 
 
 def queries(scenes: list[world.Scene]) -> dict[str, list[tuple[str, list[bool]]]]:
@@ -44,10 +44,10 @@ def precision_at(hit_files: list[str], rel: dict[str, bool], k: int = 10) -> flo
 
 
 def main(argv=None) -> dict:
-    from tools.caption import CocaCaptioner, GenerationConfig
-    from tools.gallery import open_gallery
-    from tools.index import index_folder
-    from tools.models import resolve
+    from picseek.tools.caption import CocaCaptioner, GenerationConfig
+    from picseek.tools.gallery import open_gallery
+    from picseek.tools.index import index_folder
+    from picseek.tools.models import resolve
 
     args = parse_args(argv)
     folder, scenes = heldout_gallery(args.gallery, args.n, args.seed)
@@ -88,7 +88,7 @@ def parse_args(argv) -> argparse.Namespace:
 
 def heldout_gallery(folder: Path | None, n: int, seed: int) -> tuple[Path, list[world.Scene]]:
     """The held-out toy gallery (made on first use under $PICSEEK_HOME/evals) and its scenes."""
-    from tools.home import home
+    from picseek.tools.home import home
 
     folder = folder or home() / "evals" / f"toy-heldout-{seed}-{n}"
     if not (folder / "scenes.jsonl").exists():
@@ -98,7 +98,7 @@ def heldout_gallery(folder: Path | None, n: int, seed: int) -> tuple[Path, list[
 
 def measure(searcher, scenes: list[world.Scene], qs_by_class: dict, weight: float) -> dict:
     """P@10 per query class and search latency, with captions blended in at `weight`."""
-    from tools.retrieve import ImageQuery
+    from picseek.tools.retrieve import ImageQuery
 
     res: dict = {"classes": {}}
     lat = []
@@ -120,7 +120,7 @@ def measure(searcher, scenes: list[world.Scene], qs_by_class: dict, weight: floa
 
 def caption_gallery(store, cap) -> dict:
     """Caption every image not yet captioned by `cap`, so hybrid search has captions to blend."""
-    from tools.caption import caption_images
+    from picseek.tools.caption import caption_images
 
     t = time.perf_counter()
     rep = caption_images(store, cap, mode="stale")
@@ -129,7 +129,7 @@ def caption_gallery(store, cap) -> dict:
 
 def caption_check(store, cap, scenes: list[world.Scene], n_images: int) -> dict:
     """Caption the first `n_images` again and score each caption against its scene."""
-    from tools.caption import caption_images
+    from picseek.tools.caption import caption_images
 
     ids = [r.id for r in store.iter_metadata()][:n_images]
     t = time.perf_counter()
@@ -155,7 +155,7 @@ def caption_check(store, cap, scenes: list[world.Scene], n_images: int) -> dict:
 
 def caption_scores(records: list[ImageRecord], scenes: list[world.Scene]) -> tuple[int, int, int]:
     """How many captions name exactly the scene's nouns, its (colour, noun) pairs, and every colour in it."""
-    from evals.toy.train import caption_names_objects
+    from picseek.ui.demo.train import caption_names_objects
 
     by_file = {s.file: s for s in scenes}
     ok_nouns = ok_objects = ok_colours = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from evals.toy import world
+from picseek.ui.demo import world
 
 NOUN_OF = {w: n for n, ws in world.NOUN_WORDS.items() for w in ws}
 TIME_OF = {"day": "day", "night": "night", "sunset": "sunset", "evening": "sunset", "afternoon": "day"}
@@ -32,7 +32,7 @@ def _described(description: str) -> str | None:
 
 
 def _time_of(text: str) -> str | None:
-    from agent.lexicon import TIME_WORDS
+    from picseek.agent.lexicon import TIME_WORDS
 
     for w, t in sorted(TIME_WORDS.items(), key=lambda x: -len(x[0])):
         if w in text.lower():

@@ -8,7 +8,7 @@ unused column of the caption head is tied to one shared vector, which makes the 
 exact for that tied model: the caption softmax runs over the used ids plus one "other" logit that carries
 +log(number of unused ids), which equals the full 49,408-way softmax when the unused columns are tied.
 
-Usage: python -m evals.toy.train --out tools/weights/toy-coca.pt [--steps N] [--seed S]
+Usage: python -m picseek.ui.demo.train --out tools/weights/toy-coca.pt [--steps N] [--seed S]
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from picseek.tools.models import CONFIG_DIR
+from picseek.ui.demo import world
 from PIL import Image
 from tqdm import tqdm
 
-from evals.toy import world
-
 ARCH = "picseek-toy-coca"
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "tools" / "model_configs"
 
 
 def _model_and_transform():
@@ -192,8 +191,7 @@ def evaluate(model, tokenizer, images: torch.Tensor, scenes, n_caption: int = 20
     res["mean_p10"] = float(np.mean([res[c] for c in queries]))
     n_caption = min(n_caption, len(images))
     import open_clip
-
-    from tools.coca_decode import CocaDecoder
+    from picseek.tools.coca_decode import CocaDecoder
 
     gen = CocaDecoder(model).greedy(images[:n_caption].float(), seq_len=30)  # open_clip's greedy generate's tokens
 
