@@ -51,7 +51,7 @@ class OfflinePlanner:
     name = "offline"
 
     def __init__(self, tracker=None):
-        from picseek.agent.tracker import Tracker
+        from picseek.agent.english.tracker import Tracker
 
         self.tracker = tracker or Tracker()
 

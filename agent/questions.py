@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from picseek.agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
+from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
 from picseek.agent.safety import sanitize
 from picseek.agent.state import Question, SearchState, plural, singular
 from picseek.tools.retrieve import Hit
@@ -58,8 +58,8 @@ def clear_cache() -> None:
 
 def read_captions(captions: list[str | None]) -> list[Facts]:
     """Facts of many captions, parsing the new ones in one batch (a caption is a noun phrase: one parse each)."""
-    from picseek.agent.language import parse_many
-    from picseek.agent.reading import clean
+    from picseek.agent.english.language import parse_many
+    from picseek.agent.english.reading import clean
 
     new = sorted({c for c in captions if c and c not in _cache})
     for c, doc in zip(new, parse_many(["find " + clean(c.lower()) for c in new])):
@@ -73,7 +73,7 @@ def facts(caption: str | None, doc=None) -> Facts:
         return Facts()
     if caption in _cache:
         return _cache[caption]
-    from picseek.agent.reading import read
+    from picseek.agent.english.reading import read
 
     r = read(caption.lower(), doc)
     things, attrs, setting, places = set(), [], [], []
@@ -105,7 +105,7 @@ def facts(caption: str | None, doc=None) -> Facts:
 
 
 def _place_key(place: str) -> str:
-    from picseek.agent.lexicon import LOCATIVE
+    from picseek.agent.english.lexicon import LOCATIVE
 
     words = [w for w in place.lower().split() if w not in LOCATIVE and w not in ("a", "an", "the", "to", "of")]
     return " ".join(singular(w) for w in words) or place

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from picseek.agent.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
+from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
 from picseek.tools.retrieve import MAX_K, Filters, ImageQuery
 from pydantic import BaseModel, Field, field_validator
 

@@ -12,7 +12,7 @@ from picseek.agent.agent import Agent
 from picseek.agent.safety import sanitize
 from picseek.agent.session import Session
 from picseek.agent.state import SearchState, Subject
-from picseek.agent.tracker import Tracker
+from picseek.agent.english.tracker import Tracker
 from picseek.tools.index import index_folder
 from picseek.tools.retrieve import Searcher
 from picseek.ui.demo.world import load_scenes, relevant

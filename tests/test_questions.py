@@ -8,7 +8,7 @@ import pytest
 from picseek.agent.questions import Questioner, key
 from picseek.agent.session import Session
 from picseek.agent.state import Question, SearchState, Subject
-from picseek.agent.tracker import Tracker
+from picseek.agent.english.tracker import Tracker
 from picseek.tools.retrieve import Hit
 
 from tests.conftest import image_meta

@@ -46,7 +46,7 @@ def _searcher(seed: int):
 
 def measure(split: str) -> dict:
     from picseek.agent.state import SearchState
-    from picseek.agent.tracker import Tracker
+    from picseek.agent.english.tracker import Tracker
     from picseek.tools.relevance import WEAK
 
     seed, dialogues = SPLITS[split]

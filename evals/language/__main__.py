@@ -35,7 +35,7 @@ def noun_key(noun: str) -> str:
 def place_key(place: str | None) -> tuple[str, ...] | None:
     if not place:
         return None
-    from picseek.agent.lexicon import LOCATIVE
+    from picseek.agent.english.lexicon import LOCATIVE
 
     skip = LOCATIVE | ARTICLES | {"to", "of", "front", "top", "next", "close", "my", "our", "their", "his", "her"}
     words = [w for w in re.findall(r"[a-z]+", place.lower()) if w not in skip]
@@ -112,7 +112,7 @@ IGNORED = {"kind": "presence", "options": ["a lamp", "a kite"], "text": "What el
 def run_case(case: Case, ignored_question: bool = False):
     """The state the tracker reaches after the case's context and utterance."""
     from picseek.agent.state import Question, SearchState
-    from picseek.agent.tracker import Tracker
+    from picseek.agent.english.tracker import Tracker
 
     tracker = Tracker(today=case.today)
     state = SearchState()
@@ -151,7 +151,7 @@ def latency(cases: list[Case]) -> dict:
     """Per-message parse + merge time of the tracker (ms), over every message of the cases."""
     import numpy as np
     from picseek.agent.state import SearchState
-    from picseek.agent.tracker import Tracker
+    from picseek.agent.english.tracker import Tracker
 
     tracker, times = Tracker(), []
     tracker.update(SearchState(), "warm up the parser with a red car")

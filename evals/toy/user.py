@@ -32,7 +32,7 @@ def _described(description: str) -> str | None:
 
 
 def _time_of(text: str) -> str | None:
-    from picseek.agent.lexicon import TIME_WORDS
+    from picseek.agent.english.lexicon import TIME_WORDS
 
     for w, t in sorted(TIME_WORDS.items(), key=lambda x: -len(x[0])):
         if w in text.lower():

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from datetime import date
 
-from picseek.agent import lexicon as L
-from picseek.agent.answers import (
+from picseek.agent.english import lexicon as L
+from picseek.agent.english.answers import (
     SETTING_SLOTS,
     SUBJECT_SLOTS,
     Answers,
@@ -24,9 +24,9 @@ from picseek.agent.answers import (
     split_qa,
     strip_phrase,
 )
-from picseek.agent.language import fix_typos, unknown_words
-from picseek.agent.metadata import Metadata, take_count, take_filters, take_references
-from picseek.agent.reading import Reading, Thing, Value, read
+from picseek.agent.english.language import fix_typos, unknown_words
+from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
+from picseek.agent.english.reading import Reading, Thing, Value, read
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 

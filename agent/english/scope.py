@@ -3,7 +3,7 @@ night; 'no boats, make it red' ends the exclusion at the comma."""
 
 from __future__ import annotations
 
-from picseek.agent import lexicon as L
+from picseek.agent.english import lexicon as L
 
 BOUNDARY_WORDS = frozenset({"but", "though", "however", "although", "instead", "whereas", "yet"})
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from picseek.agent import lexicon as L
-from picseek.agent.language import parse
-from picseek.agent.scope import CUE_VERBS, directly_negated, negation, segments
-from picseek.agent.words import NOUN_POS, Reading, Thing, Value, classify
+from picseek.agent.english import lexicon as L
+from picseek.agent.english.language import parse
+from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
+from picseek.agent.english.words import NOUN_POS, Reading, Thing, Value, classify
 
 __all__ = ["Reading", "Thing", "Value", "clean", "read"]
 

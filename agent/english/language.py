@@ -11,7 +11,7 @@ import re
 import threading
 from functools import lru_cache
 
-from picseek.agent import lexicon
+from picseek.agent.english import lexicon
 from picseek.agent.errors import EnglishModelMissing
 
 BRITISH = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))

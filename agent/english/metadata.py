@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from picseek.agent.lexicon import NUMBERS, ORDINALS
+from picseek.agent.english.lexicon import NUMBERS, ORDINALS
 
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
 _ONE = (

@@ -6,7 +6,7 @@ parse, never from a list.
 from __future__ import annotations
 
 # The cue phrases live in their own module; the tracker reads them here, with the other closed classes.
-from picseek.agent.cues import (  # noqa: F401
+from picseek.agent.english.cues import (  # noqa: F401
     ADD_PHRASES,
     CORRECTION_CUES,
     NO,

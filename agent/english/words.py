@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from picseek.agent import lexicon as L
-from picseek.agent.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
-from picseek.agent.scope import CUE_VERBS
+from picseek.agent.english import lexicon as L
+from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
+from picseek.agent.english.scope import CUE_VERBS
 
 NOUN_POS = ("NOUN", "PROPN")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from picseek.agent import lexicon as L
-from picseek.agent.reading import Reading, Thing, Value, find_phrase, read
+from picseek.agent.english import lexicon as L
+from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, singular
 
 
