@@ -91,6 +91,7 @@ class Agent:
         usage: UsageLog | None = None,
         keep_duplicates: bool = False,
         fallback: Planner | None = None,
+        caption_worker=None,
     ):
         """`planner` reads each message (the offline one when None); `fallback` takes a turn the planner cannot
         (a failing service, a model that did not search) and every search by example image: it needs no network."""
@@ -100,6 +101,8 @@ class Agent:
         self.usage = usage
         self.questioner = Questioner() if ask else None
         self.keep_duplicates = keep_duplicates  # near-duplicates are collapsed into one result unless kept
+        # a `tools.caption_worker.CaptionWorker`: when set, a turn hands it the ids to caption and never waits
+        self.caption_worker = caption_worker
 
     def run(
         self,
@@ -214,6 +217,9 @@ class Agent:
         """Captions missing from the index, made in one pass: the top results shown, and the candidates the
         question step reads (which include them)."""
         wanted = box.candidates[:CANDIDATES] if self.questioner is not None else box.hits[: self.caption_top]
+        if self.caption_worker is not None:  # the results shown first; the turn goes on with the captions there are
+            self.caption_worker.want([h.id for h in [*box.hits, *wanted] if not h.caption])
+            return
         if self.captioner is None or not wanted:
             return
         try:  # captions are a nicety: a failure never loses the results

@@ -15,7 +15,8 @@ from picseek.tools.images import Fit, fit, to_rgb
 from picseek.tools.models import Loaded, ModelSpec, load
 
 FeatureVector = np.ndarray  # shape (dim,), float32, unit length
-Precision = Literal["auto", "fp32", "bf16"]  # "auto" resolves to fp16 on CUDA, bf16 on CPUs that compute it natively
+# "auto": fp16 on CUDA, bf16 on CPUs that compute it natively, int8 on other x86 CPUs (`models.auto_precision`)
+Precision = Literal["auto", "fp32", "bf16", "int8"]
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -25,13 +26,10 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _native_bf16() -> bool:
-    import torch
+def _auto_precision(device: str) -> str:
+    from picseek.tools.models import auto_precision
 
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return auto_precision(device)
 
 
 FEW_TEXTS = 4  # a query's texts (description, negatives) embed on one thread
@@ -115,11 +113,11 @@ class Embedder:
         from picseek.tools.models import pick_device
 
         device = pick_device(self.device)
-        # bf16 is the CPU default where the CPU computes it natively: it keeps embeddings practically equal to fp32
-        # at a fraction of the time (measured by evals/bench/ingest.py; figures in evals/bench/RESULTS.md).
+        # bf16 is the CPU default where the CPU computes it natively, int8 on other x86 CPUs: both keep embeddings
+        # practically equal to fp32 at a fraction of the time (evals/bench/ingest.py and realmodels.py measure them).
         precision = self.precision
         if precision == "auto":
-            precision = "fp16" if device == "cuda" else ("bf16" if _native_bf16() else "fp32")
+            precision = _auto_precision(device)
         return device, precision
 
     @property

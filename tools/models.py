@@ -7,6 +7,7 @@ them load through `open_clip.create_model_and_transforms`, the same factory, so 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -312,15 +313,131 @@ def load(spec: ModelSpec, device: str = "auto", precision: str = "fp32", vision:
                 f"could not load weights for {spec.arch}/{spec.pretrained or pretrained} ({type(e).__name__}; "
                 f"offline?). {REMEDY}"
             ) from e
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16, "int8": torch.float32}[precision]
         model = model.to(dtype=dtype).eval()
         preprocess = dict(model.visual.preprocess_cfg)
         if not vision:
             model.visual = None  # open_clip's text path never reads it
+        if precision == "int8":
+            quantize_int8(model)
         loaded = Loaded(spec, model, open_clip.get_tokenizer(spec.arch), preprocess, device, dtype)
         _CACHE[key if vision else (*key, "text")] = loaded
         _release_freed_memory()
         return loaded
+
+
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # x86 flags of CPUs that compute bf16 matrix products natively
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them (empty where /proc/cpuinfo has no x86 `flags` line)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def auto_precision(device: str, flags: frozenset[str] | None = None) -> str:
+    """The precision "auto" means on `device`: fp16 on CUDA; on a CPU, bf16 where it computes bf16 natively, int8
+    (dynamic quantisation of the Linear layers) on other x86 CPUs, fp32 elsewhere.
+
+    bf16 emulated is slower than fp32 (an AVX2 CPU indexed at 1.1 images/s in bf16 against 6.4 in fp32), so the
+    choice reads the CPU's flags, not oneDNN's "bf16 supported", which is also true where it is only emulated. int8
+    cuts the fp32 towers' time by 1.5-4x at a cosine of 0.9998 to fp32 (evals/bench/realmodels.py).
+    `flags` overrides the CPU's own (tests fake an AVX2-only or an AMX CPU)."""
+    if device != "cpu":
+        return "fp16" if device == "cuda" else "fp32"
+    flags = cpu_flags() if flags is None else flags
+    if not flags:  # not an x86 Linux: no flags to read; ask oneDNN, and leave int8 to the CPUs it was measured on
+        return "bf16" if _mkldnn_bf16() else "fp32"
+    if flags & BF16_FLAGS:
+        return "bf16"
+    return "int8" if "avx2" in flags and _int8_engine() else "fp32"
+
+
+def _mkldnn_bf16() -> bool:
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _int8_engine() -> bool:
+    import torch
+
+    return "fbgemm" in torch.backends.quantized.supported_engines or "x86" in torch.backends.quantized.supported_engines
+
+
+def quantize_int8(model) -> None:
+    """Quantise the model's Linear layers to int8 in place (weights int8, activations quantised per batch), for CPUs
+    without native bf16. The towers' self-attention is first rebuilt on two Linear layers, since torch's
+    `MultiheadAttention` keeps its fused input projection (a third of a block's weights) out of quantisation."""
+    import warnings
+
+    import torch
+
+    for tower in _towers(model):
+        for block in getattr(tower, "resblocks", []):
+            if isinstance(getattr(block, "attn", None), torch.nn.MultiheadAttention) and not hasattr(block, "ln_1_kv"):
+                block.attn = _self_attention()(block.attn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's notice that eager quantisation moves to torchao one day
+        torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+    for module in model.modules():
+        # open_clip reads a block's compute dtype from its MLP's weight, which a quantised layer has as a method
+        if hasattr(module, "get_weight_dtype"):
+            module.get_weight_dtype = lambda: torch.float32
+
+
+def _towers(model) -> list:
+    """The transformers of a model's text and image towers (CLIP keeps its text tower's at the top, CoCa under
+    `text`); a CoCa caption decoder is no tower and keeps its attention as it is."""
+    text = getattr(model, "transformer", None) or getattr(getattr(model, "text", None), "transformer", None)
+    return [t for t in (text, getattr(getattr(model, "visual", None), "transformer", None)) if t is not None]
+
+
+@functools.cache
+def _self_attention():
+    """The class of a self-attention module that replaces a `MultiheadAttention` (same weights, same results) with
+    its projections as plain Linear layers that int8 quantisation can reach (torch is imported on first use)."""
+    import torch
+    import torch.nn.functional as F
+
+    class SelfAttention(torch.nn.Module):
+        def __init__(self, mha: torch.nn.MultiheadAttention):
+            super().__init__()
+            d = mha.embed_dim
+            self.heads, self.batch_first = mha.num_heads, mha.batch_first
+            self.qkv = torch.nn.Linear(d, 3 * d, bias=mha.in_proj_bias is not None)
+            self.qkv.weight = mha.in_proj_weight
+            if mha.in_proj_bias is not None:
+                self.qkv.bias = mha.in_proj_bias
+            self.out = torch.nn.Linear(d, d, bias=mha.out_proj.bias is not None)
+            self.out.weight = mha.out_proj.weight
+            if mha.out_proj.bias is not None:
+                self.out.bias = mha.out_proj.bias
+
+        def forward(self, q, k=None, v=None, need_weights=False, attn_mask=None):
+            if (k is not None and k is not q) or (v is not None and v is not q):
+                raise ValueError("this attention serves self-attention only")
+            x = q if self.batch_first else q.transpose(0, 1)
+            b, n, d = x.shape
+            qkv = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+            if attn_mask is not None and attn_mask.dtype == torch.bool:  # MultiheadAttention: True means masked
+                attn_mask = torch.zeros(attn_mask.shape, dtype=x.dtype).masked_fill(attn_mask, float("-inf"))
+            if attn_mask is not None and attn_mask.dim() == 3:  # (batch * heads, n, n) as MultiheadAttention takes it
+                attn_mask = attn_mask.view(b, self.heads, n, n)
+            y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)
+            y = self.out(y.transpose(1, 2).reshape(b, n, d))
+            return (y if self.batch_first else y.transpose(0, 1)), None
+
+    return SelfAttention
 
 
 def _release_freed_memory() -> None:

@@ -201,7 +201,8 @@ def ui(
     """Start the chat UI in the browser (prints the URL)."""
     from picseek.ui.server import launch
 
-    launch(make_agent(opts), opts.model, port=port, host=host)
+    # captions come from a background worker: a turn never waits for one
+    launch(make_agent(opts, background=True), opts.model, port=port, host=host)
 
 
 @app.command()

@@ -47,7 +47,12 @@ RayAddressOpt = Annotated[
         help="join this Ray cluster, e.g. ray://HEAD:10001, or auto on a cluster node (implies --ray)",
     ),
 ]
-PrecisionOpt = Annotated[Literal["auto", "fp32", "bf16"], typer.Option("--precision", help="auto, fp32 or bf16")]
+PrecisionOpt = Annotated[
+    Literal["auto", "fp32", "bf16", "int8"],
+    typer.Option(
+        "--precision", help="auto (bf16 where the CPU computes it natively, else int8 on x86), fp32, bf16, int8"
+    ),
+]
 LlmModelOpt = Annotated[
     str | None, typer.Option("--llm-model", help="chat model for the LLM planner (or PICSEEK_LLM_MODEL)")
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import gradio as gr
@@ -45,9 +46,25 @@ class OfflinePage:
         await send({"type": "http.response.body", "body": body})
 
 
-def launch(agent: Agent, model_label: str, port: int | None = None, host: str = "127.0.0.1", block: bool = True):
-    """Start the app; only the thumbnail cache of this gallery is served."""
+def launch(
+    agent: Agent,
+    model_label: str,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    block: bool = True,
+    warm: bool = True,
+):
+    """Start the app; only the thumbnail cache of this gallery is served. `warm`: load the model, the English
+    pipeline and the calibration (one throwaway turn) before the app listens, so no user's turn waits for them."""
     import warnings
+
+    if warm:
+        from picseek.ui.wiring import warm_up
+
+        if block:
+            print("picseek UI: loading the model…", flush=True)
+        seconds = warm_up(agent)
+        logging.getLogger(__name__).info("warm-up turn took %.1fs", seconds)
 
     # Gradio's own warnings, nothing else: a renamed Starlette constant (on every event) and, in 6.31's queue
     # statistics, a pandas keyword pandas 3 deprecated

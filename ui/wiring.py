@@ -28,8 +28,11 @@ def caption_pass(st, embedder, captioner_name: str | None, mode: str):
     return caption_images(st, make_captioner(captioner_name, embedder), mode=mode)
 
 
-def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True):
-    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker."""
+def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, background: bool = False):
+    """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker.
+
+    `background` (a long-running process: the UI, a server): captions are made by a low-priority `CaptionWorker`,
+    by the search model when it can caption, else by the default captioner, and a turn never waits for them."""
     from picseek.agent.agent import Agent
     from picseek.agent.planner import get_planner
     from picseek.tools.settings import settings
@@ -46,4 +49,27 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True):
     options = {"model": opts.llm_model, "base_url": opts.llm_base_url} if name == "llm" else {}
     planner = get_planner("offline" if opts.offline else name, **options)
     captioner = make_captioner(None, g.embedder) if captions and g.embedder.spec.captions else None
-    return Agent(g.searcher, planner=planner, captioner=captioner, ask=ask, usage=UsageLog(enabled=not opts.no_log))
+    worker = None
+    if background and captions:
+        from picseek.tools.caption_worker import CaptionWorker
+
+        worker = CaptionWorker(g.store, captioner or make_captioner(None, g.embedder)).start()
+    usage = UsageLog(enabled=not opts.no_log)
+    return Agent(g.searcher, planner=planner, captioner=captioner, ask=ask, usage=usage, caption_worker=worker)
+
+
+def warm_up(agent) -> float:
+    """Run one throwaway turn, unlogged, so that the model, the English pipeline and the gallery's calibration are
+    loaded before a long-running process says it is ready (no user's turn pays for them). Returns its seconds."""
+    import time
+
+    from picseek.agent.session import Session
+
+    t0 = time.monotonic()
+    usage, worker = agent.usage, agent.caption_worker
+    agent.usage = agent.caption_worker = None  # not a user's turn: nothing logged, nothing to caption for it
+    try:
+        agent.turn(Session(), "a photo of a dog on a beach")
+    finally:
+        agent.usage, agent.caption_worker = usage, worker
+    return time.monotonic() - t0
