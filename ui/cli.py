@@ -161,11 +161,22 @@ def ask(
     ] = None,
     no_questions: Annotated[bool, typer.Option("--no-questions", help="never ask a narrowing question")] = False,
     as_json: JsonOpt = False,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="send the turns to a running `picseek serve` at URL (key: PICSEEK_API_KEY)"),
+    ] = None,
     *,
     opts: AgentArgs,
 ) -> None:
     """Run messages as turns of one conversation; --json prints one object per turn."""
-    agent = make_agent(opts, ask=not no_questions)
+    if server and no_questions:
+        raise PicseekError("--no-questions is the server's setting; leave it out with --server.")
+    if server:  # the server holds the gallery, the model and the planner: only the turns travel
+        from picseek.ui.serve_client import RemoteAgent, ServerClient
+
+        agent = RemoteAgent(ServerClient(server))
+    else:
+        agent = make_agent(opts, ask=not no_questions)
     session = load_session(session_file)
     out = []
     for m in messages:
@@ -256,10 +267,12 @@ def demo(
 
 
 from picseek.ui import eval_commands  # noqa: E402  (the eval and toy-world commands join the same app)
+from picseek.ui.serve import serve_command  # noqa: E402
 from picseek.ui.stats_command import stats  # noqa: E402
 
 eval_commands.register(app)
 app.command("stats")(stats)
+app.command("serve")(serve_command)
 
 
 def main() -> None:
