@@ -79,6 +79,7 @@ class CaptionWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="picseek-captions", daemon=True)
                 self._thread.start()
+                log.info("background captioning started (%s)", self.captioner.id)
         return self
 
     def want(self, ids: Sequence[str]) -> None:
