@@ -110,7 +110,7 @@ def test_training_texts_know_which_scenes_they_describe():
 def test_toy_training_is_reproducible_from_its_seed(tmp_path):
     """`make toy-model` twice gives the same weights: a few steps of the real script, run twice, compared."""
     import torch
-    from picseek.evals.toy import train
+    from picseek.ui.demo import train
 
     args = ["--steps", "3", "--batch", "16", "--train-scenes", "64", "--probe-scenes", "40", "--seed", "3"]
     train.main([*args, "--out", str(tmp_path / "a.pt")])
