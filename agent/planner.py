@@ -56,12 +56,39 @@ class OfflinePlanner:
         self.tracker = tracker or Tracker()
 
     def plan(self, message: str, session: Session, tools: Toolbox) -> Plan:
-        up = self.tracker.update(session.state, message, asked=session.asked, resolve=session.resolve)
+        from picseek.agent.english.places import read_places
+
+        said = read_places(message)  # places and written words first, so the reader never takes them for things
+        up = self.tracker.update(session.state, said.text, asked=session.asked, resolve=session.resolve)
         notes = []
         if up.unknown:
             words = ", ".join(f"“{w[:30]}”" for w in up.unknown[:3])
             notes.append(f"I don't know the word{'s' if len(up.unknown) > 1 else ''} {words}.")
+        notes += _place_notes(said, up.state, tools)
         return Plan(up.state, notes)
+
+
+def _place_notes(said, state: SearchState, tools: Toolbox | None) -> list[str]:
+    """Put what the message said about places and written words into the state's filters; the sentences the reply
+    leads with: a place name that names nothing, a place with no photos (and the closest that have some)."""
+    notes = [f"I don't know a place called “{name[:40]}”." for name in said.unknown_places[:2]]
+    update = {}
+    if said.place is not None:
+        update["place"] = said.place
+        store = getattr(getattr(tools, "searcher", None), "store", None)
+        if store is not None:
+            from picseek.tools.places import nothing_from
+
+            none = nothing_from(store, said.place)
+            if none:
+                notes.append(none)
+    if said.written:
+        update["text_in_image"] = said.written
+    if update:
+        state.filters = state.filters.model_copy(update=update)
+        if state.is_empty():  # "photos from Lisbon", '"OPEN"': the place or the words are the whole request
+            state.words = list(said.written) or ["photo"]
+    return notes
 
 
 def _builtin() -> dict[str, Callable[..., Planner]]:

@@ -24,6 +24,7 @@ from picseek.tools.embed import Embedder, Precision
 from picseek.tools.errors import GalleryNotFound, ModelWeightsUnavailable, StoreMismatch
 from picseek.tools.images import Decoded, image_extensions
 from picseek.tools.pipeline import InProcess, Job, Progress, Runner
+from picseek.tools.places import geocoder_id, place_meta
 from picseek.tools.records import ImageMeta
 from picseek.tools.store import SkipLog, Store, image_id
 
@@ -56,6 +57,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     total: int = 0  # images in the store after the run
+    placed: int = 0  # unchanged images whose place was (re)labelled from their GPS, without model work
     model: str = ""
     store: str = ""
 
@@ -163,6 +165,7 @@ def _meta(f: FileEntry, decoded: dict) -> ImageMeta:
         mtime_ns=f.mtime_ns,
         mtime=mtime,
         **decoded,
+        **place_meta(decoded.get("gps_lat"), decoded.get("gps_lon")),
         date_ts=int(decoded.get("taken_ts", mtime)),  # capture time, else file time
     )
 
@@ -189,6 +192,7 @@ def index_folder(
     report = IndexReport(model=embedder.model_id, store=str(store.chroma_url or store.state_dir))
     skiplog = SkipLog(store.state_dir)
     todo, existing, changed = _plan(gallery, store, skiplog, report, reindex)
+    report.placed = label_places(store, exclude={f.id for f in todo})
     if todo:
         runner = runner or InProcess(workers)
         if isinstance(runner, InProcess):
@@ -205,6 +209,16 @@ def index_folder(
     report.total = store.count()
     report.seconds = round(time.monotonic() - t0, 3)
     return report
+
+
+def label_places(store: Store, exclude: set[str] = frozenset()) -> int:
+    """Name the place of stored images that have GPS but were not labelled by this geocoder (records from before
+    places, or from older GeoNames data): metadata only, so a plain re-index brings an old store up to date.
+    `exclude`: ids about to be indexed anyway. Returns how many records were labelled."""
+    stale = store.records_where({"$and": [{"gps_lat": {"$gte": -90.0}}, {"place_by": {"$ne": geocoder_id()}}]})
+    updates = {r.id: place_meta(r.meta.gps_lat, r.meta.gps_lon) for r in stale if r.id not in exclude}
+    store.update_metadata(updates)
+    return len(updates)
 
 
 class EmbedStep:

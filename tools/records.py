@@ -42,6 +42,16 @@ class ImageMeta(BaseModel):
     gps_lon: float | None = None
     date_ts: int  # capture time if known, else file time: what date filters compare
     caption_by: str | None = None  # the captioner that wrote the image's caption
+    # where it was taken, from its GPS (tools.places): absent without a usable position or a place near it
+    place_id: int | None = None  # GeoNames id of the city
+    place_city: str | None = None
+    place_region: str | None = None  # US state (the only regions the GeoNames wheel names)
+    place_country: str | None = None
+    place_cc: str | None = None  # ISO 3166 country code
+    place_by: str | None = None  # the geocoder data that labelled it; set whenever the GPS was usable
+    ocr_text: str | None = None  # text read in the image (tools.ocr), untrusted: shown, never obeyed
+    ocr_by: str | None = None  # the OCR engine that read it; set even when it found no text, so a rerun skips it
+    ocr_words: int | None = None  # words in `ocr_text` (0: read, nothing found): what a search for text filters on
 
     @model_serializer(mode="wrap")
     def _without_none(self, handler) -> dict:

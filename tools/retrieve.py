@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from picseek.tools.embed import Embedder
 from picseek.tools.errors import BadQuery
+from picseek.tools.places import PlaceFilter
 from picseek.tools.records import FIELDS, ImageMeta, Orientation
 from picseek.tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
 from picseek.tools.store import Store, image_id
@@ -36,6 +37,12 @@ class Filters(BaseModel):
     formats: list[str] = Field(default_factory=list, description="e.g. ['JPEG', 'PNG']")
     folder: str | None = Field(None, description="sub-folder of the gallery, relative to its root")
     camera: str | None = Field(None, description="camera make or model, exact as stored")
+    place: PlaceFilter | None = Field(None, description="where the photos were taken (from their GPS)")
+    text_in_image: list[str] = Field(
+        default_factory=list,
+        description="words written in the picture (a sign, a label), e.g. ['bakery']: images whose text, read by "
+        "OCR, has them rank first",
+    )
 
     def where(self) -> dict | None:
         """The Chroma `where` clause for these filters (None when there are none), on `ImageMeta`'s fields."""
@@ -57,6 +64,8 @@ class Filters(BaseModel):
             c.append({f.dir: self.folder.strip("/")})
         if self.camera:
             c.append({"$or": [{f.camera_make: self.camera}, {f.camera_model: self.camera}]})
+        if self.place:
+            c.append(self.place.resolve()[1])
         if not c:
             return None
         return c[0] if len(c) == 1 else {"$and": c}
@@ -279,7 +288,7 @@ class Searcher:
             hits, short = self._hits(q, found, v, refs, example_vectors, count)
             # Too few left after folding near-duplicates, and the store has more: look further.
             if not short or len(found) < n or n >= MAX_POOL:
-                return hits
+                return self._written_first(q, hits, v, refs, example_vectors, count)
             n = min(MAX_POOL, n * 4)
 
     def _hits(self, q: ImageQuery, found: list, v: np.ndarray, refs: _Refs, example_vectors, count: int):
@@ -329,6 +338,35 @@ class Searcher:
             return False
         hits[int(near.argmax())].duplicates.append(str(self.root / record.meta.path))
         return True
+    def _written_first(self, q: ImageQuery, hits: list[Hit], v: np.ndarray, refs: _Refs, example_vectors, count):
+        """With `filters.text_in_image`: the images whose text (read by OCR) has those words come first, the best
+        written match first (then by the search's score), then the other hits; k in all."""
+        terms = q.filters.text_in_image
+        if not terms:
+            return hits
+        from picseek.tools.ocr import text_match
+
+        has_text = {FIELDS.ocr_words: {"$gte": 1}}
+        where = q.filters.where()
+        written = {}
+        for r in self.store.records_where(has_text if where is None else {"$and": [where, has_text]}):
+            score = text_match(terms, r.meta.ocr_text)
+            if score > 0:
+                written[r.id] = score
+        if not written:
+            return hits
+        best = sorted(written, key=written.get, reverse=True)[:MAX_POOL]
+        found = self.store.get(best, vectors=True)
+        plain = q.model_copy(
+            update={"k": min(MAX_K, len(found)), "threshold": None, "min_match": None, "collapse_duplicates": False}
+        )
+        first, _ = self._hits(plain, found, v, refs, example_vectors, count)
+        first.sort(key=lambda h: -written[h.id])  # stable: equal text matches keep the search's order
+        out = first + [h for h in hits if h.id not in written]
+        for rank, h in enumerate(out[: q.k], 1):
+            h.rank = rank
+        return out[: q.k]
+
 
     def _rerank(self, q: ImageQuery, embs: np.ndarray, docs: list, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate scores after the negative penalty and the caption blend; and, per candidate and negative,

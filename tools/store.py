@@ -244,6 +244,32 @@ class Store:
                     metadatas=[r.meta.model_dump(exclude_none=True) for r in keep],
                 )
 
+    def update_metadata(self, updates: Mapping[str, Mapping]) -> None:
+        """Set these metadata keys of these images (image id -> {key: value}), keeping everything else they hold;
+        ids not in the store are left out (an image deleted meanwhile is not re-added)."""
+        items = [(i, dict(u)) for i, u in updates.items() if u]
+        for s in range(0, len(items), self.max_batch):
+            batch = items[s : s + self.max_batch]
+            there = set(self.col.get(ids=[i for i, _ in batch], include=[])["ids"])
+            keep = [(i, u) for i, u in batch if i in there]
+            if keep:  # Chroma's update merges the keys it is given into the stored metadata
+                self.col.update(ids=[i for i, _ in keep], metadatas=[u for _, u in keep])
+
+    def any_where(self, where: dict) -> bool:
+        """Whether any image's metadata passes a Chroma `where` clause."""
+        return bool(self.col.get(where=where, limit=1, include=[])["ids"])
+
+    def records_where(self, where: dict, page: int = 5000) -> list[ImageRecord]:
+        """The records (without vectors) whose metadata passes a Chroma `where` clause."""
+        out: list[ImageRecord] = []
+        offset = 0
+        while True:
+            r = self.col.get(where=where, include=["metadatas", "documents"], limit=page, offset=offset)
+            out += self._records(r["ids"], r["metadatas"], r["documents"])
+            if len(r["ids"]) < page:
+                return out
+            offset += page
+
     def delete(self, ids: Sequence[str]) -> None:
         for s in range(0, len(ids), self.max_batch):
             self.col.delete(ids=list(ids[s : s + self.max_batch]))

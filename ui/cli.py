@@ -66,6 +66,7 @@ def index(
     ] = False,
     captions: Annotated[bool, typer.Option("--captions", help="also caption images (stored, searchable)")] = False,
     captioner: CaptionerOpt = None,
+    ocr: Annotated[bool, typer.Option("--ocr", help="also read the text in images (offline OCR)")] = False,
     precision: PrecisionOpt = "auto",
     ray: RayOpt = False,
     ray_address: RayAddressOpt = None,
@@ -80,6 +81,11 @@ def index(
 
     if not folder.is_dir():
         raise GalleryNotFound(f"{folder} is not a folder. Pass the folder of images to index.")
+    engine = None
+    if ocr:  # before any work: a missing engine is one sentence, not a failure after embedding
+        from picseek.tools.ocr import OcrEngine
+
+        engine = OcrEngine()
     runner = None
     if ray or ray_address:
         from picseek.tools.ray_pipeline import RayRunner
@@ -103,6 +109,12 @@ def index(
             runner=runner,
         )
         cap = caption_pass(st, embedder, captioner, "stale") if captions else None
+        text = None
+        if engine is not None:
+            from picseek.tools.ocr import ocr_images
+
+            limits = Limits(timeout_s=timeout, max_pixels=max_pixels)
+            text = ocr_images(st, engine, runner=runner, workers=workers, limits=limits)
     finally:
         st.unlock()
         if runner is not None:
@@ -111,15 +123,61 @@ def index(
         out = report.to_json()
         if cap is not None:
             out["captions"] = {"captioned": cap.captioned, "unchanged": cap.unchanged, "skipped": cap.skipped}
+        if text is not None:
+            out["ocr"] = text.to_json()
         typer.echo(json.dumps(out, indent=2))
         return
     typer.echo(report.summary())
+    if report.placed:
+        typer.echo(f"named the place of {report.placed} unchanged images from their GPS")
     if cap is not None:
         typer.echo(cap.summary())
+    if text is not None:
+        typer.echo(text.summary())
     for s in report.skipped[:50]:
         typer.echo(f"  skipped {s.path}: {s.reason}")
     if len(report.skipped) > 50:
         typer.echo(f"  ... and {len(report.skipped) - 50} more (use --json for the full list)")
+
+
+@app.command()
+@gallery_options
+def ocr(
+    redo: Annotated[bool, typer.Option("--all", help="read every image again")] = False,
+    batch_size: Annotated[int, typer.Option(help="images per batch and commit")] = 8,
+    workers: Annotated[int | None, typer.Option(help="decode processes (default: CPU count, max 4)")] = None,
+    ray: RayOpt = False,
+    ray_address: RayAddressOpt = None,
+    as_json: JsonOpt = False,
+    *,
+    opts: GalleryArgs,
+) -> None:
+    """Read the text in the images of an existing index (offline OCR; stored per image, searchable)."""
+    from picseek.tools.ocr import OcrEngine, ocr_images
+
+    engine = OcrEngine()
+    runner = None
+    if ray or ray_address:
+        from picseek.tools.ray_pipeline import RayRunner
+        from picseek.tools.settings import settings
+
+        runner = RayRunner(ray_address, opts.chroma_url or settings().chroma_url, decode_tasks=workers)
+        runner.check()
+    g = opts.open()
+    st = g.store
+    st.lock()
+    try:
+        rep = ocr_images(st, engine, redo=redo, batch_size=batch_size, runner=runner, workers=workers)
+    finally:
+        st.unlock()
+        if runner is not None:
+            runner.close()
+    if as_json:
+        typer.echo(json.dumps(rep.to_json()))
+    else:
+        typer.echo(rep.summary())
+        for sk in rep.skipped[:50]:
+            typer.echo(f"  skipped {sk['path']}: {sk['reason']}")
 
 
 @app.command()

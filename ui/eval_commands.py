@@ -163,5 +163,7 @@ def toy_gallery(
 
     if size < 128:
         raise PicseekError("--size must be at least 128 pixels.")
-    make_gallery(out, n, seed, size)
+    make_gallery(out, n, seed, size, gps=gps, text=text)
+    gps: Annotated[bool, typer.Option("--gps", help="write real cities' GPS positions into EXIF")] = False,
+    text: Annotated[bool, typer.Option("--text", help="draw a word on a sign in half of the scenes")] = False,
     typer.echo(f"wrote {n} scenes to {out} (ground truth: {out / 'scenes.jsonl'})")

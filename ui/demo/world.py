@@ -7,6 +7,7 @@ vocabulary. Every scene is a pure function of (seed, index), so a gallery is rep
 from __future__ import annotations
 
 import json
+import math
 import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -69,17 +70,33 @@ class Scene:
     objects: tuple[Thing, ...]
     moon: bool = False
     caption: str = field(default="")
+    city: str | None = None  # with --gps: the real city whose position is in the file's EXIF ("" for a (0, 0) fix)
+    gps: tuple[float, float] | None = None  # (lat, lon) written into EXIF
+    sign: str | None = None  # with --text: the word drawn on a sign in the scene
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["objects"] = [asdict(o) for o in self.objects]
         d.pop("moon")
+        for k in ("city", "gps", "sign"):  # galleries without places or text keep the format they had
+            if d[k] is None:
+                d.pop(k)
         return d
 
     @classmethod
     def from_json(cls, d: dict) -> Scene:
         objs = tuple(Thing(**o) for o in d["objects"])
-        return cls(file=d["file"], time=d["time"], ground=d["ground"], objects=objs, caption=d["caption"])
+        gps = tuple(d["gps"]) if d.get("gps") else None
+        return cls(
+            file=d["file"],
+            time=d["time"],
+            ground=d["ground"],
+            objects=objs,
+            caption=d["caption"],
+            city=d.get("city"),
+            gps=gps,
+            sign=d.get("sign"),
+        )
 
 
 def sample_scene(seed: int, index: int) -> Scene:
@@ -314,14 +331,109 @@ def _draw_thing(d: ImageDraw.ImageDraw, o: Thing, cx: float, base: float, u: flo
         raise ValueError(o.noun)
 
 
-def make_gallery(out: Path, n: int, seed: int, size: int = 192, progress: bool = True) -> list[Scene]:
-    """Render `n` scenes into `out` as JPEGs plus `scenes.jsonl`; returns the scenes."""
+# Real cities for --gps: (name as GeoNames spells it, country, latitude, longitude of the centre). Several share a
+# country (Lisbon/Porto, Kyoto/Tokyo, Sydney/Melbourne) so country and city requests differ; Suva sits near the
+# antimeridian.
+CITIES = (
+    ("Lisbon", "Portugal", 38.7223, -9.1393),
+    ("Porto", "Portugal", 41.1496, -8.6110),
+    ("Kyoto", "Japan", 35.0116, 135.7681),
+    ("Tokyo", "Japan", 35.6895, 139.6917),
+    ("Paris", "France", 48.8566, 2.3522),
+    ("Sydney", "Australia", -33.8688, 151.2093),
+    ("Melbourne", "Australia", -37.8136, 144.9631),
+    ("Reykjavik", "Iceland", 64.1466, -21.9426),
+    ("Cape Town", "South Africa", -33.9249, 18.4241),
+    ("Suva", "Fiji", -18.1416, 178.4419),
+)
+NO_GPS_SHARE = 0.1  # scenes with no GPS at all
+NULL_FIX_SHARE = 0.05  # scenes whose camera wrote (0, 0) for want of a fix
+JITTER_KM = 1.0  # how far from the centre a photo may be taken (further, and Porto is Vila Nova de Gaia)
+# Words drawn on signs with --text: shop signs and the like, 3 to 8 letters.
+SIGN_WORDS = (
+    "BAKERY", "HOTEL", "MUSEUM", "CAFE", "GARAGE", "LIBRARY", "MARKET", "STATION", "PIZZA", "BOOKS",
+    "FLOWERS", "TAXI", "BANK", "CINEMA", "PHARMACY", "BAR", "THEATRE", "FISH", "GALLERY", "SCHOOL",
+    "POLICE", "HARBOUR", "SUSHI", "TICKETS", "EXIT", "OPEN", "SALE", "BEACH", "PARKING", "TOYS",
+)  # fmt: skip
+SIGN_SHARE = 0.5  # scenes with a sign, with --text
+
+
+def place_scene(scene: Scene, seed: int, index: int, gps: bool, text: bool) -> Scene:
+    """The scene with a real city's position and/or a sign word, drawn from their own random stream so the scene's
+    contents (and a model trained on them) are the same with or without them."""
+    rng = random.Random(f"picseek-toy-place-{seed}-{index}")
+    city = position = sign = None
+    if gps:
+        r = rng.random()
+        if r < NULL_FIX_SHARE:
+            city, position = "", (0.0, 0.0)
+        elif r >= NULL_FIX_SHARE + NO_GPS_SHARE:
+            name, _, lat, lon = rng.choice(CITIES)
+            km = rng.uniform(0, JITTER_KM)
+            angle = rng.uniform(0, 2 * math.pi)
+            dlat = km * math.cos(angle) / 111.2
+            dlon = km * math.sin(angle) / (111.2 * math.cos(math.radians(lat)))
+            city, position = name, (round(lat + dlat, 6), round(lon + dlon, 6))
+    if text and rng.random() < SIGN_SHARE:
+        sign = rng.choice(SIGN_WORDS)
+    return replace(scene, city=city, gps=position, sign=sign)
+
+
+def _exif_gps(lat: float, lon: float) -> Image.Exif:
+    """EXIF with a GPS block (degrees, minutes, seconds as rationals), as a camera writes it."""
+
+    def dms(v: float) -> tuple[float, float, float]:
+        v = abs(v)
+        d = int(v)
+        m = int((v - d) * 60)
+        return (float(d), float(m), round((v - d - m / 60) * 3600, 4))
+
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+    return exif
+
+
+def draw_sign(img: Image.Image, word: str, seed: str) -> Image.Image:
+    """A light sign with the word in dark capitals, in the sky, where no object of the scene is drawn."""
+    from PIL import ImageFont
+
+    rng = random.Random(seed)
+    w, h = img.size
+    font = ImageFont.load_default(size=max(10, int(h * 0.14)))
+    d = ImageDraw.Draw(img)
+    left, top, right, bottom = d.textbbox((0, 0), word, font=font)
+    tw, th = right - left, bottom - top
+    pad = max(3, int(h * 0.03))
+    x = rng.uniform(pad, max(pad, w - tw - 3 * pad))
+    y = rng.uniform(pad, max(pad, h * 0.35 - th))
+    d.rectangle([x - pad, y - pad, x + tw + pad, y + th + pad], fill=(240, 236, 220), outline=(60, 40, 30))
+    d.text((x - left, y - top), word, fill=(25, 20, 20), font=font)
+    return img
+
+
+def make_gallery(
+    out: Path,
+    n: int,
+    seed: int,
+    size: int = 192,
+    progress: bool = True,
+    gps: bool = False,
+    text: bool = False,
+) -> list[Scene]:
+    """Render `n` scenes into `out` as JPEGs plus `scenes.jsonl`; returns the scenes. `gps`: write real cities'
+    positions into EXIF (some scenes get none, some a (0, 0) fix); `text`: draw a word on a sign in half of them."""
     from tqdm import tqdm
 
     out.mkdir(parents=True, exist_ok=True)
     scenes = [sample_scene(seed, i) for i in range(n)]
+    if gps or text:
+        scenes = [place_scene(sc, seed, i, gps, text) for i, sc in enumerate(scenes)]
     for sc in tqdm(scenes, desc="rendering scenes", unit="img", disable=not progress):
-        render(sc, size).save(out / sc.file, quality=92)
+        im = render(sc, size)
+        if sc.sign:
+            im = draw_sign(im, sc.sign, f"{sc.file}-sign")
+        extra = {"exif": _exif_gps(*sc.gps).tobytes()} if sc.gps else {}
+        im.save(out / sc.file, quality=92, **extra)
     with open(out / "scenes.jsonl", "w") as f:
         for sc in scenes:
             f.write(json.dumps(sc.to_json()) + "\n")

@@ -1,0 +1,207 @@
+"""Places and written words in a request: "photos from Lisbon", "not in Paris", "near Porto", "a sign that says
+bakery", '"OPEN"'.
+
+`take_places` finds where the photos should (or should not) be from and returns a `PlaceFilter`; `take_text_query`
+finds words that should be written in the picture (read by OCR). Each returns the message without the phrase, so
+the rest of the reader never sees "Lisbon" or "bakery" as a thing to look for. Names are looked up in GeoNames
+(`tools.places`); a capitalised name after "in" / "near" / "at" that names no place is returned as unknown, so the
+reply can say so instead of ignoring it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from picseek.tools.places import MIN_LOWERCASE_POPULATION, PlaceFilter, gazetteer
+
+_NAME_WORD = r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f.-]*"
+_NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}(?:\s*,\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})?"
+_PLACE = re.compile(
+    r"(?P<neg>\b(?:not|never|nothing|none)\s+(?:(?:taken|shot|photographed)\s+)?)?"
+    r"(?:\b(?:taken|shot|photographed)\s+)?"
+    r"(?P<prep>\bfrom|\bin|\bat|\bnear|\baround|\bclose\s+to|\bwithin\s+(?P<km>\d+(?:\.\d+)?)\s*(?:km|kilometres|"
+    r"kilometers)\s+of|\boutside(?:\s+of)?)"
+    r"\s+(?:the\s+)?(?P<name>" + _NAME + ")",
+    re.I,
+)
+# Capitalised words after "from" that are times, not places ("photos from Christmas", "from May")
+_NOT_PLACES = frozenset(
+    "i me my we our you your january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday christmas easter halloween thanksgiving new year "
+    "summer winter spring autumn fall today yesterday last this that these those it them".split()
+)
+# English words that are also the names of big towns: read as places only when capitalised
+_COMMON_WORDS = frozenset("nice reading mobile bath split orange sale victoria of mango gold van rome".split())
+_STOP = frozenset(
+    "at in on from near during with and but or taken shot not no without by for of under over behind beside "
+    "before after while when where which that who".split()
+)
+BIG_CITY = 500_000
+
+
+@dataclass
+class PlaceWords:
+    """What `take_places` read: the filter, and capitalised place names it could not find."""
+
+    place: PlaceFilter | None = None
+    unknown: list[str] = field(default_factory=list)
+
+
+def _resolve(words: list[str], capitalised: bool) -> tuple[PlaceFilter | None, int]:
+    """The longest leading run of `words` that names a place, as a filter, and how many words it took."""
+    g = gazetteer()
+    for n in range(len(words), 0, -1):
+        name = " ".join(words[:n]).strip(" ,.")
+        key = name.lower()
+        if key in _NOT_PLACES or (not capitalised and key in _COMMON_WORDS):
+            continue
+        if "," in name:
+            city, _, country = (p.strip() for p in name.partition(","))
+            cc = g.country_code(country)
+            if cc and g.cities(city, cc):
+                return PlaceFilter(city=city, country=cc), n
+            continue
+        cc = g.country_code(name)
+        if cc and (capitalised or len(name) > 3):
+            return PlaceFilter(country=g.country(cc).country), n
+        found = g.cities(name)
+        state = g.region(name)
+        # "New York", "Washington": the big city rather than the state of that name
+        if state and not (found and found[0].population >= BIG_CITY):
+            return PlaceFilter(region=state), n
+        if found and (capitalised or found[0].population >= MIN_LOWERCASE_POPULATION):
+            return PlaceFilter(city=found[0].city, country=found[0].cc), n
+    return None, 0
+
+
+def take_places(text: str) -> tuple[str, PlaceFilter | None, list[str]]:
+    """'taken in Kyoto at night' -> ('at night', PlaceFilter(city='Kyoto', country='JP'), []).
+    'photos from Atlantis' -> ('photos from Atlantis', None, []) ('from' is often a time or a person; only 'in',
+    'at', 'near' report an unknown name): 'beach in Atlantis' -> ('beach', None, ['Atlantis']).
+    The first place said wins; a second one is left in the text."""
+    for m in _PLACE.finditer(text):
+        raw = m.group("name")
+        words = re.findall(r"[^\s,]+|,", raw)
+        words = _join_commas(words)
+        capitalised = raw[:1].isupper()
+        found, n = _resolve(words, capitalised)
+        prep = m.group("prep").lower()
+        if found is None:
+            first = words[0].strip(".,")
+            if capitalised and prep not in ("from",) and first.lower() not in _NOT_PLACES | _STOP:
+                name = " ".join(w for w in _capitalised_run(words))
+                cut = _cut(text, m.start("neg") if m.group("neg") else m.start("prep"), m.start("name") + len(name))
+                return cut, None, [name]
+            continue
+        if prep.startswith(("near", "around", "close", "within")):
+            target = found.city or found.region or found.country
+            km = float(m.group("km")) if m.group("km") else None
+            found = PlaceFilter(
+                near=target, country=found.country if found.city else None, **({"radius_km": km} if km else {})
+            )
+        if m.group("neg") or prep.startswith("outside"):
+            found = found.model_copy(update={"exclude": True})
+        end = _end_of(raw, words, n, m.start("name"))
+        start = m.start("neg") if m.group("neg") else m.start("prep")
+        start = _back_over_taken(text, start)
+        return _cut(text, start, end), found, []
+    return text, None, []
+
+
+def _join_commas(words: list[str]) -> list[str]:
+    """['Lisbon', ',', 'Portugal'] -> ['Lisbon,', 'Portugal'] so a 'city, country' run stays one candidate."""
+    out: list[str] = []
+    for w in words:
+        if w == "," and out:
+            out[-1] += ","
+        elif w != ",":
+            out.append(w)
+    return out
+
+
+def _capitalised_run(words: list[str]) -> list[str]:
+    run = []
+    for w in words:
+        w = w.strip(",.")
+        if not w[:1].isupper():
+            break
+        run.append(w)
+    return run or words[:1]
+
+
+def _end_of(raw: str, words: list[str], n: int, offset: int) -> int:
+    """Where the first `n` name words end in the message."""
+    pos = 0
+    for w in words[:n]:
+        pos = raw.find(w.rstrip(","), pos) + len(w.rstrip(","))
+    return offset + pos
+
+
+def _back_over_taken(text: str, start: int) -> int:
+    m = re.search(r"\b(?:taken|shot|photographed)\s+$", text[:start], re.I)
+    return m.start() if m else start
+
+
+def _cut(text: str, start: int, end: int) -> str:
+    return _tidy(text[:start] + " " + text[end:])
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split())).strip(" ,")
+
+
+_QUOTED = re.compile(r"\"([^\"]{1,60})\"|(?<![\w])'([^']{1,60})'(?![\w])")
+_SAYS = re.compile(
+    r"\b(?:(?:that|which|it)\s+)?(?:says|said|reads|saying|spelling|spells)\s+|"
+    r"\bwith\s+(?:the\s+)?(?:words?|text|writing|lettering)\s+(?:of\s+|saying\s+|that\s+says\s+)?",
+    re.I,
+)
+
+
+def take_text_query(text: str) -> tuple[str, list[str]]:
+    """Words asked to be written in the picture: quoted ones ('"OPEN"', "'fresh bread'"), and those after 'that
+    says / saying / reads / with the word / with the text'. -> (the message without them, the words)."""
+    terms: list[str] = []
+    for m in _QUOTED.finditer(text):
+        terms.append((m.group(1) or m.group(2)).strip())
+    text = _QUOTED.sub(" ", text)
+    text = re.sub(r"\b(?:that|which)\s+(?:says|said|reads)\s+(?=$|[,.;])", " ", text, flags=re.I)
+    while m := _SAYS.search(text):
+        rest = text[m.end() :]
+        said = []
+        for w in rest.split():
+            bare = w.strip(",.;:!?")
+            if not bare or bare.lower() in _STOP or len(said) == 4:
+                break
+            said.append(bare)
+            if bare != w:  # punctuation ends the words
+                break
+        if not said:
+            text = text[: m.start()] + " " + rest
+            continue
+        terms.append(" ".join(said))
+        consumed = rest.find(said[-1]) + len(said[-1])
+        text = text[: m.start()] + " " + rest[consumed:]
+    text = _tidy(text)
+    # "a sign that says" with its words taken: the sign stays a thing to look for, the dangling verb goes
+    text = re.sub(r"\b(?:that|which)\s*$", "", text).strip(" ,")
+    return text, [t for t in dict.fromkeys(terms) if t]
+
+
+@dataclass
+class Said:
+    """What a message says about places and written words, and the message without those phrases."""
+
+    text: str
+    place: PlaceFilter | None = None
+    unknown_places: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)  # words to find written in the picture
+
+
+def read_places(message: str) -> Said:
+    """Both readings in one pass: written words first (a quoted "Paris" is a word on a sign, not a place)."""
+    text = message.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
+    text, written = take_text_query(text)
+    text, place, unknown = take_places(text)
+    return Said(text, place, unknown, written)
