@@ -20,6 +20,7 @@ from picseek.agent.session import Message, Session
 from picseek.agent.state import Question, SearchState, changes
 from picseek.agent.tools import CANDIDATES, Toolbox, ToolError
 from picseek.tools.errors import PicseekError
+from picseek.tools.probes import Probes
 from picseek.tools.retrieve import Filters, Hit, ImageQuery, Searcher
 from picseek.tools.usage import UsageLog
 
@@ -91,15 +92,20 @@ class Agent:
         usage: UsageLog | None = None,
         keep_duplicates: bool = False,
         fallback: Planner | None = None,
+        captions: bool = True,
         caption_worker=None,
     ):
         """`planner` reads each message (the offline one when None); `fallback` takes a turn the planner cannot
-        (a failing service, a model that did not search) and every search by example image: it needs no network."""
+        (a failing service, a model that did not search) and every search by example image: it needs no network.
+        `captions`: False asks and explains from the image vectors alone (--no-captions)."""
         self.searcher, self.captioner, self.caption_top = searcher, captioner, caption_top
         self.fallback = fallback or (planner if isinstance(planner, OfflinePlanner) else OfflinePlanner())
         self.planner = planner or self.fallback
         self.usage = usage
-        self.questioner = Questioner() if ask else None
+        self.captions = captions
+        # facts from the stored image vectors: questions and reasons need no captioning model
+        self._reader = Questioner(probes=Probes(searcher), captions=captions)
+        self.questioner = self._reader if ask else None
         self.keep_duplicates = keep_duplicates  # near-duplicates are collapsed into one result unless kept
         # a `tools.caption_worker.CaptionWorker`: when set, a turn hands it the ids to caption and never waits
         self.caption_worker = caption_worker
@@ -137,8 +143,9 @@ class Agent:
         hits = box.hits
         yield Event("results", hits=hits)
         self._caption(box)
-        for h in hits:
-            h.reason = reason(h, box.session.state)
+        seen = self._facts(box.session.state, hits)
+        for h, f in zip(hits, seen):
+            h.reason = reason(h, box.session.state, f, captions=self.captions)
         box.session.set_results(hits)
         if nothing_matches(hits):
             box.question = None  # not even a question the LLM asked: the reply does not show one
@@ -226,6 +233,10 @@ class Agent:
             box.caption_hits(wanted)
         except Exception as e:
             log.warning("captioning failed: %r", e)
+
+    def _facts(self, state: SearchState, hits: list[Hit]) -> list:
+        """What the shown results' vectors say, for their reasons."""
+        return self._reader.vector_facts(state, hits)
 
     def _question(self, box: Toolbox) -> Question | None:
         """The offline question step: what would split the top candidates most."""

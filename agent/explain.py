@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE
 from picseek.agent.safety import quote, sanitize
 from picseek.agent.state import Question, SearchState
-from picseek.tools.relevance import WEAK
+from picseek.tools.probes import ImageFacts
+from picseek.tools.relevance import STRONG, WEAK
 from picseek.tools.retrieve import Filters, Hit, ImageQuery, content_words
 
 
@@ -45,24 +47,46 @@ def _words(text: str | None) -> dict[str, str]:
     return out
 
 
-def reason(h: Hit, state: SearchState) -> str:
-    """Why a result is here, in words: what its caption shares with the description (and lacks), the chosen image
-    it resembles, the excluded concepts it stays clear of."""
+def reason(h: Hit, state: SearchState, facts: ImageFacts | None = None, captions: bool = True) -> str:
+    """Why a result is here, in words: what its caption shares with the description (and lacks), what its vector
+    shows of it (tools.probes), the chosen image it resembles, the excluded concepts it stays clear of.
+
+    `facts`: what the image's vector says; `captions`: False reads no caption (--no-captions). "No mention of X"
+    is never said beside a strong match: a caption is short, and a strong match already says the image has it."""
     parts = []
     want = _words(state.text())
-    if h.caption and want:
-        have = _words(h.caption)
+    have = _words(h.caption) if captions and h.caption else {}
+    if facts is not None:
+        shown = _words(" ".join([*facts.words(), *sorted(facts.things)]))
+        seen = [w for k, w in want.items() if k in shown and k not in have]
+        if seen:
+            parts.append("shows " + ", ".join(seen))
+    if have and want:
         got = [w for k, w in want.items() if k in have]
         miss = [w for k, w in want.items() if k not in have]
         if got:
-            parts.append("caption has " + ", ".join(got))
-        if miss:
+            parts.insert(0, "caption has " + ", ".join(got))
+        if miss and h.match < STRONG and not (facts and all(k in _words(" ".join(facts.words())) for k in miss)):
             parts.append("no mention of " + ", ".join(miss))
+    if facts is not None:
+        parts += _contradictions(state, facts)
     if h.similar_to:
         parts.append(f"looks like {h.similar_to}, which you chose")
     if h.avoided:
         parts.append("scores low on " + ", ".join(h.avoided) + " (excluded)")
     return "; ".join(parts)
+
+
+def _contradictions(state: SearchState, facts: ImageFacts) -> list[str]:
+    """Where the image's vector disagrees with the description: 'looks taken during the day, not at night'."""
+    out = []
+    said = {"time": state.setting.time, "season": state.setting.season, "weather": state.setting.weather}
+    phrase = {"time": TIME_PHRASE, "season": SEASON_PHRASE, "weather": WEATHER_PHRASE}
+    for slot, value in facts.setting:
+        want = said.get(slot)
+        if want and value != want and value in phrase[slot]:
+            out.append(f"looks {phrase[slot][value]}, not {phrase[slot].get(want, want)}")
+    return out
 
 
 def _why(h: Hit) -> str:

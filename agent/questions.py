@@ -1,16 +1,20 @@
 """The question step: after a search, ask the one question whose answer would tell the top candidates apart.
 
-Each candidate's caption is read with the same English reader as the user's messages, giving facts: which things
-it shows, their colour / size / count, and the time, place, season and weather. A question (the colour of a thing,
+Each candidate's facts come from its stored vector (tools.probes: zero-shot probes, calibrated on the gallery, no
+captions needed) and, where it has a caption, from the caption read with the same English reader as the user's
+messages (a caption's word wins over the vector's on the same question): which things it shows, their colour /
+size / count, and the time, place, season and weather. A question (the colour of a thing,
 the time of day, the place, whether a thing is in the picture) splits the candidates by their answers; its value
 is the information its answer is expected to give about which candidate the user wants (the entropy of the answer
-under the candidates' scores), counting only candidates whose caption answers it. The best question that is not
-already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
-captions, and only when the candidates really differ.
+under the candidates' calibrated match), counting only candidates whose facts answer it. The best question that is
+not already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
+facts, and only when the candidates really differ (the next best is tried when the best leaves too many
+candidates unanswered).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import defaultdict
@@ -20,11 +24,14 @@ import numpy as np
 from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
 from picseek.agent.safety import sanitize
 from picseek.agent.state import Question, SearchState, plural, singular
+from picseek.tools.probes import ImageFacts, Probes
 from picseek.tools.retrieve import Hit
 
-MIN_BITS = 0.6  # a question must be worth at least this much information
+log = logging.getLogger(__name__)
+MIN_BITS = 0.5  # a question must be worth at least this much information (a 1-in-8 split of equal candidates: 0.54)
 MIN_COVER = 0.35  # ...and its answer must be known for at least this share of the candidates' weight
 MAX_OPTIONS = 4
+FLOOR = 0.25  # a candidate with no match still may be the one wanted (a target far down the list)
 NOTHING = "nothing else"
 
 
@@ -150,25 +157,66 @@ def key(q: Question) -> str:
 
 
 def weights(hits: list[Hit]) -> np.ndarray:
-    """How likely each candidate is the wanted one, from its score relative to the others."""
-    s = np.array([h.score for h in hits], dtype=np.float64)
-    if len(s) < 2:
-        return np.ones(len(s))
-    z = (s - s.mean()) / max(s.std(), 1e-6)
-    w = np.exp(z - z.max())
-    return w / w.sum()
+    """How likely each candidate is the wanted one: its calibrated match (tools.relevance), which already says how
+    far it sits above chance and below the best; a floor of 1 keeps every candidate in play (the target is often
+    not yet among the strong ones). Raw cosines are never compared: a spread of 0.001 is noise on one model and
+    meaning on another."""
+    m = np.array([max(int(h.match), 0) for h in hits], dtype=np.float64) / 100 + FLOOR
+    return m / m.sum() if len(m) else m
+
+
+def merge(caption: Facts, vector: ImageFacts) -> Facts:
+    """A candidate's facts: its caption's, plus what its vector says on the questions the caption is silent on."""
+    said = {s for s, _ in caption.setting}
+    setting = [*caption.setting]
+    places = [*caption.places]
+    for slot, value in vector.setting:
+        if slot in said:
+            continue
+        if slot == "place":
+            places.append(value)
+            value = _place_key(value)
+        setting.append((slot, value))
+    stated = {(n, s) for n, s, _ in caption.attrs}
+    attrs = [*caption.attrs, *(a for a in vector.attrs if (a[0], a[1]) not in stated)]
+    return Facts(caption.things | vector.things, tuple(attrs), tuple(setting), tuple(places))
 
 
 class Questioner:
     """Chooses, phrases and checks questions; used by the offline agent and to filter the LLM's questions."""
 
-    def __init__(self, min_bits: float = MIN_BITS, min_cover: float = MIN_COVER):
+    def __init__(
+        self, min_bits: float = MIN_BITS, min_cover: float = MIN_COVER, probes: Probes | None = None, captions=True
+    ):
+        """`probes`: facts from the candidates' vectors (none: captions only); `captions`: False reads no caption
+        (--no-captions: vector facts only)."""
         self.min_bits, self.min_cover = min_bits, min_cover
+        self.probes, self.captions = probes, captions
+
+    def vector_facts(self, state: SearchState, hits: list[Hit], words: list[str] = ()) -> list[ImageFacts]:
+        """What the candidates' vectors say (nothing without probes, or when the probes fail: a nicety)."""
+        if self.probes is None or not hits:
+            return [ImageFacts() for _ in hits]
+        subjects = [singular(s.noun) for s in state.required]
+        wanted = [*(singular(w) for w in state.words if _WORD.fullmatch(w)), *words]
+        try:
+            return self.probes.facts([h.id for h in hits], subjects, wanted)
+        except Exception as e:
+            log.warning("vector facts failed: %r", e)
+            return [ImageFacts() for _ in hits]
+
+    def facts_of(self, state: SearchState, hits: list[Hit]) -> list[Facts]:
+        """Each candidate's facts: the caption's (unless captions are off) merged with the vector's."""
+        fs = read_captions([h.caption if self.captions else None for h in hits])
+        if self.probes is None:
+            return fs
+        vs = self.vector_facts(state, hits, sorted({t for f in fs for t in f.things}))
+        return [merge(f, v) for f, v in zip(fs, vs)]
 
     def candidates(self, state: SearchState, hits: list[Hit], asked: tuple[str, ...] = ()) -> list[Candidate]:
-        """Every open question the captions could answer, with its expected information, best first."""
+        """Every open question the facts could answer, with its expected information, best first."""
         w = weights(hits)
-        fs = read_captions([h.caption for h in hits])
+        fs = self.facts_of(state, hits)
         answers: dict[tuple, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
         for i, f in enumerate(fs):
             for noun, slot, value in f.attrs:
@@ -230,9 +278,11 @@ class Questioner:
         for c in self.candidates(session.state, hits, tuple(session.asked_before)):
             if key(c.question) in session.asked_before:
                 continue
-            if c.bits >= self.min_bits and c.cover >= self.min_cover:
+            if c.bits < self.min_bits:
+                return None  # best first: none further on is worth asking either
+            if c.cover >= self.min_cover:
                 return c.question
-            return None
+            # the best answers too few candidates: the next may split the rest as well
         return None
 
     def splits(self, session, hits: list[Hit]) -> list[dict]:

@@ -3,36 +3,48 @@
 A raw cosine means little to a person (a nonsense word scores 0.58 where a real query scores 0.60 on the toy
 model). What separates them is the *margin*: how far a result sits above the query's own typical score (its
 median over the gallery). Nonsense texts lift nothing above the rest. So picseek measures, per model and gallery,
-the margin that texts with no meaning reach (random letter strings: the chance level) and expresses every hit in
-those units:
+the margins that texts with no meaning reach, and expresses every hit in those units:
 
-- `above` chance: the hit's margin over chance (nonsense tops out at about 1, the weakest real query in the toy
-  evals at about 2);
-- `drop`: how far it sits below the best hit, in the same units (relevance falls steeply past about 1).
+- the null texts are of three kinds (tools/data/probes.json): random letters, word-like nonsense ("blorvat
+  snoum") and caption-like nonsense ("a blorvat next to a snoum at trenk"), so a model that answers any fluent
+  text is caught; the chance level is their margins' 90th percentile plus its own uncertainty (a bootstrap
+  standard error), so it holds with the few dozen texts there are;
+- `above` chance: the hit's margin over chance (chance itself is 1);
+- `drop`: how far it sits below the best hit, in the same units (relevance falls steeply past about 1);
+- whether the model knows anything at all: real words (the probe vocabulary) must lift clearly more images above
+  the gallery than nonsense does. A model with random weights does not, and then nothing is called a match.
 
-`match` (0–100) combines the two into an estimated probability that the hit is what was asked for. Its two
-logistic curves were fitted on the toy world's development dialogues and checked on a held-out gallery
-(`python -m picseek.evals.bench.relevance`); the chance level itself is measured per model and gallery at run time, so
-the scale moves with the model.
+`match` (0–100) combines the two curves into an estimated probability that the hit is what was asked for. The
+curves are smooth (a width of a fifth of the chance level, not a step) and were set on the toy world's
+development dialogues and checked on a held-out gallery (`python -m picseek.evals.bench.relevance`).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import random
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-NULL_TEXTS = 24  # random letter strings whose best margins define chance
+DATA = Path(__file__).resolve().parent / "data" / "probes.json"
+NULL_TEXTS = 96  # a third random letters, a third word-like, a third caption-like nonsense
 SAMPLE = 2000  # gallery vectors used for a query's median score
 # The logistic curves (centre, width), in chance units; see the module docstring and the relevance bench.
-ABOVE_CENTRE, ABOVE_WIDTH = 1.1, 0.05
-DROP_CENTRE, DROP_WIDTH = 0.75, 0.15
+ABOVE_CENTRE, ABOVE_WIDTH = 1.0, 0.15
+DROP_CENTRE, DROP_WIDTH = 0.75, 0.2
 STRONG, FAIR, WEAK = 75, 40, 15  # match levels a person reads as words
-# Below this many images a median and a chance level mean nothing: hits are graded only by their distance to the
-# best one, in a typical chance unit of cosine, and never called "no better than chance".
-MIN_IMAGES, UNMEASURED_CHANCE = 50, 0.05
+# Below this many images a median means little: hits are graded only by their distance to the best one, and never
+# called "no better than chance".
+MIN_IMAGES = 50
+# A model "knows" something when at least this many real texts (and well over a tenth of them) lift images above
+# the nonsense texts' 90th percentile.
+KNOW_MIN = 6
+BOOTSTRAP = 200
+ROBUST_Z = 3.0  # chance: the null margins' median + 3 robust standard deviations
 
 
 def strength(match: int) -> str:
@@ -40,17 +52,74 @@ def strength(match: int) -> str:
     return "strong" if match >= STRONG else "fair" if match >= FAIR else "weak" if match >= WEAK else "no"
 
 
+@functools.cache
+def data() -> dict:
+    """The English prompt lists (tools/data/probes.json), read once."""
+    return json.loads(DATA.read_text())
+
+
+def _word(rng: random.Random, parts: dict) -> str:
+    syllables = [rng.choice(parts["onsets"]) + rng.choice(parts["vowels"]) for _ in range(rng.randint(2, 3))]
+    return "".join(syllables) + rng.choice(parts["codas"])
+
+
 def null_texts(n: int = NULL_TEXTS, seed: int = 7) -> list[str]:
-    """Strings with no meaning in any language a model was trained on (fixed, so runs compare)."""
+    """Strings with no meaning in any language a model was trained on (fixed, so runs compare): random letters,
+    word-like nonsense and caption-like nonsense, in turn."""
     rng = random.Random(seed)
-    return [
-        " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 8))) for _ in range(2))
-        for _ in range(n)
-    ]
+    parts = data()["nulls"]
+    out = []
+    for i in range(n):
+        kind = i % 3
+        if kind == 0:
+            letters = ("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 8))) for _ in range(2))
+            out.append(" ".join(letters))
+        elif kind == 1:
+            out.append(" ".join(_word(rng, parts) for _ in range(rng.randint(1, 3))))
+        else:
+            words = {f"w{j}": _word(rng, parts) for j in (1, 2, 3)}
+            out.append(rng.choice(parts["caption_templates"]).format(**words))
+    return out
+
+
+def reference_texts() -> list[str]:
+    """Real texts that any model which knows anything tells apart on a photo gallery: colours, times of day and
+    settings (what even the toy model was taught; a model's knowledge of rarer things is not needed to trust it)."""
+    d = data()
+    colors = [f"something {c}" for c in d["colors"]]
+    return colors + [prompts[0] for slot in ("time", "place") for prompts in d["slots"][slot].values()]
 
 
 def _logistic(x: np.ndarray, centre: float, width: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(x - centre) / width))
+
+
+def robust_top(x: np.ndarray) -> np.ndarray:
+    """Median + ROBUST_Z robust standard deviations (1.4826 MAD) along the last axis: where the bulk of a
+    distribution ends, unmoved by the few null texts that a model half-reads (a nonsense word whose pieces are real
+    tokens of a small vocabulary)."""
+    med = np.median(x, axis=-1)
+    mad = np.median(np.abs(x - med[..., None]), axis=-1)
+    return med + ROBUST_Z * 1.4826 * mad
+
+
+def chance_level(margins: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """(the chance level of these null margins, its bootstrap standard error)."""
+    margins = np.asarray(margins, np.float64)
+    rng = np.random.default_rng(seed)
+    boot = robust_top(rng.choice(margins, size=(BOOTSTRAP, len(margins))))
+    return float(robust_top(margins)), float(boot.std())
+
+
+def knows(null_margins: np.ndarray, real_margins: np.ndarray) -> bool:
+    """Whether real texts lift images above the gallery clearly more often than nonsense does (False for a model
+    with random weights, whose 'real' words are as meaningless as the nulls): the count of real texts above the
+    nulls' 90th percentile must beat what chance gives (a tenth of them) by three binomial standard deviations."""
+    if len(null_margins) == 0 or len(real_margins) == 0:
+        return True
+    n = len(real_margins)
+    above = int((np.asarray(real_margins) > np.percentile(null_margins, 90)).sum())
+    return above >= max(KNOW_MIN, 0.1 * n + 3 * (0.09 * n) ** 0.5)
 
 
 @dataclass(frozen=True)
@@ -58,18 +127,37 @@ class Calibration:
     """The gallery sample a query's median is taken over, and the chance margin of this model on it."""
 
     sample: np.ndarray  # (n, dim) gallery vectors
-    chance: float  # the margin that meaningless texts reach (90th percentile of their best margins)
+    chance: float  # the margin meaningless texts reach (median + 3 robust sd of their best margins) + its uncertainty
     count: int  # how many images the store held when this was measured
     measured: bool = True  # False for galleries too small to measure chance on
+    uncertainty: float = 0.0  # the bootstrap standard error of the chance level (cosine)
+    knows: bool = True  # False when real words separate the gallery no better than nonsense (random weights)
 
     @classmethod
-    def measure(cls, sample: np.ndarray, null_vectors: np.ndarray, null_best: np.ndarray, count: int) -> Calibration:
-        """`null_best`: each null text's best score over the whole gallery (from the store's own search)."""
+    def measure(
+        cls,
+        sample: np.ndarray,
+        null_vectors: np.ndarray,
+        null_best: np.ndarray,
+        count: int,
+        reference: np.ndarray | None = None,
+    ) -> Calibration:
+        """`null_best`: each null text's best score over the whole gallery (from the store's own search);
+        `reference`: vectors of real texts (`reference_texts`), to tell whether the model knows anything."""
+        scores = null_vectors @ sample.T  # (nulls, n)
         if len(sample) < MIN_IMAGES:
-            return cls(sample=sample, chance=UNMEASURED_CHANCE, count=count, measured=False)
-        medians = np.median(null_vectors @ sample.T, axis=1)
-        margins = null_best - medians
-        return cls(sample=sample, chance=max(float(np.percentile(margins, 90)), 1e-4), count=count)
+            # Too few images for a median to mean much; the null texts' own spread is still this model's scale.
+            spread = float(scores.std()) if scores.size > 1 else 0.0
+            chance = max(float(np.percentile(null_best - np.median(scores, axis=1), 90)), spread, 1e-4)
+            return cls(sample=sample, chance=chance, count=count, measured=False)
+        margins = null_best - np.median(scores, axis=1)
+        level, se = chance_level(margins)
+        known = True
+        if reference is not None and len(reference):
+            # Both sides over the same sample, so the comparison is fair (the store's best is over all images).
+            real = reference @ sample.T
+            known = knows(scores.max(1) - np.median(scores, axis=1), real.max(1) - np.median(real, axis=1))
+        return cls(sample=sample, chance=max(level + se, 1e-4), count=count, uncertainty=se, knows=known)
 
     def units(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Margins of `scores` over the query's median score, in chance units."""
@@ -79,7 +167,12 @@ class Calibration:
 
     def match(self, query: np.ndarray, scores: np.ndarray, best: float | None = None) -> np.ndarray:
         """0–100 per score. `best`: the best score of the query overall (default: the best of `scores`)."""
+        scores = np.asarray(scores, np.float64)
+        if not self.knows:
+            return np.zeros(len(scores), int)
         above = self.units(query, scores)
+        if not len(above):
+            return np.zeros(0, int)
         top = above.max() if best is None else float(self.units(query, np.array([best]))[0])
         p = _logistic(top - above, DROP_CENTRE, -DROP_WIDTH)
         if self.measured:

@@ -18,7 +18,7 @@ from picseek.tools.embed import Embedder
 from picseek.tools.errors import BadQuery
 from picseek.tools.places import PlaceFilter
 from picseek.tools.records import FIELDS, ImageMeta, Orientation
-from picseek.tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, strength
+from picseek.tools.relevance import NULL_TEXTS, SAMPLE, Calibration, null_texts, reference_texts, strength
 from picseek.tools.store import Store, image_id
 from pydantic import BaseModel, Field, computed_field, field_validator
 
@@ -177,6 +177,7 @@ class Searcher:
         self.root = store.gallery
         self._calibration: Calibration | None = None
         self._nulls: np.ndarray | None = None
+        self._reference: np.ndarray | None = None  # real texts: whether the model knows anything
         self._counted: tuple[float, int] = (-1e9, 0)  # (when, how many images) the store held
 
     def count(self) -> int:
@@ -194,9 +195,15 @@ class Searcher:
         cal = self._calibration
         if cal is None or cal.count != count:
             if self._nulls is None:
-                self._nulls = self.embedder.embed_texts(null_texts(NULL_TEXTS))
+                from picseek.tools.probes import TextBank
+
+                # embedded once per model and kept beside the store, so a new process skips the text tower
+                bank = TextBank(self.embedder, getattr(self.store, "state_dir", None))
+                self._nulls = bank.vectors(null_texts(NULL_TEXTS))
+                self._reference = bank.vectors(reference_texts())
             sample = self.store.sample(SAMPLE)
-            cal = Calibration.measure(sample, self._nulls, self.store.best_scores(self._nulls), count)
+            best = self.store.best_scores(self._nulls)
+            cal = Calibration.measure(sample, self._nulls, best, count, reference=self._reference)
             self._calibration = cal
         return cal
 

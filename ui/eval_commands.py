@@ -50,11 +50,13 @@ def eval_(
     g = opts.open()
     llm = (opts.llm_model, opts.llm_base_url)
     if protocol == "target":
-        summary = _eval_target(
-            dataset, opts.folder, g.searcher, g.embedder, systems, answerer, rounds, out, limit, *llm
-        )
+        where = (opts.folder, g.searcher, g.embedder)
+        captions = not opts.no_captions
+        summary = _eval_target(dataset, *where, systems, answerer, rounds, out, limit, *llm, captions=captions)
     else:
-        summary = _eval_refinement(dataset, g.searcher, systems, out, limit, fmt, split, *llm)
+        summary = _eval_refinement(
+            dataset, g.searcher, systems, out, limit, fmt, split, *llm, captions=not opts.no_captions
+        )
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -62,7 +64,9 @@ def eval_(
         typer.echo(f"wrote {out}/summary.json, results.jsonl, report.md and a plot")
 
 
-def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url) -> dict:
+def _eval_refinement(
+    dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url, captions: bool = True
+) -> dict:
     from picseek.agent.agent import Agent
     from picseek.evals.datasets import load
     from picseek.evals.runner import AgentSystem, TextBaseline, run
@@ -72,12 +76,12 @@ def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_mod
     made = []
     for name in systems or ["agent", "concat", "last"]:
         if name == "agent":
-            made.append(AgentSystem(Agent(searcher, ask=False), "agent"))
+            made.append(AgentSystem(Agent(searcher, ask=False, captions=captions), "agent"))
         elif name == "agent-llm":
             from picseek.agent.llm import LLMPlanner
 
             llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made.append(AgentSystem(Agent(searcher, planner=llm, ask=False), "agent-llm"))
+            made.append(AgentSystem(Agent(searcher, planner=llm, ask=False, captions=captions), "agent-llm"))
         elif name in ("concat", "last"):
             made.append(TextBaseline(searcher, name))
         else:
@@ -85,7 +89,9 @@ def _eval_refinement(dataset, searcher, systems, out, limit, fmt, split, llm_mod
     return run(dialogues, made, out)
 
 
-def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url):
+def _eval_target(
+    dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url, captions=True
+):
     from picseek.agent.agent import Agent
     from picseek.evals.target import load_targets, run_target
 
@@ -102,7 +108,8 @@ def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds,
         user = LLMUser(model=llm_model, base_url=llm_base_url)
     else:
         raise PicseekError(f"unknown answerer {answerer!r}: choose toy or llm.")
-    captioner = make_captioner(None, embedder) if embedder.spec.captions else None
+    # --no-captions: no captioner, and the agents read no stored caption (facts from the image vectors only)
+    captioner = make_captioner(None, embedder) if captions and embedder.spec.captions else None
     made = {}
     for name in systems or ["agent", "volunteer", "describe"]:
         if name in ("agent", "agent-llm"):
@@ -111,9 +118,9 @@ def _eval_target(dataset, folder, searcher, embedder, systems, answerer, rounds,
                 from picseek.agent.llm import LLMPlanner
 
                 llm = LLMPlanner(model=llm_model, base_url=llm_base_url)
-            made[name] = Agent(searcher, planner=llm, captioner=captioner, keep_duplicates=True)
+            made[name] = Agent(searcher, planner=llm, captioner=captioner, keep_duplicates=True, captions=captions)
         elif name in ("volunteer", "describe"):
-            made[name] = Agent(searcher, captioner=captioner, ask=False, keep_duplicates=True)
+            made[name] = Agent(searcher, captioner=captioner, ask=False, keep_duplicates=True, captions=captions)
         else:
             raise PicseekError(f"unknown system {name!r}: choose from agent, agent-llm, volunteer, describe.")
     return run_target(targets, made, user, out, rounds=rounds)
@@ -157,6 +164,8 @@ def toy_gallery(
     n: Annotated[int, typer.Option("--n", help="number of scenes")] = 1500,
     seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same gallery")] = 0,
     size: Annotated[int, typer.Option("--size", help="image side in pixels (>= 128)")] = 192,
+    gps: Annotated[bool, typer.Option("--gps", help="write real cities' GPS positions into EXIF")] = False,
+    text: Annotated[bool, typer.Option("--text", help="draw a word on a sign in half of the scenes")] = False,
 ) -> None:
     """Render a toy scene gallery with exact ground truth (scenes.jsonl)."""
     from picseek.ui.demo.world import make_gallery
@@ -164,6 +173,4 @@ def toy_gallery(
     if size < 128:
         raise PicseekError("--size must be at least 128 pixels.")
     make_gallery(out, n, seed, size, gps=gps, text=text)
-    gps: Annotated[bool, typer.Option("--gps", help="write real cities' GPS positions into EXIF")] = False,
-    text: Annotated[bool, typer.Option("--text", help="draw a word on a sign in half of the scenes")] = False,
     typer.echo(f"wrote {n} scenes to {out} (ground truth: {out / 'scenes.jsonl'})")

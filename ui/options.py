@@ -73,6 +73,10 @@ PlannerOpt = Annotated[
     ),
 ]
 DirOpt = Annotated[Path, typer.Option("--dir", "-d", help="the indexed gallery folder")]
+NoCaptionsOpt = Annotated[
+    bool,
+    typer.Option("--no-captions", help="ask and explain from the image vectors alone: read no caption, make none"),
+]
 
 
 @dataclass
@@ -101,12 +105,14 @@ class AgentArgs(GalleryArgs):
     offline: bool = False
     no_log: bool = False
     planner: str | None = None
+    no_captions: bool = False  # questions and reasons from the image vectors alone
 
 
 _WHERE = {"model": (ModelOpt, DEFAULT_MODEL), "checkpoint": (CheckpointOpt, None), "store": (StoreOpt, None)}
 _WHERE |= {"chroma_url": (ChromaOpt, None)}
 _GALLERY = {"folder": (DirOpt, Path("."))} | _WHERE
 _LLM = _GALLERY | {"llm_model": (LlmModelOpt, None), "llm_base_url": (LlmUrlOpt, None)}
+_LLM |= {"no_captions": (NoCaptionsOpt, False)}
 _AGENT = _LLM | {"offline": (OfflineOpt, False), "no_log": (NoLogOpt, False), "planner": (PlannerOpt, None)}
 
 

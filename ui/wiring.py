@@ -48,6 +48,7 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, backgro
         name = "llm"
     options = {"model": opts.llm_model, "base_url": opts.llm_base_url} if name == "llm" else {}
     planner = get_planner("offline" if opts.offline else name, **options)
+    captions = captions and not opts.no_captions  # --no-captions: facts from the image vectors only
     captioner = make_captioner(None, g.embedder) if captions and g.embedder.spec.captions else None
     worker = None
     if background and captions:
@@ -55,7 +56,9 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, backgro
 
         worker = CaptionWorker(g.store, captioner or make_captioner(None, g.embedder)).start()
     usage = UsageLog(enabled=not opts.no_log)
-    return Agent(g.searcher, planner=planner, captioner=captioner, ask=ask, usage=usage, caption_worker=worker)
+    return Agent(
+        g.searcher, planner=planner, captioner=captioner, ask=ask, usage=usage, caption_worker=worker, captions=captions
+    )
 
 
 def warm_up(agent) -> float:
