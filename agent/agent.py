@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from picseek.agent.errors import LLMUnavailable
 from picseek.agent.explain import explain, explain_failure, nothing_matches, reason
 from picseek.agent.planner import OfflinePlanner, Plan, Planner
 from picseek.agent.questions import Questioner, keys
@@ -53,11 +54,13 @@ class TurnResult:
     seconds: float = 0.0
     question: Question | None = None
     failed: bool = False  # the turn could not run: the reply says why, and the session is as it was
+    planner_fallback: str | None = None  # why the chosen planner did not plan this turn (the offline one did)
 
     def to_json(self) -> dict:
         return {
             "reply": self.reply,
             "planner": self.planner,
+            "planner_fallback": self.planner_fallback,
             "question": self.question.text if self.question else None,
             "options": list(self.question.options) if self.question else [],
             "nothing_matches": nothing_matches(self.hits),
@@ -173,19 +176,21 @@ class Agent:
             state = SearchState(k=work.state.k, like=list(examples)) if examples else work.state
             box.run_state(state)
             return box, self.fallback.name, " ".join(box.notes)
-        note = ""
+        note, why = "", None
         if self.planner is not self.fallback and not examples:
             try:
                 plan = self.planner.plan(message, work, box)
                 if box.searched or plan.state != work.state:
                     return self._searched(box, plan), self.planner.name, self._lead(box, plan)
+                why = "the model did not call search_images"
                 note = f"The {self.planner.name} planner did not search; the offline planner answered."
             except Exception as e:  # any planner failure falls back to the offline planner, never a crashed turn
                 log.warning("planner %s failed: %r", self.planner.name, e)
-                why = type(e).__name__
+                why = sanitize(str(e), 200) if isinstance(e, LLMUnavailable) and str(e) else type(e).__name__
                 note = f"The {self.planner.name} planner could not be used ({why}); the offline planner answered."
             work = self._working_copy(session, min_match, filters)
             box = self._toolbox(work, k, min_match)
+            box.fallback = why
         yield Event("status", "reading your message…")
         plan = self.fallback.plan(message, work, box)
         if examples:
@@ -257,6 +262,7 @@ class Agent:
         seconds = round(time.monotonic() - t0, 4)
         query = box.query if box else old.query
         result = TurnResult(reply, planner, query, hits, new, seconds, question, failed=box is None)
+        result.planner_fallback = getattr(box, "fallback", None)
         if self.usage is not None:
             self._log(old, result, message)
         yield result

@@ -17,5 +17,9 @@ class LLMUnavailable(Exception):
     """The LLM endpoint failed (timeout, rate limit, server error) after bounded retries."""
 
 
+class LLMModelUnknown(PicseekError):
+    """No model was named for an endpoint, and its /v1/models lists none or several to choose from."""
+
+
 class UnknownPlanner(PicseekError):
     """No planner is registered under the name asked for."""

@@ -11,43 +11,64 @@ from typing import Literal
 
 from picseek.agent.errors import ToolError
 from picseek.agent.session import Session
-from picseek.agent.state import Question, SearchState, Slot
+from picseek.agent.state import Question, SearchState, Setting, Slot, Subject
 from picseek.tools.errors import PicseekError
 from picseek.tools.records import ImageRecord
-from picseek.tools.retrieve import Hit, ImageQuery, Searcher
+from picseek.tools.retrieve import Filters, Hit, ImageQuery, Searcher
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 MAX_TOOL_K = 50
 CANDIDATES = 40  # how many top results the question step (and the LLM's look at candidates) considers
 
 
+# Short descriptions for the model: the schema goes out with every request, and small local models read a short,
+# flat schema better than the long documented one (`SearchState` keeps the long descriptions for people).
+_SAY = {
+    "noun": "singular: 'dog', 'sports car'",
+    "color": "e.g. 'dark blue'",
+    "count": "only if a number was said",
+    "excluded": "true: must NOT show",
+    "place": "as said: 'on a lake'",
+    "words": "other description words",
+    "negatives": "unwanted concepts, not things",
+    "like": "result positions to look like",
+    "unlike": "result positions to move away from",
+    "k": "results wanted, only if asked",
+}
+_CLOSED = ConfigDict(extra="forbid")  # an unknown key, at any level, is an error the model is told about
+
+
+def _closed(model: type[BaseModel], name: str, skip: tuple[str, ...] = (), **extra) -> type[BaseModel]:
+    """`model`'s fields (types and defaults; short descriptions) as a closed argument model: the typed state stays
+    the one source, and its own validators run when the arguments become a `SearchState`."""
+    fields = {}
+    for n, f in model.model_fields.items():
+        if n in skip:
+            continue
+        default = {"default_factory": f.default_factory} if f.default_factory else {"default": f.default}
+        fields[n] = (f.annotation, Field(**default, description=_SAY.get(n)))
+    return create_model(name, __config__=_CLOSED, **fields, **extra)
+
+
+SubjectArgs = _closed(Subject, "Subject")
+SettingArgs = _closed(Setting, "Setting")
+FilterArgs = _closed(Filters, "Filters")
+
+
 def _search_args() -> type[BaseModel]:
-    fields = {
-        name: (f.annotation, f)
-        for name, f in SearchState.model_fields.items()
-        if name not in ("focus", "like", "unlike", "k")
-    }
-    fields["like"] = (
-        list[int | str],
-        Field(default_factory=list, description="reference images: positions (1-based) of shown results, or ids"),
-    )
-    fields["unlike"] = (
-        list[int | str],
-        Field(default_factory=list, description="images to move away from: positions of shown results, or ids"),
-    )
-    fields["k"] = (int | None, Field(None, description=f"number of results, 1-{MAX_TOOL_K}; only when asked"))
-    return create_model(
-        "SearchArgs",
-        __config__=ConfigDict(extra="forbid"),
-        __doc__="Search the user's image gallery with the WHOLE search as it should be now (the current state "
-        "with this message's change applied, not only the change). `subjects`: the things the pictures show, "
-        "each a singular noun with its colour / size / count / other adjectives; things the user does not want "
-        "are subjects with excluded=true. `setting`: place phrase, time of day, season, weather. `negatives`: "
-        "other unwanted concepts that are not things. `words`: description words with no field. `filters`: "
-        "dates (YYYY-MM-DD), orientation, minimum size, formats, folder, camera. `like`/`unlike`: result "
-        "positions for 'more like #2' / 'not like the first one'. A new topic is simply a state without the "
-        "old things.",
-        **fields,
+    refs = list[int | str]
+    return _closed(
+        SearchState,
+        "search_images",
+        skip=("subjects", "setting", "filters", "like", "unlike", "k", "min_match", "focus"),
+        __doc__="Search the images for the WHOLE search as it is now: current state plus this message. "
+        "Unwanted things: excluded=true.",
+        subjects=(list[SubjectArgs], Field(default_factory=list)),
+        setting=(SettingArgs, Field(default_factory=SettingArgs)),
+        filters=(FilterArgs, Field(default_factory=FilterArgs)),
+        like=(refs, Field(default_factory=list, description=_SAY["like"])),
+        unlike=(refs, Field(default_factory=list, description=_SAY["unlike"])),
+        k=(int | None, Field(None, description=_SAY["k"])),
     )
 
 
@@ -55,35 +76,38 @@ SearchArgs = _search_args()
 
 
 class CaptionArgs(BaseModel):
-    """Write (or fetch) captions for results, by 1-based position, to see what they show."""
+    """Captions of results, by position."""
 
-    positions: list[int] = Field(..., description="result positions, e.g. [1, 2, 3]")
+    model_config = _CLOSED
+    positions: list[int]
 
 
 class DetailsArgs(BaseModel):
-    """Metadata of one result (size, date, camera, path), by 1-based position."""
+    """Size, date and format of a result, by position."""
 
+    model_config = _CLOSED
     position: int
 
 
 class CandidatesArgs(BaseModel):
-    """Look at the captions of the current top candidates and at what is already known, before asking the user
-    a question that would tell them apart."""
+    """Top candidates' captions and what is known, before asking."""
 
-    n: int = Field(CANDIDATES, ge=5, le=60, description="how many top candidates")
+    model_config = _CLOSED
+    n: int = Field(CANDIDATES, ge=5, le=60, description="5-60")
 
 
 class AskArgs(BaseModel):
-    """Ask the user ONE short question whose answer splits the current candidates, with 2-4 short options
-    taken from the candidates' captions. Only about something not already known, never asked before."""
+    """Ask ONE short question that splits the candidates, 2-4 options from their captions; nothing known or asked
+    before."""
 
-    question: str = Field(..., max_length=300, description="e.g. 'Which car: red, white or orange?'")
+    model_config = _CLOSED
+    question: str = Field(..., max_length=300)
     kind: Literal["attribute", "setting", "presence"] = Field(
-        ..., description="attribute: of one thing (noun + slot); setting: time/place/season/weather; presence"
+        ..., description="attribute: color/size/count of noun; setting: time/place/season/weather"
     )
     slot: Slot | None = None
-    noun: str | None = Field(None, description="the thing the question is about (attribute, presence)")
-    options: list[str] = Field(default_factory=list, max_length=4, description="2-4 short answers from the captions")
+    noun: str | None = None
+    options: list[str] = Field(default_factory=list, max_length=4)
 
     @model_validator(mode="after")
     def _slot_fits_kind(self):
@@ -100,16 +124,60 @@ TOOL_SCHEMAS: dict[str, type[BaseModel]] = {
     "look_at_candidates": CandidatesArgs,
     "ask_user": AskArgs,
 }
+# Checked by our own validation (a tool error the model can correct), so not sent: fewer keywords for small
+# servers to trip on, and a shorter schema in every request.
+_UNSENT = ("default", "minimum", "maximum", "maxLength", "maxItems", "minItems", "title")
 
 
-def openai_tools() -> list[dict]:
-    return [
-        {
-            "type": "function",
-            "function": {"name": name, "description": (m.__doc__ or "").strip(), "parameters": m.model_json_schema()},
-        }
-        for name, m in TOOL_SCHEMAS.items()
-    ]
+def _compact(schema):
+    """OpenAI's nullable form (`"type": ["string", "null"]`, which strict mode documents) instead of pydantic's
+    `anyOf` with null, and no keywords our validation checks anyway."""
+    if isinstance(schema, list):
+        return [_compact(x) for x in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _compact(v) for k, v in schema.items() if k not in _UNSENT or k == "properties"}
+    if "properties" in schema:
+        out["properties"] = {k: _compact(v) for k, v in schema["properties"].items()}
+    variants = out.get("anyOf")
+    if variants and all(set(v) <= {"type", "enum", "format", "items", "description"} for v in variants):
+        types = [v["type"] for v in variants]
+        merged = {k: v for x in variants for k, v in x.items() if k != "type"}
+        if (
+            all(isinstance(t, str) for t in types)
+            and len(types) == len(set(types))
+            and not ("items" in merged and types.count("array") != 1)
+        ):
+            out.pop("anyOf")
+            if "enum" in merged and "null" in types:
+                merged["enum"] = [*merged["enum"], None]
+            out = {**merged, **out, "type": types}
+    return out
+
+
+def tool_schema(name: str) -> dict:
+    """One tool in OpenAI's format, made by LangChain's own conversion in strict form (every object closed and every
+    field listed as required, nested models inlined), then compacted."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    tool = convert_to_openai_tool(TOOL_SCHEMAS[name], strict=True)
+    fn = tool["function"]
+    fn["name"] = name
+    fn["description"] = " ".join((TOOL_SCHEMAS[name].__doc__ or "").split())
+    fn["parameters"] = _compact(fn["parameters"])
+    return tool
+
+
+def openai_tools(strict: bool = False) -> list[dict]:
+    """Every tool's schema. `strict` marks them for OpenAI's strict mode (the schemas are valid for it either way;
+    servers that do not know the flag are not sent it)."""
+    out = []
+    for name in TOOL_SCHEMAS:
+        tool = tool_schema(name)
+        if not strict:
+            tool["function"].pop("strict", None)
+        out.append(tool)
+    return out
 
 
 def _errors(e: ValidationError) -> str:
@@ -139,6 +207,10 @@ class Toolbox:
         self.question: Question | None = None
         self.notes: list[str] = []
         self.searched = False  # whether a search ran in this turn
+        # What image_details may tell its caller: paths and every metadata field only when the user allowed it
+        # (--llm-share-metadata) or the planner's model runs on this machine; set by the planner.
+        self.share_metadata = False
+        self.fallback: str | None = None  # why the chosen planner did not plan this turn, when it did not
 
     def call(self, name: str, args: dict) -> dict:
         schema = TOOL_SCHEMAS.get(name)
@@ -237,12 +309,27 @@ class Toolbox:
         return got[0]
 
     def image_details(self, a: DetailsArgs) -> dict:
+        """A result's details. Unless sharing was allowed, only what a remote model needs to answer about the
+        picture: never the path, GPS, the camera or any other EXIF text."""
         r = self.record(a.position)
+        if self.share_metadata:
+            return {
+                "position": a.position,
+                "path": str(self.searcher.root / r.meta.path),
+                "caption": r.caption,
+                "metadata": r.meta.model_dump(),
+            }
+        m = r.meta
         return {
             "position": a.position,
-            "path": str(self.searcher.root / r.meta.path),
+            "file": m.name,
             "caption": r.caption,
-            "metadata": r.meta.model_dump(),
+            "metadata": {
+                "width": m.width,
+                "height": m.height,
+                "format": m.format,
+                "taken": (m.taken or "")[:10] or None,
+            },
         }
 
     def look_at_candidates(self, a: CandidatesArgs) -> dict:

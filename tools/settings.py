@@ -25,10 +25,15 @@ class Settings(BaseSettings):
     )
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint")
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY", description="key for that endpoint")
+    ui_auth: str | None = Field(
+        None, alias="PICSEEK_UI_AUTH", description="USER:PASSWORD for `picseek ui` (required off loopback)"
+    )
 
     def llm_configured(self) -> bool:
-        """Whether the environment asks for the LLM planner (a model, an endpoint or a key is set)."""
-        return bool(self.llm_model or self.openai_base_url or self.openai_api_key)
+        """Whether the environment asks for the LLM planner: only picseek's own PICSEEK_LLM_MODEL does. The generic
+        OPENAI_API_KEY / OPENAI_BASE_URL, often exported for another program, only say how to reach an endpoint
+        once the planner was asked for: a key alone must not send a library's captions out."""
+        return bool(self.llm_model)
 
 
 def settings() -> Settings:

@@ -263,15 +263,27 @@ def chat(*, opts: AgentArgs) -> None:
 @agent_options
 def ui(
     port: Annotated[int | None, typer.Option(help="port (default: first free from 7860)")] = None,
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="address to listen on; any but loopback needs --auth (0.0.0.0: every interface)")
+    ] = "127.0.0.1",
+    auth: Annotated[
+        str | None,
+        typer.Option("--auth", help="USER:PASSWORD to log in with (or --auth-file, or PICSEEK_UI_AUTH)"),
+    ] = None,
+    auth_file: Annotated[
+        Path | None, typer.Option("--auth-file", help="a file whose first line is USER:PASSWORD")
+    ] = None,
     *,
     opts: AgentArgs,
 ) -> None:
-    """Start the chat UI in the browser (prints the URL)."""
+    """Start the chat UI in the browser (prints the URL). Off loopback only with a login."""
+    from picseek.ui.auth import login_for
+
+    login = login_for(host, auth, auth_file)  # before anything loads: no login off loopback stops here
     from picseek.ui.server import launch
 
     # captions come from a background worker: a turn never waits for one
-    launch(make_agent(opts, background=True), opts.model, port=port, host=host)
+    launch(make_agent(opts, background=True), opts.model, port=port, host=host, auth=login)
 
 
 @app.command()

@@ -54,17 +54,32 @@ PrecisionOpt = Annotated[
     ),
 ]
 LlmModelOpt = Annotated[
-    str | None, typer.Option("--llm-model", help="chat model for the LLM planner (or PICSEEK_LLM_MODEL)")
+    str | None,
+    typer.Option("--llm-model", help="use the LLM planner with this chat model (or PICSEEK_LLM_MODEL)"),
 ]
 LlmUrlOpt = Annotated[
     str | None,
-    typer.Option("--llm-base-url", help="OpenAI-compatible endpoint: OpenAI, vLLM, Ollama... (or OPENAI_BASE_URL)"),
+    typer.Option(
+        "--llm-base-url",
+        help="use the LLM planner at this OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp...); without "
+        "--llm-model it asks the server's /v1/models. OPENAI_BASE_URL alone does not choose the LLM",
+    ),
 ]
 NoLogOpt = Annotated[
     bool,
     typer.Option("--no-log", help="keep no usage log (by default turns go to $PICSEEK_HOME/usage, never elsewhere)"),
 ]
 OfflineOpt = Annotated[bool, typer.Option("--offline", help="use the offline planner even if an LLM is set")]
+LlmTimeoutOpt = Annotated[float, typer.Option("--llm-timeout", help="seconds to wait for each LLM answer")]
+LlmRetriesOpt = Annotated[int, typer.Option("--llm-retries", help="tries again after a failed LLM request")]
+LlmShareOpt = Annotated[
+    bool,
+    typer.Option(
+        "--llm-share-metadata",
+        help="let a remote LLM see paths and all metadata (GPS, camera, EXIF) of results it asks about; "
+        "by default it gets positions, file names and captions only (an endpoint on this machine gets all)",
+    ),
+]
 PlannerOpt = Annotated[
     str | None,
     typer.Option(
@@ -105,6 +120,9 @@ class AgentArgs(GalleryArgs):
     offline: bool = False
     no_log: bool = False
     planner: str | None = None
+    llm_timeout: float = 30.0
+    llm_retries: int = 2
+    llm_share_metadata: bool = False  # paths, GPS, camera and EXIF text may go to a remote LLM
     no_captions: bool = False  # questions and reasons from the image vectors alone
 
 
@@ -114,6 +132,8 @@ _GALLERY = {"folder": (DirOpt, Path("."))} | _WHERE
 _LLM = _GALLERY | {"llm_model": (LlmModelOpt, None), "llm_base_url": (LlmUrlOpt, None)}
 _LLM |= {"no_captions": (NoCaptionsOpt, False)}
 _AGENT = _LLM | {"offline": (OfflineOpt, False), "no_log": (NoLogOpt, False), "planner": (PlannerOpt, None)}
+_AGENT |= {"llm_timeout": (LlmTimeoutOpt, 30.0), "llm_retries": (LlmRetriesOpt, 2)}
+_AGENT |= {"llm_share_metadata": (LlmShareOpt, False)}
 
 
 def _shared(options: dict, make: type):

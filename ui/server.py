@@ -9,6 +9,7 @@ import gradio as gr
 from picseek.agent.agent import Agent
 from picseek.tools.thumbs import thumbs_dir
 from picseek.ui.app import CSS, MAX_UPLOAD, build
+from picseek.ui.auth import QUEUE_SIZE, login_for
 from starlette.middleware import Middleware
 
 
@@ -53,11 +54,15 @@ def launch(
     host: str = "127.0.0.1",
     block: bool = True,
     warm: bool = True,
+    auth: tuple[str, str] | None = None,
+    queue_size: int = QUEUE_SIZE,
 ):
     """Start the app; only the thumbnail cache of this gallery is served. `warm`: load the model, the English
     pipeline and the calibration (one throwaway turn) before the app listens, so no user's turn waits for them."""
     import warnings
 
+    # off this machine only with a login (Gradio's): the page, its API, uploads and thumbnails all need it
+    auth = auth or login_for(host)
     if warm:
         from picseek.ui.wiring import warm_up
 
@@ -73,12 +78,16 @@ def launch(
     app = build(agent, model_label)
     thumbs = thumbs_dir(agent.searcher.root)
     thumbs.mkdir(parents=True, exist_ok=True)
-    app.queue(default_concurrency_limit=4)
+    # a bounded queue: past `queue_size` waiting turns a client is told the queue is full, so one client cannot
+    # keep every other waiting (Gradio's max_size counts all clients together)
+    app.queue(default_concurrency_limit=4, max_size=queue_size)
     out = app.launch(
         server_name=host,
         server_port=port,
         allowed_paths=[str(thumbs)],
         prevent_thread_lock=True,
+        auth=auth,
+        auth_message="picseek: log in to see this gallery",
         max_file_size=MAX_UPLOAD,
         show_error=False,
         quiet=True,  # no share hint: picseek is local; the URL is printed below
@@ -89,6 +98,7 @@ def launch(
         theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]),
     )
     if block:
-        print(f"picseek UI: {app.local_url} (Ctrl-C stops it)", flush=True)
+        login = f"login required as {auth[0]}; " if auth else ""
+        print(f"picseek UI: {app.local_url} ({login}at most {queue_size} turns wait; Ctrl-C stops it)", flush=True)
         app.block_thread()
     return out

@@ -28,26 +28,43 @@ def caption_pass(st, embedder, captioner_name: str | None, mode: str):
     return caption_images(st, make_captioner(captioner_name, embedder), mode=mode)
 
 
+def make_planner(opts: AgentArgs, announce: bool = True):
+    """The planner a session uses, said once on stderr. The LLM only when asked for (--llm-model, --llm-base-url,
+    PICSEEK_LLM_MODEL or --planner llm): OPENAI_API_KEY / OPENAI_BASE_URL alone only say how to reach it."""
+    import sys
+
+    from picseek.agent.pipeline_check import check_english_pipeline
+    from picseek.agent.planner import get_planner
+    from picseek.tools.settings import settings
+
+    check_english_pipeline()  # the offline planner (and every LLM fallback) loads it: a changed upload stops here
+    name = opts.planner or "offline"
+    if opts.planner is None and (opts.llm_model or opts.llm_base_url or settings().llm_configured()):
+        name = "llm"
+    name = "offline" if opts.offline else name
+    options = {}
+    if name == "llm":
+        options = {"model": opts.llm_model, "base_url": opts.llm_base_url, "timeout": opts.llm_timeout}
+        options |= {"max_retries": opts.llm_retries, "share_metadata": opts.llm_share_metadata}
+    planner = get_planner(name, **options)
+    if announce:
+        said = planner.describe() if hasattr(planner, "describe") else f"planner: {planner.name}"
+        if planner.name == "offline":
+            said = "planner: offline (nothing leaves this machine)"
+        print(said, file=sys.stderr, flush=True)
+    return planner
+
+
 def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, background: bool = False):
     """The agent over an indexed gallery: LLM planner when configured (and not --offline), else the offline tracker.
 
     `background` (a long-running process: the UI, a server): captions are made by a low-priority `CaptionWorker`,
     by the search model when it can caption, else by the default captioner, and a turn never waits for them."""
     from picseek.agent.agent import Agent
-    from picseek.agent.planner import get_planner
-    from picseek.tools.settings import settings
     from picseek.tools.usage import UsageLog
 
     g = opts.open()
-    name = opts.planner or "offline"
-    if (
-        opts.planner is None
-        and not opts.offline
-        and (opts.llm_model or opts.llm_base_url or settings().llm_configured())
-    ):
-        name = "llm"
-    options = {"model": opts.llm_model, "base_url": opts.llm_base_url} if name == "llm" else {}
-    planner = get_planner("offline" if opts.offline else name, **options)
+    planner = make_planner(opts)
     captions = captions and not opts.no_captions  # --no-captions: facts from the image vectors only
     captioner = make_captioner(None, g.embedder) if captions and g.embedder.spec.captions else None
     worker = None
