@@ -8,10 +8,10 @@ filters of an `ImageQuery`.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Literal
 
 from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
+from picseek.agent.english.plurals import plural_word, singular_word
 from picseek.tools.retrieve import MAX_K, Filters, ImageQuery
 from pydantic import BaseModel, Field, field_validator
 
@@ -23,26 +23,16 @@ Weather = Literal["sunny", "cloudy", "rainy", "snowy", "foggy", "stormy"]
 Slot = Literal["color", "size", "count", "time", "place", "season", "weather"]
 
 
-@lru_cache(maxsize=1)
-def _inflect():
-    import inflect
-
-    return inflect.engine()
-
-
 def plural(noun: str) -> str:
     """'tree' -> 'trees', 'sports car' -> 'sports cars', 'person' -> 'people'; a plural stays as it is."""
     *head, last = noun.split(" ")
-    one = _inflect().singular_noun(last)
-    if one and _inflect().plural_noun(one) == last:
-        return noun
-    return " ".join([*head, _inflect().plural_noun(last) or last])
+    return " ".join([*head, plural_word(last)])
 
 
 def singular(noun: str) -> str:
     """'trees' -> 'tree', 'people' -> 'person'; singular nouns come back unchanged."""
     *head, last = noun.lower().split(" ")
-    return " ".join([*head, _inflect().singular_noun(last) or last])
+    return " ".join([*head, singular_word(last)])
 
 
 class Subject(BaseModel):
@@ -122,6 +112,11 @@ class Question(BaseModel):
 class SearchState(BaseModel):
     """What the user is looking for now, as understood from the whole conversation."""
 
+    phrases: list[str] = Field(
+        default_factory=list,
+        description="the description in the user's own words: the first description, then each refinement, as "
+        "said (edited in place by later turns); when empty the text is rendered from the typed fields",
+    )
     subjects: list[Subject] = Field(default_factory=list, description="things shown (or excluded), in order named")
     setting: Setting = Field(default_factory=Setting)
     words: list[str] = Field(default_factory=list, description="description words with no slot, kept as said")
@@ -168,10 +163,21 @@ class SearchState(BaseModel):
         return req[-1] if req else None
 
     def text(self) -> str:
-        """The caption-style description CLIP reads: things, kept words, then the setting."""
+        """The description CLIP reads: the user's own phrases in order (refinements cut first when too long), or,
+        for a state built from typed fields alone (the LLM planner's), things, kept words, then the setting."""
+        if self.phrases:
+            return " ".join(fit_phrases(self.phrases)[0])
+        return clip_description(self.slot_text())
+
+    def slot_text(self) -> str:
+        """The typed fields as a caption: 'a white house and two trees at night'."""
         things = [s.phrase() for s in self.required]
         head = things[0] if len(things) == 1 else ", ".join(things[:-1]) + " and " + things[-1] if things else ""
-        return clip_description(" ".join(x for x in (head, " ".join(self.words), *self.setting.phrases()) if x))
+        return " ".join(x for x in (head, " ".join(self.words), *self.setting.phrases()) if x)
+
+    def cut_words(self) -> list[str]:
+        """The words CLIP's 77-token context leaves out of the text, oldest refinements first ([] if none)."""
+        return fit_phrases(self.phrases)[1] if self.phrases else []
 
     def negative_phrases(self) -> list[str]:
         out = []
@@ -230,6 +236,28 @@ def clip_description(text: str, limit: int = MAX_DESCRIPTION_TOKENS) -> str:
         out.append(w)
         budget -= cost
     return " ".join(out)
+
+
+def _cost(word: str) -> int:
+    return max(1, len(word) // 6 + 1)  # ~1 BPE token per short word, more for long ones (conservative)
+
+
+def fit_phrases(phrases: list[str], limit: int = MAX_DESCRIPTION_TOKENS) -> tuple[list[str], list[str]]:
+    """The phrases cut to CLIP's context, and the words cut. Refinements go first, oldest first, from their end;
+    the first description is never cut for them (only when it alone is too long, from its end)."""
+    words = [p.split() for p in phrases]
+    budget = limit - 2  # start and end tokens
+    total = sum(_cost(w) for ws in words for w in ws)
+    cut: list[str] = []
+    for ws in words[1:]:
+        while ws and total > budget:
+            total -= _cost(ws[-1])
+            cut.insert(len(cut), ws.pop())
+    first = words[0] if words else []
+    while first and total > budget:
+        total -= _cost(first[-1])
+        cut.append(first.pop())
+    return [" ".join(ws) for ws in words if ws], cut
 
 
 def changes(old: SearchState | None, new: SearchState) -> list[str]:

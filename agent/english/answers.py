@@ -21,6 +21,9 @@ class Update:
 
     state: SearchState
     unknown: list[str] = field(default_factory=list)  # words English does not know ("asdkjh")
+    reset: bool = False  # the message started a new search
+    known: frozenset[str] = frozenset()  # nouns (singular) the description's words named before this message
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # corrections: (old noun, new noun as said)
 
 
 SUBJECT_SLOTS = ("color", "size", "count", "adjective")
@@ -58,6 +61,7 @@ class Answers:
         if polarity == "unknown":
             return
         q = read(question)
+        q.known = up.known
         st = up.state
         wh = bool(_WH.match(question))
         things = [t for t in q.things if not t.ref]

@@ -41,6 +41,7 @@ CORRECTION_CUES = (
     "should be",
     "should have said",
     "scratch that",
+    "wrong word",
 )
 SWITCH_CUES = (
     "new search",

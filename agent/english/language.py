@@ -12,6 +12,7 @@ import threading
 from functools import lru_cache
 
 from picseek.agent.english import lexicon
+from picseek.agent.english.plurals import singular_word
 from picseek.agent.errors import EnglishModelMissing
 
 BRITISH = (("our", "or"), ("re", "er"), ("ise", "ize"), ("yse", "yze"), ("ogue", "og"), ("ll", "l"))
@@ -197,7 +198,8 @@ def noun_lemma(word: str) -> str | None:
         return w
     for old, new in rules["noun"]:
         if w.endswith(old) and w[: len(w) - len(old)] + new in index["noun"]:
-            return w[: len(w) - len(old)] + new
+            # a suffix rule can land on another noun ('ramen' -> 'raman'); number follows English's own rules
+            return singular_word(w)
     return None
 
 

@@ -114,8 +114,8 @@ SEASON_PHRASE = {s: f"in {s}" for s in ("spring", "summer", "autumn", "winter")}
 WEATHER = {
     **dict.fromkeys("sunny sun sunshine sunlit sunlight".split(), "sunny"),
     **dict.fromkeys("cloudy cloud clouds overcast grey-sky".split(), "cloudy"),
-    **dict.fromkeys("rainy rain raining rains rained rainfall drizzle drizzly downpour".split(), "rainy"),
-    **dict.fromkeys("snowy snow snowing snows snowed snowfall blizzard".split(), "snowy"),
+    **dict.fromkeys("rainy rain raining rains rained rainfall drizzle drizzly downpour rainstorm".split(), "rainy"),
+    **dict.fromkeys("snowy snow snowing snows snowed snowfall blizzard snowstorm".split(), "snowy"),
     **dict.fromkeys("foggy fog mist misty haze hazy".split(), "foggy"),
     **dict.fromkeys("stormy storm storms thunderstorm thunder lightning".split(), "stormy"),
 }

@@ -36,7 +36,8 @@ _UNLIKE = re.compile(
 )
 # "#3 is right", "the second one is good", "the 2nd and 4th look right"
 _GOOD = re.compile(
-    r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:(?:is|are|was|were|looks?|seems?)\s+(?:it|right|good|great|perfect|close|"
+    r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:(?:is|are|was|were|looks?|seems?)\s+"
+    r"(?:(?:almost|nearly|pretty\s+much|basically|quite|very|really|so|closest\s+to)\s+)?(?:it|right|good|great|perfect|close|"
     r"closest|correct|the\s+ones?|what\s+i\s+want|spot\s+on|nice|lovely|ideal)|nailed\s+it|wins|rocks)\b",
     re.I,
 )
@@ -92,8 +93,18 @@ class Metadata:
     filters: dict = field(default_factory=dict)
 
 
+# "the one on the left": a place in the grid of results, which the reader cannot map to a result; it is taken out
+# so that "on the left" is not read as a place in the picture
+_GRID = re.compile(
+    r"\b(?:the\s+)?(?:one|image|picture|photo|pic|shot|result)\s+(?:on|at|in)\s+the\s+(?:far\s+|top\s+|bottom\s+)?"
+    r"(?:left|right|top|bottom|middle|centre|center)\b",
+    re.I,
+)
+
+
 def take_references(text: str, md: Metadata) -> str:
     """'more like #2 and #5' -> like [2, 5]; 'not like the first one' -> unlike [1]; '#3 is right' -> like [3]."""
+    text = _GRID.sub(" ", text).strip()
     last: list[int] = []
     patterns = ((_UNLIKE, md.unlike), (_BAD, md.unlike), (_LIKE, md.like), (_GOOD, md.like))
     while True:  # in the order they were said, so "that" can point at the one named just before
@@ -134,6 +145,8 @@ def _year_range(y: int) -> tuple[date, date]:
 _Y = r"((?:19|20)\d{2})"
 _PIC_WORDS = "ones|images|photos|pictures|shots|pics"
 _PICS = f"(?:{_PIC_WORDS})"
+# "vertical" alone names the format only where nothing follows it: "a vertical wall" is a wall
+_ALONE = r"(?=\s*(?:$|[,.;!?]|please|only|ones?\b|format|orientation))"
 _FORMATS = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "gif": "GIF", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
 _FORMATS |= {"heic": "HEIC", "bmp": "BMP"}
 
@@ -147,7 +160,25 @@ def _relative_year(offset: int):
 
 
 # (pattern, what it says): tried in this order, each at most once per message
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        "january february march april may june july august september october november december".split(), 1
+    )
+}
+_MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9}
+_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+
+
+def _month(m: re.Match, today: date) -> dict:
+    import calendar
+
+    y, mo = int(m.group(2)), _MONTHS[m.group(1).lower()]
+    return {"date_from": date(y, mo, 1), "date_to": date(y, mo, calendar.monthrange(y, mo)[1])}
+
+
 FILTER_PHRASES = [
+    (r"\b(?:taken\s+|shot\s+)?(?:from|in|during)\s+" + _MONTH + r",?\s+" + _Y + r"\b", _month),
     (r"\b(?:taken\s+|shot\s+)?(?:from|in|during)\s+(?:the\s+year\s+)?" + _Y + r"\b(?!\s*(?:px|pixels))", _year),
     (r"\b(?:taken\s+|shot\s+)?before\s+" + _Y + r"\b", lambda m, t: {"date_to": date(int(m.group(1)) - 1, 12, 31)}),
     (r"\b(?:taken\s+|shot\s+)?after\s+" + _Y + r"\b", lambda m, t: {"date_from": date(int(m.group(1)) + 1, 1, 1)}),
@@ -157,13 +188,25 @@ FILTER_PHRASES = [
     (r"\b(?:taken\s+|shot\s+|from\s+)?this\s+year(?:'s)?\b", _relative_year(0)),
     (r"\b" + _Y + r"(?:'s)?\s+(?=photos|pictures|images|shots|pics|ones)", _year),
     (
-        r"\b(?:in\s+)?(?:portrait\s+(?:orientation|format|mode|" + _PIC_WORDS + r")|vertical(?:\s+" + _PICS + r")?|"
-        r"(?:only\s+)?portraits?$|in\s+portrait|portrait\s+only|tall\s+(?:images|photos|pictures|ones))\b",
+        r"\b(?:in\s+)?(?:portrait\s+(?:orientation|format|mode|"
+        + _PIC_WORDS
+        + r")|vertical(?:\s+"
+        + _PICS
+        + r"|"
+        + _ALONE
+        + r")|"
+        r"(?:^|(?<=,)\s*|only\s+)portraits?$|in\s+portrait|portrait\s+only|tall\s+(?:images|photos|pictures|ones))\b",
         lambda m, t: {"orientation": "portrait"},
     ),
     (
-        r"\b(?:in\s+)?(?:landscape\s+(?:orientation|format|mode|" + _PIC_WORDS + r")|horizontal(?:\s+" + _PICS + r")?|"
-        r"in\s+landscape|landscape\s+only|wide\s+(?:images|photos|pictures|ones|shots)|(?:only\s+)?landscape$)\b",
+        r"\b(?:in\s+)?(?:landscape\s+(?:orientation|format|mode|"
+        + _PIC_WORDS
+        + r")|horizontal(?:\s+"
+        + _PICS
+        + r"|"
+        + _ALONE
+        + r")|"
+        r"in\s+landscape|landscape\s+only|wide\s+(?:images|photos|pictures|ones|shots)|(?:^|(?<=,)\s*|only\s+)landscape$)\b",
         lambda m, t: {"orientation": "landscape"},
     ),
     (

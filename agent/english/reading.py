@@ -88,7 +88,7 @@ _LINKED = re.compile(
 PICTURE_LEMMAS = ("photo", "picture", "image", "shot", "pic", "photograph")
 
 
-def read(text: str, doc=None) -> Reading:
+def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results).
 
     `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions)."""
@@ -98,7 +98,7 @@ def read(text: str, doc=None) -> Reading:
         if _fragment(doc):
             # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
             doc = parse("find " + text)
-    r = Reading(doc=doc, segment=segments(doc))
+    r = Reading(doc=doc, segment=segments(doc), known=known)
     _cues(r, text.lower().strip())
     r.about_picture = any(t.lower_ in L.PICTURE_WORDS or t.lemma_.lower() in PICTURE_LEMMAS for t in doc)
     classify(doc, r, negation(doc))

@@ -24,9 +24,10 @@ from picseek.agent.english.answers import (
     split_qa,
     strip_phrase,
 )
-from picseek.agent.english.language import fix_typos, unknown_words
+from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.reading import Reading, Thing, Value, read
+from picseek.agent.english.said import edit, named_in
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -64,9 +65,11 @@ class Tracker(Answers):
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
+        typed = text
         text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
+        said = _as_typed(typed, text)  # the user's own words for CLIP: only misspelt cue words corrected
         new = state.model_copy(deep=True)
-        up = Update(new, unknown=unknown_words(text))
+        up = Update(new, unknown=unknown_words(text), known=named_in(state.phrases))
         qa = split_qa(text) if text else None
         if qa:  # a VisDial/ChatIR "question? answer" turn reads the same whatever picseek asked before
             self._qa(up, *qa)
@@ -75,6 +78,10 @@ class Tracker(Answers):
         elif text:
             self._statement(up, text)
         self._metadata(up.state, md, resolve)
+        described = _without_switch_cue(said) if up.reset else None
+        up.state.phrases = edit(
+            state, up.state, said, up.reset, described, answered=bool(qa) or asked is not None, renamed=up.renamed
+        )
         return up
 
     # --- statements ------------------------------------------------------------------------------
@@ -85,9 +92,15 @@ class Tracker(Answers):
         st = up.state
         m = _RETRACT.match(text)
         if m:  # "never mind the no people thing", "forget the surfers, just waves": take that part back
-            self._retract(st, read(m.group(1)))
+            gone = read(m.group(1))
+            self._retract(st, gone)
             if m.group("rest"):  # what follows the retraction is said about the search that is left
+                before = {singular(s.noun) for s in up.state.subjects}
                 self._statement(up, m.group("rest"), refine=True)
+                new = [s for s in up.state.required if singular(s.noun) not in before]
+                old = [t for t in gone.things if not t.ref]
+                if len(new) == 1 and len(old) == 1:  # "forget the surfers, just waves": the waves take their place
+                    up.renamed.append((old[0].noun, _noun_as_said(m.group("rest"), new[0].noun)))
             return
         text, strong = strip_phrase(text, L.SWITCH_CUES)
         text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
@@ -95,18 +108,21 @@ class Tracker(Answers):
             if strong:
                 self._reset(up)
             return
-        r = read(text)
+        r = read(text, known=up.known)
         if focus:
             st.focus = focus
         if strong or (not refine and self._starts_new_topic(st, r, soft, expected)):
             self._reset(up)
             st = up.state
+            r.known = frozenset()
         self._apply(st, r)
+        up.renamed += r.renamed
 
     def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool, expected: frozenset = frozenset()) -> bool:
         if not (st.required or st.words or st.setting.place) and not st.excluded:
             return False  # nothing to refine: the reading simply fills the state
         new_nouns = [t for t in r.things if not t.ref and not t.negative and st.find(t.noun, excluded=None) is None]
+        new_nouns = [t for t in new_nouns if not r.is_known(t.noun)]
         new_nouns = [t for t in new_nouns if singular(t.noun.split()[-1]) not in expected]
         if not new_nouns:
             return False
@@ -131,6 +147,7 @@ class Tracker(Answers):
 
     def _reset(self, up: Update) -> None:
         up.state = SearchState(k=up.state.k)
+        up.reset = True
 
     def _apply(self, st: SearchState, r: Reading) -> None:
         values = _drop_corrected(r.values)
@@ -170,9 +187,21 @@ class Tracker(Answers):
         """A thing changes noun, keeping its modifiers: 'sorry, I meant a truck' (the thing in focus), 'truck not
         car', 'change the cat to a fox', 'I said sheep but I meant goat' (the thing named)."""
         fresh = [t for t in named if not t.negative and st.find(t.noun, excluded=None) is None]
+        fresh = [t for t in fresh if not r.is_known(t.noun)]
         if len(fresh) != 1 or r.add:
             return set()
         old = [t for t in named if t is not fresh[0] and st.find(t.noun) is not None]
+        said = [t for t in named if t is not fresh[0] and st.find(t.noun) is None and r.is_known(t.noun)]
+        if not old and said and (r.correction or (len(named) == 2 and said[0].negative)):
+            # 'a hill, not a mountain' where the mountain is in the description's words but no subject: a new
+            # subject under the new name, and the words renamed where they stand
+            t = fresh[0]
+            s = Subject(noun=t.noun, plural=t.plural)
+            set_attrs(s, by_thing.get(t.i, []))
+            st.subjects.append(s)
+            st.focus = s.noun
+            r.renamed.append((said[0].noun, _as_said(r, t)))
+            return {t.i} | {o.i for o in said}
         if old and (r.correction or (len(named) == 2 and old[0].negative)):
             target = st.find(old[0].noun)
         elif r.correction and not old:
@@ -182,6 +211,7 @@ class Tracker(Answers):
         if target is None:
             return set()
         t = fresh[0]
+        r.renamed.append((target.noun, _as_said(r, t)))
         target.noun, target.plural = t.noun, t.plural or target.plural
         set_attrs(target, by_thing.get(t.i, []))
         st.focus = target.noun
@@ -276,6 +306,39 @@ class Tracker(Answers):
             st.k = max(1, min(MAX_K, md.k))
         elif md.more:
             st.k = min(MAX_K, (st.k or 10) * 2)
+
+
+def _noun_as_said(text: str, noun: str) -> str:
+    want = singular(noun.split()[-1])
+    return next((w for w in re.findall(r"[a-z]+", text.lower()) if singular(w) == want), noun)
+
+
+def _as_typed(typed: str, fixed: str) -> str:
+    """The message as typed, except words corrected to the reader's own closed-class words ('nigth' -> 'night',
+    'withuot' -> 'without'); a content word the dictionary does not know stays as typed ('frisbee', names)."""
+    a, b = re.split(r"(\W+)", typed), re.split(r"(\W+)", fixed)
+    if len(a) != len(b):
+        return fixed
+    words = set(common_words())
+    return "".join(y if x != y and y.lower() in words else x for x, y in zip(a, b))
+
+
+def _as_said(r: Reading, t: Thing) -> str:
+    """A thing's noun as the message says it ('penguins', 'fire truck')."""
+    if r.doc is None or t.i >= len(r.doc):
+        return t.noun
+    tok = r.doc[t.i]
+    comp = [c.text.lower() for c in tok.children if c.dep_ == "compound" and c.i < t.i]
+    return " ".join([*comp, tok.text.lower()])
+
+
+def _without_switch_cue(text: str) -> str:
+    """A new description after 'forget that,' / 'new search:' / "let's look at": the words after the cue."""
+    for cues in (L.SWITCH_CUES, L.SOFT_SWITCH_CUES):
+        text, found = strip_phrase(text, cues)
+        if found:
+            break
+    return text
 
 
 def _predicated(r: Reading, t: Thing) -> bool:

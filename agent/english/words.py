@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
+from picseek.agent.english.plurals import plural_word, singular_word
 from picseek.agent.english.scope import CUE_VERBS
 
 NOUN_POS = ("NOUN", "PROPN")
@@ -70,6 +71,14 @@ class Reading:
     linked: bool = False  # starts with a link to what came before: "and", "but", "at", "only", "also"...
     about_picture: bool = False  # speaks of the photo itself: "the photos should look grainy"
     doc: object = None
+    known: frozenset[str] = frozenset()  # nouns (singular) the description's own words already name
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old noun, new noun as said): corrections
+
+    def is_known(self, noun: str) -> bool:
+        """Whether the description already names this thing, as a subject or anywhere in its words."""
+        from picseek.agent.state import singular
+
+        return singular(noun.split()[-1]) in self.known
 
     def thing_at(self, i: int | None) -> Thing | None:
         return next((t for t in self.things if t.i == i), None) if i is not None else None
@@ -94,6 +103,8 @@ def _compound_noun(t) -> str:
     for m in list(mods):  # "street food stalls": the modifier's own compound stays in the noun too
         mods += [c for c in m.children if c.dep_ == "compound" and c.pos_ in NOUN_POS and c.i < m.i]
     head = t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_
+    if t.tag_ == "NNS" and head != t.lower_ and plural_word(head) != t.lower_:
+        head = singular_word(t.lower_)  # the lemma is another noun ('ramen' -> 'raman'), not this one's singular
     if t.lower_ in ("people", "folks", "persons"):
         head = "person"
     return " ".join([*(m.lower_ for m in sorted(mods, key=lambda m: m.i)), head])
@@ -195,6 +206,8 @@ def _nounlike(t) -> bool:
         return noun_lemma(low) is not None and not can_be_adjective(low)
     if t.pos_ not in ("VERB", "AUX", "PRON", "DET") and not t.is_stop and len(low) > 3 and low in irregular_plurals():
         return not can_be_adjective(low)  # "cacti", "geese", "leaves" however tagged
+    if t.lemma_.lower() in ("be", "have", "do") or any(c.dep_ == "expl" for c in t.children):
+        return False  # "there is no car": a verb with an expletive subject, never a plural noun ("is" <- "i")
     if t.pos_ == "VERB" and t.tag_ == "VBZ" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in t.children):
         return noun_lemma(low) is not None  # "leaves on the ground": a verb has a subject, a plural noun has none
     if t.pos_ == "VERB" and t.tag_ in ("VBZ", "VBP", "VB", "VBD") and t.lemma_.lower() not in CUE_VERBS:
@@ -202,6 +215,13 @@ def _nounlike(t) -> bool:
         subject = any(c.dep_ in ("nsubj", "nsubjpass") and c.pos_ in ("PRON", *NOUN_POS) for c in t.children)
         return (nominal or not subject) and noun_lemma(low) is not None
     return False
+
+
+def _named_before(t, r: Reading) -> bool:
+    """A word the description already used as a noun is that noun again, however the small tagger reads it in a
+    short follow-up ('make the surfboard yellow' tags 'surfboard' ADJ)."""
+    low = t.lower_
+    return t.pos_ == "ADJ" and t.dep_ == "amod" and singular_word(low) in r.known and low not in L.COLORS
 
 
 def _adjective(t) -> bool:
@@ -300,7 +320,7 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.values.append(Value("count", 2, t.i, neg[t.i], obj.i if obj is not None else None))
     elif low in L.REFERENCES and t.pos_ in ("PRON", "DET", "NOUN", "ADJ") and t.dep_ != "det":
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
-    elif _nounlike(t) and low not in L.SHADES:
+    elif (_nounlike(t) or _named_before(t, r)) and low not in L.SHADES:
         _noun(t, r, neg)
     elif t.pos_ == "ADJ" and _adjective(t) and low not in L.FILLER and low not in L.SHADES and _describes(t):
         slot = "word" if _on_placeholder(t) else "adjective"

@@ -1,0 +1,639 @@
+"""The description in the user's own words, and how a turn edits it.
+
+CLIP was trained on captions people wrote, so the best text it can get is the user's own sentence. The state keeps
+the descriptive part of each message (`SearchState.phrases`: the first description, then each refinement), and a
+turn edits those words where they stand instead of rebuilding a caption from slots:
+
+- a new description (first message, new topic) becomes the only phrase, less framing ("show me", "photos of",
+  "please"), filters and references, which `metadata` has already cut out;
+- a thing recoloured, resized, counted or renamed is edited at the thing ("make the dog red": "a small dog" ->
+  "a small red dog"; a colour already there is replaced);
+- a thing excluded goes with the words attached to it ("holding a guitar in her lap", "near a frisbee",
+  "while staring at his cat"); a setting value swapped replaces the old phrase, preposition kept when the user
+  gave none ("make it a rainy day": "on a sunny day" -> "on a rainy day");
+- anything new is appended as said ("with a dog at her feet"), a command's framing turned into "with"
+  ("add a pigeon" -> "with a pigeon").
+
+The typed subjects and setting are the reader's view of the same messages: the edits are found by comparing the
+view before and after the turn, and located in the text through its parse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from picseek.agent.english import language
+from picseek.agent.english import lexicon as L
+from picseek.agent.english.reading import clean
+from picseek.agent.state import SearchState, Subject, plural, singular
+
+# What frames a request rather than describing the picture, at the start or end of a phrase.
+_LEAD = re.compile(
+    r"^(?:(?:i'?m|i\s+am|we'?re)\s+(?:looking|searching)\s+for|looking\s+for|(?:i|we)\s+(?:want|need|would\s+like|'d\s+like)"
+    r"(?:\s+to\s+see)?|i'd\s+like(?:\s+to\s+see)?|can\s+(?:i|we)\s+(?:see|get|have)|do\s+you\s+have|have\s+you\s+got|"
+    r"got\s+any|any|let'?s\s+(?:see|look\s+for|find|try)|search\s+for|look\s+for|find|show(?:\s+me)?|give\s+me|"
+    r"(?:some|all|a\s+few|the)?\s*(?:photos?|pictures?|pics?|images?|shots?|photographs?)\s+(?:of|with|showing)|"
+    r"(?:a|an|some)\s+(?:photo|picture|pic|image|shot|photograph)\s+(?:of|with|showing)|of|me|us|now|so|ok(?:ay)?|"
+    r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|"
+    r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
+    r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
+    r"(?:it\s+)?(?:seems|looks)(?:\s+like)?|pretty\s+sure|rather|that(?=\s*[,.:])|"
+    r"(?:the\s+|those\s+|these\s+)?ones?(?=\s+(?:with|without|that|which|where|in|on|at|by|near)\b))\b[\s,:.!-]*",
+    re.I,
+)
+_TRAIL = re.compile(
+    r"[\s,]*\b(?:instead|now|please|pls|thanks|thank\s+you|too|as\s+well|then|again|i\s+think|i\s+believe|"
+    r"in\s+(?:it|there|the\s+(?:photo|picture|image))(?:\s+too)?)\s*[.!]*$",
+    re.I,
+)
+# A command that adds a thing: "add a pigeon", "also a seal", "there should also be a dog watching".
+_ADD = re.compile(
+    r"^(?:please\s+)?(?:(?:and\s+)?also(?:\s+add)?|add|plus|include|put|throw\s+in|insert|bring\s+in|"
+    r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:i'?d|i\s+would)\s+like|i\s+want|can\s+you\s+add|"
+    r"(?:it|they)\s+should\s+(?:also\s+)?have|give\s+it)\b[\s,:]*",
+    re.I,
+)
+
+
+@lru_cache(maxsize=512)
+def parse(text: str):
+    """The parse of a description (the same texts come back turn after turn: the state's own words)."""
+    return language.parse(text)
+
+
+_FIRST_TRAIL = re.compile(r"[\s,]*\b(?:please|pls|thanks|thank\s+you)\s*[.!]*$", re.I)
+
+
+def strip_framing(text: str, first: bool = False) -> str:
+    """The describing words of a phrase: request framing, filler and cue words at its ends removed. A `first`
+    description keeps a last 'now', 'too' or 'again' (a caption may end "... don't look now")."""
+    t = clean(text).strip(" ,.;:!?-")
+    trail = _FIRST_TRAIL if first else _TRAIL
+    for _ in range(6):
+        before = t
+        t = _LEAD.sub("", t).strip(" ,.;:!?-")
+        t = trail.sub("", t).strip(" ,.;:!?-")
+        if t == before:
+            break
+    return " ".join(t.split())
+
+
+def as_addition(text: str) -> str:
+    """A phrase that adds, as it joins the description: 'add a pigeon' -> 'with a pigeon'; 'and a cat' stays."""
+    t = " ".join(text.split())
+    m = _ADD.match(t)
+    if m:
+        rest = strip_framing(t[m.end() :])
+        it = re.match(r"^(?:it|them|this|that)\s+(?=\w)", rest)
+        if it:  # "i'd like it in the rain": the picture itself, so what follows is said about all of it
+            return rest[it.end() :]
+        return f"with {rest}" if rest else ""
+    t = strip_framing(t)
+    if not t or re.match(r"^(?:with|and|plus|without|\+|&)\b", t, re.I):
+        return t
+    return t
+
+
+@dataclass
+class Said:
+    """The phrases as one text with the offsets where each begins, edited by character span."""
+
+    text: str
+    starts: list[int]
+
+    @classmethod
+    def of(cls, phrases: list[str]) -> Said:
+        starts, pos = [], 0
+        for p in phrases:
+            starts.append(pos)
+            pos += len(p) + 1
+        return cls(" ".join(phrases), starts)
+
+    def replace(self, a: int, b: int, new: str) -> None:
+        delta = len(new) - (b - a)
+        self.text = self.text[:a] + new + self.text[b:]
+        # a phrase starting where the edit starts keeps the edit ("cars" -> "red cars"); later ones move with it
+        self.starts = [s if s <= a else (s + delta if s >= b else a) for s in self.starts]
+
+    def phrases(self) -> list[str]:
+        bounds = [*self.starts, len(self.text)]
+        out = [" ".join(self.text[bounds[i] : bounds[i + 1]].split()) for i in range(len(self.starts))]
+        return [_articles(p) for p in out if p.strip(" ,.;:")]
+
+    def append(self, phrase: str) -> None:
+        if phrase:
+            self.starts.append(len(self.text) + 1 if self.text else 0)
+            self.text = f"{self.text} {phrase}" if self.text else phrase
+
+
+def _articles(phrase: str) -> str:
+    """'a orange cat' -> 'an orange cat' only where an edit put the word there; the user's own 'a airplane' stays."""
+    return phrase
+
+
+def _fix_article(said: Said, at: int, word: str) -> None:
+    """The article just before position `at`, agreeing with the word an edit put there."""
+    m = re.search(r"\b(a|an)\s+$", said.text[:at], re.I)
+    if m:
+        want = "an" if word[:1].lower() in "aeiou" else "a"
+        said.replace(m.start(1), m.end(1), want)
+
+
+# --- locating things in the text -----------------------------------------------------------------------------
+
+
+def _noun_token(doc, noun: str):
+    """The token that names this thing in the text: the head word of the noun, singular or plural."""
+    want = singular(noun.split()[-1])
+    found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
+    nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")]
+    return (nouns or found or [None])[0]
+
+
+def _left_modifiers(tok) -> list:
+    return sorted(
+        (c for c in tok.children if c.i < tok.i and c.dep_ in ("amod", "compound", "nummod", "det", "poss", "nmod")),
+        key=lambda c: c.i,
+    )
+
+
+def _is_colour(t) -> bool:
+    return t.lower_ in L.COLORS or t.lower_ in L.SHADES or (t.lower_ in ("and", "-") and False)
+
+
+def _colour_span(doc, tok) -> tuple[int, int] | None:
+    """Token range [a, b] of the colour words before the noun: 'brown and white', 'dark blue'."""
+    idx = [t.i for t in doc[max(0, tok.i - 6) : tok.i] if t.lower_ in L.COLORS]
+    if not idx:
+        return None
+    a = b = idx[-1]
+    while a - 1 >= 0 and (
+        doc[a - 1].lower_ in L.COLORS
+        or doc[a - 1].lower_ in L.SHADES
+        or (doc[a - 1].lower_ in ("and", "-", ",") and a - 2 >= 0 and doc[a - 2].lower_ in L.COLORS)
+    ):
+        a -= 1
+    # only colours that modify this noun: nothing but adjectives/compounds between them and it
+    between = doc[b + 1 : tok.i]
+    if any(t.pos_ in ("VERB", "ADP", "DET", "AUX") or t.is_punct for t in between):
+        return None
+    return a, b
+
+
+def _size_token(doc, tok):
+    for t in doc[max(0, tok.i - 5) : tok.i]:
+        if t.lower_ in L.SIZES and not any(u.pos_ in ("VERB", "ADP", "DET") for u in doc[t.i + 1 : tok.i]):
+            return t
+    return None
+
+
+def _insert_before_compounds(doc, tok) -> int:
+    """The token index a colour goes before: the noun, or the first of its compound words ('park bench')."""
+    i = tok.i
+    while (
+        i - 1 >= 0
+        and doc[i - 1].dep_ in ("compound",)
+        and doc[i - 1].head.i >= i - 1
+        and doc[i - 1].pos_ in ("NOUN", "PROPN")
+    ):
+        i -= 1
+    return i
+
+
+def _det_end(doc, tok) -> int:
+    """The token index just after the noun phrase's determiner, number or possessive (where a size word goes)."""
+    i = tok.i
+    start = i
+    while (
+        start - 1 >= 0
+        and doc[start - 1].head.i == tok.i
+        or (
+            start - 1 >= 0
+            and doc[start - 1].dep_ in ("amod", "compound")
+            and doc[start - 1].head.i in range(start, tok.i + 1)
+        )
+    ):
+        start -= 1
+    j = start
+    while j < tok.i and doc[j].dep_ in ("det", "nummod", "poss", "predet"):
+        j += 1
+    return j
+
+
+def _char(doc, i: int) -> int:
+    return doc[i].idx if i < len(doc) else len(doc.text)
+
+
+def _end(doc, i: int) -> int:
+    return doc[i].idx + len(doc[i].text)
+
+
+# --- the edits -------------------------------------------------------------------------------------------------
+
+
+def _said_word(message: str, words: dict, value: str) -> str:
+    """The word(s) of the message that say this value ('grey' for gray, 'dark blue'), else the value itself."""
+    toks = message.lower().replace(",", " ").split()
+    for k, t in enumerate(toks):
+        if words.get(t) == value.split()[-1] or t == value:
+            if k > 0 and toks[k - 1] in L.SHADES and " " in value:
+                return f"{toks[k - 1]} {t}"
+            return t
+    return value
+
+
+def _said_colour(message: str, value: str) -> str:
+    toks = re.findall(r"[a-z]+", message.lower())
+    found = [(k, t) for k, t in enumerate(toks) if t in L.COLORS]
+    want = set(value.split(" and "))
+    picked = [t for k, t in found if L.COLORS[t] in want or t in want]
+    if not picked:
+        return value
+    k = toks.index(picked[0])
+    out = " and ".join(dict.fromkeys(picked))
+    if k > 0 and toks[k - 1] in L.SHADES:
+        out = f"{toks[k - 1]} {out}"
+    return out
+
+
+def recolour(said: Said, noun: str, colour: str) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, noun)
+    if tok is None:
+        return False
+    span = _colour_span(doc, tok)
+    if span is not None:
+        a, b = _char(doc, span[0]), _end(doc, span[1])
+        said.replace(a, b, colour)
+        _fix_article(said, a, colour)
+        return True
+    at = _char(doc, _insert_before_compounds(doc, tok))
+    said.replace(at, at, colour + " ")
+    _fix_article(said, at, colour)
+    return True
+
+
+def resize(said: Said, noun: str, size: str) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, noun)
+    if tok is None:
+        return False
+    old = _size_token(doc, tok)
+    if old is not None:
+        said.replace(old.idx, old.idx + len(old.text), size)
+        _fix_article(said, old.idx, size)
+        return True
+    at = _char(doc, _det_end(doc, tok))
+    said.replace(at, at, size + " ")
+    _fix_article(said, at, size)
+    return True
+
+
+def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | None) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, noun)
+    if tok is None:
+        return False
+    start = tok.i
+    lefts = [t for t in doc[max(0, tok.i - 6) : tok.i]]
+    # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
+    k = tok.i - 1
+    while (
+        k >= 0
+        and (doc[k].head.i == tok.i or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod"))
+        and doc[k].pos_ not in ("VERB", "ADP", "AUX")
+    ):
+        k -= 1
+    first = k + 1
+    count_toks = [
+        t for t in doc[first : tok.i] if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS
+    ]
+    del lefts
+    noun_text = noun_said or (plural(tok.text) if many else singular(tok.text))
+    if not many and noun_said is None:
+        noun_text = singular(tok.lower_)
+    said.replace(tok.idx, tok.idx + len(tok.text), noun_text)
+    if count_toks:
+        a = count_toks[0].idx
+        b = count_toks[-1].idx + len(count_toks[-1].text)
+        said.replace(a, b, number)
+    else:
+        at = _char(doc, first if first <= start else start)
+        said.replace(at, at, number + " ")
+    return True
+
+
+def rename(said: Said, old: str, new_said: str) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, old)
+    if tok is None:
+        return False
+    a = tok.idx
+    comp = [
+        c for c in tok.children if c.dep_ in ("compound", "amod") and c.i < tok.i and c.pos_ in ("NOUN", "PROPN", "ADJ")
+    ]
+    comp = [c for c in comp if c.lower_ not in L.COLORS and c.lower_ not in L.SIZES]
+    if comp and (len(old.split()) > 1 or len(new_said.split()) == 1) and comp[0].pos_ != "ADJ":
+        a = comp[0].idx
+    said.replace(a, tok.idx + len(tok.text), new_said)
+    _fix_article(said, a, new_said)
+    return True
+
+
+def _phrase_span(doc, tok) -> tuple[int, int]:
+    """The thing's own noun phrase: determiner, modifiers and what follows it, without its conjuncts."""
+    sub = [x for x in tok.subtree]
+    a, b = sub[0].i, sub[-1].i
+    for c in tok.children:
+        if c.dep_ in ("conj", "cc") and c.i > tok.i:
+            b = min(b, min(x.i for x in c.subtree) - 1)
+    return a, b
+
+
+def _removal_span(doc, tok) -> tuple[int, int]:
+    """Token range of a thing with the words attached to it: its phrase, the preposition or participle clause that
+    introduced it ('near a frisbee', 'holding a guitar in her lap', 'while staring at his cat', 'and a dog')."""
+    conjuncts = [c for c in tok.children if c.dep_ == "conj" and c.i > tok.i]
+    if conjuncts:  # "sunglasses and a helmet" without the sunglasses: "a helmet" stays where it was
+        a, b = _phrase_span(doc, tok)
+        cc = [c for c in tok.children if c.dep_ == "cc" and c.i > tok.i]
+        return a, (cc[0].i if cc else b)
+    if tok.dep_ == "conj":  # "a cat and a dog" without the dog: the conjunction before goes too
+        a, b = _phrase_span(doc, tok)
+        while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
+            a -= 1
+        return a, b
+    top = tok
+    if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ in ("advcl", "relcl", "ccomp", "conj", "acl"):
+        top = tok.head  # "as a dog watches him": the clause the thing is the subject of
+    else:
+        while True:
+            h = top.head
+            if h is top:
+                break
+            if top.dep_ in ("pobj", "pcomp") and h.pos_ == "ADP":
+                top = h
+                continue
+            if top.dep_ in ("prep", "agent") and h.pos_ == "VERB" and h.dep_ in ("acl", "advcl", "relcl", "xcomp"):
+                if _only_child_of_content(h, top):
+                    top = h
+                    continue
+            if (
+                top.dep_ in ("dobj", "attr")
+                and h.pos_ in ("VERB", "AUX")
+                and h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+            ):
+                top = h
+                continue
+            break
+    sub = list(top.subtree)
+    a, b = sub[0].i, sub[-1].i
+    while b + 1 < len(doc) and (
+        a <= doc[b + 1].head.i <= b or doc[b + 1].dep_ == "prt" and doc[b + 1].head.i in (top.i, tok.i)
+    ):
+        b = max(x.i for x in doc[b + 1].subtree)  # what the parse hung after the phrase: "standing around ..."
+    if b + 2 == len(doc) and doc[b + 1].dep_ in ("prt", "advmod") and doc[b + 1].lower_ in ("on", "off", "up", "out"):
+        b += 1  # "with a helmet on": the particle belongs to the phrase taken out
+    return a, b
+
+
+def _only_child_of_content(verb, prep) -> bool:
+    return not any(c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod") and c is not prep for c in verb.children)
+
+
+def remove(said: Said, noun: str) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, noun)
+    if tok is None:
+        return False
+    subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
+    if tok.i == doc[0].i or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects)):
+        return False  # the main subject of the description: excluding it leaves nothing, the text stays
+    a, b = _removal_span(doc, tok)
+    if a == 0 and b >= len(doc) - 1:
+        return False
+    said.replace(_char(doc, a), _end(doc, b), "")
+    return True
+
+
+# --- setting phrases -------------------------------------------------------------------------------------------
+
+_SETTING_WORDS = {"time": L.TIME_WORDS, "season": L.SEASONS, "weather": L.WEATHER}
+_PREP = re.compile(
+    r"^(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b", re.I
+)
+
+
+def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple[int, int] | None:
+    """Token range of the phrase that says this setting value, with its preposition ('on a sunny day')."""
+    if slot == "place" and place:
+        low = [t.lower_ for t in doc]
+        want = place.lower().split()
+        for s in range(len(low) - len(want) + 1):
+            if low[s : s + len(want)] == want:
+                return s, s + len(want) - 1
+        return None
+    words = _SETTING_WORDS.get(slot, {})
+    hits = [t for t in doc if words.get(t.lower_) == value]
+    if not hits:
+        for phrase, v in words.items():  # multi-word times: "golden hour", "crack of dawn"
+            parts = phrase.split()
+            if len(parts) > 1 and v == value:
+                low = [t.lower_ for t in doc]
+                for s in range(len(low) - len(parts) + 1):
+                    if low[s : s + len(parts)] == parts:
+                        hits = [doc[s + len(parts) - 1]]
+                        break
+    if not hits:
+        return None
+    t = hits[0]
+    top = t
+    while (
+        top.dep_ in ("amod", "compound", "nmod", "npadvmod")
+        and top.head is not top
+        and top.head.pos_ in ("NOUN", "PROPN")
+    ):
+        top = top.head
+    end = top.i  # the phrase ends at its noun: "on a sunny day under blue skies" keeps "under blue skies"
+    if top.dep_ == "pobj" and top.head.pos_ == "ADP":
+        top = top.head
+    sub = list(top.subtree)
+    return sub[0].i, max(end, t.i)
+
+
+def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -> bool:
+    doc = parse(said.text)
+    span = _setting_span(doc, slot, old_value, old_place)
+    if span is None or not new_phrase:
+        return False
+    a, b = span
+    old = doc[a : b + 1].text
+    if not _PREP.match(new_phrase):
+        m = _PREP.match(old)
+        if m:
+            new_phrase = f"{m.group(0).lower()} {new_phrase}"
+    said.replace(_char(doc, a), _end(doc, b), new_phrase)
+    return True
+
+
+def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
+    doc = parse(said.text)
+    span = _setting_span(doc, slot, old_value, old_place)
+    if span is None or (span[0] == 0 and span[1] >= len(doc) - 1):
+        return False
+    said.replace(_char(doc, span[0]), _end(doc, span[1]), "")
+    return True
+
+
+def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
+    """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
+    text = strip_framing(message)
+    if slot == "place" and place and place.lower() in text.lower():
+        return place
+    doc = parse(text)
+    span = _setting_span(doc, slot, value, place)
+    if span is None:
+        return text
+    return doc[span[0] : span[1] + 1].text
+
+
+# --- one turn --------------------------------------------------------------------------------------------------
+
+
+def named_in(phrases: list[str]) -> frozenset[str]:
+    """The things (singular nouns) the description's words name, wherever they stand."""
+    if not phrases:
+        return frozenset()
+    doc = parse(" ".join(phrases))
+    return frozenset(singular(t.lower_) for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people")
+
+
+def _same(a: Subject, b: Subject) -> bool:
+    return singular(a.noun.split()[-1]) == singular(b.noun.split()[-1])
+
+
+_SLOTS = ("place", "time", "season", "weather")
+
+
+def edit(
+    old: SearchState,
+    new: SearchState,
+    message: str,
+    reset: bool,
+    described: str | None,
+    answered: bool,
+    renamed: list[tuple[str, str]] = (),
+) -> list[str]:
+    """The phrases after this turn: `old`'s edited the way the reader changed the typed view, or the message's own
+    description when it starts anew. `described`: the message's describing words when a switch cue led them;
+    `renamed`: corrections the reader made ((old noun, new noun as said))."""
+    had = old.phrases or old.required or old.words or any(getattr(old.setting, x) for x in _SLOTS)
+    if reset or not had:
+        # a description keeps every word, its exclusions too ("a street corner with no people or cars"): they
+        # are the user's words, and the excluded things are negatives besides
+        first = strip_framing(message, first=True) if described is None else strip_framing(described)
+        return Said.of([first] if first else []).phrases()
+    said = Said.of(old.phrases or [old.slot_text()])
+    in_text = named_in(said.phrases())
+    done: set[str] = set()
+    for o, n in renamed:
+        if rename(said, o, n):
+            done |= {singular(n.split()[-1]), singular(o.split()[-1])}
+    old_req, new_req = old.required, new.required
+    added, edited = [], False
+    for s in new_req:
+        key = singular(s.noun.split()[-1])
+        o = next((x for x in old_req if _same(x, s)), None)
+        if o is None and key in done:
+            continue
+        if o is None and key not in in_text:
+            added.append(s)
+            continue
+        o = o or Subject(noun=s.noun)  # named in the words, not yet a subject: "the bench should be green"
+        if s.color and s.color != o.color:
+            edited |= recolour(said, s.noun, _said_colour(message, s.color))
+        if s.size and s.size != o.size:
+            edited |= resize(said, s.noun, _said_word(message, L.SIZES, s.size))
+        if s.count and s.count != o.count:
+            edited |= recount(said, s.noun, _said_count(message, s.count), s.count > 1, _noun_form(message, s))
+        named = _noun_form(message, s) is not None
+        for adj in s.adjectives:
+            if named and adj not in o.adjectives and adj not in said.text.lower().split():
+                edited |= _insert_adjective(said, s.noun, adj)
+    appended = False
+    new_setting = []
+    for slot in _SLOTS:
+        a, b = getattr(old.setting, slot), getattr(new.setting, slot)
+        if a == b:
+            continue
+        if slot == "place" and (added or edited):
+            continue  # "with a dog at her feet": the place is part of what is added, not a new place
+        if a and b:
+            phrase = setting_phrase(message, slot, b, new.setting.place)
+            if not swap_setting(said, slot, a, old.setting.place, phrase):
+                new_setting.append(slot)
+        elif b:
+            new_setting.append(slot)
+        elif a:
+            remove_setting(said, slot, a, old.setting.place)
+    new_words = [w for w in new.words if w not in old.words and w not in said.text.lower().split()]
+    if (added or new_setting or (new_words and not edited)) and not appended:
+        if answered and added and not new_setting:
+            said.append("with " + " and ".join(s.phrase() for s in added))
+        else:
+            said.append(as_addition(described if described is not None else message))
+    # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
+    for o in old_req:  # things excluded or dropped this turn go with their attached words
+        if not any(_same(o, s) for s in new_req) and singular(o.noun.split()[-1]) not in done:
+            remove(said, o.noun)
+    for x in new.excluded:
+        if not any(_same(x, y) for y in old.excluded) and singular(x.noun.split()[-1]) in named_in(said.phrases()):
+            if not x.color and not x.size and not x.adjectives:  # "no red cars" keeps the cars that are not red
+                remove(said, x.noun)
+    for n in new.negatives:
+        if n not in old.negatives:
+            _drop_word(said, n)
+    return said.phrases()
+
+
+def _drop_word(said: Said, word: str) -> None:
+    for slot, words in _SETTING_WORDS.items():
+        if word.lower() in words:
+            remove_setting(said, slot, words[word.lower()], None)
+            return
+
+
+def _insert_adjective(said: Said, noun: str, adj: str) -> bool:
+    doc = parse(said.text)
+    tok = _noun_token(doc, noun)
+    if tok is None:
+        return False
+    at = _char(doc, _det_end(doc, tok))
+    said.replace(at, at, adj + " ")
+    _fix_article(said, at, adj)
+    return True
+
+
+def _noun_form(message: str, s: Subject) -> str | None:
+    """The noun as the message says it ('dogs', 'people'), if it does."""
+    want = singular(s.noun.split()[-1])
+    for w in re.findall(r"[a-z]+", message.lower()):
+        if singular(w) == want or (want == "person" and w in ("people", "persons")):
+            return w
+    return None
+
+
+def _noun_said(message: str, s: Subject) -> str:
+    return _noun_form(message, s) or (plural(s.noun) if s.plural else s.noun)
+
+
+def _said_count(message: str, n: int) -> str:
+    toks = re.findall(r"[a-z0-9]+", message.lower())
+    for k, t in enumerate(toks):
+        if (t.isdigit() and int(t) == n) or L.NUMBERS.get(t) == n:
+            if t == "single" and k > 0 and toks[k - 1] in ("a", "one"):
+                return f"{toks[k - 1]} single"
+            return t
+    return L.number_word(n)

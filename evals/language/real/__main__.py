@@ -1,0 +1,3 @@
+from picseek.evals.language.realtext import main
+
+main()
