@@ -38,6 +38,10 @@ def eval_(
         Literal["toy", "llm"], typer.Option(help="target protocol: toy (scenes.jsonl) or llm (reference captions)")
     ] = "toy",
     rounds: Annotated[int, typer.Option(help="target protocol: rounds after the first description")] = 5,
+    answers: Annotated[
+        Literal["own", "dev", "heldout"],
+        typer.Option(help="target protocol, toy answerer: answer phrasings (blind templates dev/heldout, or own)"),
+    ] = "dev",
     out: Annotated[Path, typer.Option("--out", help="output folder (resumable)")] = Path("eval-out"),
     limit: Annotated[int | None, typer.Option(help="only the first N dialogues")] = None,
     fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
@@ -52,7 +56,9 @@ def eval_(
     if protocol == "target":
         where = (opts.folder, g.searcher, g.embedder)
         captions = not opts.no_captions
-        summary = _eval_target(dataset, *where, systems, answerer, rounds, out, limit, *llm, captions=captions)
+        summary = _eval_target(
+            dataset, *where, systems, answerer, rounds, out, limit, *llm, captions=captions, answers=answers
+        )
     else:
         summary = _eval_refinement(
             dataset, g.searcher, systems, out, limit, fmt, split, *llm, captions=not opts.no_captions
@@ -90,7 +96,19 @@ def _eval_refinement(
 
 
 def _eval_target(
-    dataset, folder, searcher, embedder, systems, answerer, rounds, out, limit, llm_model, llm_base_url, captions=True
+    dataset,
+    folder,
+    searcher,
+    embedder,
+    systems,
+    answerer,
+    rounds,
+    out,
+    limit,
+    llm_model,
+    llm_base_url,
+    captions=True,
+    answers="dev",
 ):
     from picseek.agent.agent import Agent
     from picseek.evals.target import load_targets, run_target
@@ -101,7 +119,7 @@ def _eval_target(
 
         if not (folder / "scenes.jsonl").exists():
             raise PicseekError(f"--answerer toy needs a toy gallery with scenes.jsonl; {folder} has none.")
-        user = ToyUser(folder)
+        user = ToyUser(folder, answers=answers)
     elif answerer == "llm":
         from picseek.evals.users import LLMUser
 

@@ -53,9 +53,13 @@ _CHATTER = frozenset("please pls thanks sorry um uh hmm well ok okay tbh lol hon
 
 
 class Answers:
-    """The question-answer half of the tracker (mixed into `Tracker`, whose _statement/_apply it uses)."""
+    """The question-answer half of the reader. It reads what an answer says and hands the edit to the reader
+    (`Tracker`) through its public steps: statement, apply, exclude, setting."""
 
-    def _qa(self, up: Update, question: str, answer: str) -> None:
+    def __init__(self, reader):
+        self.reader = reader
+
+    def qa(self, up: Update, question: str, answer: str) -> None:
         """A VisDial/ChatIR turn: 'is there grass? yes', 'any people, no', 'what color is the car? red'."""
         polarity, rest = _polarity(answer)
         if polarity == "unknown":
@@ -68,21 +72,21 @@ class Answers:
         focus = things[-1].noun if things else None
         if polarity == "yes" or (polarity is None and not wh):
             if not wh:
-                self._apply(st, q)
+                self.reader.apply(st, q)
             if rest:
-                self._statement(up, rest, focus=focus or st.focus, refine=True)
+                self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
             return
         if polarity == "no":
             if rest and read(rest).values:
-                self._apply(st, _positive(q)) if not wh else None
-                self._statement(up, rest, focus=focus or st.focus, refine=True)
+                self.reader.apply(st, _positive(q)) if not wh else None
+                self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
                 return
             self._deny(st, q)
             return
         # a value: "red", "two", "on the couch", "a frisbee"
         if focus and st.find(focus) is None:
-            self._apply(st, _positive(q, values=False))
-        self._statement(up, answer, focus=focus or st.focus, refine=True)
+            self.reader.apply(st, _positive(q, values=False))
+        self.reader.statement(up, answer, focus=focus or st.focus, refine=True)
 
     def _deny(self, st: SearchState, q: Reading) -> None:
         """A 'no' to a yes/no question: exclude the value it asked about, else the thing."""
@@ -90,7 +94,7 @@ class Answers:
         if values:
             for v in values:
                 if v.slot in SETTING_SLOTS:
-                    self._setting(st, Value(v.slot, v.value, v.i, True, said=v.said))
+                    self.reader.setting(st, Value(v.slot, v.value, v.i, True, said=v.said))
                 else:
                     t = q.thing_at(q.owner(v))
                     subject = st.find(t.noun) if t is not None and not t.ref else st.focused()
@@ -103,11 +107,11 @@ class Answers:
             return
         for t in q.things:
             if not t.ref:
-                self._exclude(st, t, [])
+                self.reader.exclude(st, t, [])
 
     # --- answers to picseek's own question -------------------------------------------------------
 
-    def _answer(self, up: Update, text: str, asked: Question) -> None:
+    def answer(self, up: Update, text: str, asked: Question) -> None:
         """A message after picseek's question: an answer to it, or anything else the user says instead."""
         if _only(text, L.UNKNOWN):
             return
@@ -132,7 +136,7 @@ class Answers:
             return
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
-            self._qa(up, question, text)
+            self.qa(up, question, text)
             return
         if polarity == "unknown":
             return
@@ -142,11 +146,11 @@ class Answers:
         # Naming the thing asked about (or an option) answers; a message about something else may start anew.
         expected = {singular(o.split()[-1]) for o in asked.options if o}
         expected |= {singular(asked.noun)} if asked.noun else set()
-        self._statement(up, text, focus=focus, refine=none, expected=frozenset(expected))
+        self.reader.statement(up, text, focus=focus, refine=none, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
-            self._exclude(st, Thing(0, singular(option.split()[-1])), [])
+            self.reader.exclude(st, Thing(0, singular(option.split()[-1])), [])
 
 
 def split_qa(text: str) -> tuple[str, str] | None:

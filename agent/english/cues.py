@@ -1,222 +1,33 @@
 """The cue phrases of follow-ups: adding, allowing again, correcting, switching topic, and the answers yes / no /
-I don't know / none of these. Matched on lemmas by `reading.find_phrase`; read through `agent.lexicon`."""
+I don't know / none of these. The phrases are data (data/cues.json, like spaCy's lang/en word lists); matched as
+whole words by `reading.find_phrase`, read through `agent.english.lexicon`."""
 
 from __future__ import annotations
 
-# The phrases that mark a message as adding to the search, or as allowing again what was excluded.
-ADD_PHRASES = ("with", "plus", "also", "too", "as well", "add", "put", "include", "throw in", "along with", "and a")
-# fmt: off
-REALLOW_PHRASES = (
-    "again", "is ok", "are ok", "is okay", "are okay", "is fine", "are fine", "allowed", "bring back", "back in",
-    "put back", "don't mind", "dont mind", "do not mind", "doesn't matter", "can stay", "are welcome", "is welcome",
-    "allow", "can have", "can be in", "let's have", "unexclude", "re-add", "no problem with", "after all", "ok with",
-    "okay with", "fine with", "bring the", "back",
-)
-# fmt: on
-CORRECTION_CUES = (
-    "sorry",
-    "i meant",
-    "i mean",
-    "meant",
-    "actually",
-    "oops",
-    "my bad",
-    "no wait",
-    "wait",
-    "correction",
-    "make that",
-    "make it a",
-    "make it an",
-    "make them",
-    "make those",
-    "change that",
-    "change it",
-    "change the",
-    "switch it",
-    "swap",
-    "replace",
-    "instead of",
-    "turn it into",
-    "i said",
-    "should be",
-    "should have said",
-    "scratch that",
-    "wrong word",
-)
-SWITCH_CUES = (
-    "new search",
-    "start over",
-    "start again",
-    "from scratch",
-    "scrap that",
-    "scrap this",
-    "scrap it",
-    "forget that",
-    "forget it",
-    "forget this",
-    "forget all that",
-    "forget everything",
-    "forget about that",
-    "never mind",
-    "nevermind",
-    "change of plan",
-    "change of plans",
-    "different topic",
-    "something else",
-    "something different",
-    "clear everything",
-    "reset",
-    "let's start over",
-    "fresh search",
-    "ignore that",
-    "ignore all that",
-    "moving on",
-)
+import json
+import re
+from pathlib import Path
+
+_CUES = json.loads((Path(__file__).parent / "data" / "cues.json").read_text(encoding="utf-8"))
+
+ADD_PHRASES: tuple[str, ...] = tuple(_CUES["add_phrases"])  # the message adds to the search: "with", "also"
+REALLOW_PHRASES: tuple[str, ...] = tuple(_CUES["reallow_phrases"])  # allowed again: "is fine", "bring back"
+CORRECTION_CUES: tuple[str, ...] = tuple(_CUES["correction_cues"])  # "sorry", "i meant", "make that"
+SWITCH_CUES: tuple[str, ...] = tuple(_CUES["switch_cues"])  # a new search: "start over", "forget that"
 # Weak switches: a switch only when a new thing follows ("let's look at mountains now").
-SOFT_SWITCH_CUES = (
-    "let's look at",
-    "lets look at",
-    "let's see",
-    "lets see",
-    "let's try",
-    "lets try",
-    "let's do",
-    "lets do",
-    "let's switch to",
-    "switch to",
-    "now for",
-    "next up",
-    "how about",
-    "what about",
-    "on to",
-    "onto",
-    "moving to",
-    "time for",
-)
-YES = (
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "ya",
-    "yea",
-    "sure",
-    "definitely",
-    "of course",
-    "i think so",
-    "correct",
-    "right",
-    "it is",
-    "there is",
-    "there are",
-    "they are",
-    "absolutely",
-    "uh huh",
-    "indeed",
-    "affirmative",
-    "certainly",
-    "totally",
-    "mhm",
-    "true",
-    "it does",
-    "they do",
-    "i do",
-    "i can",
-    "you can",
-    "yes it is",
-    "looks like it",
-    "seems so",
-)
-NO = (
-    "no",
-    "nope",
-    "nah",
-    "not really",
-    "none",
-    "not at all",
-    "i don't think so",
-    "i dont think so",
-    "negative",
-    "nothing",
-    "no there isn't",
-    "there isn't",
-    "there aren't",
-    "it isn't",
-    "it's not",
-    "its not",
-    "they aren't",
-    "not that i can see",
-    "no one",
-    "nobody",
-    "zero",
-    "never",
-    "false",
-    "it doesn't",
-    "they don't",
-    "i don't",
-    "i can't see any",
-    "i can't see one",
-    "not quite",
-    "no way",
-)
-UNKNOWN = (
-    "i don't know",
-    "i dont know",
-    "dont know",
-    "don't know",
-    "dunno",
-    "idk",
-    "i can't tell",
-    "i cant tell",
-    "can't tell",
-    "cant tell",
-    "not sure",
-    "i'm not sure",
-    "im not sure",
-    "no idea",
-    "hard to say",
-    "hard to tell",
-    "unclear",
-    "maybe",
-    "perhaps",
-    "possibly",
-    "unsure",
-    "who knows",
-    "can't see",
-    "cannot tell",
-    "can not tell",
-    "not visible",
-    "i have no idea",
-    "no clue",
-    "i don't remember",
-    "don't remember",
-    "i forget",
-    "skip",
-    "pass",
-    "doesn't matter",
-    "does not matter",
-    "don't care",
-    "dont care",
-    "either",
-    "any",
-    "whatever",
-    "either is fine",
-    "either one",
-    "both",
-)
-NONE_OF_THESE = (
-    "none of these",
-    "none of those",
-    "none of them",
-    "neither",
-    "neither of them",
-    "neither of those",
-    "none",
-    "something else",
-    "other",
-    "another one",
-    "none of the above",
-    "not those",
-    "not any of them",
-    "not any of those",
-)
+SOFT_SWITCH_CUES: tuple[str, ...] = tuple(_CUES["soft_switch_cues"])
+YES: tuple[str, ...] = tuple(_CUES["yes"])
+NO: tuple[str, ...] = tuple(_CUES["no"])
+UNKNOWN: tuple[str, ...] = tuple(_CUES["unknown"])  # "i don't know", "no idea": the answer changes nothing
+NONE_OF_THESE: tuple[str, ...] = tuple(_CUES["none_of_these"])
+# "#3 is right", "the second one nailed it": what approves of a result
+APPROVAL: tuple[str, ...] = tuple(_CUES["approval"])
+APPROVAL_IDIOMS: tuple[str, ...] = tuple(_CUES["approval_idioms"])
+# the end of a message that is addressed to someone, not said about the picture: "..., thanks dear", "cheers mate"
+TERMS_OF_ADDRESS: tuple[str, ...] = tuple(_CUES["terms_of_address"])
+SIGN_OFFS: tuple[str, ...] = tuple(_CUES["sign_offs"])
+
+
+def alternation(phrases) -> str:
+    """A regular-expression alternation of phrases (longest first; spaces match any whitespace)."""
+    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))

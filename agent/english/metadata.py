@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from picseek.agent.english.cues import APPROVAL, APPROVAL_IDIOMS, alternation
 from picseek.agent.english.lexicon import NUMBERS, ORDINALS
 
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
@@ -37,8 +38,11 @@ _UNLIKE = re.compile(
 # "#3 is right", "the second one is good", "the 2nd and 4th look right"
 _GOOD = re.compile(
     r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:(?:is|are|was|were|looks?|seems?)\s+"
-    r"(?:(?:almost|nearly|pretty\s+much|basically|quite|very|really|so|closest\s+to)\s+)?(?:it|right|good|great|perfect|close|"
-    r"closest|correct|the\s+ones?|what\s+i\s+want|spot\s+on|nice|lovely|ideal)|nailed\s+it|wins|rocks)\b",
+    r"(?:(?:almost|nearly|pretty\s+much|basically|quite|very|really|so|closest\s+to)\s+)?(?:"
+    + alternation(APPROVAL)
+    + r")|"
+    + alternation(APPROVAL_IDIOMS)
+    + r")\b",
     re.I,
 )
 _BAD = re.compile(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.cues import SIGN_OFFS, TERMS_OF_ADDRESS, alternation
 from picseek.agent.english.language import parse
 from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
 from picseek.agent.english.words import NOUN_POS, Reading, Thing, Value, classify
@@ -61,7 +62,12 @@ _LEAD = re.compile(
     re.I,
 )
 
-_TAIL = re.compile(r"[\s,.!]*\b(?:regards|kind\s+regards|best\s+wishes|cheers|thank\s+you\s+dear|dear)[\s.!]*$", re.I)
+# a sign-off, or the person addressed, at the end: "..., kind regards", "thank you dear" (thanks go with _CHAT)
+_TAIL = re.compile(
+    r"[\s,.!]*\b(?:(?:" + alternation(SIGN_OFFS) + r")(?:\s+(?:" + alternation(TERMS_OF_ADDRESS) + r"))?|"
+    r"(?:" + alternation(TERMS_OF_ADDRESS) + r"))[\s.!]*$",
+    re.I,
+)
 
 _ASK = re.compile(
     r"^(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:please\s+)?(?:show|find|fetch|pull\s+up|search\s+for|search|"

@@ -535,6 +535,8 @@ def edit(
         # are the user's words, and the excluded things are negatives besides
         first = strip_framing(message, first=True) if described is None else strip_framing(described)
         return Said.of([first] if first else []).phrases()
+    if _view(old) == _view(new):
+        return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
     said = Said.of(old.phrases or [old.slot_text()])
     in_text = named_in(said.phrases())
     done: set[str] = set()
@@ -596,6 +598,10 @@ def edit(
         if n not in old.negatives:
             _drop_word(said, n)
     return said.phrases()
+
+
+def _view(st: SearchState) -> tuple:
+    return (st.subjects, st.setting, st.words, st.negatives)
 
 
 def _drop_word(said: Said, word: str) -> None:

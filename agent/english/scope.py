@@ -5,19 +5,8 @@ from __future__ import annotations
 
 from picseek.agent.english import lexicon as L
 
-BOUNDARY_WORDS = frozenset({"but", "though", "however", "although", "instead", "whereas", "yet"})
-
-CUE_VERBS = (
-    L.WANT_VERBS
-    | L.EXCLUDE_VERBS
-    | L.ADD_CUES
-    | frozenset(
-        "make look search switch change mean try go let do be have get keep turn paint color colour show "
-        "find want need see give pick choose prefer love swap replace set bring allow include try say "
-        "think know tell guess wonder hope wish use start begin scrap forget mind care matter zoom filter "
-        "narrow focus refine limit restrict stick return move bother".split()
-    )
-)
+BOUNDARY_WORDS = L.BOUNDARY_WORDS
+CUE_VERBS = L.WANT_VERBS | L.EXCLUDE_VERBS | L.ADD_CUES | L.CUE_VERBS_EXTRA
 
 
 def negation(doc) -> list[bool]:

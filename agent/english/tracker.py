@@ -42,13 +42,14 @@ def _norm(message: str) -> str:
     return " ".join(text.split()).strip()
 
 
-class Tracker(Answers):
+class Tracker:
     """Offline planner: message + state -> new state."""
 
     name = "offline"
 
     def __init__(self, today: date | None = None):
         self.fixed_today = today  # None: the real date at each message ("last year" stays right after New Year)
+        self.answers = Answers(self)
 
     def update(
         self,
@@ -72,11 +73,11 @@ class Tracker(Answers):
         up = Update(new, unknown=unknown_words(text), known=named_in(state.phrases))
         qa = split_qa(text) if text else None
         if qa:  # a VisDial/ChatIR "question? answer" turn reads the same whatever picseek asked before
-            self._qa(up, *qa)
+            self.answers.qa(up, *qa)
         elif asked is not None and text:
-            self._answer(up, text, asked)
+            self.answers.answer(up, text, asked)
         elif text:
-            self._statement(up, text)
+            self.statement(up, text)
         self._metadata(up.state, md, resolve)
         described = _without_switch_cue(said) if up.reset else None
         up.state.phrases = edit(
@@ -86,7 +87,7 @@ class Tracker(Answers):
 
     # --- statements ------------------------------------------------------------------------------
 
-    def _statement(
+    def statement(
         self, up: Update, text: str, focus: str | None = None, refine: bool = False, expected: frozenset = frozenset()
     ) -> None:
         st = up.state
@@ -96,7 +97,7 @@ class Tracker(Answers):
             self._retract(st, gone)
             if m.group("rest"):  # what follows the retraction is said about the search that is left
                 before = {singular(s.noun) for s in up.state.subjects}
-                self._statement(up, m.group("rest"), refine=True)
+                self.statement(up, m.group("rest"), refine=True)
                 new = [s for s in up.state.required if singular(s.noun) not in before]
                 old = [t for t in gone.things if not t.ref]
                 if len(new) == 1 and len(old) == 1:  # "forget the surfers, just waves": the waves take their place
@@ -115,7 +116,7 @@ class Tracker(Answers):
             self._reset(up)
             st = up.state
             r.known = frozenset()
-        self._apply(st, r)
+        self.apply(st, r)
         up.renamed += r.renamed
 
     def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool, expected: frozenset = frozenset()) -> bool:
@@ -149,7 +150,7 @@ class Tracker(Answers):
         up.state = SearchState(k=up.state.k)
         up.reset = True
 
-    def _apply(self, st: SearchState, r: Reading) -> None:
+    def apply(self, st: SearchState, r: Reading) -> None:
         values = _drop_corrected(r.values)
         by_thing: dict[int, list[Value]] = {}
         loose: list[Value] = []
@@ -175,7 +176,7 @@ class Tracker(Answers):
         self._to_focus(st, [v for v in loose if v.slot in to_thing], None, r.reallow)
         for v in loose:
             if v.slot in SETTING_SLOTS:
-                self._setting(st, v, r.reallow)
+                self.setting(st, v, r.reallow)
             elif v.slot == "adjective" and (r.about_picture or st.focused() is None):
                 (st.negatives if v.negative else st.words).append(str(v.value))
             elif v.slot == "word" and not v.negative and v.value not in st.words:
@@ -223,7 +224,7 @@ class Tracker(Answers):
             return  # "by the lake, not the beach": the place is being corrected
         zero = any(v.slot == "count" and v.value == 0 for v in vals)  # "zero dogs", "how many dogs? 0"
         if t.negative or zero or any(v.negative for v in vals if v.slot != "count"):
-            self._exclude(st, t, vals)
+            self.exclude(st, t, vals)
             return
         old_ex = st.find(t.noun, excluded=True)
         if old_ex is not None:  # "people are ok again": re-allowed, not made required
@@ -238,7 +239,7 @@ class Tracker(Answers):
         set_attrs(s, vals)
         st.focus = s.noun
 
-    def _exclude(self, st: SearchState, t: Thing, vals: list[Value]) -> None:
+    def exclude(self, st: SearchState, t: Thing, vals: list[Value]) -> None:
         req = st.find(t.noun)
         attrs = [v for v in vals if v.slot != "count"]
         if req is not None and not attrs:
@@ -275,7 +276,7 @@ class Tracker(Answers):
                 st.subjects.append(ex)
         set_attrs(s, pos)
 
-    def _setting(self, st: SearchState, v: Value, reallow: bool = False) -> None:
+    def setting(self, st: SearchState, v: Value, reallow: bool = False) -> None:
         slot, value = v.slot, str(v.value)
         said = v.said or value
         if v.negative:

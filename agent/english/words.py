@@ -360,11 +360,8 @@ def _noun(t, r: Reading, neg: list[bool]) -> None:
     low, lem = t.lower_, t.lemma_.lower()
     if low in L.PLACEHOLDERS or lem in L.PLACEHOLDERS or low in L.FILLER:
         return
-    nxt = t.nbor(1) if t.i + 1 < len(t.doc) else None
-    if lem in L.QUANTITY_NOUNS and (
-        nxt is not None and nxt.lower_ == "of" or t.i > 0 and t.nbor(-1).lower_ == "thanks"
-    ):
-        return  # "lots of taxis", "a bunch of flowers", "thanks a lot"
+    if lem in L.QUANTITY_NOUNS and not any(c.dep_ in ("amod", "compound") for c in t.children):
+        return  # "lots of taxis", "a bunch of flowers", "a lot": a quantity, not a thing in the picture
     head = t.head
     head_is_placeholder = head.lower_ in L.PLACEHOLDERS or head.lemma_.lower() in L.PLACEHOLDERS
     head_is_placeholder = head_is_placeholder or head.lower_ in L.PLACE_ADVERBS or head.lower_ in L.PICTURE_WORDS

@@ -3,10 +3,16 @@
 It answers the agent's questions in varied plain English (the true option when one is offered, "none of these,
 it's blue" when none is true, "I don't know" to what the scene cannot answer), and, for the `volunteer`
 baseline, offers one true fact of its own choosing per round, in random order.
+
+With `answers="dev"` or `"heldout"` its phrasing is drawn at random from the blind answer templates of
+evals/language/real (answers-dev.json / answers-heldout.json, written without reading the tracker: "no, there
+is no car", "not that I can see", "yes, a red one", ...): development runs use the dev half, reported runs the
+held-out half. `answers="own"` keeps the phrasings below (picseek's own, close to what the tracker reads).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -17,6 +23,17 @@ TIME_OF = {"day": "day", "night": "night", "sunset": "sunset", "evening": "sunse
 TIME_SAY = {"day": "during the day", "night": "at night", "sunset": "at sunset"}
 GROUND_SAY = {"grass": "on the grass", "water": "on the water"}
 DONT_KNOW = ("i don't know", "not sure", "no idea", "i can't tell")
+TEMPLATES = Path(__file__).resolve().parents[1] / "language" / "real"
+ANSWER_SETS = ("own", "dev", "heldout")
+
+
+def load_templates(which: str) -> dict[str, list[str]] | None:
+    """The blind answer templates of one half ({situation: [template, ...]}), or None for picseek's own."""
+    if which == "own":
+        return None
+    if which not in ANSWER_SETS:
+        raise ValueError(f"unknown answer phrasings {which!r}: choose from {', '.join(ANSWER_SETS)}.")
+    return json.loads((TEMPLATES / f"answers-{which}.json").read_text(encoding="utf-8"))
 
 
 def _noun(word: str | None) -> str | None:
@@ -50,18 +67,19 @@ def _ground_of(text: str) -> str | None:
 
 
 class ToyUser:
-    def __init__(self, gallery: Path, seed: int = 0):
-        self._init(world.load_scenes(gallery), seed)
+    def __init__(self, gallery: Path, seed: int = 0, answers: str = "own"):
+        self._init(world.load_scenes(gallery), seed, answers)
 
     @classmethod
-    def from_scenes(cls, scenes: list[world.Scene], seed: int = 0) -> ToyUser:
+    def from_scenes(cls, scenes: list[world.Scene], seed: int = 0, answers: str = "own") -> ToyUser:
         """A user who knows these scenes (no gallery folder needed)."""
         user = cls.__new__(cls)
-        user._init(scenes, seed)
+        user._init(scenes, seed, answers)
         return user
 
-    def _init(self, scenes: list[world.Scene], seed: int) -> None:
+    def _init(self, scenes: list[world.Scene], seed: int, answers: str = "own") -> None:
         self.scenes = {s.file: s for s in scenes}
+        self.templates = load_templates(answers)
         self.seed = seed
         self.rng = random.Random(seed)
         self.facts: list[str] = []
@@ -93,6 +111,12 @@ class ToyUser:
             out.append(self.rng.choice(("the {n} is {z}", "a {z} {n}")).format(n=o.noun, z=o.size))
         return out
 
+    def _say(self, situation: str, own: str, **values) -> str:
+        """The answer in a phrasing drawn from the templates of this situation, or `own` without templates."""
+        if self.templates is None or not self.templates.get(situation):
+            return own
+        return self.rng.choice(self.templates[situation]).format(**values).lower()
+
     def answer(self, target, q) -> str:
         s = self.scenes[target.target]
         if q.kind == "presence" and not q.noun:
@@ -106,8 +130,8 @@ class ToyUser:
         if q.slot == "place" and s.ground in GROUND_SAY:
             return self._pick(q.options, s.ground, _ground_of, GROUND_SAY[s.ground])
         if q.slot == "place":
-            return self.rng.choice(("neither", "none of these"))
-        return self.rng.choice(DONT_KNOW)
+            return self._say("options_none", self.rng.choice(("neither", "none of these")))
+        return self._say("dont_know", self.rng.choice(DONT_KNOW))
 
     def _what_else(self, s: world.Scene, options: list[str]) -> str:
         """'What else is in it — a car, a boat or a house?': the true ones among the options, and nothing more."""
@@ -115,40 +139,50 @@ class ToyUser:
         new = [o for o in s.objects if o.noun not in self.named]
         hits = list(dict.fromkeys(o.noun for o in new if o.noun in offered))
         self.named |= set(hits)
+        if len(hits) == 1:
+            return self._say("options_one", f"a {hits[0]}", a=hits[0])
         if hits:
-            return " and ".join(f"a {n}" for n in hits)
+            own = " and ".join(f"a {n}" for n in hits)
+            return self._say("options_some", own, a=hits[0], b=" and a ".join(hits[1:]))
         if new:
-            return self.rng.choice(("none of these", "none of those"))
-        return self.rng.choice(("nothing else", "no", "none of these"))
+            return self._say("options_none", self.rng.choice(("none of these", "none of those")))
+        return self._say("options_none", self.rng.choice(("nothing else", "no", "none of these")))
 
     def _presence(self, s: world.Scene, noun: str | None) -> str:
         if noun is None:
-            return self.rng.choice(DONT_KNOW)
+            return self._say("dont_know", self.rng.choice(DONT_KNOW))
         if any(o.noun == noun for o in s.objects):
-            return self.rng.choice(("yes", "yeah", "yes, there is", "yep"))
-        return self.rng.choice(("no", "nope", f"no {noun}s", "no, there isn't"))
+            return self._say("presence_yes", self.rng.choice(("yes", "yeah", "yes, there is", "yep")), thing=noun)
+        return self._say("presence_no", self.rng.choice(("no", "nope", f"no {noun}s", "no, there isn't")), thing=noun)
 
     def _attribute(self, s: world.Scene, noun: str | None, slot: str | None, options: list[str]) -> str:
         objs = [o for o in s.objects if o.noun == noun]
         if not objs:
-            return self.rng.choice((f"there's no {noun}", *DONT_KNOW)) if noun else self.rng.choice(DONT_KNOW)
+            if noun:
+                return self._say("presence_no", self.rng.choice((f"there's no {noun}", *DONT_KNOW)), thing=noun)
+            return self._say("dont_know", self.rng.choice(DONT_KNOW))
         if slot == "color":
             true = [o.color for o in objs]
             hit = next((o for o in options if o.lower() in true or o.lower() == "violet" and "purple" in true), None)
             if hit:
-                return self.rng.choice(("{o}", "the {o} one", "it's {o}", "{o} i think")).format(o=hit)
-            return self.rng.choice(("none of these, it's {c}", "neither, it's {c}", "no, it's {c}")).format(c=true[0])
+                own = self.rng.choice(("{o}", "the {o} one", "it's {o}", "{o} i think")).format(o=hit)
+                return self._say("attribute_value", own, value=hit, thing=noun)
+            own = self.rng.choice(("none of these, it's {c}", "neither, it's {c}", "no, it's {c}")).format(c=true[0])
+            return self._say("attribute_other", own, value=true[0], thing=noun)
         if slot == "size":
             true = [o.size for o in objs]
             words = {w: z for z, ws in world.SIZE_WORDS.items() for w in ws}
             hit = next((o for o in options if words.get(o.lower()) in true), None)
-            return self.rng.choice(("{o}", "the {o} one")).format(o=hit) if hit else f"it's {true[0]}"
+            own = self.rng.choice(("{o}", "the {o} one")).format(o=hit) if hit else f"it's {true[0]}"
+            return self._say("size_value", own, value=hit or true[0], thing=noun)
         if slot == "count":
-            return str(len(objs))
-        return self.rng.choice(DONT_KNOW)
+            return self._say("count_value", str(len(objs)), value=str(len(objs)), thing=noun)
+        return self._say("dont_know", self.rng.choice(DONT_KNOW))
 
     def _pick(self, options: list[str], true: str, read, say: str) -> str:
         hit = next((o for o in options if read(o) == true), None)
         if hit:
-            return self.rng.choice(("{o}", "{o} i think", "it's {o}")).format(o=hit)
-        return self.rng.choice(("none of these, it's {t}", "neither, {t}")).format(t=say)
+            own = self.rng.choice(("{o}", "{o} i think", "it's {o}")).format(o=hit)
+            return self._say("setting_value", own, value=hit)
+        own = self.rng.choice(("none of these, it's {t}", "neither, {t}")).format(t=say)
+        return self._say("setting_value", own, value=say)
