@@ -250,3 +250,41 @@ def test_searcher_filters_by_place(placed_store):
     searcher = Searcher(placed_store, _Embedder())
     hits = searcher.search(ImageQuery(text="x", filters=Filters(place=PlaceFilter(city="Kyoto")), k=50))
     assert len(hits) == 10 and {h.metadata.place_city for h in hits} == {"Kyoto"}
+
+
+def test_the_ui_place_field_filters_and_details_name_the_place(toy_index, toy_embedder, tmp_path):
+    """The filter accordion's place field runs the search again with that place; an unknown place is one sentence;
+    Details show the place and the text read in the image."""
+    from types import SimpleNamespace
+
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+    from picseek.tools.records import ImageRecord
+    from picseek.tools.retrieve import Searcher
+    from picseek.ui.app import FILTERS, Handlers, details_table
+
+    gallery, store, _ = toy_index
+    lisbon = [r.id for r in list(store.iter_metadata())[:5]]
+    store.update_metadata({i: {"gps_lat": 38.7223, "gps_lon": -9.1393, **place_meta(38.7223, -9.1393)} for i in lisbon})
+    names = "chat gallery box detail upload options saved session selected".split() + list(FILTERS)
+    h = Handlers(Agent(Searcher(store, toy_embedder)), SimpleNamespace(**{n: n for n in names}))
+
+    def last(gen):
+        out = {}
+        for step in gen:
+            out.update(step)
+        return out
+
+    out = last(h.respond("a boat", [], "", 12, 0))
+    out = last(h.apply_filters("", "", "any", 0, 0, "", out["chat"], out["session"], 12, 0, "Lisbon, Portugal"))
+    session = Session.load(out["session"])
+    assert session.state.filters.place == PlaceFilter(city="Lisbon", country="PT")
+    assert out["f_place"] == "Lisbon, Portugal"
+    assert len(out["gallery"]) == 5
+    bad = last(h.apply_filters("", "", "any", 0, 0, "", out["chat"], out["session"], 12, 0, "Xanadu Prime"))
+    assert bad["chat"][-1]["content"] == "Bad filter: I don't know a place called 'Xanadu Prime'."
+    rec = store.get(lisbon[:1])[0]
+    rec = ImageRecord(rec.id, rec.meta.model_copy(update={"ocr_text": "BAKERY"}), rec.caption)
+    ref = SimpleNamespace(match=80, reason="")
+    table = details_table(rec, ref, 1, "/x.jpg")
+    assert "<th>Place</th><td>Lisbon, Portugal</td>" in table and "<th>Text in image</th><td>BAKERY</td>" in table

@@ -12,7 +12,7 @@ from picseek.tools.retrieve import Searcher
 from picseek.tools.usage import UsageLog, read_events
 
 NAMES = "chat gallery box detail upload options saved session selected".split()
-NAMES += "f_from f_to f_orientation f_width f_height f_folder".split()
+NAMES += "f_from f_to f_orientation f_width f_height f_folder f_place".split()
 
 
 @pytest.fixture

@@ -285,27 +285,27 @@ class PlaceFilter(BaseModel):
         if self.country:
             cc = g.country_code(self.country)
             if cc is None:
-                raise BadQuery(f"I don't know a country called {self.country!r}.")
+                raise BadQuery(f"I don't know a country called {self.country!r}")
         if self.near:
             p = g.lookup(self.near, cc)
             if p is None or p.lat is None:
-                raise BadQuery(f"I don't know a place called {self.near!r}.")
+                raise BadQuery(f"I don't know a place called {self.near!r}")
             ids = [c.id for c in g.within(p.lat, p.lon, self.radius_km)]
             return f"within {self.radius_km:g} km of {p.label}", {"place_id": {"$nin" if self.exclude else "$in": ids}}
         if self.city:
             found = g.cities(self.city, cc)
             if not found:
                 where = f" in {g.country(cc).country}" if cc else ""
-                raise BadQuery(f"I don't know a place called {self.city!r}{where}.")
+                raise BadQuery(f"I don't know a place called {self.city!r}{where}")
             return found[0].label, {"place_id": {"$ne" if self.exclude else "$eq": found[0].id}}
         if self.region:
             state = g.region(self.region)
             if state is None:
-                raise BadQuery(f"I don't know a region called {self.region!r} (regions are US states).")
+                raise BadQuery(f"I don't know a region called {self.region!r} (regions are US states)")
             return f"{state}, United States", {"place_region": {"$ne" if self.exclude else "$eq": state}}
         if cc:
             return g.country(cc).country, {"place_cc": {"$ne" if self.exclude else "$eq": cc}}
-        raise BadQuery("a place filter needs a city, a region, a country or a place to be near.")
+        raise BadQuery("a place filter needs a city, a region, a country or a place to be near")
 
     def place(self) -> Place | None:
         """The named place itself (for 'closest places with photos'), or None when it names nothing known."""
@@ -324,6 +324,23 @@ class PlaceFilter(BaseModel):
             return ("not " if self.exclude else "") + label
         return ("not from " if self.exclude else "from ") + label
 
+    @property
+    def text(self) -> str:
+        """The filter as a form field shows it, which `parse` reads back: 'Lisbon, PT', 'not in Portugal',
+        'within 40 km of Tokyo'."""
+        neg = "not " if self.exclude else ""
+        country = self.country
+        if country and len(country) == 2 and country.isupper():  # a code the reader filled in: the name reads better
+            known = gazetteer().country(country)
+            country = known.country if known else country
+        if self.near:
+            where = self.near + (f", {country}" if country else "")
+            if self.radius_km != NEAR_DEFAULT_KM:
+                return f"{neg}within {self.radius_km:g} km of {where}"
+            return f"{neg}near {where}"
+        name = ", ".join(p for p in (self.city or self.region, country) if p)
+        return f"not in {name}" if self.exclude else name
+
     @classmethod
     def parse(cls, text: str) -> PlaceFilter | None:
         """A place typed in a form ('Lisbon, Portugal', 'Portugal', 'near Porto', 'not in Paris'); None for empty.
@@ -333,20 +350,20 @@ class PlaceFilter(BaseModel):
             return None
         exclude = bool(re.match(r"(?i)not\s+(in|from|near)?\s*", text))
         text = re.sub(r"(?i)^not\s+", "", text)
-        near = re.match(r"(?i)^(?:near|around|close to)\s+(.+)$", text)
-        text = re.sub(r"(?i)^(?:in|from|at)\s+", "", near.group(1) if near else text)
+        near = re.match(r"(?i)^(?:near|around|close to|within\s+(\d+(?:\.\d+)?)\s*km\s+of)\s+(.+)$", text)
+        text = re.sub(r"(?i)^(?:in|from|at)\s+", "", near.group(2) if near else text)
         parts = [p.strip() for p in text.split(",") if p.strip()]
         g = gazetteer()
         cc = g.country_code(parts[-1]) if len(parts) > 1 else None
         name = parts[0]
         if near:
-            return cls(near=name, country=cc, exclude=exclude)
+            return cls(near=name, country=cc, exclude=exclude, radius_km=float(near.group(1) or NEAR_DEFAULT_KM))
         if len(parts) == 1 and g.country_code(name):
             return cls(country=name, exclude=exclude)
         if g.region(name) and not g.cities(name, cc):
             return cls(region=name, exclude=exclude)
         if not g.cities(name, cc):
-            raise BadQuery(f"I don't know a place called {', '.join(parts)!r}.")
+            raise BadQuery(f"I don't know a place called {', '.join(parts)!r}")
         return cls(city=name, country=cc, exclude=exclude)
 
 
@@ -371,17 +388,21 @@ def closest_with_photos(target: Place, labels: dict[str, tuple[float, float]], n
     return [names[j] for j in np.argsort(km, kind="stable")[:n]]
 
 
-# The places of an index, kept per store while its image count stays the same (listing them reads every labelled
-# record: ~1 s per 100k images).
-_INDEX_PLACES: dict[int, tuple[int, dict[str, tuple[float, float]]]] = {}
+# The places of an index, kept a minute per store while its image count stays the same (listing them reads every
+# labelled record: ~1 s per 100k images).
+_INDEX_PLACES: dict[tuple, tuple[float, int, dict[str, tuple[float, float]]]] = {}
+PLACES_SECONDS = 60.0
 
 
 def index_places(store) -> dict[str, tuple[float, float]]:
-    """The cities the index has photos from, 'Lisbon, Portugal' -> the city's position, sorted by label."""
+    """The cities the index has photos from, 'Lisbon, Portugal' -> a photo's position there, sorted by label."""
+    import time
+
     count = store.count()
-    cached = _INDEX_PLACES.get(id(store))
-    if cached and cached[0] == count:
-        return cached[1]
+    key = (str(getattr(store, "state_dir", "")), getattr(store, "chroma_url", None), str(store.gallery))
+    cached = _INDEX_PLACES.get(key)
+    if cached and cached[1] == count and time.monotonic() - cached[0] < PLACES_SECONDS:
+        return cached[2]
     labels: dict[str, tuple[float, float]] = {}
     seen: set[int] = set()
     for r in store.records_where({"place_id": {"$gte": 0}}):
@@ -392,7 +413,7 @@ def index_places(store) -> dict[str, tuple[float, float]]:
         label = ", ".join(p for p in (m.place_city, m.place_region, m.place_country) if p)
         labels[label] = (m.gps_lat, m.gps_lon)
     labels = dict(sorted(labels.items()))
-    _INDEX_PLACES[id(store)] = (count, labels)
+    _INDEX_PLACES[key] = (time.monotonic(), count, labels)
     return labels
 
 

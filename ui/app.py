@@ -111,11 +111,16 @@ class Handlers:
         yield from self.respond(template.format(n=int(selected) + 1), history, session_json, k, min_match)
 
     def apply_filters(
-        self, date_from, date_to, orientation, min_width, min_height, folder, history, session_json, k, m
+        self, date_from, date_to, orientation, min_width, min_height, folder, history, session_json, k, m, place=None
     ):
-        """The filter controls edit the same search state the chat edits; applying them runs the search again."""
+        """The filter controls edit the same search state the chat edits; applying them runs the search again.
+        `place`: the place field's text ('Lisbon, Portugal', 'near Porto'; None: the control is not there)."""
+        from picseek.tools.places import PlaceFilter
+
         current = Session.load(session_json).state.filters if session_json else Filters()
         try:  # only the fields the controls show; formats and camera said in the chat stay
+            if place is not None:
+                current = current.model_copy(update={"place": PlaceFilter.parse(place)})
             filters = current.model_copy(
                 update=dict(
                     date_from=parse_day(date_from),
@@ -248,6 +253,7 @@ def _filter_values(f: Filters) -> dict:
         "f_width": f.min_width or 0,
         "f_height": f.min_height or 0,
         "f_folder": f.folder or "",
+        "f_place": f.place.text if f.place else "",
     }
 
 
@@ -265,6 +271,8 @@ def details_table(record: ImageRecord, ref: ResultRef, position: int, path: str)
         ("Size", f"{m.width} × {m.height} px, {m.orientation}" if m.width else ""),
         ("Format", m.format),
         ("Camera", camera or "—"),
+        ("Place", ", ".join(x for x in (m.place_city, m.place_region, m.place_country) if x) or "—"),
+        *([("Text in image", m.ocr_text)] if m.ocr_text else []),
         ("Folder", m.dir or "(top level)"),
         ("File", m.name or m.path),
         ("Path", path),
@@ -278,7 +286,7 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
     planner = agent.planner.name + (f" ({model})" if model else "")
     with gr.Blocks(title="picseek") as app:
         gr.Markdown(f"### picseek — `{agent.searcher.root.name}` · model: **{model_label}** · planner: **{planner}**")
-        c = _layout(_folders(agent))
+        c = _layout(_folders(agent), _places(agent))
         h = Handlers(agent, c)
         _wire(c, h)
         app.load(
@@ -287,7 +295,7 @@ def build(agent: Agent, model_label: str) -> gr.Blocks:
     return app
 
 
-FILTERS = ("f_from", "f_to", "f_orientation", "f_width", "f_height", "f_folder")
+FILTERS = ("f_from", "f_to", "f_orientation", "f_width", "f_height", "f_folder", "f_place")
 
 
 def _outputs(c: SimpleNamespace, *names: str) -> list:
@@ -302,7 +310,16 @@ def _folders(agent: Agent) -> list[str]:
     return image_folders(agent.searcher.root)
 
 
-def _layout(folders: list[str]) -> SimpleNamespace:
+def _places(agent: Agent, most: int = 200_000) -> list[str]:
+    """The places the index has photos from, for the place filter; none listed for an index so large that reading
+    its records would hold up the start (a place can still be typed)."""
+    from picseek.tools.places import index_places
+
+    store = agent.searcher.store
+    return list(index_places(store)) if store.count() <= most else []
+
+
+def _layout(folders: list[str], places: list[str] = ()) -> SimpleNamespace:
     c = SimpleNamespace(session=gr.State(""), selected=gr.State(None), saved=gr.BrowserState(""))
     with gr.Row():
         with gr.Column(scale=2):
@@ -331,6 +348,13 @@ def _layout(folders: list[str]) -> SimpleNamespace:
                 with gr.Row():
                     c.f_width = gr.Number(0, label="Min width (px)", precision=0, minimum=0, elem_id="f-width")
                     c.f_height = gr.Number(0, label="Min height (px)", precision=0, minimum=0, elem_id="f-height")
+                c.f_place = gr.Dropdown(
+                    [""] + list(places),
+                    value="",
+                    label="Place (from GPS): 'Lisbon, Portugal', 'Japan', 'near Porto', 'not in Paris'",
+                    allow_custom_value=True,
+                    elem_id="f-place",
+                )
                 c.apply = gr.Button("Apply filters", elem_id="apply")
             with gr.Accordion("Search by example", open=False):
                 # a file, not gr.Image: Gradio would decode an upload itself, outside the guarded decoder
@@ -370,7 +394,9 @@ def _wire(c: SimpleNamespace, h: Handlers) -> None:
     turn(c.box.submit, h.respond, ins, api_name="chat", trigger_mode="always_last")
     turn(c.send.click, h.respond, ins, trigger_mode="always_last", **private)
     turn(c.options.input, h.respond, [c.options, *ins[1:]], **private)
-    turn(c.apply.click, h.apply_filters, [*_outputs(c, *FILTERS), *ins[1:]], api_name="filters")
+    # the place goes last: apply_filters takes it as its newest, optional, argument
+    inputs = [*_outputs(c, *FILTERS[:-1]), *ins[1:], c.f_place]
+    turn(c.apply.click, h.apply_filters, inputs, api_name="filters")
     c.new.click(h.new_search, None, outs, api_name="reset")
     c.gallery.select(h.select, c.session, [c.selected, c.detail], **private)
     clicks = ((c.more, "more like #{n}"), (c.less, "not like #{n}"), (c.good, "#{n} is right"), (c.bad, "not #{n}"))
