@@ -208,6 +208,19 @@ def test_ask_server_prints_what_ask_prints_and_kill_9_loses_no_finished_turn(toy
         assert json.loads(remote.stdout) == json.loads(local.stdout)
         assert len(Session.load((tmp_path / "s.json").read_text()).messages) == 4
 
+        # the evals' --server: the agent system's turns, answered by the server, rank what the agent ranks here
+        from picseek.evals.runner import AgentSystem
+        from picseek.ui.options import AgentArgs
+        from picseek.ui.serve_client import RemoteAgent, ServerClient
+        from picseek.ui.wiring import make_agent
+
+        here = AgentSystem(make_agent(AgentArgs(gallery, "toy", offline=True, no_log=True)))
+        there = AgentSystem(RemoteAgent(ServerClient(url)))
+        for m in ["a boat", "only red ones", "more like #2"]:
+            assert there.turn(m) == here.turn(m)
+        there.reset()
+        assert there.turn("a tree")  # a new dialogue is a new server session
+
         # turns keep coming from 4 clients while the server is killed: every answered turn must be on disk after
         done: dict[str, int] = {}
         ids = [_post(url + "/v1/sessions", {})["id"] for _ in range(4)]

@@ -47,10 +47,19 @@ def eval_(
     fmt: Annotated[str, typer.Option("--format", help="auto, jsonl, coco, visdial")] = "auto",
     split: Annotated[str, typer.Option(help="Karpathy split for COCO/Flickr files")] = "test",
     as_json: JsonOpt = False,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="refinement: the agent system's turns go to a running `picseek serve` at URL"),
+    ] = None,
     *,
     opts: AgentArgs,
 ) -> None:
     """Scripted eval: per-turn P@10, R@10, Hits@k, MRR, nDCG, BRI and latency for each system."""
+    if server and protocol == "target":
+        raise PicseekError(
+            "--server runs the refinement protocol only: the target protocol ranks near-duplicates apart, which a "
+            "server's agent folds together."
+        )
     g = opts.open()
     llm = (opts.llm_model, opts.llm_base_url)
     if protocol == "target":
@@ -61,7 +70,7 @@ def eval_(
         )
     else:
         summary = _eval_refinement(
-            dataset, g.searcher, systems, out, limit, fmt, split, *llm, captions=not opts.no_captions
+            dataset, g.searcher, systems, out, limit, fmt, split, *llm, captions=not opts.no_captions, server=server
         )
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -71,7 +80,7 @@ def eval_(
 
 
 def _eval_refinement(
-    dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url, captions: bool = True
+    dataset, searcher, systems, out, limit, fmt, split, llm_model, llm_base_url, captions: bool = True, server=None
 ) -> dict:
     from picseek.agent.agent import Agent
     from picseek.evals.datasets import load
@@ -81,7 +90,11 @@ def _eval_refinement(
     dialogues = load(dataset, fmt, **kw)[:limit] if limit else load(dataset, fmt, **kw)
     made = []
     for name in systems or ["agent", "concat", "last"]:
-        if name == "agent":
+        if name == "agent" and server:  # the same turns, answered by the server's agent (its planner and index)
+            from picseek.ui.serve_client import RemoteAgent, ServerClient
+
+            made.append(AgentSystem(RemoteAgent(ServerClient(server)), "agent"))
+        elif name == "agent":
             made.append(AgentSystem(Agent(searcher, ask=False, captions=captions), "agent"))
         elif name == "agent-llm":
             from picseek.agent.llm import LLMPlanner
