@@ -42,6 +42,7 @@ bench: setup  ## prints figures and rewrites evals/bench/RESULTS.md
 	$(BIN)/python -m picseek.evals.bench.caption
 	$(BIN)/python -m picseek.evals.bench.relevance
 	$(BIN)/python -m picseek.evals.bench.load
+	$(BIN)/python -m picseek.evals.bench.realmodels
 	$(BIN)/python -m picseek.evals.bench.serve --ray
 
 toy-model: setup  ## retrain the bundled toy model (~55 min on 2 CPU cores)

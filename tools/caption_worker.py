@@ -224,3 +224,9 @@ class CaptionWorker:
         finally:
             if not held:
                 store.unlock()
+
+
+def start(store, captioner: Captioner, **options) -> CaptionWorker:
+    """A started worker over `store` (for a server that wires its own agent: set `agent.caption_worker` to it, or a
+    turn still captions in the turn; `ui.wiring.make_agent(opts, background=True)` does both)."""
+    return CaptionWorker(store, captioner, **options).start()

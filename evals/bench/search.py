@@ -7,6 +7,10 @@ way picseek ran it before (Chroma's own filtered query), interleaved with the ot
 load.
 
     python -m picseek.evals.bench.search [--n 100000] [--queries 200] [--baseline-queries 30] [--no-server]
+        [--precision auto|fp32|bf16|int8]
+
+`--precision int8` (or fp32) times the path of a CPU without native bf16 on a CPU that has it; its figures go to
+their own section of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ CHUNK = 5000
 AIMS = {"text, no filter": 30, "text + orientation filter": 60, "text + date range + min width": 60}
 
 
-def build(n: int, dim: int = 512, chroma_url: str | None = None):
+def build(n: int, dim: int = 512, chroma_url: str | None = None, precision: str = "auto"):
     """A gallery of n random vectors under the default architecture with random weights (open_gallery loads real
     weights, so this one is put together by hand); filled once and reused (on a server: in its data folder)."""
     from picseek.tools.embed import Embedder
@@ -52,7 +56,7 @@ def build(n: int, dim: int = 512, chroma_url: str | None = None):
     from picseek.tools.models import resolve
     from picseek.tools.store import Store
 
-    emb = Embedder(resolve(DEFAULT_MODEL, random_init=True))
+    emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision=precision)
     folder = bench_dir() / f"vectors-{n}"
     folder.mkdir(exist_ok=True)
     # "-v2": stores of full `ImageMeta` records (an older bench store lacks fields the schema requires)
@@ -216,7 +220,7 @@ def text_tower_ms(reps: int = 30) -> dict[str, float]:
     from picseek.tools.models import resolve
 
     out = {}
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16", "int8"):
         emb = Embedder(resolve(DEFAULT_MODEL, random_init=True), precision=precision)
         emb.embed_texts(["warm up"])
         ms = []
@@ -290,15 +294,16 @@ def main(argv=None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--baseline-queries", type=int, default=30, help="searches per cell with Chroma's filter")
     ap.add_argument("--no-server", action="store_true", help="time the embedded store only")
+    ap.add_argument("--precision", default="auto", help="the query text tower's precision: auto, fp32, bf16, int8")
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
-    gallery = build(args.n)
+    gallery = build(args.n, precision=args.precision)
     for w in [*WORDS, "people"]:
         gallery.embedder.embed_texts([w])
     cells = variants("embedded", gallery, args.queries, args.baseline_queries)
     with chroma_server(bench_dir() / f"chroma-server-{args.n}") if not args.no_server else _nothing() as url:
         if url:
-            served = build(args.n, chroma_url=url)
+            served = build(args.n, chroma_url=url, precision=args.precision)
             cells += variants("server", served, args.queries, args.baseline_queries)
         time_cells(cells)
         steps = breakdown("embedded", gallery) + (breakdown("server", served) if url else [])
@@ -309,20 +314,25 @@ def main(argv=None) -> None:
     load = f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
     command = f"python -m picseek.evals.bench.search --n {args.n} --queries {args.queries}"
     command += f" --baseline-queries {args.baseline_queries}" + (" --no-server" if args.no_server else "")
+    precision = gallery.embedder._device_precision()[1]
+    if args.precision != "auto":
+        command += f" --precision {args.precision}"
     lines = section(
         command,
-        f"Search latency, {gallery.store.count():,} vectors (512-d), k=10, p50 / p95 ms",
+        f"Search latency, {gallery.store.count():,} vectors (512-d), k=10, p50 / p95 ms"
+        + ("" if args.precision == "auto" else f", query text tower forced to {precision}"),
         ("store", "query", "cached text p50", "p95", "text included p50", "p95", "Chroma's filter p50", "p95", "aim"),
         table_rows,
         left=2,
         notes=[
-            f"Machine {load} (2 cores). Each column is {args.queries} searches ({args.baseline_queries} for "
+            f"Machine {load} (2 cores; over 2 means other jobs shared it). Each column is {args.queries} searches "
+            f"({args.baseline_queries} for "
             "Chroma's filter), the cells interleaved query by query.",
             "",
             "*cached text*: the query text's vector is in the embedder's cache (a repeated text); *text included*: "
-            f"the text (and the negative) is embedded afresh by the {DEFAULT_MODEL} text tower at the embedder's "
-            "default precision (bf16 where the CPU computes it natively, as here), on one thread as picseek embeds a "
-            "query's few texts. "
+            f"the text (and the negative) is embedded afresh by the {DEFAULT_MODEL} text tower in {precision} "
+            "(`auto`: bf16 where the CPU computes it natively, as here, int8 on other x86 CPUs), on one thread as "
+            "picseek embeds a query's few texts. "
             "One new text alone, p50: " + ", ".join(f"{k} {v:.0f} ms" for k, v in text_ms.items()) + ".",
             "*Chroma's filter*: the same search with the filter handed to Chroma, as picseek did before: Chroma "
             "evaluates the `where` in SQLite over every image's metadata, then searches the vectors of those that "
@@ -335,7 +345,7 @@ def main(argv=None) -> None:
         ],
     )
     lines += ["", "### Where the time goes (p50 ms of each step alone)", "", *table(("store", "step", "ms"), steps, 2)]
-    write_section("search", "\n".join(lines))
+    write_section("search" if args.precision == "auto" else f"search-{args.precision}", "\n".join(lines))
 
 
 @contextmanager
