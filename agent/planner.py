@@ -65,6 +65,10 @@ class OfflinePlanner:
             words = ", ".join(f"“{w[:30]}”" for w in up.unknown[:3])
             notes.append(f"I don't know the word{'s' if len(up.unknown) > 1 else ''} {words}.")
         notes += _place_notes(said, up.state, tools)
+        cut = up.state.cut_words()
+        if cut:  # CLIP reads 77 tokens: the oldest refinements were left out, never the first description
+            shown = " ".join(cut[:12]) + (" …" if len(cut) > 12 else "")
+            notes.append(f"The description is longer than the image model reads; left out: “{shown}”.")
         return Plan(up.state, notes)
 
 

@@ -249,14 +249,12 @@ def fit_phrases(phrases: list[str], limit: int = MAX_DESCRIPTION_TOKENS) -> tupl
     budget = limit - 2  # start and end tokens
     total = sum(_cost(w) for ws in words for w in ws)
     cut: list[str] = []
-    for ws in words[1:]:
+    for ws in [*words[1:], words[0] if words else []]:  # refinements oldest first, the first description last
+        gone: list[str] = []
         while ws and total > budget:
             total -= _cost(ws[-1])
-            cut.insert(len(cut), ws.pop())
-    first = words[0] if words else []
-    while first and total > budget:
-        total -= _cost(first[-1])
-        cut.append(first.pop())
+            gone.insert(0, ws.pop())
+        cut += gone
     return [" ".join(ws) for ws in words if ws], cut
 
 

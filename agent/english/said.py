@@ -371,12 +371,16 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     else:
         while True:
             h = top.head
-            if h is top:
+            if h.i == top.i:
                 break
             if top.dep_ in ("pobj", "pcomp") and h.pos_ == "ADP":
                 top = h
                 continue
-            if top.dep_ in ("prep", "agent") and h.pos_ == "VERB" and h.dep_ in ("acl", "advcl", "relcl", "xcomp"):
+            if (
+                top.dep_ in ("prep", "agent")
+                and h.pos_ == "VERB"
+                and h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+            ):
                 if _only_child_of_content(h, top):
                     top = h
                     continue
@@ -400,7 +404,7 @@ def _removal_span(doc, tok) -> tuple[int, int]:
 
 
 def _only_child_of_content(verb, prep) -> bool:
-    return not any(c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod") and c is not prep for c in verb.children)
+    return not any(c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod") and c.i != prep.i for c in verb.children)
 
 
 def remove(said: Said, noun: str) -> bool:
@@ -452,7 +456,7 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
     top = t
     while (
         top.dep_ in ("amod", "compound", "nmod", "npadvmod")
-        and top.head is not top
+        and top.head.i != top.i
         and top.head.pos_ in ("NOUN", "PROPN")
     ):
         top = top.head
@@ -565,7 +569,7 @@ def edit(
             if named and adj not in o.adjectives and adj not in said.text.lower().split():
                 edited |= _insert_adjective(said, s.noun, adj)
     appended = False
-    new_setting = []
+    new_setting, dropped = [], []
     for slot in _SLOTS:
         a, b = getattr(old.setting, slot), getattr(new.setting, slot)
         if a == b:
@@ -579,7 +583,7 @@ def edit(
         elif b:
             new_setting.append(slot)
         elif a:
-            remove_setting(said, slot, a, old.setting.place)
+            dropped.append((slot, a))
     new_words = [w for w in new.words if w not in old.words and w not in said.text.lower().split()]
     if (added or new_setting or (new_words and not edited)) and not appended:
         if answered and added and not new_setting:
@@ -597,6 +601,8 @@ def edit(
     for n in new.negatives:
         if n not in old.negatives:
             _drop_word(said, n)
+    for slot, a in dropped:  # after the things: "while staring at his cat" goes whole, not just "at his cat"
+        remove_setting(said, slot, a, old.setting.place)
     return said.phrases()
 
 

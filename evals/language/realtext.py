@@ -63,6 +63,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     """The state after the messages, through the reader and the agent loop's undo; `question` was asked just
     before the last message. Returns (state, query text, negatives)."""
     from picseek.agent.agent import UNDO
+    from picseek.agent.english.places import read_places
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState
 
@@ -74,7 +75,8 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
                 state, history = history[-1], history[:-1]
             continue
         asked = question_from_text(question) if question and i == len(messages) - 1 else None
-        new = tracker.update(state, m, asked=asked, resolve=str).state
+        said = read_places(m)  # as OfflinePlanner.plan: named places and quoted words are read first
+        new = tracker.update(state, said.text, asked=asked, resolve=str).state
         if new != state and not state.is_empty():
             history.append(state)
         state = new

@@ -1,0 +1,179 @@
+"""The description reaches CLIP in the user's own words (issue 21): what a first message keeps, and how each kind of
+follow-up edits the words where they stand. Captions are VisDial/COCO captions from the issue, not the eval data."""
+
+from __future__ import annotations
+
+import pytest
+from picseek.agent.english import read_message
+from picseek.agent.english.plurals import plural_word, singular_word
+from picseek.agent.state import Question, SearchState, fit_phrases
+
+
+def said(*messages: str, asked: Question | None = None) -> SearchState:
+    st = SearchState()
+    for i, m in enumerate(messages):
+        st = read_message(m, st, asked=asked if i == len(messages) - 1 else None).state
+    return st
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message,text",
+    [
+        ("a woman swinging at a tennis ball on the court", "a woman swinging at a tennis ball on the court"),
+        ("a small dog sits in the grass near a frisbee", "a small dog sits in the grass near a frisbee"),
+        ("a plate of sushi", "a plate of sushi"),
+        ("show me a man riding a horse on the beach please", "a man riding a horse on the beach"),
+        ("landscape photos of a snowy street corner from 2019", "a snowy street corner"),
+        ("2 caucasian adults stand outside a wooden building on a snowy landscape", None),
+    ],
+)
+def test_a_description_keeps_every_word_in_order(message, text):
+    st = said(message)
+    assert st.text() == (text or message)
+
+
+@pytest.mark.unit
+def test_filters_leave_the_text_and_become_filters():
+    st = said("landscape photos of a snowy street corner from may 2018")
+    assert st.text() == "a snowy street corner"
+    assert st.filters.orientation == "landscape" and str(st.filters.date_from) == "2018-05-01"
+    assert str(st.filters.date_to) == "2018-05-31"
+    assert said("a vertical wall").filters.orientation is None  # a wall, not a format
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        (
+            ("sunset over the ocean", "with a sailboat on the horizon"),
+            "sunset over the ocean with a sailboat on the horizon",
+            [],
+        ),
+        (
+            ("a small dog sits in the grass near a frisbee", "make the dog white"),
+            "a small white dog sits in the grass near a frisbee",
+            [],
+        ),
+        (
+            ("a red bus parked on the side of a street", "make the bus blue"),
+            "a blue bus parked on the side of a street",
+            [],
+        ),
+        (
+            ("a woman sitting outside on a park bench", "the bench should be green"),
+            "a woman sitting outside on a green park bench",
+            [],
+        ),
+        (
+            ("a man plays his yellow guitar while staring at his cat", "without the cat"),
+            "a man plays his yellow guitar",
+            ["cat"],
+        ),
+        (
+            ("a woman sits on a bench holding a guitar in her lap", "without the guitar"),
+            "a woman sits on a bench",
+            ["guitar"],
+        ),
+        (("a dog on a beach", "no cats"), "a dog on a beach", ["cat"]),  # not in the words: the text stays
+        (
+            ("a man sitting on a motorcycle on a sunny day", "make it a rainy day"),
+            "a man sitting on a motorcycle on a rainy day",
+            [],
+        ),
+        (
+            ("a airplane flying in the sky at sunset", "at sunrise instead"),
+            "a airplane flying in the sky at sunrise",
+            [],
+        ),
+        (("a cat lying down in a kitchen sink", "sorry, i meant a dog"), "a dog lying down in a kitchen sink", []),
+        (
+            ("a woman sitting outside on a park bench", "add a pigeon"),
+            "a woman sitting outside on a park bench with a pigeon",
+            [],
+        ),
+        (
+            ("a young man jumping his skateboard on a ramp", "i want it at night"),
+            "a young man jumping his skateboard on a ramp at night",
+            [],
+        ),
+        (
+            ("a dog jumping in the air to catch a frisbee", "three dogs instead"),
+            "three dogs jumping in the air to catch a frisbee",
+            [],
+        ),
+        (("a cat on a sofa", "forget that, a vase filled with flowers"), "a vase filled with flowers", []),
+        (("a red car", "withuot people at nigth"), "a red car at night", ["people"]),
+    ],
+)
+def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives):
+    st = said(*messages)
+    assert st.text() == text
+    assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(singular_word(n) for n in negatives)
+
+
+@pytest.mark.unit
+def test_answers_keep_the_state_whole():
+    """The issue's 'a white is': a no to 'what else' must not turn 'is' into a thing or lose the boat."""
+    asked = Question(kind="presence", options=["a tree", "a house", "a ball", "a car"], text="What else is in it?")
+    for answer in ("no, there is no car", "there is no car", "nope"):
+        st = said("a boat", "the boat is white", answer, asked=asked)
+        assert st.text() == "a white boat", answer
+        assert [s.noun for s in st.required] == ["boat"]
+    st = said("a boat", "the boat is white", "there's a tree", asked=asked)
+    assert st.text() == "a white boat with a tree"
+    st = said("a boat", "the boat is white", "i can't tell", asked=asked)
+    assert st.text() == "a white boat"
+
+
+@pytest.mark.unit
+def test_search_and_a_first_chat_turn_embed_the_same_text():
+    from picseek.tools.retrieve import ImageQuery
+
+    words = "a man puts his hand in the water as his body leans backwards on a white surfboard among the ocean waves"
+    assert said(words).to_query().text == ImageQuery(text=words).text
+
+
+@pytest.mark.unit
+def test_over_clips_context_the_oldest_refinements_are_cut_first():
+    first = "a man riding a horse on the beach"
+    refinements = [f"with a very long refinement number {i} about the scene" for i in range(12)]
+    kept, cut = fit_phrases([first, *refinements])
+    assert kept[0] == first  # never the first description
+    assert (
+        cut[: len(refinements[0].split())] == refinements[0].split()
+    )  # the oldest refinement goes first, in its own word order
+    assert refinements[-1] in kept
+    st = SearchState(phrases=[first, *refinements])
+    assert st.cut_words() == cut and st.text() == " ".join(kept)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "one,many",
+    [
+        ("tree", "trees"),
+        ("bench", "benches"),
+        ("puppy", "puppies"),
+        ("person", "people"),
+        ("sheep", "sheep"),
+        ("knife", "knives"),
+        ("horse", "horses"),
+        ("bus", "buses"),
+        ("dress", "dresses"),
+        ("box", "boxes"),
+    ],
+)
+def test_plurals_without_inflect(one, many):
+    assert plural_word(one) == many and singular_word(many) == one and plural_word(many) == many
+
+
+@pytest.mark.unit
+def test_the_english_package_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = "import sys, picseek.agent.english, picseek.agent.state; print('spacy' in sys.modules, 'inflect' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
