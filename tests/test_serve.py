@@ -41,11 +41,14 @@ def _ready(c, timeout=180) -> None:
 
 
 @pytest.fixture
-def agent(toy_index):
+def agent(toy_index, toy_embedder):
+    """The agent over the captioned toy index (a turn that captions its candidates itself returns them with the
+    metadata read before, so an uncaptioned index would make two runs of one conversation differ)."""
     from picseek.ui.options import AgentArgs
-    from picseek.ui.wiring import make_agent
+    from picseek.ui.wiring import caption_pass, make_agent
 
-    gallery, _, _ = toy_index
+    gallery, store, _ = toy_index
+    caption_pass(store, toy_embedder, None, "stale")
     return make_agent(AgentArgs(gallery, "toy", offline=True, no_log=True))
 
 
@@ -194,10 +197,13 @@ def _start(gallery: Path, sessions: Path, port: int) -> subprocess.Popen:
 
 
 @pytest.mark.e2e
-def test_ask_server_prints_what_ask_prints_and_kill_9_loses_no_finished_turn(toy_index, tmp_path):
+def test_ask_server_prints_what_ask_prints_and_kill_9_loses_no_finished_turn(toy_index, toy_embedder, tmp_path):
     from picseek.agent.session import Session
+    from picseek.ui.wiring import caption_pass
 
-    gallery = toy_index[0]
+    gallery, store, _ = toy_index
+    # captioned up front: the server's background caption worker would otherwise change captions between the two
+    caption_pass(store, toy_embedder, None, "stale")
     port, sessions = free_port(), tmp_path / "sessions"
     proc = _start(gallery, sessions, port)
     url = f"http://127.0.0.1:{port}"
@@ -207,6 +213,9 @@ def test_ask_server_prints_what_ask_prints_and_kill_9_loses_no_finished_turn(toy
         remote = picseek_cli("ask", *turns, "--server", url, "--json", "--session", str(tmp_path / "s.json"))
         assert json.loads(remote.stdout) == json.loads(local.stdout)
         assert len(Session.load((tmp_path / "s.json").read_text()).messages) == 4
+        picseek_cli("ask", "without boats", "--server", url, "--session", str(tmp_path / "s.json"))
+        again = Session.load((tmp_path / "s.json").read_text())
+        assert len(again.messages) == 6 and len(list(sessions.glob("*.json"))) == 1  # the same server session
 
         # the evals' --server: the agent system's turns, answered by the server, rank what the agent ranks here
         from picseek.evals.runner import AgentSystem

@@ -198,7 +198,8 @@ def warm(agent, message: str) -> float:
     question step load too (a message may match nothing and skip them)."""
     from picseek.agent.session import Session
 
-    usage, agent.usage = agent.usage, None
+    usage, worker = agent.usage, getattr(agent, "caption_worker", None)
+    agent.usage = agent.caption_worker = None  # not a user's turn: nothing logged, nothing to caption for it
     t0 = time.monotonic()
     try:
         agent.turn(Session(), message)
@@ -206,21 +207,8 @@ def warm(agent, message: str) -> float:
         if first is not None:
             agent.turn(Session(), "", examples=[first.id])
     finally:
-        agent.usage = usage
+        agent.usage, agent.caption_worker = usage, worker
     return time.monotonic() - t0
-
-
-def start_caption_worker(agent):
-    """The background caption worker, when this installation has one (tools/caption_worker.py, being built beside
-    the server); None otherwise. A turn never waits for it."""
-    try:
-        from picseek.tools import caption_worker  # noqa: F401
-    except ImportError:
-        return None
-    start = getattr(caption_worker, "start", None)
-    if start is None or agent.captioner is None:
-        return None
-    return start(agent.searcher.store, agent.captioner)
 
 
 def serve(agent, cfg: ServeConfig, ready=None) -> None:
@@ -289,9 +277,9 @@ def serve_command(
         return
     from picseek.ui.wiring import make_agent
 
-    agent = make_agent(opts)
+    # background: captions come from a low-priority worker (tools.caption_worker), so no turn waits for one
+    agent = make_agent(opts, background=True)
     cfg.sessions = cfg.sessions or default_sessions_dir(opts.folder)
-    start_caption_worker(agent)
     serve(
         agent, cfg, ready=lambda url: print(f"picseek serve: {url} (API docs: {url}/docs; Ctrl-C stops it)", flush=True)
     )

@@ -52,14 +52,23 @@ class ServerClient:
         return self.call("POST", "/v1/sessions", {"session": json.loads(saved)} if saved else {})["id"]
 
     def turn(self, sid: str, message: str, k: int | None = None, min_match: int | None = None) -> dict:
-        body = {"message": message, **({"k": k} if k is not None else {})}
-        return self.call("POST", f"/v1/sessions/{sid}/turns", body | ({"min_match": min_match} if min_match else {}))
+        body = {"message": message, "k": k, "min_match": min_match}
+        return self.call("POST", f"/v1/sessions/{sid}/turns", {n: v for n, v in body.items() if v is not None})
 
     def session_json(self, sid: str) -> str:
         return self.call("GET", f"/v1/sessions/{sid}", raw=True)
 
     def delete(self, sid: str) -> None:
         self.call("DELETE", f"/v1/sessions/{sid}")
+
+    def has_session(self, sid: str) -> bool:
+        try:
+            self.call("GET", f"/v1/sessions/{sid}", raw=True)
+        except ServerError as e:
+            if " 404:" in str(e):
+                return False
+            raise
+        return True
 
 
 class RemoteAgent:
@@ -71,6 +80,10 @@ class RemoteAgent:
         self.name = f"server {client.url}"
         self._remote: set[str] = set()  # ids of sessions the server made (the sessions this agent returned)
 
+    def _exists(self, sid: str) -> bool:
+        """Whether the server holds a session by this id (a session file `ask --server --session` saved)."""
+        return len(sid) == 32 and self.client.has_session(sid)
+
     def turn(self, session, message: str, examples=None, k: int | None = None, min_match: int | None = None):
         from picseek.agent.session import Session
         from picseek.tools.records import ImageMeta
@@ -78,7 +91,8 @@ class RemoteAgent:
 
         if examples:
             raise ServerError("search by example image is not sent to a server by the evals.")
-        sid = session.id if session.id in self._remote else self.client.new_session(session.save())
+        sid = session.id if session.id in self._remote or self._exists(session.id) else None
+        sid = sid or self.client.new_session(session.save())  # the server's copy, if it still has one, wins
         self._remote.add(sid)
         out = self.client.turn(sid, message, k=k, min_match=min_match)
         saved = Session.load(self.client.session_json(sid))

@@ -34,13 +34,13 @@ def _deployment():
     @serve.ingress()
     class Picseek:
         def __init__(self, opts: dict, cfg: dict):
-            from picseek.ui.serve import start_caption_worker, warm
+            from picseek.ui.serve import warm
             from picseek.ui.wiring import make_agent
 
             self.cfg = ServeConfig(**cfg)
-            self.agent = make_agent(AgentArgs(**opts))
+            # each replica captions in the background what its turns show (the store is shared, so is the work)
+            self.agent = make_agent(AgentArgs(**opts), background=True)
             self.warm_s = warm(self.agent, self.cfg.warm_up)  # a replica takes traffic only once it answers quickly
-            self.worker = start_caption_worker(self.agent)
 
         def __serve_build_asgi_app__(self):
             from picseek.ui.serve_app import create_app
