@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MIN_BITS = 0.5  # a question must be worth at least this much information (a 1-in-8 split of equal candidates: 0.54)
 MIN_COVER = 0.35  # ...and its answer must be known for at least this share of the candidates' weight
 MAX_OPTIONS = 4
-FLOOR = 0.25  # a candidate with no match still may be the one wanted (a target far down the list)
+FLOOR = 0.25  # a candidate with no match may still be the one wanted (a target far down the list)
 NOTHING = "nothing else"
 
 

@@ -11,8 +11,9 @@ the margins that texts with no meaning reach, and expresses every hit in those u
   standard error), so it holds with the few dozen texts there are;
 - `above` chance: the hit's margin over chance (chance itself is 1);
 - `drop`: how far it sits below the best hit, in the same units (relevance falls steeply past about 1);
-- whether the model knows anything at all: real words (the probe vocabulary) must lift clearly more images above
-  the gallery than nonsense does. A model with random weights does not, and then nothing is called a match.
+- whether the model knows anything at all: real texts ('something red') must lift images above the gallery more
+  than nonsense of the same form ('something blorvat') does, clearly more often than chance. A model with random
+  weights does not, and then nothing is called a match.
 
 `match` (0–100) combines the two curves into an estimated probability that the hit is what was asked for. The
 curves are smooth (a width of a fifth of the chance level, not a step) and were set on the toy world's
@@ -34,15 +35,16 @@ DATA = Path(__file__).resolve().parent / "data" / "probes.json"
 NULL_TEXTS = 96  # a third random letters, a third word-like, a third caption-like nonsense
 SAMPLE = 2000  # gallery vectors used for a query's median score
 # The logistic curves (centre, width), in chance units; see the module docstring and the relevance bench.
-ABOVE_CENTRE, ABOVE_WIDTH = 1.0, 0.15
+ABOVE_CENTRE, ABOVE_WIDTH = 1.25, 0.15
 DROP_CENTRE, DROP_WIDTH = 0.75, 0.2
 STRONG, FAIR, WEAK = 75, 40, 15  # match levels a person reads as words
 # Below this many images a median means little: hits are graded only by their distance to the best one, and never
 # called "no better than chance".
 MIN_IMAGES = 50
-# A model "knows" something when at least this many real texts (and well over a tenth of them) lift images above
-# the nonsense texts' 90th percentile.
+# A model "knows" something when at least this many real texts (and clearly more than chance gives) lift images
+# above all of their REFERENCE_NULLS nonsense look-alikes.
 KNOW_MIN = 6
+REFERENCE_NULLS = 5
 BOOTSTRAP = 200
 ROBUST_Z = 3.0  # chance: the null margins' median + 3 robust standard deviations
 
@@ -82,12 +84,15 @@ def null_texts(n: int = NULL_TEXTS, seed: int = 7) -> list[str]:
     return out
 
 
-def reference_texts() -> list[str]:
-    """Real texts that any model which knows anything tells apart on a photo gallery: colours, times of day and
-    settings (what even the toy model was taught; a model's knowledge of rarer things is not needed to trust it)."""
-    d = data()
-    colors = [f"something {c}" for c in d["colors"]]
-    return colors + [prompts[0] for slot in ("time", "place") for prompts in d["slots"][slot].values()]
+def reference_texts(per: int = REFERENCE_NULLS, seed: int = 11) -> list[str]:
+    """Real texts that any model which knows anything tells apart on a photo gallery (colours, times of day,
+    settings: what even the toy model was taught), then, for each, `per` nonsense texts of the same form
+    ('something red', then 'something blorvat', ...): the real ones first, in order, then their matched nulls."""
+    rng = random.Random(seed)
+    parts = data()["nulls"]
+    ref = {t: ws for t, ws in data()["reference"].items() if not t.startswith("_")}
+    real = [(t, t.format(w=w)) for t, ws in ref.items() for w in ws]
+    return [r for _, r in real] + [t.format(w=_word(rng, parts)) for t, _ in real for _ in range(per)]
 
 
 def _logistic(x: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -111,15 +116,17 @@ def chance_level(margins: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(robust_top(margins)), float(boot.std())
 
 
-def knows(null_margins: np.ndarray, real_margins: np.ndarray) -> bool:
-    """Whether real texts lift images above the gallery clearly more often than nonsense does (False for a model
-    with random weights, whose 'real' words are as meaningless as the nulls): the count of real texts above the
-    nulls' 90th percentile must beat what chance gives (a tenth of them) by three binomial standard deviations."""
-    if len(null_margins) == 0 or len(real_margins) == 0:
+def knows(real_margins: np.ndarray, null_margins: np.ndarray) -> bool:
+    """Whether real texts lift images above the gallery more than nonsense of the same form does. `null_margins`:
+    (real texts, REFERENCE_NULLS) margins of each real text's matched nulls. A model that knows nothing (random
+    weights) puts a real text above all its matched nulls one time in REFERENCE_NULLS + 1; knowing means beating
+    that count by three binomial standard deviations (and at least KNOW_MIN texts)."""
+    real, nulls = np.asarray(real_margins), np.asarray(null_margins).reshape(len(real_margins), -1)
+    if not len(real):
         return True
-    n = len(real_margins)
-    above = int((np.asarray(real_margins) > np.percentile(null_margins, 90)).sum())
-    return above >= max(KNOW_MIN, 0.1 * n + 3 * (0.09 * n) ** 0.5)
+    n, p = len(real), 1.0 / (nulls.shape[1] + 1)
+    above = int((real > nulls.max(1)).sum())
+    return above >= max(KNOW_MIN, n * p + 3 * (n * p * (1 - p)) ** 0.5)
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,8 @@ class Calibration:
         reference: np.ndarray | None = None,
     ) -> Calibration:
         """`null_best`: each null text's best score over the whole gallery (from the store's own search);
-        `reference`: vectors of real texts (`reference_texts`), to tell whether the model knows anything."""
+        `reference`: vectors of `reference_texts()` (real texts and their look-alike nulls), to tell whether the model
+        knows anything."""
         scores = null_vectors @ sample.T  # (nulls, n)
         if len(sample) < MIN_IMAGES:
             # Too few images for a median to mean much; the null texts' own spread is still this model's scale.
@@ -154,9 +162,10 @@ class Calibration:
         level, se = chance_level(margins)
         known = True
         if reference is not None and len(reference):
-            # Both sides over the same sample, so the comparison is fair (the store's best is over all images).
-            real = reference @ sample.T
-            known = knows(scores.max(1) - np.median(scores, axis=1), real.max(1) - np.median(real, axis=1))
+            ref = reference @ sample.T  # the real texts, then their matched nulls (reference_texts' layout)
+            m = ref.max(1) - np.median(ref, axis=1)
+            n = len(m) // (REFERENCE_NULLS + 1)
+            known = knows(m[:n], m[n:].reshape(n, REFERENCE_NULLS))
         return cls(sample=sample, chance=max(level + se, 1e-4), count=count, uncertainty=se, knows=known)
 
     def units(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:
