@@ -7,7 +7,8 @@ offline tracker builds.
 
 from __future__ import annotations
 
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from picseek.agent.errors import ToolError
 from picseek.agent.session import Session
@@ -23,17 +24,18 @@ CANDIDATES = 40  # how many top results the question step (and the LLM's look at
 
 # Short descriptions for the model: the schema goes out with every request, and small local models read a short,
 # flat schema better than the long documented one (`SearchState` keeps the long descriptions for people).
-_SAY = {
+_SAY = {  # by field name, or Model.field where two models share a name
     "noun": "singular: 'dog', 'sports car'",
     "color": "e.g. 'dark blue'",
-    "count": "only if a number was said",
+    "count": "only if said",
     "excluded": "true: must NOT show",
-    "place": "as said: 'on a lake'",
+    "Setting.place": "as said: 'on a lake'",
+    "Filters.place": "where taken (GPS)",
     "words": "other description words",
     "negatives": "unwanted concepts, not things",
     "like": "result positions to look like",
     "unlike": "result positions to move away from",
-    "k": "results wanted, only if asked",
+    "k": "results wanted, if asked",
 }
 _CLOSED = ConfigDict(extra="forbid")  # an unknown key, at any level, is an error the model is told about
 
@@ -46,8 +48,25 @@ def _closed(model: type[BaseModel], name: str, skip: tuple[str, ...] = (), **ext
         if n in skip:
             continue
         default = {"default_factory": f.default_factory} if f.default_factory else {"default": f.default}
-        fields[n] = (f.annotation, Field(**default, description=_SAY.get(n)))
+        say = _SAY.get(f"{model.__name__}.{n}", _SAY.get(n))
+        fields[n] = (_closed_type(f.annotation), Field(**default, description=say))
     return create_model(name, __config__=_CLOSED, **fields, **extra)
+
+
+def _closed_type(annotation):
+    """The annotation with every model in it (`M`, `M | None`, `list[M]`) closed as well: unknown keys are refused
+    at every level, also in models other parts of picseek add to the state (a place filter, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _closed(annotation, annotation.__name__)
+    args = get_args(annotation)
+    if not args:
+        return annotation
+    closed = tuple(_closed_type(a) for a in args)
+    if closed == args:
+        return annotation
+    if get_origin(annotation) in (Union, UnionType):
+        return Union[closed]  # noqa: UP007  (built from a tuple)
+    return get_origin(annotation)[closed if len(closed) > 1 else closed[0]]
 
 
 SubjectArgs = _closed(Subject, "Subject")
@@ -61,8 +80,7 @@ def _search_args() -> type[BaseModel]:
         SearchState,
         "search_images",
         skip=("subjects", "setting", "filters", "like", "unlike", "k", "min_match", "focus"),
-        __doc__="Search the images for the WHOLE search as it is now: current state plus this message. "
-        "Unwanted things: excluded=true.",
+        __doc__="The WHOLE search now: current state plus this message. Unwanted things: excluded=true.",
         subjects=(list[SubjectArgs], Field(default_factory=list)),
         setting=(SettingArgs, Field(default_factory=SettingArgs)),
         filters=(FilterArgs, Field(default_factory=FilterArgs)),
@@ -103,7 +121,7 @@ class AskArgs(BaseModel):
     model_config = _CLOSED
     question: str = Field(..., max_length=300)
     kind: Literal["attribute", "setting", "presence"] = Field(
-        ..., description="attribute: color/size/count of noun; setting: time/place/season/weather"
+        ..., description="attribute: color/size/count; setting: time/place/season/weather"
     )
     slot: Slot | None = None
     noun: str | None = None
@@ -155,29 +173,26 @@ def _compact(schema):
     return out
 
 
-def tool_schema(name: str) -> dict:
-    """One tool in OpenAI's format, made by LangChain's own conversion in strict form (every object closed and every
-    field listed as required, nested models inlined), then compacted."""
+def tool_schema(name: str, strict: bool = True) -> dict:
+    """One tool in OpenAI's format, made by LangChain's own conversion (nested models inlined, every object closed),
+    then compacted. `strict`: OpenAI's strict form, every field listed as required (nullable where optional); else
+    only the fields without a default are required, so a small model need not write out every null."""
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
-    tool = convert_to_openai_tool(TOOL_SCHEMAS[name], strict=True)
+    tool = convert_to_openai_tool(TOOL_SCHEMAS[name], strict=strict)
     fn = tool["function"]
     fn["name"] = name
     fn["description"] = " ".join((TOOL_SCHEMAS[name].__doc__ or "").split())
     fn["parameters"] = _compact(fn["parameters"])
+    if not strict:
+        fn.pop("strict", None)  # not sent at all to servers that may not know the field
     return tool
 
 
 def openai_tools(strict: bool = False) -> list[dict]:
-    """Every tool's schema. `strict` marks them for OpenAI's strict mode (the schemas are valid for it either way;
-    servers that do not know the flag are not sent it)."""
-    out = []
-    for name in TOOL_SCHEMAS:
-        tool = tool_schema(name)
-        if not strict:
-            tool["function"].pop("strict", None)
-        out.append(tool)
-    return out
+    """Every tool's schema: for OpenAI's strict mode, or (default) the same closed schema with only the fields
+    without a default required, for servers that do not know the flag."""
+    return [tool_schema(name, strict) for name in TOOL_SCHEMAS]
 
 
 def _errors(e: ValidationError) -> str:

@@ -186,3 +186,38 @@ def test_a_conversation_in_the_browser(app_url, page, tmp_path):  # noqa: F811
     assert "a boat" not in chat_text(page)
     # an offline app: the page asked no host but the app's own (no webfonts, no CDN, no telemetry)
     assert hosts <= {url.split("/")[2], "data", "blob"}, hosts
+
+
+def test_a_login_before_the_app(toy_index, toy_embedder, page):
+    """With a login (as `picseek ui --host 0.0.0.0 --auth` requires), the browser first gets Gradio's login form,
+    a wrong password is refused, and after logging in the app searches and shows its thumbnails."""
+    import gradio as gr
+    from picseek.agent.agent import Agent
+    from picseek.tools.retrieve import Searcher
+    from picseek.ui.server import launch
+
+    _, store, _ = toy_index
+    port = free_port()
+    launch(Agent(Searcher(store, toy_embedder)), "toy", port=port, block=False, auth=("ann", "s3cret"))
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        password = page.locator("input[type=password]")
+        password.wait_for(timeout=60_000)
+        assert page.locator("#msg textarea").count() == 0  # the app is not on the page before the login
+        page.locator("input[type=text]").first.fill("ann")
+        password.fill("wrong")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect", exact=False).first.wait_for(timeout=30_000)
+        page.locator("input[type=text]").first.fill("ann")
+        password.fill("s3cret")
+        page.get_by_role("button", name="Login").click()
+        page.locator("#msg textarea").wait_for(timeout=60_000)
+        send(page, "a boat")
+        wait_chat(page, "boat", after="a boat")
+        page.locator("#results img").first.wait_for(timeout=30_000)
+        assert page.locator("#results img").count() >= 5
+        # every thumbnail the page shows loaded (the session cookie reaches the file route)
+        broken = page.evaluate("[...document.querySelectorAll('#results img')].filter(i => !i.naturalWidth).length")
+        assert broken == 0
+    finally:
+        gr.close_all()

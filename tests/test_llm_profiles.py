@@ -57,6 +57,8 @@ def report():
             "cpu": name,
             "python": platform.python_version(),
             "turns": list(TURNS),
+            "command": "PICSEEK_PROFILES_OUT=evals/results/llm-profiles.json pytest tests/test_llm_profiles.py",
+            "note": "counts, not timings: they do not depend on the machine's load (it was shared when measured)",
         }
         Path(out).write_text(json.dumps({"meta": meta, "profiles": REPORT}, indent=2) + "\n")
 

@@ -31,3 +31,66 @@ def test_only_the_named_variables_are_read(monkeypatch):
     monkeypatch.setenv("PICSEEK_CHROMA_URL", "http://127.0.0.1:8000")
     s = settings()
     assert s.llm_configured() and s.llm_model == "m" and s.chroma_url == "http://127.0.0.1:8000"
+
+
+def test_a_key_or_an_endpoint_alone_does_not_choose_the_llm(monkeypatch):
+    """Issue 23: an OPENAI_API_KEY exported for another program must not send a library out."""
+    monkeypatch.delenv("PICSEEK_LLM_MODEL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-elsewhere")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.example.com/v1")
+    s = settings()
+    assert not s.llm_configured() and s.openai_api_key == "sk-elsewhere"  # still the connection, once asked for
+    monkeypatch.setenv("PICSEEK_LLM_MODEL", "m")
+    assert settings().llm_configured()
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]:7860", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("localhost:8000", True),
+        ("http://127.0.0.1:11434/v1", True),
+        ("http://[::1]:8080/v1", True),
+        ("http://localhost/v1", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("localhost.example.com", False),
+        ("http://127.0.0.1.nip.io/v1", False),
+        ("https://api.openai.com/v1", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_loopback_is_decided_from_the_address_alone(address, loopback):
+    from picseek.tools.network import is_loopback
+
+    assert is_loopback(address) is loopback
+
+
+def test_the_english_pipeline_is_checked_against_the_verified_release(monkeypatch, tmp_path):
+    from picseek.agent import pipeline_check as pc
+
+    name = next(iter(pc.PINNED))
+    got = pc.package_digest(name)
+    if got is None:
+        pytest.skip(f"{name} is not installed")
+    assert got == pc.PINNED[name]  # the installed files are the release picseek verified
+    pc.check_english_pipeline.cache_clear()
+    monkeypatch.setitem(pc.PINNED, name, (got[0], "0" * 64))  # as if the upload had changed
+    with pytest.raises(pc.PipelineChanged, match="differ from the release picseek verified.*require-hashes"):
+        pc.check_english_pipeline()
+    pc.check_english_pipeline.cache_clear()
+    monkeypatch.setitem(pc.PINNED, name, ("9.9.9", got[1]))
+    with pytest.raises(pc.PipelineChanged, match="only 9.9.9"):
+        pc.check_english_pipeline()
+    pc.check_english_pipeline.cache_clear()
+    monkeypatch.setitem(pc.PINNED, "not-installed-pipeline", ("1.0", "0" * 64))
+    monkeypatch.delitem(pc.PINNED, name)
+    pc.check_english_pipeline()  # nothing installed to check: nothing to refuse
+    pc.check_english_pipeline.cache_clear()
