@@ -131,7 +131,15 @@ def test_places_in_requests(message, rest, place):
 
 
 @pytest.mark.parametrize(
-    "message", ["boats in the park", "a house at night", "photos from Christmas", "show me photos in nice weather"]
+    "message",
+    [
+        "boats in the park",
+        "a house at night",
+        "photos from Christmas",
+        "show me photos in nice weather",
+        "a boat in JPEG",
+        "shots in RAW",
+    ],
 )
 def test_words_that_are_not_places_stay_in_the_request(message):
     assert take_places(message) == (message, None, [])

@@ -27,7 +27,9 @@ from picseek.tools.pipeline import InProcess, Job, Progress, Runner
 
 log = logging.getLogger(__name__)
 
-OCR_SIDE = 640  # the longest side the engine reads: signs stay legible, and reading costs ~1 s a photo on a CPU
+# The longest side the engine reads: a sign a few percent of the photo's width stays legible; text smaller than
+# about 1/40 of the longest side is not read. Reading costs 1-3 s a photo on one shared CPU (README).
+OCR_SIDE = 640
 TEXT_LIMIT = 500  # characters of text kept per image
 MIN_SCORE = 0.6  # the recogniser's confidence below which a line is noise
 MATCH_SCORE = 80  # rapidfuzz partial ratio (0-100) at which a wanted word counts as written in the image
@@ -45,7 +47,8 @@ class OcrEngine:
     def __init__(self, threads: int | None = None):
         self.threads = threads  # onnxruntime's threads per session (None: its default, all cores)
         try:
-            self.id = f"rapidocr-onnxruntime@{version('rapidocr_onnxruntime')}"
+            # the reading size is part of what the engine reads: another one reads the store again
+            self.id = f"rapidocr-onnxruntime@{version('rapidocr_onnxruntime')}/{OCR_SIDE}"
         except PackageNotFoundError:
             raise OcrUnavailable(
                 "reading text in images needs RapidOCR, which is not installed: pip install rapidocr_onnxruntime"
@@ -56,7 +59,9 @@ class OcrEngine:
         from rapidocr_onnxruntime import RapidOCR
 
         kw = {} if self.threads is None else {"intra_op_num_threads": self.threads, "inter_op_num_threads": 1}
-        return RapidOCR(**kw)
+        # detection at the size decoding delivers: the engine's default scales every image up to a 736-pixel short
+        # side, which on the toy signs costs twice the time and reads no word more
+        return RapidOCR(det_limit_side_len=OCR_SIDE, det_limit_type="max", **kw)
 
     def read(self, pixels: Sequence[np.ndarray]) -> list[str]:
         """The text in each image (RGB HxWx3 uint8), its lines in reading order joined by ' | ' ('' for none)."""

