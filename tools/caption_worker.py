@@ -30,6 +30,7 @@ from picseek.tools.images import DEFAULT_MAX_PIXELS, Decoded, decode
 
 log = logging.getLogger(__name__)
 NICE = 19  # the lowest priority a thread may give itself: a turn's threads always run first
+BACKFILL_PAGE = 256  # records read at once while walking the index for images without a caption
 LOCKED_RETRY_S = 5.0  # another process is writing the store (an index run): try its batch again after this
 
 
@@ -176,7 +177,8 @@ class CaptionWorker:
         if not self.backfill or self.stats.backfilled:
             return []
         if self._rest is None:
-            self._rest = (r.id for r in self.store.iter_metadata() if not r.caption)
+            # small pages: reading a page holds the interpreter (Chroma's call), and a turn must not wait behind it
+            self._rest = (r.id for r in self.store.iter_metadata(page=BACKFILL_PAGE) if not r.caption)
         batch = []
         for i in self._rest:
             if i not in self._tried:

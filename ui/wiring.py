@@ -88,9 +88,9 @@ def warm_up(agent) -> float:
     t0 = time.monotonic()
     usage, worker = agent.usage, agent.caption_worker
     agent.usage = agent.caption_worker = None  # not a user's turn: nothing logged, nothing to caption for it
-    try:  # a new search, then a refinement: readers that load on first use (place names, filters) load here
-        first = agent.turn(Session(), "a photo of a red car on a street in Paris").session
-        agent.turn(first, "at night, not blue, only landscape photos")
+    try:  # a plain search (the calibration), then a refinement: readers that load on first use (place names) load here
+        first = agent.turn(Session(), "a photo of a red car on a street").session
+        agent.turn(first, "at night in Paris, not blue, only landscape photos")
     finally:
         agent.usage, agent.caption_worker = usage, worker
     return time.monotonic() - t0
