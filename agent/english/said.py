@@ -38,6 +38,7 @@ _LEAD = re.compile(
     r"(?:a|an|some)\s+(?:photo|picture|pic|image|shot|photograph)\s+(?:of|with|showing)|of|me|us|now|so|ok(?:ay)?|"
     r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|"
     r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
+    r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
     r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
     r"(?:it\s+)?(?:seems|looks)(?:\s+like)?|pretty\s+sure|rather|that(?=\s*[,.:])|"
     r"(?:the\s+|those\s+|these\s+)?ones?(?=\s+(?:with|without|that|which|where|in|on|at|by|near)\b))\b[\s,:.!-]*",
@@ -425,6 +426,7 @@ def remove(said: Said, noun: str) -> bool:
 # --- setting phrases -------------------------------------------------------------------------------------------
 
 _SETTING_WORDS = {"time": L.TIME_WORDS, "season": L.SEASONS, "weather": L.WEATHER}
+_CANONICAL = {"time": L.TIME_PHRASE, "season": L.SEASON_PHRASE, "weather": L.WEATHER_PHRASE, "place": {}}
 _PREP = re.compile(
     r"^(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b", re.I
 )
@@ -496,11 +498,16 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = strip_framing(message)
     if slot == "place" and place and place.lower() in text.lower():
         return place
+    text = re.sub(r"\s*\b(?:instead\s+of|rather\s+than)\b.*$", "", text).strip(" ,")  # "night instead of day"
+    text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
+    text = re.sub(r"^to\s+", "", text)  # "switch to night"
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
-    if span is None:
-        return text
-    return doc[span[0] : span[1] + 1].text
+    phrase = text if span is None else doc[span[0] : span[1] + 1].text
+    bare = _SETTING_WORDS.get(slot, {}).get(phrase.lower()) == value
+    if bare and not _PREP.match(phrase):  # "make it night": a bare word, said the way the setting is said
+        return _CANONICAL[slot].get(str(value), phrase)
+    return phrase
 
 
 # --- one turn --------------------------------------------------------------------------------------------------
@@ -588,6 +595,9 @@ def edit(
     if (added or new_setting or (new_words and not edited)) and not appended:
         if answered and added and not new_setting:
             said.append("with " + " and ".join(s.phrase() for s in added))
+        elif new_setting and not added and len(new_setting) == 1:
+            slot = new_setting[0]
+            said.append(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place))
         else:
             said.append(as_addition(described if described is not None else message))
     # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
