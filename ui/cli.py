@@ -212,7 +212,7 @@ app.command()(search)
 @app.command()
 @agent_options
 def ask(
-    messages: Annotated[list[str], typer.Argument(help="successive user turns of one conversation")],
+    messages: Annotated[list[str] | None, typer.Argument(help="successive user turns of one conversation")] = None,
     session_file: Annotated[
         Path | None,
         typer.Option("--session", help="continue the conversation saved in FILE (if it exists) and save it after"),
@@ -223,10 +223,24 @@ def ask(
         str | None,
         typer.Option("--server", help="send the turns to a running `picseek serve` at URL (key: PICSEEK_API_KEY)"),
     ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help='run many conversations: FILE has one JSON object a line, {"id": str, "messages": [str, ...]}; '
+            'prints one line per conversation, {"id", "turns": [turn objects]}',
+        ),
+    ] = None,
     *,
     opts: AgentArgs,
 ) -> None:
     """Run messages as turns of one conversation; --json prints one object per turn."""
+    if batch is not None:
+        if messages or session_file is not None or server:
+            raise PicseekError("--batch runs the conversations in FILE: leave out messages, --session and --server.")
+        return ask_batch(batch, make_agent(opts, ask=not no_questions))
+    if not messages:
+        raise PicseekError("give the messages of a conversation, or --batch FILE.")
     if server and no_questions:
         raise PicseekError("--no-questions is the server's setting; leave it out with --server.")
     if server:  # the server holds the gallery, the model and the planner: only the turns travel
@@ -250,6 +264,42 @@ def ask(
                 echo_hit(h, "  ")
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
+
+
+def ask_batch(path: Path, agent) -> None:
+    """One process, many conversations: each line of FILE runs in a fresh session and prints one JSON line. A bad
+    line is reported on stderr with its number (and as an {"id", "error"} line) and the other lines still run."""
+    from picseek.agent.session import Session
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise PicseekError(f"cannot read the batch file {path}: {e.strerror or e}.") from None
+    bad = 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("messages"), list):
+                raise ValueError('it is not an object with a "messages" list')
+            if not all(isinstance(m, str) for m in item["messages"]):
+                raise ValueError('"messages" must hold strings')
+            cid = str(item.get("id", n))
+        except ValueError as e:  # json.JSONDecodeError is a ValueError
+            bad += 1
+            why = f"line {n} of {path.name} is not a conversation: {str(e)[:120]}."
+            typer.echo(why, err=True)
+            typer.echo(json.dumps({"id": None, "line": n, "error": why}))
+            continue
+        session, turns = Session(), []
+        for m in item["messages"]:
+            r = agent.turn(session, m)
+            session = r.session
+            turns.append(r.to_json())
+        typer.echo(json.dumps({"id": cid, "turns": turns}, default=str))
+    if bad:
+        raise typer.Exit(1)
 
 
 @app.command()
