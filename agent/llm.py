@@ -236,7 +236,7 @@ class LLMPlanner:
         self.forced = self.chat.bind_tools(self.tools, tool_choice="search_images")
         # tool errors the model was sent, those a later call of the same tool corrected, and tool calls read from
         # message text (servers without a tool-call parser): what the profile tests and evals report
-        self.stats = {"tool_errors": 0, "corrected": 0, "text_calls": 0}
+        self.stats = {"tool_errors": 0, "corrected": 0, "text_calls": 0, "nudges": 0}
 
     def describe(self) -> str:
         """One line for the start of a session: which model, where, and what it is sent."""
@@ -303,6 +303,7 @@ class LLMPlanner:
 
         box.share_metadata = self.share_metadata
         failed: set[str] = set()  # tools whose call failed this turn, until a call of theirs succeeds
+        nudged = False
         msgs = self._messages(session, message)
         for _ in range(self.max_steps):
             ai = self._invoke(msgs, force=not box.searched)
@@ -328,6 +329,13 @@ class LLMPlanner:
                     self.stats["text_calls"] += len(written)
                     results = [f"{c['name']}: {self._answer(box, c, failed)}" for c in written]
                     msgs.append(HumanMessage("Tool results:\n" + "\n".join(results)))
+                    continue
+                if not box.searched and not nudged:
+                    # a server that ignores tool_choice (Ollama's OpenAI endpoint) lets the model talk first:
+                    # ask once more, plainly, before the turn falls back
+                    nudged = True
+                    self.stats["nudges"] += 1
+                    msgs.append(HumanMessage("Call search_images now with the whole search; reply after it."))
                     continue
             msgs.extend(replies)  # every tool call id gets its answer: no dangling calls
             if not replies:

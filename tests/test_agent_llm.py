@@ -212,8 +212,10 @@ def test_failed_turn_leaves_session_unchanged(fake, searcher):
 def test_llm_that_answers_without_searching_falls_back(fake, searcher):
     fake.call("search_images", {"subjects": [{"noun": "boat", "plural": True}]}).reply("Boats.")
     first = agent(fake, searcher).turn(Session(), "boats")
-    fake.reply("Sure, here you go!")  # no tool call this time
+    fake.reply("Sure, here you go!").reply("Here they are.")  # no tool call, even when asked again
     r = agent(fake, searcher).turn(first.session, "only white ones")
+    assert "Call search_images now" in fake.requests[-1]["messages"][-1]["content"]  # asked once more, then not
+    assert r.planner_fallback == "the model did not call search_images"
     assert r.planner == "offline" and "did not search" in r.reply and r.query.text == "white boats" and r.hits
     assert "Sure, here you go" not in r.reply
 
@@ -319,7 +321,7 @@ def test_a_wrong_nested_key_is_a_tool_error_the_model_corrects(fake, searcher, a
     error = tool_messages(fake.requests[1])[0]["content"]
     assert error.startswith("error: invalid arguments") and named in error and "Extra inputs are not permitted" in error
     assert r.planner == "llm" and r.query.text == "a boat"
-    assert a.planner.stats == {"tool_errors": 1, "corrected": 1, "text_calls": 0}
+    assert a.planner.stats == {"tool_errors": 1, "corrected": 1, "text_calls": 0, "nudges": 0}
 
 
 def test_tool_schemas_are_closed_inlined_strict_and_small():
