@@ -419,3 +419,25 @@ def run_cli(*args, env: dict) -> subprocess.CompletedProcess:
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env={**base, **env})
     assert p.returncode == 0, p.stderr
     return p
+
+
+def test_the_session_says_once_which_planner_it_uses(monkeypatch, capsys):
+    from picseek.ui.options import AgentArgs
+    from picseek.ui.wiring import make_planner
+
+    for name in ("PICSEEK_LLM_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    f = FakeLLM(models=["llama3.2:3b"])
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", f.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+        assert make_planner(AgentArgs()).name == "offline"  # the connection alone chooses nothing
+        assert capsys.readouterr().err == "planner: offline (nothing leaves this machine)\n"
+        p = make_planner(AgentArgs(planner="llm", llm_timeout=7, llm_retries=0))  # asked for by name
+        assert (p.name, p.model, p.timeout, p.max_retries, p.share_metadata) == ("llm", "llama3.2:3b", 7, 0, True)
+        assert capsys.readouterr().err.startswith(f"planner: llm (llama3.2:3b at {f.url}; on this machine")
+        monkeypatch.setenv("PICSEEK_LLM_MODEL", "m")
+        assert make_planner(AgentArgs(offline=True)).name == "offline"
+        assert make_planner(AgentArgs()).model == "m" and f.requests == []
+    finally:
+        f.close()
