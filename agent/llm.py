@@ -207,7 +207,7 @@ class LLMPlanner:
     ):
         """`share_metadata`: paths and all metadata may go to the endpoint (always so for one on this machine).
         `strict`: mark the tools for OpenAI's strict mode (default: only on OpenAI's own API). `tool_choice`:
-        force the first call of a turn to search (dropped by itself for a server that refuses it)."""
+        force the search until one ran in the turn (dropped by itself for a server that refuses it)."""
         from langchain_openai import ChatOpenAI
 
         env = settings()
@@ -246,7 +246,10 @@ class LLMPlanner:
         elif self.share_metadata:
             sent = "remote, --llm-share-metadata: it is sent paths and all metadata of results it asks about"
         else:
-            sent = "remote: it is sent your messages, result positions, file names and captions, nothing else"
+            sent = (
+                "remote: it is sent your messages, the search, result positions, file names, captions, sizes and "
+                "dates; no paths, GPS or camera"
+            )
         return f"planner: llm ({self.model} at {where}; {sent})"
 
     def _state(self, session: Session) -> dict:
