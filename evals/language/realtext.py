@@ -179,6 +179,16 @@ def score_followups(cases: list[dict]) -> tuple[dict, list]:
     }, fails
 
 
+def _cpu() -> str:
+    try:
+        line = next(x for x in Path("/proc/cpuinfo").read_text().splitlines() if x.startswith("model name"))
+        return line.split(":", 1)[1].strip()
+    except (OSError, StopIteration):
+        import platform
+
+        return platform.processor() or "unknown CPU"
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
@@ -210,6 +220,7 @@ def main(argv=None) -> None:
                 )
                 print(f"    got  {text!r} no {negatives}\n    want {c['expect_text']!r} no {c.get('negatives')}")
     if args.out:
+        out["machine"] = _cpu() + " (shared with other jobs: the seconds are indicative)"
         args.out.parent.mkdir(parents=True, exist_ok=True)
         old = json.loads(args.out.read_text()) if args.out.exists() else {}
         args.out.write_text(json.dumps({**old, **out}, indent=2) + "\n")
