@@ -9,10 +9,8 @@ files, one per session, the same text `picseek ask --session` writes) and how a 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 import re
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from typing import Annotated
 
 import typer
 from picseek.tools.errors import PicseekError
+from picseek.tools.network import is_loopback  # the one rule, shared with the UI's login
 from picseek.ui.options import AgentArgs, agent_options
 
 SESSION_ID = re.compile(r"[0-9a-f]{16,32}")  # what the store names files by: nothing a path could be built from
@@ -29,23 +28,6 @@ IMAGE_ID = re.compile(r"[0-9a-f]{24}")
 DEFAULT_PORT = 8765
 MAX_BODY = 36 * 2**20  # a 25 MB upload, base64-encoded, and its JSON around it
 MAX_UPLOAD = 25 * 2**20  # the UI's limit for an example image
-
-
-def is_loopback(host: str) -> bool:
-    """Whether a listening address only answers this machine (127.0.0.0/8, ::1, or a name resolving only there).
-    0.0.0.0 and :: listen everywhere, so they are not loopback.
-
-    The UI's login needs the same rule; until a shared helper lands, this is picseek's one copy."""
-    host = host.strip("[]")
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addrs = {a[4][0] for a in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
 
 
 class AccessDenied(PicseekError):
