@@ -1,7 +1,7 @@
 """Facts about images read from their stored vectors: zero-shot probes, no decoding, no captions needed.
 
 A probe is a question the gallery can answer — the time of day, the season, the weather, the setting, the kind of
-photo, how many people, the colour of a named thing, whether a thing is in it — with English prompts per answer
+photo, how many people, the colour and size of a named thing, whether a thing is in it — with English prompts per answer
 (tools/data/probes.json). Each answer's prompts are embedded once per model (kept in memory and on disk beside the
 store) and averaged into one text vector. An answer is calibrated on the gallery the way the match is
 (tools.relevance): its score on an image counts only as its margin over the answer's own median score on the
@@ -46,7 +46,7 @@ class ImageFacts:
 
     def words(self) -> list[str]:
         """The facts as short phrases, for a reason ('red car', 'at night')."""
-        out = [f"{v} {n}" if s == "color" else f"{n}: {v}" for n, s, v in self.attrs]
+        out = [f"{v} {n}" if s in ("color", "size") else f"{n}: {v}" for n, s, v in self.attrs]
         out += [v for _, v in self.setting]
         return out + ([self.kind] if self.kind else [])
 
@@ -197,6 +197,9 @@ class Probes:
             answers = {c: [p.format(color=c, thing=noun) for p in d["color_prompts"]] for c in d["colors"]}
             for i, c in _one_of(self.units(vecs, answers)).items():
                 attrs[i].append((noun, "color", c))
+            sizes = {z: [p.format(size=z, thing=noun) for p in d["size_prompts"]] for z in d["sizes"]}
+            for i, z in _one_of(self.units(vecs, sizes)).items():
+                attrs[i].append((noun, "size", z))
             if noun in ("person", "people") or noun == "man" or noun == "woman":
                 for i, p in people.items():
                     if p in PEOPLE_COUNT:
