@@ -84,3 +84,36 @@ def test_text_vectors_are_kept_on_disk_per_model(toy_searcher, monkeypatch):
     monkeypatch.setattr(probes, "_banks", {})
     monkeypatch.setattr(searcher.embedder, "embed_texts", lambda texts: pytest.fail(f"embedded again: {texts}"))
     assert TextBank(searcher.embedder, folder).vectors(["a probe text never seen"]).shape[0] == 1
+
+
+@pytest.mark.unit
+def test_ask_tries_the_next_question_when_the_best_answers_too_few_candidates(monkeypatch):
+    from picseek.agent.questions import Candidate, Questioner
+    from picseek.agent.session import Session
+    from picseek.agent.state import Question
+
+    narrow = Question(kind="setting", slot="time", options=["at night", "at sunset"], text="At night or at sunset?")
+    wide = Question(kind="setting", slot="place", options=["on grass", "on the water"], text="Where?")
+    weak = Question(kind="presence", noun="tree", options=["yes", "no"], text="Is there a tree in it?")
+    found = [Candidate(narrow, 1.5, 0.1), Candidate(wide, 1.0, 0.9), Candidate(weak, 0.1, 1.0)]
+    monkeypatch.setattr(Questioner, "candidates", lambda self, state, hits, asked=(): found)
+    assert Questioner().ask(Session(), []) is wide
+    found[1] = Candidate(wide, 0.2, 0.9)  # nothing after the narrow one is worth asking
+    assert Questioner().ask(Session(), []) is None
+
+
+@pytest.mark.unit
+def test_question_weights_come_from_the_calibrated_match_not_raw_cosines():
+    from picseek.agent.questions import weights
+    from picseek.tools.retrieve import Hit
+
+    from tests.conftest import image_meta
+
+    def hit(i, score, match):
+        return Hit(id=f"{i}", path=f"/g/{i}.jpg", rank=i + 1, score=score, match=match, metadata=image_meta(f"{i}.jpg"))
+
+    # a cosine spread of 0.001 is noise: equal matches weigh the same, however the raw scores differ
+    flat = weights([hit(0, 0.301, 90), hit(1, 0.300, 90), hit(2, 0.299, 90)])
+    assert np.allclose(flat, 1 / 3)
+    graded = weights([hit(0, 0.30, 95), hit(1, 0.30, 40), hit(2, 0.30, 0)])
+    assert graded[0] > graded[1] > graded[2] > 0
