@@ -139,6 +139,30 @@ class Server:
             self.proc.wait()
             self.proc = None
 
+    def kill_replica(self) -> int:
+        """SIGKILL one Ray Serve replica (a process this server started, found among its descendants); its pid."""
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, rest = stat.read_text().split(" (", 1)
+                children.setdefault(int(rest.rsplit(") ", 1)[1].split()[1]), []).append(int(pid))
+            except (OSError, IndexError, ValueError):
+                continue
+        todo, mine = [self.proc.pid], []
+        while todo:
+            pid = todo.pop()
+            mine.append(pid)
+            todo += children.get(pid, [])
+        for pid in mine:
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmd.startswith(b"ray::ServeReplica:picseek"):
+                os.kill(pid, signal.SIGKILL)
+                return pid
+        raise RuntimeError("no Ray Serve replica among the server's processes")
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
@@ -186,8 +210,9 @@ def load(url: str, convs: list[list[str]]) -> dict:
     }
 
 
-def killed(server: Server, sessions: Path, convs: list[list[str]]) -> dict:
-    """SIGKILL while every session talks; after a restart, each session holds every turn its client saw answered."""
+def killed(server: Server, sessions: Path, convs: list[list[str]], replica: bool = False) -> dict:
+    """SIGKILL while every session talks; after a restart, each session holds every turn its client saw answered.
+    `replica`: one Ray Serve replica is killed instead of the server, and Ray Serve starts another."""
     from picseek.agent.session import Session
 
     stop, answered = threading.Event(), []
@@ -196,11 +221,24 @@ def killed(server: Server, sessions: Path, convs: list[list[str]]) -> dict:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and len(answered) < 3 * len(convs):  # mid-load: turns finishing all round
             time.sleep(0.05)
-        server.kill()
+        if replica:
+            server.kill_replica()
+            t = time.perf_counter()
+        else:
+            server.kill()
         stop.set()
         talks = [f.result() for f in futures]
     answered = sum(len(t.seconds) for t in talks)
-    restart_s = server.start()
+    if replica:  # until two replicas answer again: the survivor and the one Ray Serve started in place of the dead
+        seen: set[str] = set()
+        while len(seen) < 2 and time.perf_counter() - t < 300:
+            try:
+                seen.add(urllib.request.urlopen(server.url + "/readyz", timeout=10).headers["X-Picseek-Replica"])
+            except OSError:
+                time.sleep(0.5)
+        restart_s = time.perf_counter() - t
+    else:
+        restart_s = server.start()
     lost, broken = 0, 0
     for t in talks:
         if not t.sid:
@@ -287,7 +325,7 @@ def run(args, chroma_url: str | None = None) -> dict:
             out["beside"] = beside_ask(server, folder, home, convs[:3])
         if not chroma_url:
             out["slow"] = slow_clients(server.url, convs)
-        out["killed"] = killed(server, sessions, convs[: min(len(convs), 20)])
+        out["killed"] = killed(server, sessions, convs[: min(len(convs), 20)], replica=bool(chroma_url))
         print("kill -9:", out["killed"], flush=True)
     finally:
         server.stop()
@@ -314,8 +352,10 @@ def lines(name: str, r: dict, n: int) -> list[str]:
         "",
         f"- ready after {r['ready_s']:.1f} s (warm-up turns included); errors: {len(ld['errors'])}; sessions with "
         f"results other than their run alone: {ld['mixed']} of {n}",
-        f"- kill -9 while 20 sessions talked: {k['answered']} turns answered before it, {k['lost']} of them "
-        f"missing after the restart ({k['restart_s']:.1f} s), {k['broken']} sessions that could not go on",
+        f"- kill -9 {'of one replica' if ld['replicas'] > 1 else 'of the server'} while 20 sessions talked: "
+        f"{k['answered']} turns answered before it, {k['lost']} of them missing after "
+        f"{'Ray Serve replaced the replica' if ld['replicas'] > 1 else 'the restart'} ({k['restart_s']:.1f} s), "
+        f"{k['broken']} sessions that could not go on",
     ]
     if ld["replicas"] > 1:
         out.append(f"- replicas that answered: {ld['replicas']}; sessions whose turns landed on both: {ld['spread']}")
@@ -340,19 +380,21 @@ def main(argv=None) -> None:
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--scenes", type=int, default=300)
     ap.add_argument("--ray", action="store_true", help="also on Ray Serve with 2 replicas (a local Ray runtime)")
+    ap.add_argument("--ray-only", action="store_true", help="only the Ray Serve part")
     args = ap.parse_args(argv)
     cmd = "python -m picseek.evals.bench.serve " + " ".join(argv if argv is not None else sys.argv[1:])
     cpu = next((x.split(":", 1)[1].strip() for x in _lscpu() if x.startswith("Model name")), "unknown CPU")
-    text = header(cmd) + [f"CPU: {cpu}. The machine was shared with other work while this ran.", ""]
-    one = run(args)
-    text += lines(
-        f"picseek serve, one process: {args.sessions} sessions x 5 turns, toy gallery of {args.scenes}",
-        one,
-        args.sessions,
-    )
-    failed = bool(one["load"]["errors"] or one["load"]["mixed"] or one["killed"]["lost"] or one["killed"]["broken"])
-    failed |= bool(one["slow"]["errors"] or one["beside"]["errors"])
-    if args.ray:
+    head = header(cmd) + [f"CPU: {cpu}. The machine was shared with other work while this ran.", ""]
+    failed = False
+    if not args.ray_only:
+        one = run(args)
+        title = f"picseek serve, one process: {args.sessions} sessions x 5 turns, toy gallery of {args.scenes}"
+        text = head + lines(title, one, args.sessions)
+        failed |= bool(one["load"]["errors"] or one["load"]["mixed"] or one["killed"]["lost"])
+        failed |= bool(one["killed"]["broken"] or one["slow"]["errors"] or one["beside"]["errors"])
+        write_section("serve", "\n".join(text))
+        print("\n".join(text), flush=True)
+    if args.ray or args.ray_only:
         proc, url = chroma_server(bench_dir() / "serve-chroma")
         try:
             two = run(args, url)
@@ -360,11 +402,11 @@ def main(argv=None) -> None:
             proc.terminate()
             proc.wait(timeout=30)
         title = f"picseek serve --ray-serve, 2 replicas (0.5 CPU each), {args.sessions} sessions x 5 turns"
-        text += lines(title, two, args.sessions)
+        text = head + lines(title, two, args.sessions)
         failed |= bool(two["load"]["errors"] or two["load"]["mixed"] or two["killed"]["lost"])
         failed |= bool(two["killed"]["broken"])
-    write_section("serve", "\n".join(text))
-    print("\n".join(text))
+        write_section("serve-ray", "\n".join(text))
+        print("\n".join(text), flush=True)
     if failed:
         raise SystemExit("errors, mixed sessions or lost turns: see above")
 
