@@ -125,3 +125,35 @@ def test_a_logged_in_client_searches(locked_app):
     client = Client(url + "/", auth=LOGIN, verbose=False)
     history = client.predict("a boat", [], 6, 0, api_name="/chat")[0]
     assert "boat" in str(history[-1]["content"]).lower()
+
+
+def test_the_queue_is_bounded(toy_index, toy_embedder):
+    """Past `queue_size` waiting turns a client is told the queue is full instead of waiting without end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import gradio as gr
+    from gradio_client import Client
+    from picseek.ui.server import launch
+
+    _, store, _ = toy_index
+    port = free_port()
+    launch(Agent(Searcher(store, toy_embedder)), "toy", port=port, block=False, queue_size=1)
+    url = f"http://127.0.0.1:{port}/"
+
+    clients = [Client(url, verbose=False) for _ in range(8)]  # connected first: only the turns are concurrent
+
+    def one(i: int) -> str:
+        try:
+            clients[i].predict(f"a boat number {i}", [], 5, 0, api_name="/chat")
+            return "ok"
+        except Exception as e:  # gradio_client raises with the server's reason
+            return str(e)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(one, range(8)))
+    finally:
+        gr.close_all()
+    refused = [o for o in outcomes if o != "ok"]
+    assert "ok" in outcomes and refused, outcomes
+    assert all("queue is full" in o.lower() for o in refused), refused

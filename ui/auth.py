@@ -8,7 +8,7 @@ from pathlib import Path
 from picseek.tools.errors import PicseekError
 from picseek.tools.network import is_loopback
 
-QUEUE_SIZE = 16  # turns waiting at once, over all clients: one client cannot pile up more than this
+QUEUE_SIZE = 64  # turns waiting at once, over all clients (20 sessions at once fit): a flood is refused, not queued
 
 
 class LoginRequired(PicseekError):
