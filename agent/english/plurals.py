@@ -13,11 +13,27 @@ DATA = Path(__file__).parent / "data"
 
 
 @lru_cache(maxsize=1)
+def _raw() -> dict:
+    return json.loads((DATA / "plurals.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
-    raw = json.loads((DATA / "plurals.json").read_text(encoding="utf-8"))
+    raw = _raw()
     many = {k: v for k, v in raw["irregular"].items()}
     one = {v: k for k, v in many.items() if v != k}
+    for first in raw["man_compounds"]:  # "firemen" <-> "fireman"
+        many.setdefault(first + "man", first + "men")
+        one.setdefault(first + "men", first + "man")
     return many, one, frozenset(raw["invariant"])
+
+
+def _ending(w: str) -> str | None:
+    """The singular of a compound that ends in an irregular plural ('grandchildren' -> 'grandchild')."""
+    for plural, one in _raw()["irregular_endings"].items():
+        if w.endswith(plural) and len(w) > len(plural) + 2:
+            return w[: -len(plural)] + one
+    return None
 
 
 _SIBILANT = ("s", "x", "z", "ch", "sh")
@@ -32,6 +48,9 @@ def plural_word(word: str) -> str:
         return word
     if w in many:
         return many[w]
+    for plural, one_ in _raw()["irregular_endings"].items():  # "grandchild" -> "grandchildren"
+        if w.endswith(one_) and len(w) > len(one_) + 2:
+            return w[: -len(one_)] + plural
     if singular_word(w) != w and not w.endswith(("ss", "us", "is")):
         return word  # already plural: 'dogs', 'benches'
     if w.endswith(_SIBILANT):
@@ -49,6 +68,8 @@ def singular_word(word: str) -> str:
         return one[w]
     if w in same or w in many or len(w) < 3 or not w.isalpha():
         return w
+    if _ending(w):
+        return _ending(w)
     if w.endswith(("ss", "us", "is", "ous")):
         return w
     if w.endswith("ies") and len(w) > 4:

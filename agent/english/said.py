@@ -518,7 +518,9 @@ def named_in(phrases: list[str]) -> frozenset[str]:
     if not phrases:
         return frozenset()
     doc = parse(" ".join(phrases))
-    return frozenset(singular(t.lower_) for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people")
+    setting = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.PLACEHOLDERS | L.PICTURE_WORDS
+    nouns = (t.lower_ for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people")
+    return frozenset(singular(w) for w in nouns if w not in setting)  # "night" is when, not a thing
 
 
 def _same(a: Subject, b: Subject) -> bool:
