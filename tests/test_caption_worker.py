@@ -151,3 +151,24 @@ def test_a_captioner_that_cannot_load_stops_the_worker_not_the_agent(indexed):
     worker.want(ids[:3])  # still harmless
     r = Agent(Searcher(store, emb), caption_worker=worker).turn(Session(), "a red car")
     assert r.hits and not r.failed
+
+
+def test_a_coca_captioner_can_run_in_a_low_priority_child_process(indexed, toy_spec):
+    from picseek.tools.caption import CocaCaptioner
+    from picseek.tools.caption_worker import ChildCaptioner
+
+    store, ids, emb = indexed
+    worker = CaptionWorker(store, CocaCaptioner(toy_spec), batch_size=4, backfill=False, process=True)
+    assert isinstance(worker.captioner, ChildCaptioner)
+    worker.start()
+    try:
+        worker.want(ids[:4])
+        assert worker.wait(timeout=180)
+        child = worker.captioner._proc
+        assert child is not None and child.pid != os.getpid()
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == NICE
+    finally:
+        worker.stop()
+    got = store.get(ids[:4])
+    assert all(r.caption and r.meta.caption_by.startswith("coca:") for r in got), [r.caption for r in got]
+    assert worker.captioner._proc is None  # stopped with the worker

@@ -18,13 +18,22 @@ cleaning, as in `picseek caption`.
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from picseek.tools.caption import Captioner, CaptionReport, _caption_batch, _CaptionSink
+import numpy as np
+from picseek.tools.caption import (
+    Captioner,
+    CaptionReport,
+    CocaCaptioner,
+    GenerationConfig,
+    _caption_batch,
+    _CaptionSink,
+)
 from picseek.tools.errors import SkipImage, StoreLocked
 from picseek.tools.images import DEFAULT_MAX_PIXELS, Decoded, decode
 
@@ -58,9 +67,16 @@ class CaptionWorker:
         nice: int = NICE,
         backfill: bool = True,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        process: bool = False,
     ):
         # 8 per batch: a wanted id waits for at most one batch in flight (a few seconds on a 2-core CPU)
-        self.store, self.captioner = store, captioner
+        # process=True: a CoCa captioner runs in a child process at low priority and this thread only decodes and
+        # saves. A low-priority thread of this process holds the interpreter lock in turns, and on a busy machine
+        # the scheduler may leave it waiting while it holds the lock, and the turn behind it (measured: a 1.3 s turn
+        # at 100k beside a thread worker on a loaded machine).
+        self.process = process and isinstance(captioner, CocaCaptioner)
+        self.store = store
+        self.captioner: Captioner = ChildCaptioner(captioner, nice, threads) if self.process else captioner
         self.batch_size, self.threads, self.nice = batch_size, threads, nice
         self.backfill, self.max_pixels = backfill, max_pixels
         self.stats = WorkerStats()
@@ -122,13 +138,16 @@ class CaptionWorker:
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+        self.stop_child()
 
     # --- the worker's thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
         self._polite()
         try:
-            if isinstance(getattr(type(self.captioner), "model", None), property):
+            if isinstance(self.captioner, ChildCaptioner):
+                self.captioner.load()  # the child loads its model: one that cannot load stops the worker now
+            elif isinstance(getattr(type(self.captioner), "model", None), property):
                 _ = self.captioner.model  # a CoCa model loads here, once: one that cannot load stops the worker now
             while not self._stop.is_set():
                 batch = self._next_batch()
@@ -155,8 +174,15 @@ class CaptionWorker:
             with self._cv:
                 self._cv.notify_all()
 
+    def stop_child(self) -> None:
+        if isinstance(self.captioner, ChildCaptioner):
+            self.captioner.close()
+
     def _polite(self) -> None:
-        """This thread at the lowest priority and on `threads` torch threads (both apply to this thread alone)."""
+        """This thread at the lowest priority and on `threads` torch threads (both apply to this thread alone); with
+        a child process, the child is (this thread only decodes and saves, and keeps its priority)."""
+        if self.process:
+            return
         try:  # Linux: a thread id is a process id for setpriority; elsewhere this may fail and the worker runs as is
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         except (AttributeError, OSError) as e:
@@ -232,3 +258,76 @@ def start(store, captioner: Captioner, **options) -> CaptionWorker:
     """A started worker over `store` (for a server that wires its own agent: set `agent.caption_worker` to it, or a
     turn still captions in the turn; `ui.wiring.make_agent(opts, background=True)` does both)."""
     return CaptionWorker(store, captioner, **options).start()
+
+
+class ChildCaptioner:
+    """A CoCa captioner in a child process at low priority, on `threads` torch threads: this process sends it the
+    decoded pixels of a batch and waits (without the interpreter lock) for the captions. The child loads its own
+    copy of the model; it is started on first use and again after it died."""
+
+    def __init__(self, captioner: CocaCaptioner, nice: int = NICE, threads: int = 1):
+        self.spec, self.gen, self.batch_size = captioner.spec, captioner.gen, captioner.batch_size
+        self.id, self.fit = captioner.id, captioner.fit
+        self.nice, self.threads = nice, threads
+        self._proc = self._conn = None
+
+    def load(self) -> None:
+        """Start the child and wait until its model is loaded; its failure (no weights) is raised here."""
+        if self._proc is not None and self._proc.is_alive():
+            return
+        ctx = mp.get_context("spawn")  # never fork a process that holds torch threads
+        parent, child = ctx.Pipe()
+        args = (child, self.spec, self.gen, self.batch_size, self.nice, self.threads)
+        self._proc = ctx.Process(target=_child_main, args=args, name="picseek-captions", daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        ready = self._receive()
+        if isinstance(ready, Exception):
+            self.close()
+            raise ready
+
+    def caption(self, pixels) -> list:
+        self.load()
+        self._conn.send([np.ascontiguousarray(p) for p in pixels])
+        return self._receive()
+
+    def _receive(self):
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            raise RuntimeError("the captioning process ended unexpectedly") from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._proc is not None:
+            self._proc.join(timeout=5)
+            if self._proc.is_alive():
+                self._proc.kill()
+        self._proc = self._conn = None
+
+
+def _child_main(conn, spec, gen: GenerationConfig, batch_size: int, nice: int, threads: int) -> None:
+    """The child: lowest priority, `threads` torch threads, the model loaded once; then batches until the pipe ends."""
+    try:
+        os.nice(nice)
+    except OSError:
+        pass
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        captioner = CocaCaptioner(spec, gen=gen, batch_size=batch_size)
+        _ = captioner.model
+    except Exception as e:  # sent back: the parent raises it as the worker's reason to stop
+        conn.send(e)
+        return
+    conn.send("ready")
+    while True:
+        try:
+            pixels = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(_caption_batch(captioner, pixels))

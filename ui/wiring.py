@@ -71,7 +71,8 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, backgro
     if background and captions:
         from picseek.tools.caption_worker import CaptionWorker
 
-        worker = CaptionWorker(g.store, captioner or make_captioner(None, g.embedder)).start()
+        # a CoCa captioner runs in a child process at low priority: turns never share the interpreter with it
+        worker = CaptionWorker(g.store, captioner or make_captioner(None, g.embedder), process=True).start()
     usage = UsageLog(enabled=not opts.no_log)
     return Agent(
         g.searcher, planner=planner, captioner=captioner, ask=ask, usage=usage, caption_worker=worker, captions=captions

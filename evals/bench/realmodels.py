@@ -3,7 +3,7 @@ turn, later turns, the question step and memory, with and without background cap
 without native bf16 would run (fp32, int8) beside bf16, with their cosine to fp32.
 
 Stores of 1,000 images are the toy gallery's files with random vectors (the toy model's own vectors for the toy);
-100,000 are synthetic vectors pointing at the same files, as evals/bench/search.py builds its 100k store. Every
+100,000 are evals/bench/search.py's store of synthetic vectors, its files linked to the same images. Every
 configuration runs in a fresh process, so process start, first turn and memory are what a user's process pays.
 
     python -m picseek.evals.bench.realmodels [--sizes 1000 100000] [--turns 8] [--precision auto]
@@ -71,8 +71,23 @@ def spec_of(model: str):
     return resolve(model, random_init=model != "toy")
 
 
-def store_dir(model: str, n: int) -> Path:
-    return bench_dir() / f"realmodels-{model}-{n}"
+def where(model: str, n: int) -> tuple[Path, Path]:
+    """The store folder and the gallery folder of `model` with n images. ViT-B-32 beyond 1,000 images uses the
+    search bench's store (evals/bench/search.py, filled once and reused), whose made-up files are linked to the toy
+    gallery's images so that they can be captioned."""
+    if model == "ViT-B-32" and n > 1000:
+        return bench_dir() / f"store-{n}-v2", bench_dir() / f"vectors-{n}"
+    return bench_dir() / f"realmodels-{model}-{n}", toy_gallery()
+
+
+def link_images(folder: Path, store) -> None:
+    """Point every path of the store's records that has no file at one of the toy gallery's images (symlinks)."""
+    files = sorted(p for p in toy_gallery().iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    for i, r in enumerate(store.iter_metadata()):
+        path = folder / r.meta.path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(files[i % len(files)])
 
 
 def build_store(model: str, n: int) -> None:
@@ -82,16 +97,21 @@ def build_store(model: str, n: int) -> None:
     from picseek.tools.index import index_folder
     from picseek.tools.store import Store
 
-    folder = toy_gallery()
+    state, folder = where(model, n)
+    if folder != toy_gallery():
+        from picseek.evals.bench.search import build
+
+        link_images(folder, build(n).store)
+        return
     emb = Embedder(spec_of(model))
-    store = Store.open(store_dir(model, n), folder, emb, create=True)
+    store = Store.open(state, folder, emb, create=True)
     if model == "toy":
         if store.count() < n:
             index_folder(folder, emb, store, progress=False)
         return
     if store.count() >= n:
         return
-    toy = Store.open(store_dir("toy", 1000), folder, Embedder(spec_of("toy")), create=False)
+    toy = Store.open(where("toy", 1000)[0], folder, Embedder(spec_of("toy")), create=False)
     metas = [r.meta for r in toy.iter_metadata()]
     rng = np.random.default_rng(0)
     dim = emb.dim
@@ -124,10 +144,10 @@ def child(cfg: dict) -> dict:
     print("IMPORTED", flush=True)  # the parent's clock: the interpreter is up and everything a turn needs imported
     model, captioner, n = cfg["model"], cfg["captioner"], cfg["n"]
     emb = Embedder(spec_of(model), precision=cfg["precision"])
-    store = Store.open(store_dir(model, n), toy_gallery(), emb, create=False)
+    store = Store.open(*where(model, n), emb, create=False)
     worker = None
     if cfg["captions"]:
-        worker = CaptionWorker(store, CocaCaptioner(spec_of(captioner))).start()
+        worker = CaptionWorker(store, CocaCaptioner(spec_of(captioner)), process=True).start()  # as picseek ui
     log_path = Path(cfg["usage"])
     agent = Agent(Searcher(store, emb), usage=UsageLog(path=log_path), caption_worker=worker)
     question_ms: list[float] = []
@@ -198,8 +218,9 @@ def precisions(models=("ViT-B-32", "coca_ViT-B-32"), reps: int = 20) -> list[tup
         ref_t = ref_i = None
         for precision in ("fp32", "bf16", "int8"):
             emb = Embedder(spec_of(model), device="cpu", precision=precision)
-            size = emb.fit.size
-            pixels = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8) for _ in range(8)]
+            if precision == "fp32":  # the same images for every precision of this model
+                size = emb.fit.size
+                pixels = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8) for _ in range(8)]
             vt = emb.embed_texts(texts)
             emb.embed_pixels(pixels[:2])
             t = time.perf_counter()
@@ -315,10 +336,18 @@ def main(argv=None) -> None:
         "*question step*: "
         "`Agent._question` alone, same turns. *background captions on*: a `CaptionWorker` (nice 19, one torch thread) "
         "captions the shown results and candidates each turn hands it, then the rest, while the turns run; its "
-        "captioner loads in the background too. RSS after the last turn.",
+        "CoCa runs in a child process at nice 19 (as in picseek ui) and loads there. RSS after the last turn: "
+        "this process's, the child's (about 1 GiB more) not included.",
     ]
+    body = "\n".join(lines)
+    print(body)
+    if rows:
+        write_section("realmodels", body)
     if prec:
-        lines += [
+        lines = [
+            f"Machine: {machine()}; CPU {cpu}; SHARED with other engineers' jobs during the run ({load}).",
+            "",
+            f"Command: `{command.strip()}` (part of `make bench`).",
             "",
             "### Precisions: what a CPU without native bf16 runs (fp32, int8) beside bf16",
             "",
@@ -341,9 +370,9 @@ def main(argv=None) -> None:
             f"here; int8 here may use VNNI/AMX kernels an AVX2 CPU lacks). Cosines: the lowest of 8 texts / 8 random "
             f"images against fp32, random weights. torch {torch.__version__}.",
         ]
-    body = "\n".join(lines)
-    print(body)
-    write_section("realmodels", body)
+        body = "\n".join(lines)
+        print(body)
+        write_section("realmodels-precisions", body)
 
 
 def _cpu_name() -> str:
