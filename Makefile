@@ -60,7 +60,7 @@ eval-target: setup  ## the committed target eval: 200 targets on a held-out 1,50
 	$(BIN)/picseek index $(TARGET_GALLERY) --model toy --captions
 	rm -rf evals/results/toy-target
 	$(BIN)/picseek eval evals/data/toy-targets.jsonl --protocol target --dir $(TARGET_GALLERY) --model toy \
-		--system agent --system volunteer --system describe --out evals/results/toy-target
+		--answers heldout --system agent --system volunteer --system describe --out evals/results/toy-target
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
