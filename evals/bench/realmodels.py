@@ -162,6 +162,9 @@ def child(cfg: dict) -> dict:
 
     agent._question = timed_question
     first = warm_up(agent)  # as `picseek ui` does before it prints its URL: the first turn of the process
+    deadline = time.monotonic() + 300
+    while worker is not None and not worker.stats.batches and worker.running and time.monotonic() < deadline:
+        time.sleep(0.5)  # the turns below are timed while captions are being made, not while the captioner loads
     del question_ms[:]
     session = Session()
     for message in TURNS[: cfg["turns"]]:
