@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -24,6 +25,22 @@ def _call(url: str, body: dict | None = None, timeout=120):
     req = urllib.request.Request(url, data, {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read()), r.headers.get("X-Picseek-Replica")
+
+
+def _same(got: dict, want: dict, message: str) -> None:
+    """The same turn, up to float rounding: a replica runs torch on the threads Ray gives it (0.5 CPU: one), and a
+    different split of a sum moves a cosine in its fourth decimal (seen: 0.5446 against 0.5444), and with it a
+    calibrated match by a point and the reply that quotes it."""
+    digits = re.compile(r"[0-9]+")
+    for key in ("planner", "question", "options", "state", "query", "nothing_matches"):
+        assert got[key] == want[key], (message, key)
+    assert [h["id"] for h in got["hits"]] == [h["id"] for h in want["hits"]], message
+    for g, w in zip(got["hits"], want["hits"]):
+        assert abs(g["score"] - w["score"]) < 2e-3 and abs(g["match"] - w["match"]) <= 1, message
+        assert {k: v for k, v in g.items() if k not in ("score", "match", "strength", "reason")} == {
+            k: v for k, v in w.items() if k not in ("score", "match", "strength", "reason")
+        }, message
+    assert digits.sub("#", got["reply"]) == digits.sub("#", want["reply"]) or got["reply"] == want["reply"], message
 
 
 def test_two_ray_serve_replicas_continue_each_others_sessions(chroma_url, toy_gallery, tmp_path):
@@ -72,7 +89,7 @@ def test_two_ray_serve_replicas_continue_each_others_sessions(chroma_url, toy_ga
                 seen.add(replica)
                 want = one.turn(local, m)
                 local = want.session
-                assert got == json.loads(json.dumps(want.to_json(), default=str)), m
+                _same(got, json.loads(json.dumps(want.to_json(), default=str)), m)
             replicas_of.append(seen)
             saved = Session.load((sessions / f"{sid}.json").read_text())
             assert [x.content for x in saved.messages if x.role == "user"] == talk
