@@ -174,6 +174,7 @@ def test_the_english_package_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = "import sys, picseek.agent.english, picseek.agent.state; print('spacy' in sys.modules, 'inflect' in sys.modules)"
+    code = "import sys, picseek.agent.english, picseek.agent.state; "
+    code += "print('spacy' in sys.modules, 'inflect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
