@@ -255,9 +255,10 @@ class CaptionWorker:
 
 
 def start(store, captioner: Captioner, **options) -> CaptionWorker:
-    """A started worker over `store` (for a server that wires its own agent: set `agent.caption_worker` to it, or a
-    turn still captions in the turn; `ui.wiring.make_agent(opts, background=True)` does both)."""
-    return CaptionWorker(store, captioner, **options).start()
+    """A started worker over `store`, a CoCa captioner in a child process unless `process=False` (for a server that
+    wires its own agent: set `agent.caption_worker` to it, or a turn still captions in the turn;
+    `ui.wiring.make_agent(opts, background=True)` does both)."""
+    return CaptionWorker(store, captioner, **{"process": True, **options}).start()
 
 
 class ChildCaptioner:
