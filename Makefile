@@ -11,10 +11,10 @@ TARGET_GALLERY ?= $(HOME)/.cache/picseek-eval/toy-6262
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,ocr]'
 	touch $(STAMP)
 
 demo: setup  ## offline demo: toy gallery + toy model, then the chat UI in the browser
