@@ -296,3 +296,57 @@ def test_the_ui_place_field_filters_and_details_name_the_place(toy_index, toy_em
     ref = SimpleNamespace(match=80, reason="")
     table = details_table(rec, ref, 1, "/x.jpg")
     assert "<th>Place</th><td>Lisbon, Portugal</td>" in table and "<th>Text in image</th><td>BAKERY</td>" in table
+
+
+@pytest.mark.parametrize("message", ["photos within 5000 km of Tokyo", "photos within 0 km of Tokyo"])
+def test_a_distance_out_of_range_is_one_sentence_not_a_crash(message, placed_store):
+    """5000 km used to fail the turn with a ValidationError; 0 km silently became 25 km."""
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+
+    with pytest.raises(BadQuery, match="a distance is between 1 and 2,000 km"):
+        take_places(message)
+    with pytest.raises(BadQuery, match="a distance is between 1 and 2,000 km"):
+        PlaceFilter.parse(message.removeprefix("photos "))
+    r = Agent(Searcher(placed_store, None)).turn(Session(), message)
+    assert r.failed and "a distance is between 1 and 2,000 km" in r.reply and "went wrong" not in r.reply
+    assert take_places("photos within 1 km of Tokyo")[1].radius_km == 1
+
+
+TEXAS = PlaceFilter(city="Paris", region="Texas")
+
+
+@pytest.mark.parametrize(
+    "message, rest, place",
+    [
+        ("photos from Paris, Texas", "photos", TEXAS),
+        ("dogs in Paris, TX at night", "dogs at night", TEXAS),
+        ("photos from Portland, OR", "photos", PlaceFilter(city="Portland", region="Oregon")),
+        ("near Paris, Texas", "", PlaceFilter(near="Paris", region="Texas")),
+        ("photos from Paris", "photos", PlaceFilter(city="Paris", country="FR")),
+    ],
+)
+def test_a_us_state_qualifies_a_city_in_requests(message, rest, place):
+    assert take_places(message)[:2] == (rest, place)
+
+
+def test_a_us_state_qualifies_a_city_in_the_filter_and_the_form_field():
+    paris_tx = gazetteer().cities_of("Paris", None, "Texas")[0]
+    assert paris_tx.label == "Paris, Texas, United States"
+    # the LLM's filter {city: Paris, region: Texas}: Texas, not France
+    assert TEXAS.resolve() == ("Paris, Texas, United States", {"place_id": {"$eq": paris_tx.id}})
+    assert PlaceFilter(city="Paris", region="TX", country="US").resolve()[0] == "Paris, Texas, United States"
+    assert TEXAS.place() == paris_tx
+    near = PlaceFilter(near="Paris", region="Texas").resolve()
+    assert near[0].startswith("within 25 km of Paris, Texas") and paris_tx.id in near[1]["place_id"]["$in"]
+    for text in ("Paris, Texas", "Paris, TX", "paris, texas", "Paris, Texas, United States"):
+        assert PlaceFilter.parse(text).resolve()[0] == "Paris, Texas, United States", text
+    assert PlaceFilter.parse("Atlanta, GA").region == "Georgia"  # GA is Gabon too; Atlanta is in Georgia
+    assert PlaceFilter.parse("Paris, Texas").text == "Paris, Texas"  # the form shows it and reads it back
+    assert PlaceFilter.parse("not in Paris, Texas") == TEXAS.model_copy(update={"exclude": True})
+    with pytest.raises(BadQuery, match="I don't know a place called 'Lisbon' in Texas"):
+        PlaceFilter.parse("Lisbon, Texas")
+    with pytest.raises(BadQuery, match="I don't know a place called 'Lisbon' in Texas"):
+        PlaceFilter(city="Lisbon", region="Texas").resolve()
+    with pytest.raises(BadQuery, match="regions are US states"):
+        PlaceFilter(city="Paris", region="Texas", country="France").resolve()

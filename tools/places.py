@@ -32,6 +32,7 @@ FAR_KM = 50.0  # otherwise the nearest place within this distance
 COUNTRY_KM = 150.0  # the country of the nearest place within this distance (further away: at sea, or wilderness)
 NEAR_DEFAULT_KM = 25.0  # "near Porto" without a distance
 EARTH_KM = 6371.0088
+MAX_RADIUS_KM = 2000.0  # the largest distance `near` accepts
 MIN_LOWERCASE_POPULATION = 100_000  # a place name written in lower case is read as a place only when it is this big
 
 
@@ -202,9 +203,17 @@ class Gazetteer:
             return d.country_keys[k]
         return next((cc for cc, c in d.countries.items() if c.get("iso3", "").lower() == k), None)
 
-    def region(self, name: str) -> str | None:
-        """A US state's name as GeoNames spells it, or None."""
-        return self._data.state_keys.get(_key(name))
+    def region(self, name: str, codes: bool = False) -> str | None:
+        """A US state's name as GeoNames spells it, or None. With `codes`, a postal code ('TX') names its state too."""
+        d = self._data
+        if codes and name.strip().upper() in d.states:
+            return d.states[name.strip().upper()]
+        return d.state_keys.get(_key(name))
+
+    def cities_of(self, name: str, cc: str | None = None, region: str | None = None) -> list[Place]:
+        """`cities`, and when a US state is given, only that state's ('Paris' in 'Texas' is not Paris, France)."""
+        found = self.cities(name, "US" if region and cc is None else cc)
+        return [p for p in found if p.region == region] if region else found
 
     def cities(self, name: str, cc: str | None = None) -> list[Place]:
         """Cities called `name` (their own name first, then names they also go by), most populous first."""
@@ -264,6 +273,13 @@ def gazetteer() -> Gazetteer:
     return _GAZETTEER
 
 
+def checked_radius(km: float) -> float:
+    """A distance a request gave for 'within N km of': a BadQuery (one sentence) unless it is 1 to 2,000 km."""
+    if not 1 <= km <= MAX_RADIUS_KM:
+        raise BadQuery(f"{km:g} km is not a distance I can search: a distance is between 1 and 2,000 km")
+    return km
+
+
 def place_meta(lat, lon) -> dict:
     """The `ImageMeta` place fields for a photo at (lat, lon): the place fields when it names one, and always the
     geocoder's id when there is a position (even one that names nothing), so a re-index knows it was labelled."""
@@ -278,10 +294,12 @@ class PlaceFilter(BaseModel):
     Names are English or local ('Lisbon', 'Lisboa'); `exclude` turns it into 'not taken there'."""
 
     city: str | None = Field(None, description="city name, e.g. 'Lisbon' (the most populous city of that name)")
-    region: str | None = Field(None, description="US state, e.g. 'California'")
+    region: str | None = Field(
+        None, description="US state, e.g. 'California'; with a city, the state it is in ('Paris' and 'Texas')"
+    )
     country: str | None = Field(None, description="country name or ISO code, e.g. 'Portugal' or 'PT'")
     near: str | None = Field(None, description="a named place: photos taken within radius_km of it")
-    radius_km: float = Field(NEAR_DEFAULT_KM, gt=0, le=2000, description="distance for `near`")
+    radius_km: float = Field(NEAR_DEFAULT_KM, gt=0, le=MAX_RADIUS_KM, description="distance for `near`")
     exclude: bool = Field(False, description="true for photos NOT taken at this place ('not in Paris')")
 
     def resolve(self) -> tuple[str, dict]:
@@ -294,19 +312,28 @@ class PlaceFilter(BaseModel):
             if cc is None:
                 raise BadQuery(f"I don't know a country called {self.country!r}")
         if self.near:
-            p = g.lookup(self.near, cc)
+            state = g.region(self.region, codes=True) if self.region else None
+            if state and cc in (None, "US"):
+                p = next(iter(g.cities_of(self.near, cc, state)), None)
+            else:
+                p = g.lookup(self.near, cc)
             if p is None or p.lat is None:
                 raise BadQuery(f"I don't know a place called {self.near!r}")
             ids = [c.id for c in g.within(p.lat, p.lon, self.radius_km)]
             return f"within {self.radius_km:g} km of {p.label}", {"place_id": {"$nin" if self.exclude else "$in": ids}}
         if self.city:
-            found = g.cities(self.city, cc)
+            state = None
+            if self.region:
+                state = g.region(self.region, codes=True)
+                if state is None or cc not in (None, "US"):
+                    raise BadQuery(f"I don't know a region called {self.region!r} (regions are US states)")
+            found = g.cities_of(self.city, cc, state)
             if not found:
-                where = f" in {g.country(cc).country}" if cc else ""
+                where = f" in {state}" if state else f" in {g.country(cc).country}" if cc else ""
                 raise BadQuery(f"I don't know a place called {self.city!r}{where}")
             return found[0].label, {"place_id": {"$ne" if self.exclude else "$eq": found[0].id}}
         if self.region:
-            state = g.region(self.region)
+            state = g.region(self.region, codes=True)
             if state is None:
                 raise BadQuery(f"I don't know a region called {self.region!r} (regions are US states)")
             return f"{state}, United States", {"place_region": {"$ne" if self.exclude else "$eq": state}}
@@ -319,6 +346,9 @@ class PlaceFilter(BaseModel):
         g = gazetteer()
         try:
             cc = g.country_code(self.country) if self.country else None
+            if (self.city or self.near) and self.region:
+                found = g.cities_of(self.near or self.city, cc, g.region(self.region, codes=True))
+                return found[0] if found else None
             name = self.near or self.city or self.region
             return g.lookup(name, cc) if name else (g.country(cc) if cc else None)
         except (KeyError, ValueError):
@@ -341,11 +371,11 @@ class PlaceFilter(BaseModel):
             known = gazetteer().country(country)
             country = known.country if known else country
         if self.near:
-            where = self.near + (f", {country}" if country else "")
+            where = ", ".join(p for p in (self.near, self.region, country) if p)
             if self.radius_km != NEAR_DEFAULT_KM:
                 return f"{neg}within {self.radius_km:g} km of {where}"
             return f"{neg}near {where}"
-        name = ", ".join(p for p in (self.city or self.region, country) if p)
+        name = ", ".join(p for p in (self.city, self.region, country) if p)
         return f"not in {name}" if self.exclude else name
 
     @classmethod
@@ -361,10 +391,36 @@ class PlaceFilter(BaseModel):
         text = re.sub(r"(?i)^(?:in|from|at)\s+", "", near.group(2) if near else text)
         parts = [p.strip() for p in text.split(",") if p.strip()]
         g = gazetteer()
-        cc = g.country_code(parts[-1]) if len(parts) > 1 else None
         name = parts[0]
+        cc = g.country_code(parts[-1]) if len(parts) > 1 else None
+        # a US state qualifies the city: 'Paris, Texas', 'Paris, TX', 'Paris, Texas, United States'
+        # ('Atlanta, GA': GA is Gabon too; the state wins when the city is not in that country)
+        quals = parts[1:-1] if cc else parts[1:]
+        if cc and len(parts) == 2 and not g.cities(name, cc) and g.region(parts[-1], codes=True):
+            cc, quals = None, parts[1:]
+        state = None
+        for q in quals:
+            state = g.region(q, codes=True)
+            if state is None:
+                raise BadQuery(f"I don't know a place called {', '.join(parts)!r}")
+        if state:
+            if cc not in (None, "US") or not g.cities_of(name, None, state):
+                raise BadQuery(f"I don't know a place called {name!r} in {state}")
+            if near:
+                return cls(
+                    near=name,
+                    region=state,
+                    exclude=exclude,
+                    radius_km=checked_radius(float(near.group(1) or NEAR_DEFAULT_KM)),
+                )
+            return cls(city=name, region=state, exclude=exclude)
         if near:
-            return cls(near=name, country=cc, exclude=exclude, radius_km=float(near.group(1) or NEAR_DEFAULT_KM))
+            return cls(
+                near=name,
+                country=cc,
+                exclude=exclude,
+                radius_km=checked_radius(float(near.group(1) or NEAR_DEFAULT_KM)),
+            )
         if len(parts) == 1 and g.country_code(name):
             return cls(country=name, exclude=exclude)
         if g.region(name) and not g.cities(name, cc):

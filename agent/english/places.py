@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from picseek.tools.places import MIN_LOWERCASE_POPULATION, PlaceFilter, gazetteer
+from picseek.tools.places import MIN_LOWERCASE_POPULATION, PlaceFilter, checked_radius, gazetteer
 
 _NAME_WORD = r"[A-Za-z\u00c0-\u024f][\w'\u00c0-\u024f.-]*"
 _NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}(?:\s*,\s*{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})?"
@@ -63,6 +63,10 @@ def _resolve(words: list[str], capitalised: bool) -> tuple[PlaceFilter | None, i
             cc = g.country_code(country)
             if cc and g.cities(city, cc):
                 return PlaceFilter(city=city, country=cc), n
+            # a US state qualifies the city: 'Paris, Texas', 'Portland, OR' (a code only in capitals: 'or' is a word)
+            state = g.region(country, codes=country.isupper())
+            if state and g.cities_of(city, None, state):
+                return PlaceFilter(city=city, region=state), n
             continue
         cc = g.country_code(name)
         if cc and (capitalised or len(name) > 3):
@@ -98,9 +102,12 @@ def take_places(text: str) -> tuple[str, PlaceFilter | None, list[str]]:
             continue
         if prep.startswith(("near", "around", "close", "within")):
             target = found.city or found.region or found.country
-            km = float(m.group("km")) if m.group("km") else None
+            km = checked_radius(float(m.group("km"))) if m.group("km") is not None else None
             found = PlaceFilter(
-                near=target, country=found.country if found.city else None, **({"radius_km": km} if km else {})
+                near=target,
+                region=found.region if found.city else None,
+                country=found.country if found.city else None,
+                **({"radius_km": km} if km is not None else {}),
             )
         if m.group("neg") or prep.startswith("outside"):
             found = found.model_copy(update={"exclude": True})
