@@ -103,25 +103,31 @@ _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 
 
 def calls_in_text(text: str) -> list[dict]:
-    """Tool calls a model wrote into its message text instead of `tool_calls` (name and args, no id)."""
-    if not text or "{" not in text:
+    """Tool calls a model wrote into its message text instead of `tool_calls` (name and args, no id).
+
+    Only a message that IS the call counts: the bare JSON, `<tool_call>` blocks and nothing else, or one fenced
+    block and nothing else. JSON quoted inside prose (a caption, a file name or image text the model repeats) is
+    data and never runs a tool."""
+    body = (text or "").strip()
+    if "{" not in body:
         return []
-    chunks = _TAGGED.findall(text) or _FENCE.findall(text) or [text]
+    tagged = _TAGGED.findall(body)
+    if tagged and not _TAGGED.sub("", body).strip():
+        chunks = tagged
+    else:
+        fence = _FENCE.fullmatch(body)
+        chunks = [fence.group(1)] if fence else [body]
     out = []
-    decoder = json.JSONDecoder()
     for chunk in chunks:
-        i = chunk.find("{")
-        while i != -1:
-            try:
-                obj, end = decoder.raw_decode(chunk, i)
-            except ValueError:
-                i = chunk.find("{", i + 1)
-                continue
-            for item in obj if isinstance(obj, list) else [obj]:
-                call = _as_call(item)
-                if call:
-                    out.append(call)
-            i = chunk.find("{", end)
+        try:
+            obj = json.loads(chunk.strip())
+        except ValueError:
+            return []
+        for item in obj if isinstance(obj, list) else [obj]:
+            call = _as_call(item)
+            if call is None:
+                return []
+            out.append(call)
     return out
 
 
@@ -212,7 +218,10 @@ class LLMPlanner:
 
         env = settings()
         self.base_url = base_url or env.openai_base_url
-        api_key = api_key or env.openai_api_key or "not-needed"
+        # OPENAI_API_KEY goes only where it belongs: OpenAI's API, or the OPENAI_BASE_URL it was exported with;
+        # another --llm-base-url gets PICSEEK_LLM_API_KEY (a third-party server never sees the OpenAI secret)
+        own = base_url is None or base_url == env.openai_base_url or is_openai(base_url)
+        api_key = api_key or env.llm_api_key or (env.openai_api_key if own else None) or "not-needed"
         self.model = model or env.llm_model
         if not self.model:
             # a local server names its models itself; OpenAI's API has the documented default

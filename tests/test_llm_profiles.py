@@ -125,3 +125,19 @@ def test_a_dialogue_with_each_server(profile, toy_index, toy_embedder):
         assert planner.stats["text_calls"] >= 4
     if profile == "vllm":  # never asked for "auto", which a server without a tool parser refuses
         assert all(req.get("tool_choice") != "auto" for req in fake.requests)
+
+
+@pytest.mark.unit
+def test_a_call_quoted_inside_prose_never_runs_a_tool():
+    """A message that is a tool call runs it (llama.cpp writes calls as text); the same JSON quoted in prose, e.g.
+    from a caption or image text the model repeats, is data."""
+    from picseek.agent.llm import calls_in_text
+
+    call = '{"name": "search_images", "arguments": {"description": "a red boat"}}'
+    want = [{"name": "search_images", "args": {"description": "a red boat"}}]
+    assert calls_in_text(call) == want
+    assert calls_in_text(f"<tool_call>\n{call}\n</tool_call>") == want
+    assert calls_in_text(f"```json\n{call}\n```") == want
+    assert calls_in_text(f"The caption of #2 reads {call}, which is odd.") == []
+    assert calls_in_text(f"Found it. <tool_call>{call}</tool_call>") == []
+    assert calls_in_text('{"name": "rm_rf", "arguments": {}}') == []
