@@ -94,3 +94,23 @@ def test_the_english_pipeline_is_checked_against_the_verified_release(monkeypatc
     monkeypatch.delitem(pc.PINNED, name)
     pc.check_english_pipeline()  # nothing installed to check: nothing to refuse
     pc.check_english_pipeline.cache_clear()
+
+
+@pytest.mark.unit
+def test_the_openai_key_never_goes_to_another_server(monkeypatch):
+    """OPENAI_API_KEY reaches OpenAI's API or the OPENAI_BASE_URL it was exported with, never a third-party
+    --llm-base-url, which gets PICSEEK_LLM_API_KEY instead."""
+    from picseek.agent.llm import LLMPlanner
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://10.0.0.5:8000/v1")
+
+    def key(**kw) -> str:
+        return LLMPlanner(model="m", **kw).chat.openai_api_key.get_secret_value()
+
+    assert key() == "sk-secret"
+    assert key(base_url="http://10.0.0.5:8000/v1") == "sk-secret"
+    assert key(base_url="https://api.openai.com/v1") == "sk-secret"
+    assert key(base_url="http://203.0.113.9:8000/v1") != "sk-secret"
+    monkeypatch.setenv("PICSEEK_LLM_API_KEY", "local-key")
+    assert key(base_url="http://203.0.113.9:8000/v1") == "local-key"

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     )
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint")
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY", description="key for that endpoint")
+    llm_api_key: str | None = Field(
+        None, alias="PICSEEK_LLM_API_KEY", description="key for an endpoint given by --llm-base-url"
+    )
     ui_auth: str | None = Field(
         None, alias="PICSEEK_UI_AUTH", description="USER:PASSWORD for `picseek ui` (required off loopback)"
     )
