@@ -17,15 +17,16 @@ def test_batch_runs_every_good_line_and_names_the_bad_ones(toy_index, tmp_path):
         {"id": "three", "messages": "a house"},
     ]
     batch = tmp_path / "talks.jsonl"
-    batch.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n"
+    batch.write_bytes(text.encode() + b'{"id": "latin-1", "messages": ["caf\xe9"]}\n')  # not UTF-8: line 5
     p = picseek_cli(
         "ask", "--dir", str(gallery), "--model", "toy", "--json", "--no-questions", "--batch", str(batch), check=False
     )
     assert p.returncode == 1  # some lines were bad
-    assert "line 2 of talks.jsonl" in p.stderr and "line 4 of talks.jsonl" in p.stderr
+    assert all(f"line {n} of talks.jsonl" in p.stderr for n in (2, 4, 5)), p.stderr
     out = [json.loads(x) for x in p.stdout.splitlines()]
     good = {o["id"]: o for o in out if o.get("id")}
-    assert [o["line"] for o in out if "error" in o] == [2, 4]
+    assert [o["line"] for o in out if "error" in o] == [2, 4, 5]
     texts = [t["query"]["text"] for t in good["one"]["turns"]]
     assert texts == ["a red car", "a red car at night"]
     assert [t["query"]["text"] for t in good["two"]["turns"]] == ["a boat on the water", "a green boat on the water"]

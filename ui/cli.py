@@ -272,14 +272,15 @@ def ask_batch(path: Path, agent) -> None:
     from picseek.agent.session import Session
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines()
     except OSError as e:
         raise PicseekError(f"cannot read the batch file {path}: {e.strerror or e}.") from None
     bad = 0
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+    for n, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
+            line = raw.decode("utf-8")  # a UnicodeDecodeError is a ValueError too: that line alone is bad
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("messages"), list):
                 raise ValueError('it is not an object with a "messages" list')
