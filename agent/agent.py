@@ -8,6 +8,7 @@ turn replaces it; failures become a sentence in the reply.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,17 @@ def shown_message(message: str, examples: list[str] | None = None, filters=None)
     return message or ("(search by example image)" if examples else "(filters changed)" if filters else "")
 
 
-UNDO = ("undo", "undo that", "go back", "back", "previous search", "take that back")
+# A whole message that asks to take the last change back ("undo", "revert that", "go back one step", "undo the
+# last change please"); a longer message that merely contains "back" is a description ("a dog's back").
+_UNDO = re.compile(
+    r"(?:please |can you |could you )?(?:undo|revert|go back|back|take (?:that|it) back|previous search)"
+    r"(?: (?:that|this|it|the last (?:change|step|one|edit)|one step|a step|to the previous search))?(?: please)?"
+)
+
+
+def is_undo(message: str) -> bool:
+    """Whether the message, as a whole, asks to undo the last change (for every planner: the loop's own step)."""
+    return _UNDO.fullmatch(" ".join(message.lower().strip(" .!").split())) is not None
 
 
 @dataclass
@@ -166,7 +177,7 @@ class Agent:
         """Run the planner (the fallback when it cannot); returns (toolbox with results, planner name, lead text)."""
         work = self._working_copy(session, min_match, filters)
         box = self._toolbox(work, k, min_match)
-        if message.lower().strip(" .!") in UNDO:  # the same for every planner: the state before the last change
+        if is_undo(message):  # the same for every planner: the state before the last change
             if not work.history:
                 raise ToolError("there is nothing to undo yet.")
             work.state, work.history = work.history[-1], work.history[:-1]

@@ -369,3 +369,25 @@ def test_a_reason_names_the_words_the_caption_has_and_lacks():
     assert why == "caption has red, cars; no mention of sunset; looks like beach.jpg, which you chose; " + (
         "scores low on people (excluded)"
     )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message, undo",
+    [
+        ("undo", True),
+        ("Undo that.", True),
+        ("revert that", True),
+        ("please undo the last change", True),
+        ("go back one step", True),
+        ("take it back", True),
+        ("back", True),
+        ("a dog's back", False),
+        ("go back to the beach photos with a dog", False),
+        ("undo the dog and add a cat", False),
+    ],
+)
+def test_undo_is_a_whole_message_asking_for_it(message, undo):
+    from picseek.agent.agent import is_undo
+
+    assert is_undo(message) is undo

@@ -62,7 +62,7 @@ def _options(text: str) -> list[str]:
 def run(messages: list[str], question: str | None = None, today: date | None = None):
     """The state after the messages, through the reader and the agent loop's undo; `question` was asked just
     before the last message. Returns (state, query text, negatives)."""
-    from picseek.agent.agent import UNDO
+    from picseek.agent.agent import is_undo
     from picseek.agent.english.places import read_places
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState
@@ -70,7 +70,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     tracker = Tracker(today=today)
     state, history = SearchState(), []
     for i, m in enumerate(messages):
-        if m.lower().strip(" .!") in UNDO:  # the loop's own undo, as agent.Agent runs it for every planner
+        if is_undo(m):  # the loop's own undo, as agent.Agent runs it for every planner
             if history:
                 state, history = history[-1], history[:-1]
             continue
