@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from picseek.agent.english.tracker import Tracker
 from picseek.agent.questions import Questioner, key
 from picseek.agent.session import Session
 from picseek.agent.state import Question, SearchState, Subject
-from picseek.agent.english.tracker import Tracker
 from picseek.tools.retrieve import Hit
 
 from tests.conftest import image_meta

@@ -44,6 +44,9 @@ def nlp():
 @lru_cache(maxsize=1)
 def _load():
     import spacy
+    from picseek.agent.pipeline_check import check_english_pipeline
+
+    check_english_pipeline()  # before any pipeline code runs: a changed re-upload stops here, for every caller
 
     installed = set(spacy.util.get_installed_models())
     names = [n for n in PREFERRED if n in installed] + sorted(

@@ -17,8 +17,8 @@ from picseek.evals.bench.common import bench_dir, pct, section, write_section
 
 
 def tracker_ms() -> list[float]:
-    from picseek.agent.state import SearchState
     from picseek.agent.english.tracker import Tracker
+    from picseek.agent.state import SearchState
     from picseek.evals.language.cases import HERE, load
 
     tracker, out = Tracker(), []

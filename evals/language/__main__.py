@@ -111,8 +111,8 @@ IGNORED = {"kind": "presence", "options": ["a lamp", "a kite"], "text": "What el
 
 def run_case(case: Case, ignored_question: bool = False):
     """The state the tracker reaches after the case's context and utterance."""
-    from picseek.agent.state import Question, SearchState
     from picseek.agent.english.tracker import Tracker
+    from picseek.agent.state import Question, SearchState
 
     tracker = Tracker(today=case.today)
     state = SearchState()
@@ -150,8 +150,8 @@ def score(cases: list[Case], ignored_question: bool = False) -> tuple[dict, list
 def latency(cases: list[Case]) -> dict:
     """Per-message parse + merge time of the tracker (ms), over every message of the cases."""
     import numpy as np
-    from picseek.agent.state import SearchState
     from picseek.agent.english.tracker import Tracker
+    from picseek.agent.state import SearchState
 
     tracker, times = Tracker(), []
     tracker.update(SearchState(), "warm up the parser with a red car")
