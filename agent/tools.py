@@ -79,7 +79,8 @@ def _search_args() -> type[BaseModel]:
     return _closed(
         SearchState,
         "search_images",
-        skip=("subjects", "setting", "filters", "like", "unlike", "k", "min_match", "focus"),
+        # phrases are the offline reader's record of the user's words; the model's state renders from its slots
+        skip=("phrases", "subjects", "setting", "filters", "like", "unlike", "k", "min_match", "focus"),
         __doc__="The WHOLE search now: current state plus this message. Unwanted things: excluded=true.",
         subjects=(list[SubjectArgs], Field(default_factory=list)),
         setting=(SettingArgs, Field(default_factory=SettingArgs)),
