@@ -33,8 +33,20 @@ def test_this_machine_reads_its_own_flags():
     flags = cpu_flags()
     if not flags:
         pytest.skip("no x86 flags in /proc/cpuinfo here")
-    want = "bf16" if flags & models.BF16_FLAGS else "int8" if "avx2" in flags else "fp32"
-    assert auto_precision("cpu") == want
+    assert {"fpu", "sse2"} <= flags  # the flags line was read, not a fragment of it
+    assert auto_precision("cpu") == auto_precision("cpu", flags)
+
+
+@pytest.mark.unit
+def test_an_x86_cpu_whose_flags_cannot_be_read_stays_on_fp32(monkeypatch):
+    """macOS or Windows on Intel: no /proc/cpuinfo, and oneDNN says bf16 also where it is only emulated (6x slower)."""
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(models, "_mkldnn_bf16", lambda: True)
+    assert auto_precision("cpu", frozenset()) == "fp32"
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+    assert auto_precision("cpu", frozenset()) == "bf16"
 
 
 def test_an_embedder_on_auto_picks_int8_on_an_avx2_only_cpu(monkeypatch, toy_spec):

@@ -352,8 +352,12 @@ def auto_precision(device: str, flags: frozenset[str] | None = None) -> str:
     if device != "cpu":
         return "fp16" if device == "cuda" else "fp32"
     flags = cpu_flags() if flags is None else flags
-    if not flags:  # not an x86 Linux: no flags to read; ask oneDNN, and leave int8 to the CPUs it was measured on
-        return "bf16" if _mkldnn_bf16() else "fp32"
+    if not flags:  # no flags to read (not Linux, or not x86): leave int8 to the CPUs it was measured on
+        import platform
+
+        if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86"):
+            return "fp32"  # an x86 CPU we cannot read: oneDNN's answer is also yes where bf16 is only emulated
+        return "bf16" if _mkldnn_bf16() else "fp32"  # ARM: oneDNN says yes only where the CPU has bf16
     if flags & BF16_FLAGS:
         return "bf16"
     return "int8" if "avx2" in flags and _int8_engine() else "fp32"
