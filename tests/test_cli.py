@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_help_does_not_import_torch():
     code = (
-        "import sys\nsys.argv=['picseek','--help']\nfrom ui.cli import main\ntry:\n    main()\n"
+        "import sys\nsys.argv=['picseek','--help']\nfrom picseek.ui.cli import main\ntry:\n    main()\n"
         "except SystemExit:\n    pass\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
