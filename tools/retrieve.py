@@ -338,13 +338,6 @@ class Searcher:
                 return hits, False
         return hits, True
 
-    def _fold(self, hits: list[Hit], near: np.ndarray, record) -> bool:
-        """Whether a candidate is a near-copy of a hit (`near`: its cosine to each hit); if so it is listed with
-        that hit instead of shown."""
-        if near.max() <= DUPLICATE_COS:
-            return False
-        hits[int(near.argmax())].duplicates.append(str(self.root / record.meta.path))
-        return True
     def _written_first(self, q: ImageQuery, hits: list[Hit], v: np.ndarray, refs: _Refs, example_vectors, count):
         """With `filters.text_in_image`: the images whose text (read by OCR) has those words come first, the best
         written match first (then by the search's score), then the other hits; k in all."""
@@ -374,6 +367,13 @@ class Searcher:
             h.rank = rank
         return out[: q.k]
 
+    def _fold(self, hits: list[Hit], near: np.ndarray, record) -> bool:
+        """Whether a candidate is a near-copy of a hit (`near`: its cosine to each hit); if so it is listed with
+        that hit instead of shown."""
+        if near.max() <= DUPLICATE_COS:
+            return False
+        hits[int(near.argmax())].duplicates.append(str(self.root / record.meta.path))
+        return True
 
     def _rerank(self, q: ImageQuery, embs: np.ndarray, docs: list, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidate scores after the negative penalty and the caption blend; and, per candidate and negative,

@@ -65,17 +65,23 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, backgro
 
     g = opts.open()
     planner = make_planner(opts)
-    captions = captions and not opts.no_captions  # --no-captions: facts from the image vectors only
+    captions = captions and not opts.no_captions
     captioner = make_captioner(None, g.embedder) if captions and g.embedder.spec.captions else None
+    usage = UsageLog(enabled=not opts.no_log)
     worker = None
     if background and captions:
         from picseek.tools.caption_worker import CaptionWorker
 
         # a CoCa captioner runs in a child process at low priority: turns never share the interpreter with it
         worker = CaptionWorker(g.store, captioner or make_captioner(None, g.embedder), process=True).start()
-    usage = UsageLog(enabled=not opts.no_log)
     return Agent(
-        g.searcher, planner=planner, captioner=captioner, ask=ask, usage=usage, caption_worker=worker, captions=captions
+        g.searcher,
+        planner=planner,
+        captioner=captioner,
+        ask=ask,
+        usage=usage,
+        captions=captions,
+        caption_worker=worker,
     )
 
 
