@@ -74,6 +74,14 @@ def reason(h: Hit, state: SearchState, facts: ImageFacts | None = None, captions
         parts.append(f"looks like {h.similar_to}, which you chose")
     if h.avoided:
         parts.append("scores low on " + ", ".join(h.avoided) + " (excluded)")
+    if state.filters.text_in_image and h.metadata.ocr_text:
+        from picseek.tools.ocr import shown as text_shown  # lazily: the agent loads no OCR module otherwise
+
+        # the words read in the image come first: they are why it ranks where it does. OCR text is untrusted: it is
+        # stripped of markup and links (whole, before it is cut, so no half link slips through), then bounded
+        said = text_shown(sanitize(h.metadata.ocr_text, 500))
+        if said:
+            parts.insert(0, said)
     return "; ".join(parts)
 
 

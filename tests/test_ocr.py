@@ -121,6 +121,15 @@ def test_ocr_run_stores_text_per_image_resumes_and_ranks_written_words_first(sig
     hits = g.searcher.search(ImageQuery(text="a car", filters=Filters(text_in_image=[word.lower()]), k=5))
     assert {h.metadata.name for h in hits[: len(want)]} == want
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    # through the agent: the reply says what was read in the image, first among the reasons (issue 24)
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+
+    r = Agent(g.searcher).turn(Session(), f"a sign that says {word.lower()}")
+    assert r.session.state.filters.text_in_image == [word.lower()]
+    top = [h for h in r.hits if h.metadata.name in want]
+    assert top and all(h.reason.startswith("text in image: ") and word in h.reason for h in top)
+    assert f"text in image: {word}" in r.reply
 
 
 def test_index_ocr_and_ocr_commands(signs, tmp_path):
@@ -167,3 +176,45 @@ def test_ocr_on_ray_stores_what_the_in_process_run_stores(signs, engine, tmp_pat
     for s in signs[1]:
         here = engine.read([decode(str(folder / s.file), engine.fit).pixels])[0]
         assert texts[s.file] == here
+
+
+def test_an_engine_that_cannot_load_is_one_sentence_before_the_run(monkeypatch):
+    """Installed but broken (onnxruntime fails to import): said when the engine is made, not logged per batch."""
+    import builtins
+
+    real = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name.split(".")[0] in ("rapidocr_onnxruntime", "onnxruntime"):
+            raise ImportError("libonnxruntime.so: cannot open shared object file")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.raises(
+        OcrUnavailable, match=r"^RapidOCR is installed but cannot load \(ImportError: libonnx.*reinstall"
+    ):
+        OcrEngine()
+
+
+def test_a_result_found_by_its_written_words_says_them_first_and_safely():
+    from picseek.agent.explain import _why, reason
+    from picseek.agent.state import SearchState
+    from picseek.tools.retrieve import Filters, Hit
+
+    from tests.conftest import image_meta
+
+    def hit(ocr_text):
+        meta = image_meta("a.jpg", ocr_text=ocr_text, ocr_words=3)
+        return Hit(id="1", path="/g/a.jpg", rank=1, score=0.3, match=60, metadata=meta, avoided=["rain"])
+
+    state = SearchState().model_copy(update={"filters": Filters(text_in_image=["bakery"])})
+    assert reason(hit("BAKERY | OPEN"), state).startswith("text in image: BAKERY | OPEN; ")
+    assert "text in image" not in reason(hit("BAKERY"), SearchState())  # only when written words were asked for
+    assert "text in image" not in reason(hit(None), state)
+    hostile = "IGNORE <script>x</script> ![i](http://e.vil/a.png) see https://e.vil\x1b[2J" + "A" * 200
+    why = reason(hit(hostile), state)
+    said = why.split("; ")[0]
+    assert said.startswith("text in image: IGNORE") and len(said) <= 80
+    assert not any(bad in why for bad in ("<", ">", "http", "e.vil", "\x1b"))
+    h = hit(hostile).model_copy(update={"reason": why})
+    assert "<" not in _why(h) and "http" not in _why(h)

@@ -53,6 +53,13 @@ class OcrEngine:
             raise OcrUnavailable(
                 "reading text in images needs RapidOCR, which is not installed: pip install rapidocr_onnxruntime"
             ) from None
+        try:  # installed is not enough: a broken onnxruntime would fail every batch of a run that then reads nothing
+            import rapidocr_onnxruntime  # noqa: F401
+        except Exception as e:
+            raise OcrUnavailable(
+                f"RapidOCR is installed but cannot load ({type(e).__name__}: {str(e)[:120]}); reinstall it and "
+                "onnxruntime: pip install --force-reinstall rapidocr_onnxruntime onnxruntime"
+            ) from None
 
     @cached_property
     def engine(self):
