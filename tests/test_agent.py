@@ -227,14 +227,21 @@ def test_more_like_number_two(big_index):
 
 
 def test_image_details_keeps_its_json_shape(big_index):
-    """What the model reads of a result: the stored metadata as it is stored, by position."""
+    """What the model reads of a result, by position: by default the base name and what it needs to answer about the
+    picture (never the path or EXIF); with sharing allowed, the stored metadata as it is stored."""
     from picseek.agent.tools import Toolbox
 
     _, searcher, _, _ = big_index
     r = Agent(searcher).turn(Session(), "a boat")
-    got = Toolbox(searcher, r.session).call("image_details", {"position": 2})
+    box = Toolbox(searcher, r.session)
+    got = box.call("image_details", {"position": 2})
+    assert set(got) == {"position", "file", "caption", "metadata"} and got["position"] == 2
+    assert got["file"] == r.hits[1].path.rsplit("/", 1)[-1] and "/" not in got["file"]
+    assert set(got["metadata"]) == {"width", "height", "format", "taken"}
+    box.share_metadata = True
+    got = box.call("image_details", {"position": 2})
     raw = searcher.store.col.get(ids=[r.hits[1].id], include=["metadatas"])["metadatas"][0]
-    assert set(got) == {"position", "path", "caption", "metadata"} and got["position"] == 2
+    assert set(got) == {"position", "path", "caption", "metadata"}
     assert got["metadata"] == raw == r.to_json()["hits"][1]["metadata"] and got["path"] == r.hits[1].path
 
 
