@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.error
 import urllib.parse
@@ -136,10 +137,12 @@ def test_a_question_is_answered_by_the_next_message(app_url):
     c = Client(url, verbose=False)
     history, _, *_ = c.predict("a car", [], 6, 0, api_name="/chat")
     asked = reply_text(history)
-    assert "Which car —" in asked  # a captioned index: the candidates differ by colour
-    option = asked.split("Which car — ")[1].split(",")[0].split(" or ")[0].strip(" ?")
+    offered = re.search(r" — ([^?]+)\?", asked)  # "Which car — red, blue or green?", "What else is in it — a tree, …"
+    assert offered, asked  # a captioned index whose candidates differ: a question with options
+    option = re.split(r", | or ", offered.group(1))[0].strip()
     history, _, *_ = c.predict(option, history, 6, 0, api_name="/chat")
-    assert f"{option} car" in reply_text(history)
+    searched = re.search(r"for “([^”]+)”", reply_text(history))
+    assert searched and option.split()[-1] in searched.group(1) and "car" in searched.group(1), reply_text(history)
 
 
 def test_an_uploaded_bomb_is_a_sentence_in_the_chat(app_url, tmp_path):
