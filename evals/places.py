@@ -48,6 +48,16 @@ def _search(searcher, message: str, k: int):
     return said, searcher.search(ImageQuery(text=text, filters=filters, k=k))
 
 
+def _same_name(a: str | None, b: str | None) -> bool:
+    """'Reykjavík' and 'Reykjavik' are one name; no name (no GPS, a (0, 0) fix) matches nothing."""
+    import unicodedata
+
+    def key(x: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", x) if not unicodedata.combining(c)).casefold()
+
+    return bool(a) and bool(b) and key(a) == key(b)
+
+
 def place_queries(searcher, scenes: list[world.Scene]) -> dict:
     """Precision, recall and metadata agreement for city, country and 'not in' requests."""
     from picseek.tools.retrieve import MAX_K
@@ -71,9 +81,10 @@ def place_queries(searcher, scenes: list[world.Scene]) -> dict:
             "precision": round(tp / len(got), 4) if got else (1.0 if not rel else 0.0),
             "recall": round(tp / len(rel), 4) if rel else 1.0,
         }
-        if kind == "city":  # the city as GeoNames spells it ('Reykjavík'), which is what the reader resolved
-            row["metadata_names_city"] = bool(said.place) and all(
-                h.metadata.place_city == said.place.city for h in hits
+        if kind == "city":  # each hit's label against the city its photo was really taken in (not the one the
+            # request was read as, which the filter itself selected on); GeoNames spells it 'Reykjavík'
+            row["metadata_names_city"] = all(
+                _same_name(h.metadata.place_city, by_file[Path(h.path).name].city) for h in hits
             )
         if kind == "not":
             city = message.split("in ", 1)[1]

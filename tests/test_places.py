@@ -350,3 +350,10 @@ def test_a_us_state_qualifies_a_city_in_the_filter_and_the_form_field():
         PlaceFilter(city="Lisbon", region="Texas").resolve()
     with pytest.raises(BadQuery, match="regions are US states"):
         PlaceFilter(city="Paris", region="Texas", country="France").resolve()
+
+
+def test_the_eval_checks_hit_labels_against_the_true_city_not_the_request():
+    from picseek.evals.places import _same_name
+
+    assert _same_name("Reykjavík", "Reykjavik") and _same_name("Cape Town", "cape town")
+    assert not _same_name("Paris", "Lisbon") and not _same_name("Paris", None) and not _same_name(None, "")
