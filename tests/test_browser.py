@@ -216,7 +216,9 @@ def test_a_login_before_the_app(toy_index, toy_embedder, page):
         wait_chat(page, "boat", after="a boat")
         page.locator("#results img").first.wait_for(timeout=30_000)
         assert page.locator("#results img").count() >= 5
-        # every thumbnail the page shows loaded (the session cookie reaches the file route)
+        # every thumbnail the page shows loaded (the session cookie reaches the file route): wait until the browser
+        # has finished each one (under load the last may still be on its way), then none may have failed
+        page.wait_for_function("[...document.querySelectorAll('#results img')].every(i => i.complete)", timeout=30_000)
         broken = page.evaluate("[...document.querySelectorAll('#results img')].filter(i => !i.naturalWidth).length")
         assert broken == 0
     finally:
