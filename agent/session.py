@@ -10,9 +10,11 @@ from uuid import uuid4
 from picseek.agent.state import Question, SearchState
 from picseek.tools.errors import BadQuery
 from picseek.tools.retrieve import Hit, ImageQuery
+from picseek.tools.store import IMAGE_ID_LEN
 from pydantic import BaseModel, Field
 
 MAX_HISTORY = 20
+IMAGE_ID = re.compile(rf"[0-9a-f]{{{IMAGE_ID_LEN}}}")  # an index id (tools.store.image_id): never a file path
 
 
 class ResultRef(BaseModel):
@@ -85,3 +87,27 @@ class Session(BaseModel):
     @classmethod
     def load(cls, text: str) -> Session:
         return cls.model_validate_json(text)
+
+    @classmethod
+    def from_client(cls, data: dict | str) -> Session:
+        """A saved session sent back by a client (the API, the browser's copy): client data, possibly edited by hand.
+        Only references to indexed images are kept (results, the state's and every earlier state's like/unlike hold
+        index ids, never file paths the server would read), the last query is dropped (the next turn renders it
+        again from the state) and it gets a new id, so it cannot take over another session. Raises ValueError (a
+        pydantic ValidationError) when `data` is not a session."""
+        s = cls.model_validate_json(data) if isinstance(data, (str, bytes)) else cls.model_validate(data)
+
+        def ids_only(state: SearchState) -> SearchState:
+            return state.model_copy(
+                update={f: [r for r in getattr(state, f) if IMAGE_ID.fullmatch(r)] for f in ("like", "unlike")}
+            )
+
+        return s.model_copy(
+            update={
+                "id": uuid4().hex,
+                "query": None,
+                "state": ids_only(s.state),
+                "history": [ids_only(h) for h in s.history],
+                "results": [r for r in s.results if IMAGE_ID.fullmatch(r.id)],
+            }
+        )

@@ -268,3 +268,132 @@ def test_ask_server_prints_what_ask_prints_and_kill_9_loses_no_finished_turn(toy
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+@pytest.mark.unit
+def test_from_client_keeps_index_ids_only():
+    from picseek.agent.session import IMAGE_ID, Session
+    from picseek.tools.store import image_id
+
+    good, outside = image_id("scene_00001.jpg"), "/etc/hostname"
+    assert IMAGE_ID.fullmatch(good) and not IMAGE_ID.fullmatch(outside) and not IMAGE_ID.fullmatch(good + "0")
+    sent = {
+        "id": "0123456789abcdef",
+        "messages": [{"role": "user", "content": "a car"}],
+        "state": {"like": [outside, good], "unlike": ["../x.jpg", good]},
+        "history": [{"like": [outside]}, {"unlike": [good, "C:\\x.jpg"]}],
+        "query": {"text": "a car", "like": [outside]},
+        "results": [
+            {"position": 1, "id": outside, "path": "x"},
+            {"position": 2, "id": good, "path": "scene_00001.jpg"},
+        ],
+    }
+    for data in (sent, json.dumps(sent)):
+        s = Session.from_client(data)
+        assert s.state.like == [good] and s.state.unlike == [good]
+        assert [h.like for h in s.history] == [[], []] and [h.unlike for h in s.history] == [[], [good]]
+        assert [r.id for r in s.results] == [good] and s.query is None
+        assert s.id != sent["id"] and [m.content for m in s.messages] == ["a car"]
+        assert s.resolve("#2") == good
+        with pytest.raises(Exception, match="no result #1"):
+            s.resolve("#1")
+    with pytest.raises(ValueError):
+        Session.from_client({"results": "not a list"})
+
+
+def test_a_saved_session_cannot_make_a_turn_read_a_file_outside_the_gallery(agent, tmp_path, toy_index, monkeypatch):
+    gallery = toy_index[0]
+    outside = tmp_path / "elsewhere" / "secret.jpg"  # a real, decodable image the server must never read
+    outside.parent.mkdir()
+    outside.write_bytes((gallery / "scene_00001.jpg").read_bytes())
+
+    def never(paths):
+        raise AssertionError(f"the server decoded a client's file: {paths}")
+
+    monkeypatch.setattr(agent.searcher, "_decode_examples", never)
+    with _client(agent, tmp_path) as c:
+        _ready(c)
+        ok_id = c.post("/v1/search", json={"text": "a car", "k": 1}).json()[0]["id"]
+        saved = {
+            "state": {"phrases": ["a car"], "like": [str(outside)]},
+            "history": [{"phrases": ["a boat"], "like": [str(outside), ok_id]}],
+            "query": {"text": "a car", "like": [str(outside)]},
+            "results": [
+                {"position": 1, "id": str(outside), "path": "x"},
+                {"position": 2, "id": ok_id, "path": "scene.jpg"},
+            ],
+        }
+        r = c.post("/v1/sessions", json={"session": saved})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        kept = c.get(f"/v1/sessions/{sid}").json()
+        assert str(outside) not in json.dumps(kept) and kept["query"] is None
+        assert [x["id"] for x in kept["results"]] == [ok_id] and kept["history"][0]["like"] == [ok_id]
+        for how in (
+            lambda: c.post(f"/v1/sessions/{sid}/turns", json={"message": "more like #1"}),
+            lambda: c.post(f"/v1/sessions/{sid}/feedback", json={"result": 1, "verdict": "right"}),
+            lambda: c.post(f"/v1/sessions/{sid}/turns", json={"message": "undo"}),
+            lambda: c.post(f"/v1/sessions/{sid}/turns", json={"message": "more like these"}),
+        ):
+            r = how()
+            assert r.status_code in (200, 400), r.text
+            assert "Traceback" not in r.text and "AssertionError" not in r.text and str(outside) not in r.text
+            if r.status_code == 200:
+                assert str(outside) not in json.dumps(r.json()["state"])
+                assert not r.json().get("error") or "decoded a client" not in str(r.json()["error"])
+        assert str(outside) not in c.get(f"/v1/sessions/{sid}").text
+
+
+@pytest.mark.unit
+def test_no_lock_file_for_an_unknown_session_and_delete_waits_for_a_turn(tmp_path):
+    from picseek.ui.serve import SessionStore
+
+    with _client(_FakeAgent(tmp_path), tmp_path) as c:
+        _ready(c)
+        for i in range(3):
+            unknown = f"{i:032x}"
+            assert c.post(f"/v1/sessions/{unknown}/turns", json={"message": "x"}).status_code == 404
+            assert c.post(f"/v1/sessions/{unknown}/feedback", json={"result": 1, "verdict": "right"}).status_code == 404
+            assert c.delete(f"/v1/sessions/{unknown}").status_code == 404
+        folder = tmp_path / "sessions"
+        assert not list(folder.glob(".*.lock"))
+
+        sid = c.post("/v1/sessions").json()["id"]
+        done = {}
+        with SessionStore(folder).locked(sid):  # a turn in flight holds the session's lock
+            t = threading.Thread(target=lambda: done.setdefault("status", c.delete(f"/v1/sessions/{sid}").status_code))
+            t.start()
+            t.join(0.5)
+            assert t.is_alive() and (folder / f"{sid}.json").exists()  # the delete waits for the turn to save
+        t.join(30)
+        assert done["status"] == 204 and not (folder / f"{sid}.json").exists()
+        assert c.post(f"/v1/sessions/{sid}/turns", json={"message": "x"}).status_code == 404
+        assert not list(folder.glob("*"))
+
+
+@pytest.mark.unit
+def test_v1_answers_503_until_the_warm_up_is_done_and_the_agent_keeps_its_fields(tmp_path):
+    from picseek.ui.serve_app import LOADING
+
+    release, seen = threading.Event(), []
+
+    class Slow(_FakeAgent):
+        def turn(self, session, message, examples=None, **settings):
+            seen.append((self.usage, self.caption_worker))
+            release.wait(30)
+            return super().turn(session, message, examples, **settings)
+
+    agent = Slow(tmp_path)
+    agent.usage, agent.caption_worker = usage, worker = object(), object()
+    with _client(agent, tmp_path) as c:
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert seen == [(None, None)]  # the warm-up turn logs nothing and captions nothing ...
+        assert agent.usage is usage and agent.caption_worker is worker  # ... without blanking the shared agent's
+        assert c.get("/healthz").status_code == 200 and c.get("/readyz").status_code == 503
+        for r in (c.post("/v1/sessions"), c.post("/v1/search", json={"text": "a car"})):
+            assert r.status_code == 503 and r.json() == {"error": LOADING} and r.headers["retry-after"]
+        release.set()
+        _ready(c, timeout=30)
+        assert c.post("/v1/sessions").status_code == 201

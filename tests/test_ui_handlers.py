@@ -105,3 +105,21 @@ def test_details_escape_what_the_file_says():
     ref = ResultRef(position=1, id="a" * 24, path="/g/x.jpg", caption="<img src=x>", match=80, reason="<i>")
     html = details_table(ImageRecord("a" * 24, meta, "<img src=x onerror=alert(1)>", None), ref, 1, "/g/<x>.jpg")
     assert "<script>" not in html and "<img" not in html and "<b>" not in html and "&lt;script&gt;" in html
+
+
+def test_a_tampered_browser_copy_keeps_no_path_in_results_history_or_query(ui, tmp_path):
+    from picseek.agent.session import ResultRef
+    from picseek.agent.state import SearchState
+    from picseek.tools.retrieve import ImageQuery
+
+    h, _ = ui
+    outside, good = str(tmp_path / "secret.jpg"), "0123456789abcdef01234567"
+    s = Session()
+    s.state.like = [outside]
+    s.history = [SearchState(like=[outside, good], unlike=[outside])]
+    s.query = ImageQuery(text="a car", like=[outside])
+    s.results = [ResultRef(position=1, id=outside, path="x"), ResultRef(position=2, id=good, path="y")]
+    session = Session.load(h.restore(s.save())["session"])
+    assert outside not in session.save() and session.query is None
+    assert session.history[0].like == [good] and [r.id for r in session.results] == [good]
+    assert h.restore("{not json")["session"] == ""

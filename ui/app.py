@@ -8,7 +8,6 @@ copy is client data and is checked before use. Only cached thumbnails of indexed
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -224,18 +223,15 @@ class Handlers:
 
 
 def _trusted(saved) -> Session | None:
-    """The browser's copy of a session, as data from the client: it may be stale, corrupt or edited by hand. Only
-    references to indexed images (ids) are kept, never file paths (an edited copy must not make the server read a
-    file), and it gets a new id: another tab of the same browser restores the same copy."""
+    """The browser's copy of a session, as data from the client: it may be stale, corrupt or edited by hand.
+    `Session.from_client` keeps only references to indexed images (ids), never file paths (an edited copy must not
+    make the server read a file), and gives it a new id: another tab of the same browser restores the same copy."""
+    if not isinstance(saved, str) or not saved:
+        return None
     try:
-        session = Session.load(saved) if isinstance(saved, str) and saved else None
+        return Session.from_client(saved)
     except ValueError:
         return None
-    if session is None:
-        return None
-    st = session.state
-    keep = {f: [r for r in getattr(st, f) if re.fullmatch(r"[0-9a-f]{24}", r)] for f in ("like", "unlike")}
-    return session.model_copy(update={"state": st.model_copy(update=keep), "id": Session().id})
 
 
 def _options(session: Session):

@@ -24,7 +24,6 @@ from picseek.tools.network import is_loopback  # the one rule, shared with the U
 from picseek.ui.options import AgentArgs, agent_options
 
 SESSION_ID = re.compile(r"[0-9a-f]{16,32}")  # what the store names files by: nothing a path could be built from
-IMAGE_ID = re.compile(r"[0-9a-f]{24}")
 DEFAULT_PORT = 8765
 MAX_BODY = 36 * 2**20  # a 25 MB upload, base64-encoded, and its JSON around it
 MAX_UPLOAD = 25 * 2**20  # the UI's limit for an example image
@@ -117,10 +116,18 @@ class SessionStore:
 
     @contextmanager
     def locked(self, sid: str):
+        """Hold the session's lock; KeyError for a malformed id or one with no saved session, so no lock file is ever
+        made for an id that names no session."""
         from filelock import FileLock
 
-        self.path(sid)  # refuses a malformed id before any file is named after it
-        with FileLock(str(self.folder / f".{sid}.lock"), timeout=120):
+        p = self.path(sid)  # refuses a malformed id before any file is named after it
+        if not p.exists():
+            raise KeyError(sid)
+        lock = self.folder / f".{sid}.lock"
+        with FileLock(str(lock), timeout=120):
+            if not p.exists():  # deleted while this one waited: nothing to lock, and no lock file left behind
+                lock.unlink(missing_ok=True)
+                raise KeyError(sid)
             yield
 
     def load(self, sid: str):
@@ -178,18 +185,19 @@ def warm(agent, message: str) -> float:
     """Run throw-away turns (not logged) so the first caller does not pay for loading; returns their seconds. A
     message loads the English pipeline; a search by an indexed image always has results, so the captioner and the
     question step load too (a message may match nothing and skip them)."""
+    import copy
+
     from picseek.agent.session import Session
 
-    usage, worker = agent.usage, getattr(agent, "caption_worker", None)
-    agent.usage = agent.caption_worker = None  # not a user's turn: nothing logged, nothing to caption for it
+    # not a user's turn: nothing logged, nothing to caption for it. A shallow copy shares the models, the searcher
+    # and the English pipeline (so they load for the real agent too) but never blanks the shared agent's fields
+    quiet = copy.copy(agent)
+    quiet.usage = quiet.caption_worker = None
     t0 = time.monotonic()
-    try:
-        agent.turn(Session(), message)
-        first = next(iter(agent.searcher.store.iter_metadata(page=1)), None)
-        if first is not None:
-            agent.turn(Session(), "", examples=[first.id])
-    finally:
-        agent.usage, agent.caption_worker = usage, worker
+    quiet.turn(Session(), message)
+    first = next(iter(agent.searcher.store.iter_metadata(page=1)), None)
+    if first is not None:
+        quiet.turn(Session(), "", examples=[first.id])
     return time.monotonic() - t0
 
 

@@ -22,13 +22,15 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from picseek.agent.session import IMAGE_ID
 from picseek.tools.errors import PicseekError
-from picseek.ui.serve import IMAGE_ID, MAX_UPLOAD, Access, ServeConfig, SessionStore, default_sessions_dir, warm
+from picseek.ui.serve import MAX_UPLOAD, Access, ServeConfig, SessionStore, default_sessions_dir, warm
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 OPEN_ROUTES = ("/healthz",)  # the only route that answers without a key
+LOADING = "picseek is still loading; try again in a few seconds."  # what /v1/* answers until the warm-up is done
 FEEDBACK = {"right": "#{n} is right", "wrong": "not #{n}"}  # the UI's buttons, as words: feedback is a turn
 
 
@@ -105,6 +107,8 @@ def create_app(agent, cfg: ServeConfig, warmed: bool = False) -> FastAPI:
     metrics = Metrics(sessions, agent.searcher)
     uploads = Path(tempfile.mkdtemp(prefix="picseek-uploads-"))
     ready = threading.Event()
+    if warmed:  # set now, not at startup: a host that runs no lifespan events must not answer 503 for ever
+        ready.set()
 
     def _warm():
         try:
@@ -116,9 +120,7 @@ def create_app(agent, cfg: ServeConfig, warmed: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app):
-        if warmed:
-            ready.set()
-        else:  # in the background: /healthz answers while the model and the English pipeline load
+        if not warmed:  # in the background: /healthz answers while the model and the English pipeline load
             threading.Thread(target=_warm, daemon=True, name="picseek-warm-up").start()
         yield
 
@@ -148,6 +150,12 @@ def create_app(agent, cfg: ServeConfig, warmed: bool = False) -> FastAPI:
     @app.exception_handler(PicseekError)
     async def _picseek(request: Request, e: PicseekError):
         return JSONResponse({"error": _sentence(str(e))}, status_code=400)
+
+    @app.middleware("http")  # inside the guard: keys and limits are checked first
+    async def _loading(request: Request, call_next):
+        if request.url.path.startswith("/v1/") and not ready.is_set():
+            return JSONResponse({"error": LOADING}, 503, headers={"Retry-After": "5"})
+        return await call_next(request)
 
     app.middleware("http")(_guard(access, metrics))
     app.add_middleware(BodyLimit, limit=cfg.max_body)
@@ -224,7 +232,12 @@ def create_app(agent, cfg: ServeConfig, warmed: bool = False) -> FastAPI:
 
     @app.delete("/v1/sessions/{sid}", status_code=204, tags=["sessions"])
     def delete_session(sid: str) -> Response:
-        if not sessions.delete(sid):
+        try:
+            with sessions.locked(sid):  # after a turn in flight has saved, so none saves the session again after this
+                gone = sessions.delete(sid)
+        except KeyError:
+            raise _unknown(sid) from None
+        if not gone:
             raise _unknown(sid)
         return Response(status_code=204)
 
@@ -298,24 +311,16 @@ def _load(sessions: SessionStore, sid: str):
 
 
 def _restored(saved: dict):
-    """A saved session a client sends is client data: it gets a new id (it must not take over another's), and its
-    example images are kept only as index ids, never as file paths the server would read."""
+    """A saved session a client sends is client data: `Session.from_client` gives it a new id (it must not take over
+    another's) and keeps its images only as index ids, never as file paths the server would read."""
     from picseek.agent.session import Session
     from pydantic import ValidationError
 
     try:
-        s = Session.model_validate(saved)
+        return Session.from_client(saved)
     except ValidationError as e:
         x = e.errors()[0]
         raise Failure(422, _sentence(f"session.{'.'.join(map(str, x['loc']))}: {x['msg']}")) from None
-
-    def ids_only(state):
-        return state.model_copy(
-            update={f: [r for r in getattr(state, f) if IMAGE_ID.fullmatch(r)] for f in ("like", "unlike")}
-        )
-
-    history = [ids_only(h) for h in s.history]
-    return s.model_copy(update={"id": _new_id(), "state": ids_only(s.state), "history": history})
 
 
 def _save_upload(data: str, folder: Path) -> Path:
