@@ -114,6 +114,52 @@ def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives)
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        # the main thing removed: its noun phrase goes, what was said after it stays
+        (("a sailboat on the calm lake", "no sailboat"), "on the calm lake"),
+        (("two small red kayaks on the calm lake", "no kayaks"), "on the calm lake"),
+        (("a sailboat", "without the sailboat"), ""),
+        # a thing in a clause: the clause goes, the scene's setting stays; a phrase that points back goes with it
+        (("a woman leading a camel across the desert", "without the camel"), "a woman across the desert"),
+        (("a boy feeding a goat in the barn at dawn", "no goat"), "a boy in the barn at dawn"),
+        (("a girl holding a kitten in her arms", "without the kitten"), "a girl"),
+    ],
+)
+def test_a_removed_thing_leaves_the_text_and_the_scene_stays(messages, text):
+    st = said(*messages)
+    gone = messages[-1].split()[-1]
+    assert st.text() == text
+    assert singular_word(gone) not in [singular_word(w) for w in st.text().split()]
+    assert [singular_word(n) for n in st.negative_phrases()] == [singular_word(gone)]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (("a teapot on a wooden table", "make the mug blue"), "a teapot on a wooden table with a blue mug"),
+        (("a teapot on a wooden table", "could you make the mugs grey"), "a teapot on a wooden table with grey mugs"),
+        (("a teapot", "make the spoon small and silver"), "a teapot with a small silver spoon"),
+        (("a teapot on a wooden table", "make the teapot blue"), "a blue teapot on a wooden table"),
+    ],
+)
+def test_making_a_thing_the_text_lacks_adds_it_without_the_command(messages, text):
+    st = said(*messages)
+    assert st.text() == text
+    assert "make" not in st.text().split()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("message", ["crunchy", "vivid and glossy"])
+def test_a_lone_word_with_nothing_in_focus_is_kept_once(message):
+    st = said(message)
+    assert sorted(st.words) == sorted(set(st.words)) and st.words
+    assert st.to_query().text == message
+
+
+@pytest.mark.unit
 def test_answers_keep_the_state_whole():
     """The issue's 'a white is': a no to 'what else' must not turn 'is' into a thing or lose the boat."""
     asked = Question(kind="presence", options=["a tree", "a house", "a ball", "a car"], text="What else is in it?")

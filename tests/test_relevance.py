@@ -81,12 +81,6 @@ def test_nonsense_says_nothing_matches_and_real_searches_do_not(toy_index):
         assert not nothing_matches(hits) and hits[0].strength in ("fair", "strong"), text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the English reader adds a lone unknown word to the state's words twice (agent/english/tracker.py, the "
-    "adjective branch of the loose values appends without the check the word branch has); strict: remove this "
-    "marker when fixed",
-)
 def test_an_unknown_word_is_kept_once():
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState

@@ -9,10 +9,12 @@ turn edits those words where they stand instead of rebuilding a caption from slo
 - a thing recoloured, resized, counted or renamed is edited at the thing ("make the dog red": "a small dog" ->
   "a small red dog"; a colour already there is replaced);
 - a thing excluded goes with the words attached to it ("holding a guitar in her lap", "near a frisbee",
-  "while staring at his cat"); a setting value swapped replaces the old phrase, preposition kept when the user
-  gave none ("make it a rainy day": "on a sunny day" -> "on a rainy day");
+  "while staring at his cat"), but where or when the scene is stays ("riding a horse on the beach" without the
+  horse: "on the beach" stays); the main thing excluded takes only its noun phrase ("a boat on the water" ->
+  "on the water"): the text never names what the negatives avoid; a setting value swapped replaces the old phrase,
+  preposition kept when the user gave none ("make it a rainy day": "on a sunny day" -> "on a rainy day");
 - anything new is appended as said ("with a dog at her feet"), a command's framing turned into "with"
-  ("add a pigeon" -> "with a pigeon").
+  ("add a pigeon" -> "with a pigeon"; "make the cat red" with no cat yet -> "with a red cat").
 
 The typed subjects and setting are the reader's view of the same messages: the edits are found by comparing the
 view before and after the turn, and located in the text through its parse.
@@ -151,17 +153,6 @@ def _noun_token(doc, noun: str):
     found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")]
     return (nouns or found or [None])[0]
-
-
-def _left_modifiers(tok) -> list:
-    return sorted(
-        (c for c in tok.children if c.i < tok.i and c.dep_ in ("amod", "compound", "nummod", "det", "poss", "nmod")),
-        key=lambda c: c.i,
-    )
-
-
-def _is_colour(t) -> bool:
-    return t.lower_ in L.COLORS or t.lower_ in L.SHADES or (t.lower_ in ("and", "-") and False)
 
 
 def _colour_span(doc, tok) -> tuple[int, int] | None:
@@ -401,11 +392,42 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         b = max(x.i for x in doc[b + 1].subtree)  # what the parse hung after the phrase: "standing around ..."
     if b + 2 == len(doc) and doc[b + 1].dep_ in ("prt", "advmod") and doc[b + 1].lower_ in ("on", "off", "up", "out"):
         b += 1  # "with a helmet on": the particle belongs to the phrase taken out
-    return a, b
+    return a, _before_scene(doc, tok, top, b)
+
+
+# Words that point back into the sentence: a phrase with one is about what was done ("in her lap", "behind him").
+_BACK = frozenset({"he", "she", "it", "they", "him", "her", "his", "hers", "its", "them", "their", "theirs"})
+
+
+def _before_scene(doc, tok, top, b: int) -> int:
+    """The end of a removal that climbed into a clause ('riding a horse on the beach'), less the prepositional
+    phrases at its end that say where or when the scene is ('on the beach', 'at night'): they belong to the
+    picture, not to the thing removed. A phrase that points back ('in her lap', 'behind him') goes with it."""
+    verbs, t = [], tok
+    while t.i != top.i and t.head.i != t.i:
+        t = t.head
+        if t.pos_ in ("VERB", "AUX"):
+            verbs.append(t)
+    kept = [
+        c
+        for v in verbs
+        for c in v.children
+        if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in _BACK for x in c.subtree)
+    ]
+    if not kept:
+        return b
+    start = min(c.left_edge.i for c in kept)
+    spans = {x.i for c in kept for x in c.subtree}
+    if start > tok.i and all(i in spans for i in range(start, b + 1)):
+        return start - 1
+    return b
 
 
 def _only_child_of_content(verb, prep) -> bool:
     return not any(c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod") and c.i != prep.i for c in verb.children)
+
+
+_NP_MODS = frozenset({"det", "predet", "amod", "compound", "nummod", "quantmod", "poss", "nmod", "advmod"})
 
 
 def remove(said: Said, noun: str) -> bool:
@@ -414,8 +436,20 @@ def remove(said: Said, noun: str) -> bool:
     if tok is None:
         return False
     subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
-    if tok.i == doc[0].i or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects)):
-        return False  # the main subject of the description: excluding it leaves nothing, the text stays
+    main = tok.i == 0 or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects))
+    if main and not any(c.dep_ == "conj" and c.i > tok.i for c in tok.children):
+        # the main thing heads the description: only its own noun phrase goes, what is said after it stays ("a boat
+        # on the water" -> "on the water"); CLIP is never asked for the thing it is told to avoid
+        a = tok.i
+        for c in sorted((c for c in tok.children if c.i < tok.i), key=lambda c: -c.i):
+            if c.dep_ not in _NP_MODS or c.right_edge.i != a - 1:
+                break  # "on the beach, a man ...": a phrase before the thing is the scene's
+            a = c.left_edge.i
+        b = tok.i
+        if b + 2 < len(doc) and doc[b + 1].lower_ == "of" and doc[b + 1].head.i == tok.i:
+            b += 1  # "a bowl of fruit on a table" without the bowl: "fruit on a table"
+        said.replace(_char(doc, a), _end(doc, b), "")
+        return True
     a, b = _removal_span(doc, tok)
     if a == 0 and b >= len(doc) - 1:
         return False
@@ -595,7 +629,13 @@ def edit(
             dropped.append((slot, a))
     new_words = [w for w in new.words if w not in old.words and w not in said.text.lower().split()]
     if (added or new_setting or (new_words and not edited)) and not appended:
-        if answered and added and not new_setting:
+        if added and _MODIFY.match(described if described is not None else message):
+            # "make the cat red" about a cat the description does not have: the thing joins it as "with a red cat",
+            # never the command's own words
+            said.append("with " + " and ".join(_thing_said(message, s) for s in added))
+            for slot in new_setting:
+                said.append(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place))
+        elif answered and added and not new_setting:
             said.append("with " + " and ".join(s.phrase() for s in added))
         elif new_setting and not added and len(new_setting) == 1:
             slot = new_setting[0]
@@ -616,6 +656,29 @@ def edit(
     for slot, a in dropped:  # after the things: "while staring at his cat" goes whole, not just "at his cat"
         remove_setting(said, slot, a, old.setting.place)
     return said.phrases()
+
+
+# A command that modifies a thing: "make the cat red", "could you turn the dogs brown", "change the car to blue".
+_MODIFY = re.compile(
+    r"^(?:please\s+|(?:can|could|would|will)\s+you\s+|(?:and\s+|but\s+)?(?:now|also|then)\s+)*"
+    r"(?:make|turn|change|paint|colou?r|recolou?r|switch)\s+(?:the|that|this|these|those|his|her|its|their|my)\s+",
+    re.I,
+)
+
+
+def _thing_said(message: str, s: Subject) -> str:
+    """A thing a command modified, as a phrase in the message's words: 'make the cat grey' -> 'a grey cat'."""
+    words = [_said_word(message, L.SIZES, s.size)] if s.size else []
+    words += s.adjectives
+    if s.color:
+        words.append(_said_colour(message, s.color))
+    many = s.plural or (s.count is not None and s.count > 1)
+    words.append(_noun_form(message, s) or (plural(s.noun) if many else s.noun))
+    if s.count is not None:
+        return f"{_said_count(message, s.count)} {' '.join(words)}"
+    if many:
+        return " ".join(words)
+    return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
 
 
 def _view(st: SearchState) -> tuple:
@@ -647,10 +710,6 @@ def _noun_form(message: str, s: Subject) -> str | None:
         if singular(w) == want or (want == "person" and w in ("people", "persons")):
             return w
     return None
-
-
-def _noun_said(message: str, s: Subject) -> str:
-    return _noun_form(message, s) or (plural(s.noun) if s.plural else s.noun)
 
 
 def _said_count(message: str, n: int) -> str:

@@ -37,6 +37,13 @@ _RETRACT = re.compile(
 )
 
 
+def _keep(words: list[str], word: str) -> None:
+    """A loose word joins the description's words (or the negatives) once: a lone word with nothing in focus is
+    read both as a modifier of the focus and as a loose value."""
+    if word not in words:
+        words.append(word)
+
+
 def _norm(message: str) -> str:
     text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return " ".join(text.split()).strip()
@@ -178,7 +185,7 @@ class Tracker:
             if v.slot in SETTING_SLOTS:
                 self.setting(st, v, r.reallow)
             elif v.slot == "adjective" and (r.about_picture or st.focused() is None):
-                (st.negatives if v.negative else st.words).append(str(v.value))
+                _keep(st.negatives if v.negative else st.words, str(v.value))
             elif v.slot == "word" and not v.negative and v.value not in st.words:
                 st.words.append(str(v.value))
             elif v.slot == "word":
@@ -265,7 +272,7 @@ class Tracker:
         if s is None:
             for v in vals:
                 if v.slot in ("color", "size", "adjective"):
-                    (st.negatives if v.negative else st.words).append(str(v.value))
+                    _keep(st.negatives if v.negative else st.words, str(v.value))
             return
         neg = [v for v in vals if v.negative or negative]
         pos = [v for v in vals if not (v.negative or negative)]
