@@ -403,24 +403,18 @@ class PlaceFilter(BaseModel):
             state = g.region(q, codes=True)
             if state is None:
                 raise BadQuery(f"I don't know a place called {', '.join(parts)!r}")
-        if state:
-            if cc not in (None, "US") or not g.cities_of(name, None, state):
-                raise BadQuery(f"I don't know a place called {name!r} in {state}")
-            if near:
-                return cls(
-                    near=name,
-                    region=state,
-                    exclude=exclude,
-                    radius_km=checked_radius(float(near.group(1) or NEAR_DEFAULT_KM)),
-                )
-            return cls(city=name, region=state, exclude=exclude)
-        if near:
+        if state and (cc not in (None, "US") or not g.cities_of(name, None, state)):
+            raise BadQuery(f"I don't know a place called {name!r} in {state}")
+        if near:  # within a state, the state names the place; otherwise the country, if one was given
             return cls(
                 near=name,
-                country=cc,
+                region=state,
+                country=None if state else cc,
                 exclude=exclude,
                 radius_km=checked_radius(float(near.group(1) or NEAR_DEFAULT_KM)),
             )
+        if state:
+            return cls(city=name, region=state, exclude=exclude)
         if len(parts) == 1 and g.country_code(name):
             return cls(country=name, exclude=exclude)
         if g.region(name) and not g.cities(name, cc):

@@ -182,23 +182,11 @@ class ServeConfig:
 
 
 def warm(agent, message: str) -> float:
-    """Run throw-away turns (not logged) so the first caller does not pay for loading; returns their seconds. A
-    message loads the English pipeline; a search by an indexed image always has results, so the captioner and the
-    question step load too (a message may match nothing and skip them)."""
-    import copy
+    """The UI's warm-up (`wiring.warm_up`), with a search by an indexed image too: a server's clients search by
+    example, so the image tower loads before it says it is ready. Returns the turns' seconds."""
+    from picseek.ui.wiring import warm_up
 
-    from picseek.agent.session import Session
-
-    # not a user's turn: nothing logged, nothing to caption for it. A shallow copy shares the models, the searcher
-    # and the English pipeline (so they load for the real agent too) but never blanks the shared agent's fields
-    quiet = copy.copy(agent)
-    quiet.usage = quiet.caption_worker = None
-    t0 = time.monotonic()
-    quiet.turn(Session(), message)
-    first = next(iter(agent.searcher.store.iter_metadata(page=1)), None)
-    if first is not None:
-        quiet.turn(Session(), "", examples=[first.id])
-    return time.monotonic() - t0
+    return warm_up(agent, message, example=True)
 
 
 def serve(agent, cfg: ServeConfig, ready=None) -> None:

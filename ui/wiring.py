@@ -85,19 +85,30 @@ def make_agent(opts: AgentArgs, captions: bool = True, ask: bool = True, backgro
     )
 
 
-def warm_up(agent) -> float:
-    """Run one throwaway turn, unlogged, so that the model, the English pipeline and the gallery's calibration are
-    loaded before a long-running process says it is ready (no user's turn pays for them). Returns its seconds."""
+WARM_UP = "a photo of a red car on a street"
+
+
+def warm_up(agent, message: str = WARM_UP, example: bool = False) -> float:
+    """Run throwaway turns, unlogged, so that the model, the English pipeline and the gallery's calibration are
+    loaded before a long-running process says it is ready (no user's turn pays for them). Returns their seconds.
+
+    A plain search (the calibration), then a refinement (readers that load on first use, the place names, load
+    here); with `example`, a search by an indexed image too, which always has results, so the image tower, the
+    captioner and the question step load (a message may match nothing and skip them)."""
+    import copy
     import time
 
     from picseek.agent.session import Session
 
+    # not a user's turn: nothing logged, nothing to caption for it. A shallow copy shares the models, the searcher
+    # and the English pipeline (so they load for the real agent too) but never blanks the shared agent's fields
+    quiet = copy.copy(agent)
+    quiet.usage = quiet.caption_worker = None
     t0 = time.monotonic()
-    usage, worker = agent.usage, agent.caption_worker
-    agent.usage = agent.caption_worker = None  # not a user's turn: nothing logged, nothing to caption for it
-    try:  # a plain search (the calibration), then a refinement: readers that load on first use (place names) load here
-        first = agent.turn(Session(), "a photo of a red car on a street").session
-        agent.turn(first, "at night in Paris, not blue, only landscape photos")
-    finally:
-        agent.usage, agent.caption_worker = usage, worker
+    first = quiet.turn(Session(), message).session
+    quiet.turn(first, "at night in Paris, not blue, only landscape photos")
+    if example:
+        indexed = next(iter(agent.searcher.store.iter_metadata(page=1)), None)
+        if indexed is not None:
+            quiet.turn(Session(), "", examples=[indexed.id])
     return time.monotonic() - t0
