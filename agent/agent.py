@@ -8,11 +8,11 @@ turn replaces it; failures become a sentence in the reply.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from picseek.agent.english.cues import undo_steps
 from picseek.agent.errors import LLMUnavailable
 from picseek.agent.explain import explain, explain_failure, nothing_matches, reason
 from picseek.agent.planner import OfflinePlanner, Plan, Planner
@@ -35,17 +35,10 @@ def shown_message(message: str, examples: list[str] | None = None, filters=None)
     return message or ("(search by example image)" if examples else "(filters changed)" if filters else "")
 
 
-# A whole message that asks to take the last change back ("undo", "revert that", "go back one step", "undo the
-# last change please"); a longer message that merely contains "back" is a description ("a dog's back").
-_UNDO = re.compile(
-    r"(?:please |can you |could you )?(?:undo|revert|go back|back|take (?:that|it) back|previous search)"
-    r"(?: (?:that|this|it|the last (?:change|step|one|edit)|one step|a step|to the previous search))?(?: please)?"
-)
-
-
 def is_undo(message: str) -> bool:
-    """Whether the message, as a whole, asks to undo the last change (for every planner: the loop's own step)."""
-    return _UNDO.fullmatch(" ".join(message.lower().strip(" .!").split())) is not None
+    """Whether the message, as a whole, asks to undo the last change (for every planner: the loop's own step); a
+    longer message that merely contains "back" is a description ("a dog's back")."""
+    return undo_steps(message) > 0
 
 
 @dataclass
@@ -177,10 +170,12 @@ class Agent:
         """Run the planner (the fallback when it cannot); returns (toolbox with results, planner name, lead text)."""
         work = self._working_copy(session, min_match, filters)
         box = self._toolbox(work, k, min_match)
-        if is_undo(message):  # the same for every planner: the state before the last change
+        steps = undo_steps(message)
+        if steps:  # the same for every planner: the state before the last change (or the last few)
             if not work.history:
                 raise ToolError("there is nothing to undo yet.")
-            work.state, work.history = work.history[-1], work.history[:-1]
+            steps = min(steps, len(work.history))
+            work.state, work.history = work.history[-steps], work.history[:-steps]
             box.run_state(work.state)
             return box, self.planner.name, " ".join(box.notes)
         if not message:  # an upload, or the filter controls changed: the same search, by example or filtered anew

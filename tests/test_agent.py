@@ -392,9 +392,21 @@ def test_a_reason_names_the_words_the_caption_has_and_lacks():
         ("a dog's back", False),
         ("go back to the beach photos with a dog", False),
         ("undo the dog and add a cat", False),
+        ("Scratch that last one", True),
+        ("oh wait, put it back the way it was", True),
+        ("more like the previous one", False),
+        ("scratch that, show me dogs", False),
     ],
 )
 def test_undo_is_a_whole_message_asking_for_it(message, undo):
     from picseek.agent.agent import is_undo
 
     assert is_undo(message) is undo
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("message, steps", [("undo", 1), ("undo twice", 2), ("undo, undo", 2), ("go back two steps", 2)])
+def test_undo_counts_the_steps_asked_for(message, steps):
+    from picseek.agent.english.cues import undo_steps
+
+    assert undo_steps(message) == steps

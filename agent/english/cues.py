@@ -26,6 +26,25 @@ APPROVAL_IDIOMS: tuple[str, ...] = tuple(_CUES["approval_idioms"])
 # the end of a message that is addressed to someone, not said about the picture: "..., thanks dear", "cheers mate"
 TERMS_OF_ADDRESS: tuple[str, ...] = tuple(_CUES["terms_of_address"])
 SIGN_OFFS: tuple[str, ...] = tuple(_CUES["sign_offs"])
+# Undo: a message made only of words about going back ("undo that change", "go back to the previous one",
+# "scratch that last one", "put it back the way it was") with at least one cue among them.
+UNDO_CUES: tuple[str, ...] = tuple(_CUES["undo_cues"])
+UNDO_WORDS: frozenset[str] = frozenset(_CUES["undo_words"])
+_TIMES = {"twice": 2, "two": 2, "three": 3, "both": 2}
+
+
+def undo_steps(message: str) -> int:
+    """How many changes the message, as a whole, asks to take back: 0 when it is not an undo ("a dog's back", "go
+    back to the beach photos"), 2 for "undo twice" / "go back two steps"."""
+    text = " ".join(re.sub(r"[^\w\s']", " ", message.lower().replace("’", "'")).split())
+    words = text.split()
+    if not words or len(words) > 14 or any(w not in UNDO_WORDS for w in words):
+        return 0
+    if re.search(rf"\b(?:{alternation(UNDO_CUES)})\b", text) is None:
+        return 0
+    if words.count("undo") > 1:
+        return words.count("undo")
+    return next((n for w, n in _TIMES.items() if w in words), 1)
 
 
 def alternation(phrases) -> str:

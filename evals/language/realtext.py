@@ -1,6 +1,6 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|heldout|both] [--show-failures] [--out FILE]
+python -m picseek.evals.language.real [--split dev|dev2|heldout|both|all] [--show-failures] [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
 the text CLIP embeds), the share with every content word kept, the share with their order kept, exact texts and
@@ -62,7 +62,7 @@ def _options(text: str) -> list[str]:
 def run(messages: list[str], question: str | None = None, today: date | None = None):
     """The state after the messages, through the reader and the agent loop's undo; `question` was asked just
     before the last message. Returns (state, query text, negatives)."""
-    from picseek.agent.agent import is_undo
+    from picseek.agent.english.cues import undo_steps
     from picseek.agent.english.places import read_places
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState
@@ -70,9 +70,11 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     tracker = Tracker(today=today)
     state, history = SearchState(), []
     for i, m in enumerate(messages):
-        if is_undo(m):  # the loop's own undo, as agent.Agent runs it for every planner
-            if history:
-                state, history = history[-1], history[:-1]
+        steps = undo_steps(m)
+        if steps:  # the loop's own undo, as agent.Agent runs it for every planner
+            steps = min(steps, len(history))
+            if steps:
+                state, history = history[-steps], history[:-steps]
             continue
         asked = question_from_text(question) if question and i == len(messages) - 1 else None
         said = read_places(m)  # as OfflinePlanner.plan: named places and quoted words are read first
@@ -191,24 +193,32 @@ def _cpu() -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
-    ap.add_argument("--show-failures", action="store_true", help="print the development half's failures")
+    ap.add_argument("--split", choices=("dev", "dev2", "heldout", "both", "all"), default="both")
+    ap.add_argument("--show-failures", action="store_true", help="print the development sets' failures")
     ap.add_argument("--out", type=Path, default=OUT, help=f"write the scores as JSON here (default {OUT})")
     args = ap.parse_args(argv)
     out: dict = {}
-    for split in ("dev", "heldout") if args.split == "both" else (args.split,):
+    splits = {"both": ("dev", "heldout"), "all": ("dev", "dev2", "heldout")}.get(args.split, (args.split,))
+    for split in splits:
         t0 = time.perf_counter()
-        d, dfails = score_descriptions(load(REAL / f"descriptions-{split}.jsonl"))
+        # the second development set (written later, blind) has follow-ups on the development captions only
+        described = (REAL / f"descriptions-{split}.jsonl").exists()
+        d, dfails = score_descriptions(load(REAL / f"descriptions-{split}.jsonl")) if described else ({}, [])
         f, ffails = score_followups(load(REAL / f"followups-{split}.jsonl"))
         out[split] = {**d, **f, "seconds": round(time.perf_counter() - t0, 1)}
         print(
-            f"{split}: {d['descriptions']} descriptions: content-word recall {d['content_word_recall']:.3f}, "
-            f"all kept {d['all_content_words_kept']:.3f}, order kept {d['order_kept']:.3f}, exact "
-            f"{d['exact_text']:.3f}, filters {d['filters_right']:.3f}; {f['followups']} follow-ups right "
-            f"{f['right']:.3f}"
+            f"{split}: "
+            + (
+                f"{d['descriptions']} descriptions: content-word recall {d['content_word_recall']:.3f}, "
+                f"all kept {d['all_content_words_kept']:.3f}, order kept {d['order_kept']:.3f}, exact "
+                f"{d['exact_text']:.3f}, filters {d['filters_right']:.3f}; "
+                if d
+                else ""
+            )
+            + f"{f['followups']} follow-ups right {f['right']:.3f}"
         )
         print("  " + ", ".join(f"{p} {v:.2f}" for p, v in f["by_phenomenon"].items()))
-        if args.show_failures and split == "dev":
+        if args.show_failures and split != "heldout":
             for c, text, filters in dfails:
                 print(f"- {c['id']} {c['text']!r}\n    got  {text!r}\n    want {c['expect_text']!r}")
                 if c.get("filters"):
