@@ -405,7 +405,9 @@ def test_undo_is_a_whole_message_asking_for_it(message, undo):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("message, steps", [("undo", 1), ("undo twice", 2), ("undo, undo", 2), ("go back two steps", 2)])
+@pytest.mark.parametrize(
+    "message, steps", [("undo", 1), ("undo twice", 2), ("undo, undo", 2), ("go back two steps", 2)]
+)
 def test_undo_counts_the_steps_asked_for(message, steps):
     from picseek.agent.english.cues import undo_steps
 
