@@ -115,6 +115,24 @@ def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives)
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
+    "correction",
+    [
+        "wrong word, a tram not a bus",
+        "my bad, a tram",
+        "replace the bus with a tram",
+        "could you swap the bus for a tram",
+        "a tram rather than a bus",
+        "not a bus but a tram",
+        "oops, tram",
+    ],
+)
+def test_a_correction_renames_the_thing_in_place_however_it_is_said(correction):
+    st = said("a green bus is parked right by the sidewalk", correction)
+    assert st.text() == "a green tram is parked right by the sidewalk" and st.negative_phrases() == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
     "messages,text",
     [
         # the main thing removed: its noun phrase goes, what was said after it stays

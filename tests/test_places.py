@@ -160,6 +160,7 @@ def test_an_unknown_place_is_returned_to_be_said_back():
         ("the one that reads HOTEL", "the one", ["HOTEL"]),
         ("it's a 'TAXI' sign", "it's a sign", ["TAXI"]),
         ("a red car", "a red car", []),
+        ("I said a bicycle, not a motorcycle", "I said a bicycle, not a motorcycle", []),  # a person speaking
     ],
 )
 def test_written_words_in_requests(message, rest, words):

@@ -13,6 +13,8 @@ _CUES = json.loads((Path(__file__).parent / "data" / "cues.json").read_text(enco
 ADD_PHRASES: tuple[str, ...] = tuple(_CUES["add_phrases"])  # the message adds to the search: "with", "also"
 REALLOW_PHRASES: tuple[str, ...] = tuple(_CUES["reallow_phrases"])  # allowed again: "is fine", "bring back"
 CORRECTION_CUES: tuple[str, ...] = tuple(_CUES["correction_cues"])  # "sorry", "i meant", "make that"
+# Words about the mistake itself, said before the correction ("wrong word, a tram not a bus"): not the picture's.
+CORRECTION_DISCOURSE: tuple[str, ...] = tuple(_CUES["correction_discourse"])
 SWITCH_CUES: tuple[str, ...] = tuple(_CUES["switch_cues"])  # a new search: "start over", "forget that"
 # Weak switches: a switch only when a new thing follows ("let's look at mountains now").
 SOFT_SWITCH_CUES: tuple[str, ...] = tuple(_CUES["soft_switch_cues"])

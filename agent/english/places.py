@@ -168,6 +168,9 @@ _SAYS = re.compile(
 )
 
 
+_SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
+
+
 def take_text_query(text: str) -> tuple[str, list[str]]:
     """Words asked to be written in the picture: quoted ones ('"OPEN"', "'fresh bread'"), and those after 'that
     says / saying / reads / with the word / with the text'. -> (the message without them, the words)."""
@@ -176,8 +179,12 @@ def take_text_query(text: str) -> tuple[str, list[str]]:
         terms.append((m.group(1) or m.group(2)).strip())
     text = _QUOTED.sub(" ", text)
     text = re.sub(r"\b(?:that|which)\s+(?:says|said|reads)\s+(?=$|[,.;])", " ", text, flags=re.I)
-    while m := _SAYS.search(text):
+    at = 0
+    while m := _SAYS.search(text, at):
         rest = text[m.end() :]
+        if _SPEAKER.search(text[: m.start()]):  # "I said a bicycle": a person speaking, not words in the picture
+            at = m.end()
+            continue
         said = []
         for w in rest.split():
             bare = w.strip(",.;:!?")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import SIGN_OFFS, TERMS_OF_ADDRESS, alternation
+from picseek.agent.english.cues import CORRECTION_DISCOURSE, SIGN_OFFS, TERMS_OF_ADDRESS, alternation
 from picseek.agent.english.language import parse
 from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
 from picseek.agent.english.words import NOUN_POS, Reading, Thing, Value, classify
@@ -76,11 +76,25 @@ _ASK = re.compile(
 )
 
 
+_MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,!.:;-]*)+", re.I)
+# "replace the bus with a tram", "swap the bus for a tram", "a tram rather than a bus": said the one way the reader
+# reads a correction, "a tram instead of the bus"
+_REPLACE = re.compile(
+    r"^(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?(?:replace|swap|switch|exchange|trade)\s+(?P<old>.+?)\s+"
+    r"(?:with|for|by)\s+(?P<new>.+)$",
+    re.I,
+)
+_RATHER = re.compile(r"^(?P<new>.+?)\s+rather\s+than\s+(?P<old>.+)$", re.I)
+
+
 def clean(text: str) -> str:
-    """The message without chat filler, greetings, sign-offs and a leading request ('show me'); dashes as clause
-    breaks. What is left is what the user describes."""
+    """The message without chat filler, greetings, sign-offs, words about a mistake and a leading request ('show
+    me'); dashes as clause breaks. What is left is what the user describes."""
     text = _TAIL.sub("", _LEAD.sub("", _CHAT.sub(" ", text))).strip(" ,.;:!")
-    text = _ASK.sub("", text)
+    text = _ASK.sub("", _MISTAKE.sub("", text))
+    m = _REPLACE.match(text) or _RATHER.match(text)
+    if m:
+        text = f"{m.group('new')} instead of {m.group('old')}"
     return _SPLIT_DASH.sub(" , ", text)
 
 
@@ -98,14 +112,14 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results).
 
     `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions)."""
-    text = clean(text)
+    said, text = text, clean(text)
     if doc is None:
         doc = parse(text)
         if _fragment(doc):
             # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
             doc = parse("find " + text)
     r = Reading(doc=doc, segment=segments(doc), known=known)
-    _cues(r, text.lower().strip())
+    _cues(r, text.lower().strip(), said.lower())
     r.about_picture = any(t.lower_ in L.PICTURE_WORDS or t.lemma_.lower() in PICTURE_LEMMAS for t in doc)
     classify(doc, r, negation(doc))
     for v in r.values:  # "without people at night": the negation is of the people, not of the night
@@ -114,10 +128,11 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
     return r
 
 
-def _cues(r: Reading, low: str) -> None:
-    """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back."""
+def _cues(r: Reading, low: str, said: str) -> None:
+    """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back. `said`:
+    the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
     r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and|&|\+)\b", low))
-    r.correction = find_phrase(low, L.CORRECTION_CUES) is not None or bool(re.match(r"^no+[,!.]?\s+\w", low))
+    r.correction = find_phrase(said, L.CORRECTION_CUES) is not None or bool(re.match(r"^no+[,!.]?\s+\w", said))
     r.reallow = find_phrase(low, L.REALLOW_PHRASES) is not None
     r.question = low.rstrip().endswith("?") or bool(_QUESTION.match(low))
     r.linked = bool(_LINKED.match(low))
