@@ -104,6 +104,13 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("a cat on a sofa", "forget that, a vase filled with flowers"), "a vase filled with flowers", []),
+        (("a black cat naps on a rug", "a small one"), "a small black cat naps on a rug", []),  # the head, not the rug
+        (("a man riding a motorcycle with a helmet on", "no helmet"), "a man riding a motorcycle", ["helmet"]),
+        (
+            ("two cakes on a table with many people standing around in the background", "no people"),
+            "two cakes on a table",
+            ["people"],
+        ),
         (("a red car", "withuot people at nigth"), "a red car at night", ["people"]),
     ],
 )

@@ -358,7 +358,10 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             a -= 1
         return a, b
     top = tok
-    if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ in ("advcl", "relcl", "ccomp", "conj", "acl"):
+    absolute = tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "pcomp" and tok.head.head.pos_ == "ADP"
+    if absolute:  # "with many people standing around in the background": the whole phrase is about the thing
+        top = tok.head.head
+    elif tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ in ("advcl", "relcl", "ccomp", "conj", "acl"):
         top = tok.head  # "as a dog watches him": the clause the thing is the subject of
     else:
         while True:
@@ -390,9 +393,17 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         a <= doc[b + 1].head.i <= b or doc[b + 1].dep_ == "prt" and doc[b + 1].head.i in (top.i, tok.i)
     ):
         b = max(x.i for x in doc[b + 1].subtree)  # what the parse hung after the phrase: "standing around ..."
-    if b + 2 == len(doc) and doc[b + 1].dep_ in ("prt", "advmod") and doc[b + 1].lower_ in ("on", "off", "up", "out"):
-        b += 1  # "with a helmet on": the particle belongs to the phrase taken out
-    return a, _before_scene(doc, tok, top, b)
+    if (
+        b + 1 < len(doc)
+        and doc[b + 1].lower_ in _PARTICLES
+        and not list(doc[b + 1].children)
+        and (b + 2 == len(doc) or doc[b + 2].is_punct or doc[b + 2].dep_ == "cc")
+    ):
+        b += 1  # "with a helmet on": a particle with nothing after it belongs to the phrase taken out
+    return a, (b if absolute else _before_scene(doc, tok, top, b))
+
+
+_PARTICLES = frozenset({"on", "off", "up", "out", "down", "around", "along", "behind", "about", "in", "away"})
 
 
 # Words that point back into the sentence: a phrase with one is about what was done ("in her lap", "behind him").

@@ -178,6 +178,9 @@ class Tracker:
                 self._to_focus(st, vals, t.negative, r.reallow)
             else:
                 self._thing(st, t, vals, r)
+        head = _head_thing(r, [t for t in named if t.i not in renamed and not t.negative])
+        if head is not None and st.find(head.noun) is not None:
+            st.focus = st.find(head.noun).noun  # "a black dog plays with a toy": "a small one" is the dog
         # a lone 'red' or 'modern and bright' describes the thing in focus; 'should look grainy' the picture
         to_thing = ("color", "size", "count") if r.about_picture else ("color", "size", "count", "adjective")
         self._to_focus(st, [v for v in loose if v.slot in to_thing], None, r.reallow)
@@ -347,6 +350,18 @@ def _without_switch_cue(text: str) -> str:
         if found:
             break
     return text
+
+
+def _head_thing(r: Reading, things: list[Thing]) -> Thing | None:
+    """Of several things a message names, the one the sentence is about: the least deep in the parse ("a dog sits in
+    the grass near a frisbee" is about the dog); of things joined by "and", the last, as before."""
+    if len(things) < 2 or r.doc is None or any(t.i >= len(r.doc) for t in things):
+        return None
+
+    def depth(tok) -> int:
+        return sum(1 for a in [tok, *tok.ancestors][:-1] if a.dep_ != "conj")
+
+    return min(things, key=lambda t: (depth(r.doc[t.i]), -t.i))
 
 
 def _predicated(r: Reading, t: Thing) -> bool:
