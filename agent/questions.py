@@ -6,7 +6,8 @@ messages (a caption's word wins over the vector's on the same question): which t
 size / count, and the time, place, season and weather. A question (the colour of a thing,
 the time of day, the place, whether a thing is in the picture) splits the candidates by their answers; its value
 is the information its answer is expected to give about which candidate the user wants (the entropy of the answer
-under the candidates' calibrated match), counting only candidates whose facts answer it. The best question that is
+under the candidates' calibrated match), counting only candidates whose facts answer it, and only answers
+that name something to look for (a 'no' or 'nothing else' counts as telling nothing). The best question that is
 not already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
 facts, and only when the candidates really differ (the next best is tried when the best leaves too many
 candidates unanswered).
@@ -33,6 +34,7 @@ MIN_COVER = 0.35  # ...and its answer must be known for at least this share of t
 MAX_OPTIONS = 4
 FLOOR = 0.25  # a candidate with no match may still be the one wanted (a target far down the list)
 NOTHING = "nothing else"
+DENIALS = frozenset({NOTHING, "no"})  # answers that name nothing to look for
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,15 @@ def _entropy(weights) -> float:
 
 
 def _gain(w: np.ndarray, by: dict[int, set[str]], values: list[str]) -> float:
-    """Expected information (bits) the answer gives about which candidate is wanted.
+    """Expected information (bits) the answer gives about which candidate is wanted, counting only answers that
+    name something the search can look for.
 
     A candidate whose caption states the answer gives it for sure (split evenly when it states several: two
-    trees of two colours); one whose caption is silent could give any answer.
+    trees of two colours); one whose caption is silent could give any answer. A denial ("no", "nothing else")
+    tells the candidates apart just as well, but the search can only push the denied things down, and the
+    wanted image is often not among the candidates yet (a description of one noun leaves it far down the
+    list): such an answer is counted as telling nothing, so questions whose every answer names a value (the
+    user names the true one when no option fits) come first.
     """
     prior = _entropy(w)
     expected = 0.0
@@ -138,7 +145,7 @@ def _gain(w: np.ndarray, by: dict[int, set[str]], values: list[str]) -> float:
         post = w * like
         pa = float(post.sum())
         if pa > 0:
-            expected += pa * _entropy(post)
+            expected += pa * (prior if a in DENIALS else _entropy(post))
     return prior - expected
 
 

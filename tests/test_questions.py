@@ -65,16 +65,29 @@ def test_never_asks_what_the_user_already_said_or_was_asked():
 @pytest.mark.unit
 def test_what_else_is_worth_the_combinations_the_user_can_name():
     """'What else — a tree, a boat or a ball?' is answered with every one in the picture, so candidates that
-    differ in which of them they show are told apart: four equally likely combinations are two bits, where
-    counting the things one by one would make it less."""
+    differ in which of them they show are told apart: four equally likely combinations would be two bits, where
+    counting the things one by one would make it less; the answer 'nothing else' (a quarter of them) names
+    nothing the search can look for and counts as telling nothing: 1.5 bits."""
     import math
 
     combos = ["a car and a tree", "a car and a boat", "a car, a tree and a boat", "a car"]
     found = Questioner().candidates(session(Subject(noun="car")).state, hits(combos * 4, [0.5] * 16))
     what_else = next(c for c in found if c.question.kind == "presence" and not c.question.noun)
     assert set(what_else.question.options) == {"a tree", "a boat"}
-    assert math.isclose(what_else.bits, 2.0, abs_tol=1e-6)
+    assert math.isclose(what_else.bits, 1.5, abs_tol=1e-6)
     assert what_else.bits > max(c.bits for c in found if c.question.noun)  # more than "is there a tree?"
+
+
+@pytest.mark.unit
+def test_a_question_whose_answers_all_name_something_comes_before_one_answered_by_a_denial():
+    """Two ways of splitting the candidates in halves and quarters; the one whose likeliest answer is 'nothing
+    else' tells the search less (it can only push things down) than the colour, which the user always names."""
+    caps = ["a red car", "a red car", "a white car and a tree", "an orange car and a boat"] * 4
+    found = Questioner().candidates(session(Subject(noun="car")).state, hits(caps, [0.5] * 16))
+    colour = next(c for c in found if c.question.slot == "color")
+    what_else = next(c for c in found if c.question.kind == "presence" and not c.question.noun)
+    assert colour.bits > what_else.bits
+    assert found[0].question.slot == "color"
 
 
 @pytest.mark.unit
