@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
-from picseek.agent.english.plurals import plural_word, singular_word
+from picseek.agent.english.plurals import plural_word, same_thing, singular_word
 from picseek.tools.retrieve import MAX_K, Filters, ImageQuery
 from pydantic import BaseModel, Field, field_validator
 
@@ -149,7 +149,7 @@ class SearchState(BaseModel):
             if excluded is not None and s.excluded != excluded:
                 continue
             have = singular(s.noun)
-            if have == want or have.split(" ")[-1] == want or want.split(" ")[-1] == have:
+            if have == want or have.split(" ")[-1] == want or want.split(" ")[-1] == have or same_thing(have, want):
                 return s
         return None
 

@@ -140,6 +140,28 @@ def test_a_correction_renames_the_thing_in_place_however_it_is_said(correction):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
+    "description, removal, text",
+    [
+        ("a teddy bear missing its head next to a cat", "lose the cat", "a teddy bear missing its head"),
+        ("a man standing in front of a passenger train", "I don't want the train in it", "a man standing"),
+        ("a person using their phone while holding an umbrella", "no umbrella this time", "a person using their phone"),
+        ("a small pizza with a lot of lettuce on a white plate", "no lettuce!", "a small pizza on a white plate"),
+        ("2 eggs and a banana on a white countertop", "take the banana away", "2 eggs on a white countertop"),
+        ("a woman standing with her bicycle on a sidewalk", "take out the bike", "a woman standing on a sidewalk"),
+        ("a man sitting in the snow with a parachute", "w/o the parachute", "a man sitting in the snow"),
+        ("a dish of rice next to a dish of carrots", "hold the carrots", "a dish of rice"),
+        ("vegetables in bowls on a counter next to an orange", "No orange", "vegetables in bowls on a counter"),
+        ("a man with a wii remote in his hand", "actually drop the remote", "a man"),
+        ("a keyboard in front of a stack of books and papers", "no books", "a keyboard in front of a stack of papers"),
+    ],
+)
+def test_a_removal_however_said_takes_the_thing_with_its_words(description, removal, text):
+    st = said(description, removal)
+    assert st.text() == text and len(st.negative_phrases()) == 1
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
     "messages,text",
     [
         # the main thing removed: its noun phrase goes, what was said after it stays

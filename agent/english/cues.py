@@ -32,6 +32,30 @@ SIGN_OFFS: tuple[str, ...] = tuple(_CUES["sign_offs"])
 # "scratch that last one", "put it back the way it was") with at least one cue among them.
 UNDO_CUES: tuple[str, ...] = tuple(_CUES["undo_cues"])
 UNDO_WORDS: frozenset[str] = frozenset(_CUES["undo_words"])
+_SAID_AS = _CUES["said_as"]
+_ANYWHERE = re.compile(
+    r"(?<![\w/])(" + "|".join(map(re.escape, sorted(_SAID_AS["anywhere"], key=len, reverse=True))) + r")(?![\w/])",
+    re.I,
+)
+# at the start, and only before "the"/"that"/"those"/"all": "hold the carrots" but "hold on"; "scrap that" is a switch
+_AT_START = re.compile(
+    r"^(?:(?:actually|and|oh|ok|okay|please|sorry|also)[\s,]+)*("
+    + "|".join(map(re.escape, _SAID_AS["at_start"]))
+    + r")(?=\s+(?:the|those|these|all|any)\b)",
+    re.I,
+)
+
+
+def said_as_known(message: str) -> str:
+    """The message with cue words the parser does not know said the way it does ('w/o' -> 'without', 'hold the
+    carrots' -> 'without the carrots'); everything else as typed."""
+    text = _ANYWHERE.sub(lambda m: _SAID_AS["anywhere"][m.group(1).lower()], message)
+    m = _AT_START.match(text)
+    if m:
+        text = text[: m.start(1)] + _SAID_AS["at_start"][m.group(1).lower()] + text[m.end(1) :]
+    return text
+
+
 _TIMES = {"twice": 2, "two": 2, "three": 3, "both": 2}
 
 

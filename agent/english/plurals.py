@@ -79,3 +79,24 @@ def singular_word(word: str) -> str:
     if w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, str]:
+    groups = json.loads((DATA / "synonyms.json").read_text(encoding="utf-8"))["groups"]
+    return {w: g[0] for g in groups for w in g}
+
+
+def name_of(noun: str) -> str:
+    """The name of the group a singular noun belongs to ('bike' -> 'bicycle'), or the noun itself."""
+    return _synonyms().get(noun.lower(), noun.lower())
+
+
+def same_thing(a: str, b: str) -> bool:
+    """Whether two singular nouns name the same thing: equal, or words people use for the same thing ('bike' and
+    'bicycle', 'plane' and 'airplane'; data/synonyms.json)."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    names = _synonyms()
+    return a in names and names.get(b) == names[a]

@@ -57,7 +57,7 @@ _CHAT = re.compile(
 )
 
 _LEAD = re.compile(
-    r"^(?:(?:ok(?:ay)?|oh|ah|so|well|hey|hi|hello|right|alright|yeah|cool|great|nice|lovely|perfect|awesome|wonderful|"
+    r"^(?:(?:ok(?:ay)?|oh|ah|nah|so|well|hey|hi|hello|right|alright|yeah|cool|great|nice|lovely|perfect|awesome|wonderful|"
     r"brilliant|hm+|good\s+(?:morning|afternoon|evening|day)|dear\s+\w+)\b[\s,!.:-]*)+",
     re.I,
 )

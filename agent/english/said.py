@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.plurals import name_of, same_thing
 from picseek.agent.english.reading import clean
 from picseek.agent.state import SearchState, Subject, plural, singular
 
@@ -151,6 +152,7 @@ def _noun_token(doc, noun: str):
     """The token that names this thing in the text: the head word of the noun, singular or plural."""
     want = singular(noun.split()[-1])
     found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
+    found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")]
     return (nouns or found or [None])[0]
 
@@ -347,6 +349,7 @@ def _phrase_span(doc, tok) -> tuple[int, int]:
 def _removal_span(doc, tok) -> tuple[int, int]:
     """Token range of a thing with the words attached to it: its phrase, the preposition or participle clause that
     introduced it ('near a frisbee', 'holding a guitar in her lap', 'while staring at his cat', 'and a dog')."""
+    tok = _partitive_head(tok)
     conjuncts = [c for c in tok.children if c.dep_ == "conj" and c.i > tok.i]
     if conjuncts:  # "sunglasses and a helmet" without the sunglasses: "a helmet" stays where it was
         a, b = _phrase_span(doc, tok)
@@ -356,8 +359,13 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         a, b = _phrase_span(doc, tok)
         while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
             a -= 1
-        return a, b
+        # "2 eggs and a banana on a white countertop": what the last of a list stands on is where they all are
+        scene = [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and c.lower_ in _SCENE_PREPS]
+        return a, (min(c.left_edge.i for c in scene) - 1 if scene and not tok.head.dep_ == "pobj" else b)
     top = tok
+    clause = _marked_clause(doc, tok)
+    if clause is not None:  # "while holding an umbrella": the clause goes with its only object
+        return clause
     absolute = tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "pcomp" and tok.head.head.pos_ == "ADP"
     if absolute:  # "with many people standing around in the background": the whole phrase is about the thing
         top = tok.head.head
@@ -387,8 +395,12 @@ def _removal_span(doc, tok) -> tuple[int, int]:
                 top = h
                 continue
             break
+    top = _multiword_preposition(top)
     sub = list(top.subtree)
     a, b = sub[0].i, sub[-1].i
+    for c in top.children:  # "... that has sprinkles on it while another woman watches her": a clause of its own
+        if c.dep_ == "advcl" and c.i > tok.i and any(m.dep_ == "mark" for m in c.children):
+            b = min(b, c.left_edge.i - 1)
     while b + 1 < len(doc) and (
         a <= doc[b + 1].head.i <= b or doc[b + 1].dep_ == "prt" and doc[b + 1].head.i in (top.i, tok.i)
     ):
@@ -435,7 +447,62 @@ def _before_scene(doc, tok, top, b: int) -> int:
 
 
 def _only_child_of_content(verb, prep) -> bool:
-    return not any(c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod") and c.i != prep.i for c in verb.children)
+    """Whether the verb says nothing but this phrase ('standing by a fence'; not 'tied up with 2 people')."""
+    return not any(
+        c.dep_ in ("dobj", "attr", "prep", "advmod", "npadvmod", "prt") and c.i != prep.i for c in verb.children
+    )
+
+
+# Words that measure out a thing rather than name one: without the lettuce, "a lot of lettuce" goes whole.
+_PARTITIVES = frozenset(
+    "lot lots piece pieces slice slices bunch bunches pile piles couple pair pairs group groups bit bits handful "
+    "number heap heaps stack stacks set sets few variety assortment kind kinds sort type types plenty chunk chunks "
+    "bowl bowls plate plates dish dishes cup cups glass glasses box boxes bag bags basket baskets tray trays".split()
+)
+# The first word of prepositions made of several ("next to", "in front of", "on top of", "close to").
+_PREP_LEADS = frozenset({"next", "close", "near", "ahead", "out", "away", "apart", "front", "top"})
+_SCENE_PREPS = frozenset({"on", "in", "at", "inside", "outside", "near", "by", "under", "beside", "against"})
+
+
+def _partitive_head(tok):
+    """'lettuce' in 'a lot of lettuce' -> 'lot': the phrase to take out is the measure's."""
+    h = tok.head
+    if any(c.dep_ == "conj" for c in tok.children):  # "a stack of books and papers": the papers stay stacked
+        return tok
+    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in _PARTITIVES and h.head.i < tok.i:
+        return h.head
+    return tok
+
+
+def _multiword_preposition(top):
+    """'to' of 'next to' -> 'next'; 'of' of 'in front of' -> 'in': the whole preposition goes with its object."""
+    h = top.head
+    if top.dep_ == "prep" and h.lower_ in _PREP_LEADS and h.i == top.i - 1:
+        if h.lower_ in ("front", "top") and h.dep_ == "pobj" and h.head.i >= h.i - 2 and h.head.pos_ == "ADP":
+            return h.head  # "in front of", "on top of"
+        if h.lower_ not in ("front", "top") and h.pos_ in ("ADV", "ADJ", "ADP"):
+            return h
+    return top
+
+
+def _marked_clause(doc, tok) -> tuple[int, int] | None:
+    """'while holding an umbrella', 'as he carries a bag': a clause whose verb has this thing as its only object."""
+    if tok.dep_ != "dobj":
+        return None
+    verb = tok.head
+    marks = [c for c in verb.children if c.dep_ == "mark" and c.i < verb.i]
+    if not marks or marks[0].i == 0:
+        return None
+    content = [c for c in verb.children if c.dep_ not in ("mark", "aux", "neg", "advmod", "nsubj") and c.i != tok.i]
+    if content:
+        return None
+    a = marks[0].i
+    b = max(x.i for x in tok.subtree)
+    if b + 1 < len(doc) and not doc[b + 1].is_punct:
+        return None
+    while a - 1 >= 0 and doc[a - 1].is_punct:
+        a -= 1
+    return a, b
 
 
 _NP_MODS = frozenset({"det", "predet", "amod", "compound", "nummod", "quantmod", "poss", "nmod", "advmod"})
@@ -564,12 +631,18 @@ def named_in(phrases: list[str]) -> frozenset[str]:
         return frozenset()
     doc = parse(" ".join(phrases))
     setting = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.PLACEHOLDERS | L.PICTURE_WORDS
-    nouns = (t.lower_ for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people")
-    return frozenset(singular(w) for w in nouns if w not in setting)  # "night" is when, not a thing
+    nouns = [t.lower_ for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people" or _mistagged_noun(t)]
+    words = {singular(w) for w in nouns if w not in setting}  # "night" is when, not a thing
+    return frozenset(words | {name_of(w) for w in words})  # "the bike" is the description's "bicycle"
+
+
+def _mistagged_noun(t) -> bool:
+    """A word the tagger calls an adjective or verb where only a noun can stand: 'near a rusted hydrant'."""
+    return t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass") and t.pos_ in ("ADJ", "VERB") and t.tag_ not in ("VBG",)
 
 
 def _same(a: Subject, b: Subject) -> bool:
-    return singular(a.noun.split()[-1]) == singular(b.noun.split()[-1])
+    return same_thing(singular(a.noun.split()[-1]), singular(b.noun.split()[-1]))
 
 
 _SLOTS = ("place", "time", "season", "weather")
@@ -600,11 +673,11 @@ def edit(
     done: set[str] = set()
     for o, n in renamed:
         if rename(said, o, n):
-            done |= {singular(n.split()[-1]), singular(o.split()[-1])}
+            done |= {name_of(singular(n.split()[-1])), name_of(singular(o.split()[-1]))}
     old_req, new_req = old.required, new.required
     added, edited = [], False
     for s in new_req:
-        key = singular(s.noun.split()[-1])
+        key = name_of(singular(s.noun.split()[-1]))
         o = next((x for x in old_req if _same(x, s)), None)
         if o is None and key in done:
             continue
@@ -655,10 +728,11 @@ def edit(
             said.append(as_addition(described if described is not None else message))
     # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
     for o in old_req:  # things excluded or dropped this turn go with their attached words
-        if not any(_same(o, s) for s in new_req) and singular(o.noun.split()[-1]) not in done:
+        if not any(_same(o, s) for s in new_req) and name_of(singular(o.noun.split()[-1])) not in done:
             remove(said, o.noun)
     for x in new.excluded:
-        if not any(_same(x, y) for y in old.excluded) and singular(x.noun.split()[-1]) in named_in(said.phrases()):
+        gone = name_of(singular(x.noun.split()[-1]))
+        if not any(_same(x, y) for y in old.excluded) and gone in named_in(said.phrases()):
             if not x.color and not x.size and not x.adjectives:  # "no red cars" keeps the cars that are not red
                 remove(said, x.noun)
     for n in new.negatives:

@@ -24,6 +24,7 @@ from picseek.agent.english.answers import (
     split_qa,
     strip_phrase,
 )
+from picseek.agent.english.cues import said_as_known
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.reading import Reading, Thing, Value, read
@@ -46,7 +47,7 @@ def _keep(words: list[str], word: str) -> None:
 
 def _norm(message: str) -> str:
     text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.split()).strip()
+    return said_as_known(" ".join(text.split()).strip())
 
 
 class Tracker:

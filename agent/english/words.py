@@ -76,9 +76,10 @@ class Reading:
 
     def is_known(self, noun: str) -> bool:
         """Whether the description already names this thing, as a subject or anywhere in its words."""
+        from picseek.agent.english.plurals import name_of
         from picseek.agent.state import singular
 
-        return singular(noun.split()[-1]) in self.known
+        return name_of(singular(noun.split()[-1])) in self.known
 
     def thing_at(self, i: int | None) -> Thing | None:
         return next((t for t in self.things if t.i == i), None) if i is not None else None
@@ -221,7 +222,12 @@ def _named_before(t, r: Reading) -> bool:
     """A word the description already used as a noun is that noun again, however the small tagger reads it in a
     short follow-up ('make the surfboard yellow' tags 'surfboard' ADJ)."""
     low = t.lower_
-    return t.pos_ == "ADJ" and t.dep_ == "amod" and singular_word(low) in r.known and low not in L.COLORS
+    if singular_word(low) not in r.known:
+        return False
+    if low in L.COLORS:  # "no orange" after "... next to an orange": the fruit, when the parse makes it a noun
+        return t.pos_ == "NOUN" and t.tag_ != "NNS" and t.dep_ in ("ROOT", "dobj", "pobj", "nsubj", "conj")
+    # "drop the remote" tags 'remote' ADJ where only a noun can stand
+    return t.pos_ == "ADJ" and t.dep_ in ("amod", "dobj", "pobj", "nsubj", "nsubjpass", "ROOT", "conj")
 
 
 def _adjective(t) -> bool:
@@ -302,6 +308,7 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
     elif (
         low in L.COLORS
         and not (t.pos_ == "NOUN" and t.tag_ == "NNS")
+        and not _named_before(t, r)
         and not (t.dep_ == "pobj" and t.head.lower_ == "of")
     ):
         value = L.COLORS[low]
