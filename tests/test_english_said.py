@@ -140,6 +140,22 @@ def test_a_correction_renames_the_thing_in_place_however_it_is_said(correction):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
+    "switch",
+    [
+        "change of plan, find me some sailboats in a harbor",
+        "ok different search - some sailboats in a harbor",
+        "let me try another one: some sailboats in a harbor",
+        "Next: photos of some sailboats in a harbor",
+        "never mind all that, some sailboats in a harbor",
+    ],
+)
+def test_a_lead_that_starts_anew_leaves_only_the_new_description(switch):
+    st = said("a dog sits next to a cat", "no cat", switch)
+    assert st.text() == "some sailboats in a harbor" and st.negative_phrases() == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
     "description, removal, text",
     [
         ("a teddy bear missing its head next to a cat", "lose the cat", "a teddy bear missing its head"),

@@ -16,6 +16,10 @@ CORRECTION_CUES: tuple[str, ...] = tuple(_CUES["correction_cues"])  # "sorry", "
 # Words about the mistake itself, said before the correction ("wrong word, a tram not a bus"): not the picture's.
 CORRECTION_DISCOURSE: tuple[str, ...] = tuple(_CUES["correction_discourse"])
 SWITCH_CUES: tuple[str, ...] = tuple(_CUES["switch_cues"])  # a new search: "start over", "forget that"
+# Words that may stand around a switch cue before the new description: "ok, let me try another one: ..."
+SWITCH_LEAD_WORDS: frozenset[str] = frozenset(_CUES["switch_lead_words"])
+# Cues that start anew only as such a lead ("Next: ...", "try this instead: ..."), never inside a description
+SWITCH_LEAD_CUES: tuple[str, ...] = tuple(_CUES["switch_lead_cues"])
 # Weak switches: a switch only when a new thing follows ("let's look at mountains now").
 SOFT_SWITCH_CUES: tuple[str, ...] = tuple(_CUES["soft_switch_cues"])
 YES: tuple[str, ...] = tuple(_CUES["yes"])
@@ -76,3 +80,25 @@ def undo_steps(message: str) -> int:
 def alternation(phrases) -> str:
     """A regular-expression alternation of phrases (longest first; spaces match any whitespace)."""
     return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
+
+
+_SEPARATOR = re.compile(r"\s*(?:[:;,.!\u2014\u2013]|\s-+\s|\band\s+(?=(?:show|find|get|give|search)\b))\s*")
+
+
+def switch_lead(text: str) -> str | None:
+    """The new description after a lead that says the search starts anew, or None: "change of plan, find me a
+    street corner", "ok different search - some sailboats", "let me try another one: a man ...", "Next: photos
+    of a lighthouse". The lead is a switch cue with only lead words around it, ended by punctuation or "and show"."""
+    for m in _SEPARATOR.finditer(text):
+        lead, rest = text[: m.start()], text[m.end() :]
+        if not rest.strip() or len(lead.split()) > 12:
+            return None
+        low = " ".join(re.sub(r"[^\w\s']", " ", lead.lower()).split())
+        cue = re.search(rf"(?:^|\b)(?:{alternation(SWITCH_CUES + SWITCH_LEAD_CUES)})(?:\b|$)", low)
+        if cue is None:
+            continue  # "ok, ..." : a separator before the cue
+        around = (low[: cue.start()] + " " + low[cue.end() :]).split()
+        if all(w in SWITCH_LEAD_WORDS for w in around):
+            return rest.strip()
+        return None
+    return None

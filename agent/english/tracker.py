@@ -24,7 +24,7 @@ from picseek.agent.english.answers import (
     split_qa,
     strip_phrase,
 )
-from picseek.agent.english.cues import said_as_known
+from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.reading import Reading, Thing, Value, read
@@ -111,8 +111,12 @@ class Tracker:
                 if len(new) == 1 and len(old) == 1:  # "forget the surfers, just waves": the waves take their place
                     up.renamed.append((old[0].noun, _noun_as_said(m.group("rest"), new[0].noun)))
             return
-        text, strong = strip_phrase(text, L.SWITCH_CUES)
-        text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
+        lead = switch_lead(text)  # "change of plan, find me ...", "Next: photos of ...": all after the lead is new
+        if lead is not None:
+            text, strong, soft = lead, True, False
+        else:
+            text, strong = strip_phrase(text, L.SWITCH_CUES)
+            text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
         if not text:
             if strong:
                 self._reset(up)
@@ -346,6 +350,9 @@ def _as_said(r: Reading, t: Thing) -> str:
 
 def _without_switch_cue(text: str) -> str:
     """A new description after 'forget that,' / 'new search:' / "let's look at": the words after the cue."""
+    lead = switch_lead(text)
+    if lead is not None:
+        return lead
     for cues in (L.SWITCH_CUES, L.SOFT_SWITCH_CUES):
         text, found = strip_phrase(text, cues)
         if found:
