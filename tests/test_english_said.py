@@ -142,16 +142,16 @@ def test_a_correction_renames_the_thing_in_place_however_it_is_said(correction):
 @pytest.mark.parametrize(
     "switch",
     [
-        "change of plan, find me some sailboats in a harbor",
-        "ok different search - some sailboats in a harbor",
-        "let me try another one: some sailboats in a harbor",
-        "Next: photos of some sailboats in a harbor",
-        "never mind all that, some sailboats in a harbor",
+        "change of plan, find me two sailboats in a harbor",
+        "ok different search - two sailboats in a harbor",
+        "let me try another one: two sailboats in a harbor",
+        "Next: photos of two sailboats in a harbor",
+        "never mind all that, two sailboats in a harbor",
     ],
 )
 def test_a_lead_that_starts_anew_leaves_only_the_new_description(switch):
     st = said("a dog sits next to a cat", "no cat", switch)
-    assert st.text() == "some sailboats in a harbor" and st.negative_phrases() == []
+    assert st.text() == "two sailboats in a harbor" and st.negative_phrases() == []
 
 
 @pytest.mark.unit
