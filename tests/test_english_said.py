@@ -105,6 +105,7 @@ def test_filters_leave_the_text_and_become_filters():
         ),
         (("a cat on a sofa", "forget that, a vase filled with flowers"), "a vase filled with flowers", []),
         (("a black cat naps on a rug", "a small one"), "a small black cat naps on a rug", []),  # the head, not the rug
+        (("a man thrusts his hand forward", "i meant a woman"), "a woman thrusts his hand forward", []),
         (("a man riding a motorcycle with a helmet on", "no helmet"), "a man riding a motorcycle", ["helmet"]),
         (
             ("two cakes on a table with many people standing around in the background", "no people"),
@@ -131,6 +132,8 @@ def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives)
         "a tram rather than a bus",
         "not a bus but a tram",
         "oops, tram",
+        "tram, not bus",
+        "sorry - a tram, not a bus",
     ],
 )
 def test_a_correction_renames_the_thing_in_place_however_it_is_said(correction):

@@ -84,7 +84,16 @@ _REPLACE = re.compile(
     r"(?:with|for|by)\s+(?P<new>.+)$",
     re.I,
 )
-_RATHER = re.compile(r"^(?P<new>.+?)\s+rather\s+than\s+(?P<old>.+)$", re.I)
+_RATHER = re.compile(
+    r"^(?P<new>.+?)\s+rather\s+than\s+(?P<old>.+)$|"
+    # "a croissant, not a bagel", "kite, not parachute": two short noun phrases, the second denied
+    r"^(?P<new2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?),?\s+not\s+(?P<old2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$",
+    re.I,
+)
+
+
+_VALUES = (*L.COLORS, *L.SIZES, *L.TIME_WORDS, *L.SEASONS, *L.WEATHER)
+_COLOURISH = re.compile(r"^(?:an?\s+|the\s+)?(?:" + "|".join(map(re.escape, _VALUES)) + r")$", re.I)
 
 
 def clean(text: str) -> str:
@@ -92,9 +101,13 @@ def clean(text: str) -> str:
     me'); dashes as clause breaks. What is left is what the user describes."""
     text = _TAIL.sub("", _LEAD.sub("", _CHAT.sub(" ", text))).strip(" ,.;:!")
     text = _ASK.sub("", _MISTAKE.sub("", text))
-    m = _REPLACE.match(text) or _RATHER.match(text)
+    m = _REPLACE.match(text)
     if m:
         text = f"{m.group('new')} instead of {m.group('old')}"
+    elif m := _RATHER.match(text):
+        new, old = (m.group("new"), m.group("old")) if m.group("new") else (m.group("new2"), m.group("old2"))
+        if not (_COLOURISH.match(new) or _COLOURISH.match(old)):  # "red, not blue", "rain, not snow": as they are
+            text = f"{new} instead of {old}"
     return _SPLIT_DASH.sub(" , ", text)
 
 
@@ -132,7 +145,8 @@ def _cues(r: Reading, low: str, said: str) -> None:
     """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back. `said`:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
     r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and|&|\+)\b", low))
-    r.correction = find_phrase(said, L.CORRECTION_CUES) is not None or bool(re.match(r"^no+[,!.]?\s+\w", said))
+    r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))
+    r.correction = r.correction or bool(re.match(r"^no+[,!.]?\s+\w", said))
     r.reallow = find_phrase(low, L.REALLOW_PHRASES) is not None
     r.question = low.rstrip().endswith("?") or bool(_QUESTION.match(low))
     r.linked = bool(_LINKED.match(low))

@@ -369,7 +369,10 @@ def _head_thing(r: Reading, things: list[Thing]) -> Thing | None:
     def depth(tok) -> int:
         return sum(1 for a in [tok, *tok.ancestors][:-1] if a.dep_ != "conj")
 
-    return min(things, key=lambda t: (depth(r.doc[t.i]), -t.i))
+    least = min(depth(r.doc[t.i]) for t in things)
+    top = [t for t in things if depth(r.doc[t.i]) == least]
+    joined = any(r.doc[t.i].dep_ == "conj" for t in top)
+    return top[-1] if joined else top[0]  # "a man thrusts his hand": the man; "a dog and a ball": the ball
 
 
 def _predicated(r: Reading, t: Thing) -> bool:
