@@ -106,6 +106,17 @@ def test_filters_leave_the_text_and_become_filters():
         (("a cat on a sofa", "forget that, a vase filled with flowers"), "a vase filled with flowers", []),
         (("a black cat naps on a rug", "a small one"), "a small black cat naps on a rug", []),  # the head, not the rug
         (("a man thrusts his hand forward", "i meant a woman"), "a woman thrusts his hand forward", []),
+        (
+            ("a woman rides a horse down the street during the parade", "at night instead of during the parade"),
+            "a woman rides a horse down the street at night",
+            [],
+        ),
+        (
+            ("a man standing in a restaurant", "in his kitchen rather than a restaurant"),
+            "a man standing in his kitchen",
+            [],
+        ),
+        (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
         (("a man riding a motorcycle with a helmet on", "no helmet"), "a man riding a motorcycle", ["helmet"]),
         (
             ("two cakes on a table with many people standing around in the background", "no people"),

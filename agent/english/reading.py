@@ -87,7 +87,9 @@ _REPLACE = re.compile(
 _RATHER = re.compile(
     r"^(?P<new>.+?)\s+rather\s+than\s+(?P<old>.+)$|"
     # "a croissant, not a bagel", "kite, not parachute": two short noun phrases, the second denied
-    r"^(?P<new2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?),?\s+not\s+(?P<old2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$",
+    r"^(?P<new2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?),?\s+not\s+(?P<old2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$|"
+    # "not a bus but a tram", "not a bus, a tram"
+    r"^not\s+(?P<old3>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)\s*(?:,\s*|\s+but\s+)(?P<new3>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$",
     re.I,
 )
 
@@ -105,7 +107,7 @@ def clean(text: str) -> str:
     if m:
         text = f"{m.group('new')} instead of {m.group('old')}"
     elif m := _RATHER.match(text):
-        new, old = (m.group("new"), m.group("old")) if m.group("new") else (m.group("new2"), m.group("old2"))
+        new, old = next((m.group(f"new{k}"), m.group(f"old{k}")) for k in ("", "2", "3") if m.group(f"new{k}"))
         if not (_COLOURISH.match(new) or _COLOURISH.match(old)):  # "red, not blue", "rain, not snow": as they are
             text = f"{new} instead of {old}"
     return _SPLIT_DASH.sub(" , ", text)

@@ -625,6 +625,39 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
 # --- one turn --------------------------------------------------------------------------------------------------
 
 
+_ARTICLE = re.compile(r"^(?:a|an|the|some|his|her|their|its|my)\s+", re.I)
+
+
+def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
+    """The phrases with the words `old` replaced by `new` where they stand, keeping the description's own article
+    ('the bagel' -> 'the croissant' for "a croissant, not a bagel") and taking its preposition when `new` brings one
+    ('in a restaurant' -> 'in his kitchen'); None when the phrases do not have those words."""
+    bare, fresh = _ARTICLE.sub("", old.strip(" ,.;:!")).strip(), new.strip(" ,.;:!")
+    if len(bare) < 2 or not fresh or bare.lower() == _ARTICLE.sub("", fresh).lower():
+        return None
+    prep = _PREP.match(fresh) is not None and _PREP.match(bare) is None
+    pattern = re.compile(
+        (r"(?<![\w'])(?P<prep>" + _PREP.pattern[1:] + r"\s+)?" if prep else r"(?<![\w'])")
+        + r"(?P<art>(?:a|an|the|some|his|her|their|its|my)\s+)?"
+        + re.escape(bare)
+        + r"(?![\w'])",
+        re.I,
+    )
+    for k, phrase in enumerate(phrases):
+        m = pattern.search(phrase)
+        if m is None:
+            continue
+        if prep and m.group("prep"):
+            word = fresh  # "in his kitchen" for "in a restaurant"
+        else:
+            word = (m.group("art") or "") + _ARTICLE.sub("", fresh)
+        said = Said.of(list(phrases))
+        at = sum(len(p) + 1 for p in phrases[:k]) + m.start()
+        said.replace(at, at + len(m.group(0)), word)
+        return said.phrases()
+    return None
+
+
 def named_in(phrases: list[str]) -> frozenset[str]:
     """The things (singular nouns) the description's words name, wherever they stand."""
     if not phrases:

@@ -27,8 +27,8 @@ from picseek.agent.english.answers import (
 from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
-from picseek.agent.english.reading import Reading, Thing, Value, read
-from picseek.agent.english.said import edit, named_in
+from picseek.agent.english.reading import Reading, Thing, Value, clean, read
+from picseek.agent.english.said import edit, named_in, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -84,6 +84,10 @@ class Tracker:
             self.answers.qa(up, *qa)
         elif asked is not None and text:
             self.answers.answer(up, text, asked)
+        elif text and (swapped := self._swap_words(state, said)) is not None:
+            up.state = swapped  # "at night instead of during the parade": the words swapped where they stand
+            self._metadata(up.state, md, resolve)
+            return up
         elif text:
             self.statement(up, text)
         self._metadata(up.state, md, resolve)
@@ -92,6 +96,24 @@ class Tracker:
             state, up.state, said, up.reset, described, answered=bool(qa) or asked is not None, renamed=up.renamed
         )
         return up
+
+    def _swap_words(self, state: SearchState, said: str) -> SearchState | None:
+        """A message that puts new words in place of words the description has ("kite, not parachute", "at night
+        instead of during the parade", "replace the bus with a tram"): the words are replaced where they stand and
+        the typed view read again from them; exclusions, filters and references stay. None if the old words are
+        not in the description as said."""
+        m = _INSTEAD.match(clean(said))
+        if m is None or not state.phrases:
+            return None
+        phrases = replace_words(state.phrases, m.group("old"), m.group("new"))
+        if phrases is None:
+            return None
+        fresh = self.update(SearchState(), " ".join(phrases)).state
+        st = state.model_copy(deep=True)
+        kept = [s for s in state.subjects if s.excluded]
+        st.subjects = [s for s in fresh.subjects if not s.excluded] + kept
+        st.setting, st.words, st.focus, st.phrases = fresh.setting, fresh.words, fresh.focus, phrases
+        return st
 
     # --- statements ------------------------------------------------------------------------------
 
@@ -322,6 +344,9 @@ class Tracker:
             st.k = max(1, min(MAX_K, md.k))
         elif md.more:
             st.k = min(MAX_K, (st.k or 10) * 2)
+
+
+_INSTEAD = re.compile(r"^(?P<new>.+?)\s+instead\s+of\s+(?P<old>.+)$")
 
 
 def _noun_as_said(text: str, noun: str) -> str:
