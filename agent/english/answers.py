@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.cues import HEDGES, alternation
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, singular
 
@@ -182,9 +183,14 @@ def _none_of_these(text: str) -> tuple[bool, str]:
     return (True, (m.group("rest") or "").strip()) if m else (False, text)
 
 
+_HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")
+
+
 def _polarity(answer: str) -> tuple[str | None, str]:
     """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
     a = answer.strip(" .!,").lower()
+    bare = _HEDGE.sub("", a).strip(" .!,")
+    a = bare if bare and not _only(a, L.UNKNOWN) else a  # "definitely not" is a no, "i think there is" a yes
     if _only(a, L.UNKNOWN):
         return "unknown", ""
     if _only(a, L.YES):

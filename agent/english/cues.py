@@ -22,6 +22,8 @@ SWITCH_LEAD_WORDS: frozenset[str] = frozenset(_CUES["switch_lead_words"])
 SWITCH_LEAD_CUES: tuple[str, ...] = tuple(_CUES["switch_lead_cues"])
 # Weak switches: a switch only when a new thing follows ("let's look at mountains now").
 SOFT_SWITCH_CUES: tuple[str, ...] = tuple(_CUES["soft_switch_cues"])
+# Words that soften an answer without changing it: "definitely not", "i think there is", "pretty sure, two"
+HEDGES: tuple[str, ...] = tuple(_CUES["hedges"])
 YES: tuple[str, ...] = tuple(_CUES["yes"])
 NO: tuple[str, ...] = tuple(_CUES["no"])
 UNKNOWN: tuple[str, ...] = tuple(_CUES["unknown"])  # "i don't know", "no idea": the answer changes nothing
