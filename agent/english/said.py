@@ -169,6 +169,8 @@ def _colour_span(doc, tok) -> tuple[int, int] | None:
         or (doc[a - 1].lower_ in ("and", "-", ",") and a - 2 >= 0 and doc[a - 2].lower_ in L.COLORS)
     ):
         a -= 1
+    if b + 1 < tok.i and doc[b + 1].lower_ in ("colored", "coloured", "colour", "color", "toned", "tone"):
+        b += 1  # "the tan colored horse": the colour's own word goes with it
     # only colours that modify this noun: nothing but adjectives/compounds between them and it
     between = doc[b + 1 : tok.i]
     if any(t.pos_ in ("VERB", "ADP", "DET", "AUX") or t.is_punct for t in between):
