@@ -301,3 +301,20 @@ def test_the_english_package_imports_nothing_heavy():
     code += "print('spacy' in sys.modules, 'inflect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message, like, rest",
+    [
+        ("the third pic but with strawberries", [3], "but with strawberries"),
+        ("image 4, more like that please", [4], ", please"),
+        ("the first snow of winter", [], "the first snow of winter"),
+        ("ok first, dogs. second, brown ones", [], "ok first, dogs. second, brown ones"),
+    ],
+)
+def test_a_result_named_first_is_the_one_to_look_like(message, like, rest):
+    from picseek.agent.english.metadata import Metadata, take_references
+
+    md = Metadata()
+    assert take_references(message, md) == rest and md.like == like

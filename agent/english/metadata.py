@@ -45,6 +45,13 @@ _GOOD = re.compile(
     + r")\b",
     re.I,
 )
+# A result named first, then what to change: "the third pic but with strawberries", "image 4, more like that"
+_NAMED = (
+    r"(?:#\s*\d+|(?:image|picture|photo|result|pic|number|no\.?|nr\.?)\s*#?\s*\d+|"
+    r"the\s+(?:" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
+    r"(?:" + _ORD + r")\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))"  # not "first, dogs."
+)
+_LEADING = re.compile(r"^(?:(?:ok|okay|so|hmm|yes|yeah)[\s,]+)?(?P<refs>" + _NAMED + r")(?=\s*(?:,|\bbut\b|$))", re.I)
 _BAD = re.compile(
     r"(?:^|\b)(?P<refs>" + _REFS + r")\s+(?:is|are|was|were|looks?|seems?)\s+(?:wrong|bad|off|not\s+it|not\s+right|"
     r"not\s+what\s+i\s+want|way\s+off)\b",
@@ -110,7 +117,7 @@ def take_references(text: str, md: Metadata) -> str:
     """'more like #2 and #5' -> like [2, 5]; 'not like the first one' -> unlike [1]; '#3 is right' -> like [3]."""
     text = _GRID.sub(" ", text).strip()
     last: list[int] = []
-    patterns = ((_UNLIKE, md.unlike), (_BAD, md.unlike), (_LIKE, md.like), (_GOOD, md.like))
+    patterns = ((_UNLIKE, md.unlike), (_BAD, md.unlike), (_LIKE, md.like), (_GOOD, md.like), (_LEADING, md.like))
     while True:  # in the order they were said, so "that" can point at the one named just before
         found = [(m, into) for p, into in patterns if (m := p.search(text))]
         if not found:
