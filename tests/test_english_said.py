@@ -318,3 +318,9 @@ def test_a_result_named_first_is_the_one_to_look_like(message, like, rest):
 
     md = Metadata()
     assert take_references(message, md) == rest and md.like == like
+
+
+@pytest.mark.unit
+def test_a_word_said_twice_is_never_an_exclusion():
+    st = said("a dog sitting on a floor facing a television that is sitting above a fireplace")
+    assert st.negative_phrases() == [] and st.to_query().negatives == []

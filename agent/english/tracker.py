@@ -216,10 +216,8 @@ class Tracker:
                 self.setting(st, v, r.reallow)
             elif v.slot == "adjective" and (r.about_picture or st.focused() is None):
                 _keep(st.negatives if v.negative else st.words, str(v.value))
-            elif v.slot == "word" and not v.negative and v.value not in st.words:
-                st.words.append(str(v.value))
-            elif v.slot == "word":
-                st.negatives.append(str(v.value))
+            elif v.slot == "word":  # a word said twice ("sitting ... that is sitting") is kept once, not negated
+                _keep(st.negatives if v.negative else st.words, str(v.value))
 
     def _noun_correction(self, st: SearchState, r: Reading, named: list[Thing], by_thing) -> set[int]:
         """A thing changes noun, keeping its modifiers: 'sorry, I meant a truck' (the thing in focus), 'truck not
