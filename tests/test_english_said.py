@@ -117,6 +117,7 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
+        (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
         (("a man riding a motorcycle with a helmet on", "no helmet"), "a man riding a motorcycle", ["helmet"]),
         (
             ("two cakes on a table with many people standing around in the background", "no people"),

@@ -598,6 +598,22 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -
     return True
 
 
+def swap_adjective(said: Said, slot: str, old_value, word: str) -> bool:
+    """A setting said as an adjective of a thing ('on this rainy morning', 'a snowy street corner') swapped for the
+    message's own adjective of the same kind ('snowy instead'), where it stands."""
+    if word not in _SETTING_WORDS.get(slot, {}):
+        return False
+    doc = parse(said.text)
+    words = _SETTING_WORDS[slot]
+    old = next((t for t in doc if words.get(t.lower_) == old_value), None)
+    if old is None or old.dep_ != "amod" or old.head.pos_ not in ("NOUN", "PROPN") or old.head.lower_ in words:
+        return False
+    if parse(f"a {word} street")[1].pos_ != "ADJ":
+        return False  # "snow instead": a noun, said as its own phrase
+    said.replace(_char(doc, old.i), _end(doc, old.i), word)
+    return True
+
+
 def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
     doc = parse(said.text)
     span = _setting_span(doc, slot, old_value, old_place)
@@ -739,6 +755,9 @@ def edit(
         if slot == "place" and (added or edited):
             continue  # "with a dog at her feet": the place is part of what is added, not a new place
         if a and b:
+            bare = slot != "place" and not _PREP.match(strip_framing(message))  # "rainy instead", not "on a rainy day"
+            if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
+                continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
             if not swap_setting(said, slot, a, old.setting.place, phrase):
                 new_setting.append(slot)
