@@ -131,7 +131,7 @@ class Answers:
         if (
             asked.kind == "presence"
             and not asked.noun
-            and (polarity == "no" and not rest or _only(text, ("nothing else",)))
+            and (polarity == "no" and (not rest or _none_of_these(rest)[0]) or _only(text, ("nothing else",)))
         ):
             self._exclude_options(up.state, asked)
             return
@@ -172,7 +172,7 @@ def split_qa(text: str) -> tuple[str, str] | None:
 
 _NONE = re.compile(
     r"^(?:none\s+of\s+(?:these|those|them|the\s+above)|neither(?:\s+of\s+(?:them|those|these))?|none|"
-    r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one)"
+    r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one|" + alternation(L.NONE_OF_THESE) + r")"
     r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$)"
 )
 
