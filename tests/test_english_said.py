@@ -118,6 +118,20 @@ def test_filters_leave_the_text_and_become_filters():
         ),
         (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
         (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
+        (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
+        (("a man in the snow", "can there be a dog too"), "a man in the snow with a dog", []),
+        (
+            ("the girl leads the horse", "there should be a pony following"),
+            "the girl leads the horse with a pony following",
+            [],
+        ),
+        (("a woman working on a laptop", "make the laptop silver"), "a woman working on a silver laptop", []),
+        (("a cake that has sprinkles on it", "no sprinkles on the cake"), "a cake", ["sprinkles"]),
+        (
+            ("the players are rowing on the water", "show me a man with a beard surrounded by people instead"),
+            "a man with a beard surrounded by people",
+            [],
+        ),
         (("a man riding a motorcycle with a helmet on", "no helmet"), "a man riding a motorcycle", ["helmet"]),
         (
             ("two cakes on a table with many people standing around in the background", "no people"),

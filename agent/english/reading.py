@@ -143,12 +143,19 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
     return r
 
 
+_THERE_BE = re.compile(
+    r"^(?:(?:and|also|maybe)\s+)?(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be\b"
+)
+
+
 def _cues(r: Reading, low: str, said: str) -> None:
     """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back. `said`:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
-    r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and|&|\+)\b", low))
+    r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and\b|&|\+)", low))
+    r.add = r.add or bool(_THERE_BE.match(low))  # "there should be a pony following", "can there be a dog"
     r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))
     r.correction = r.correction or bool(re.match(r"^no+[,!.]?\s+\w", said))
+    r.correction = r.correction and not _THERE_BE.match(low)  # "there should be" adds; "it should be" corrects
     r.reallow = find_phrase(low, L.REALLOW_PHRASES) is not None
     r.question = low.rstrip().endswith("?") or bool(_QUESTION.match(low))
     r.linked = bool(_LINKED.match(low))

@@ -54,9 +54,10 @@ _TRAIL = re.compile(
 )
 # A command that adds a thing: "add a pigeon", "also a seal", "there should also be a dog watching".
 _ADD = re.compile(
-    r"^(?:please\s+)?(?:(?:and\s+)?also(?:\s+add)?|add|plus|include|put|throw\s+in|insert|bring\s+in|"
-    r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:i'?d|i\s+would)\s+like|i\s+want|can\s+you\s+add|"
-    r"(?:it|they)\s+should\s+(?:also\s+)?have|give\s+it)\b[\s,:]*",
+    r"^(?:please\s+)?(?:(?:and\s+)?also(?:\s+add)?|add|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
+    r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
+    r"(?:i'?d|i\s+would)\s+like|i\s+want|can\s+you\s+add|"
+    r"(?:it|they)\s+should\s+(?:also\s+)?have|give\s+it)(?:\b|(?<=\+))[\s,:]*",
     re.I,
 )
 
@@ -754,6 +755,8 @@ def edit(
             continue
         if slot == "place" and (added or edited):
             continue  # "with a dog at her feet": the place is part of what is added, not a new place
+        if slot == "place" and b and not a and _names_a_thing(b, in_text):
+            continue  # "no sprinkles on the cake": where the excluded thing is, the cake the text already has
         if a and b:
             bare = slot != "place" and not _PREP.match(strip_framing(message))  # "rainy instead", not "on a rainy day"
             if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
@@ -818,6 +821,11 @@ def _thing_said(message: str, s: Subject) -> str:
     if many:
         return " ".join(words)
     return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
+
+
+def _names_a_thing(place: str, in_text: frozenset[str]) -> bool:
+    words = re.findall(r"[a-z]+", place.lower())
+    return bool(words) and name_of(singular(words[-1])) in in_text
 
 
 def _view(st: SearchState) -> tuple:

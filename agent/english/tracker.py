@@ -139,6 +139,9 @@ class Tracker:
         else:
             text, strong = strip_phrase(text, L.SWITCH_CUES)
             text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
+            m = _ASKED_INSTEAD.match(text)
+            if m and not strong and len(m.group("what").split()) >= 5:  # "show me <a whole new scene> instead"
+                text, soft = m.group("what"), True
         if not text:
             if strong:
                 self._reset(up)
@@ -344,6 +347,9 @@ class Tracker:
             st.k = min(MAX_K, (st.k or 10) * 2)
 
 
+_ASKED_INSTEAD = re.compile(
+    r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
+)
 _INSTEAD = re.compile(r"^(?P<new>.+?)\s+instead\s+of\s+(?P<old>.+)$")
 
 

@@ -373,8 +373,8 @@ def _noun(t, r: Reading, neg: list[bool]) -> None:
     head_is_placeholder = head.lower_ in L.PLACEHOLDERS or head.lemma_.lower() in L.PLACEHOLDERS
     head_is_placeholder = head_is_placeholder or head.lower_ in L.PLACE_ADVERBS or head.lower_ in L.PICTURE_WORDS
     if t.dep_ in ("compound", "amod", "nmod") and t.i < head.i and _nounlike(head) and not head_is_placeholder:
-        if head.lower_ not in L.PICTURE_WORDS and t.pos_ in NOUN_POS:
-            return  # part of the head's noun: "sports car", "living room"
+        if head.lower_ not in L.PICTURE_WORDS and t.pos_ in NOUN_POS and head.lower_ not in L.COLORS:
+            return  # part of the head's noun: "sports car", "living room"; not "make the laptop silver"
     if t.dep_ in ("compound", "amod") and head_is_placeholder and any(c.lower_ == "of" for c in head.children):
         r.values.append(Value("word", low, t.i, neg[t.i]))  # "retro photos of a diner": about the picture
         return
