@@ -119,6 +119,8 @@ def test_filters_leave_the_text_and_become_filters():
         (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
         (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
         (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
+        (("a man in the snow with a parachute", "sorry — kite, not parachute"), "a man in the snow with a kite", []),
+        (("a donkey on the beach", "at sunset", "no, at sunrise"), "a donkey on the beach at sunrise", []),
         (("a man in the snow", "can there be a dog too"), "a man in the snow with a dog", []),
         (
             ("the girl leads the horse", "there should be a pony following"),

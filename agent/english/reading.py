@@ -76,7 +76,7 @@ _ASK = re.compile(
 )
 
 
-_MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,!.:;-]*)+", re.I)
+_MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,!.:;\u2013\u2014-]*)+", re.I)
 # "replace the bus with a tram", "swap the bus for a tram", "a tram rather than a bus": said the one way the reader
 # reads a correction, "a tram instead of the bus"
 _REPLACE = re.compile(

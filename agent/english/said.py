@@ -43,12 +43,12 @@ _LEAD = re.compile(
     r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
     r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
     r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
-    r"(?:it\s+)?(?:seems|looks)(?:\s+like)?|pretty\s+sure|rather|that(?=\s*[,.:])|"
+    r"(?:it\s+)?(?:seems|looks)(?:\s+like)?|pretty\s+sure|rather|that(?=\s*[,.:])|no(?=\s*,)|nah|"
     r"(?:the\s+|those\s+|these\s+)?ones?(?=\s+(?:with|without|that|which|where|in|on|at|by|near)\b))\b[\s,:.!-]*",
     re.I,
 )
 _TRAIL = re.compile(
-    r"[\s,]*\b(?:instead|now|please|pls|thanks|thank\s+you|too|as\s+well|then|again|i\s+think|i\s+believe|"
+    r"[\s,]*\b(?:instead|rather|now|please|pls|thanks|thank\s+you|too|as\s+well|then|again|i\s+think|i\s+believe|"
     r"in\s+(?:it|there|the\s+(?:photo|picture|image))(?:\s+too)?)\s*[.!]*$",
     re.I,
 )
