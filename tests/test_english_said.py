@@ -119,6 +119,8 @@ def test_filters_leave_the_text_and_become_filters():
         (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
         (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
         (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
+        (("several people are playing frisbee at a park", "4 people"), "4 people are playing frisbee at a park", []),
+        (("a group of skiers waiting for the lift", "just 2 skiers"), "2 skiers waiting for the lift", []),
         (("a man in the snow with a parachute", "sorry — kite, not parachute"), "a man in the snow with a kite", []),
         (("a donkey on the beach", "at sunset", "no, at sunrise"), "a donkey on the beach at sunrise", []),
         (("a man in the snow", "can there be a dog too"), "a man in the snow with a dog", []),
@@ -341,3 +343,14 @@ def test_a_result_named_first_is_the_one_to_look_like(message, like, rest):
 def test_a_word_said_twice_is_never_an_exclusion():
     st = said("a dog sitting on a floor facing a television that is sitting above a fireplace")
     assert st.negative_phrases() == [] and st.to_query().negatives == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer, added", [("i think so", True), ("definitely not", False), ("not that i remember", False)]
+)
+def test_a_hedged_answer_keeps_its_yes_or_no(answer, added):
+    st = said("a woman standing in front of the mixer", answer, asked=Question(kind="presence", noun="bowl"))
+    assert ("bowl" in st.text()) is added and (["bowl"] if not added else []) == [
+        singular_word(n) for n in st.negative_phrases()
+    ]

@@ -190,7 +190,8 @@ def _polarity(answer: str) -> tuple[str | None, str]:
     """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
     a = answer.strip(" .!,").lower()
     bare = _HEDGE.sub("", a).strip(" .!,")
-    a = bare if bare and not _only(a, L.UNKNOWN) else a  # "definitely not" is a no, "i think there is" a yes
+    said = any(a in ws or _only(a, ws) for ws in (L.UNKNOWN, L.YES, L.NO))  # "i think so" is a yes as it is
+    a = bare if bare and not said else a  # "definitely not" is a no, "i think there is" a yes
     if _only(a, L.UNKNOWN):
         return "unknown", ""
     if _only(a, L.YES):

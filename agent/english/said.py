@@ -305,9 +305,15 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         k -= 1
     first = k + 1
     count_toks = [
-        t for t in doc[first : tok.i] if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS
+        t
+        for t in doc[first : tok.i]
+        if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS or t.lower_ in _QUANTIFIERS
     ]
     del lefts
+    h = tok.head
+    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in _COLLECTIVES and h.head.i == h.i - 1:
+        group = h.head  # "a group of skiers" -> "2 skiers": the group's words are the count said before
+        count_toks = [x for x in doc[group.left_edge.i : h.i + 1]]
     noun_text = noun_said or (plural(tok.text) if many else singular(tok.text))
     if not many and noun_said is None:
         noun_text = singular(tok.lower_)
@@ -320,6 +326,10 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
+
+
+_QUANTIFIERS = frozenset("several many some few numerous multiple various countless".split())
+_COLLECTIVES = frozenset("group bunch couple lot lots number herd flock crowd pack pair team line row set".split())
 
 
 def rename(said: Said, old: str, new_said: str) -> bool:
@@ -690,7 +700,13 @@ def named_in(phrases: list[str]) -> frozenset[str]:
 
 def _mistagged_noun(t) -> bool:
     """A word the tagger calls an adjective or verb where only a noun can stand: 'near a rusted hydrant'."""
-    return t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass") and t.pos_ in ("ADJ", "VERB") and t.tag_ not in ("VBG",)
+    if t.pos_ not in ("ADJ", "VERB", "ADV") or t.tag_ == "VBG":
+        return False
+    if t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass") and t.pos_ != "ADV":
+        return True
+    # "pass a yellow fire hydrant": the last word after a noun, which the parse made an adverb
+    doc = t.doc
+    return t.i > 0 and doc[t.i - 1].pos_ == "NOUN" and (t.i == len(doc) - 1 or doc[t.i + 1].is_punct)
 
 
 def _same(a: Subject, b: Subject) -> bool:
