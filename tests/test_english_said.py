@@ -354,3 +354,13 @@ def test_a_hedged_answer_keeps_its_yes_or_no(answer, added):
     assert ("bowl" in st.text()) is added and (["bowl"] if not added else []) == [
         singular_word(n) for n in st.negative_phrases()
     ]
+
+
+@pytest.mark.unit
+def test_nothing_like_that_answers_the_question_and_marks_no_result():
+    asked = Question(
+        kind="presence", options=["car", "boat", "ball"], text="What else is in it — a car, a boat or a ball?"
+    )
+    st = said("a red tree", "nothing like that", asked=asked)
+    assert sorted(singular_word(n) for n in st.negative_phrases()) == ["ball", "boat", "car"]
+    assert st.unlike == [] and st.text() == "a red tree"

@@ -113,16 +113,22 @@ _GRID = re.compile(
 )
 
 
-def take_references(text: str, md: Metadata) -> str:
-    """'more like #2 and #5' -> like [2, 5]; 'not like the first one' -> unlike [1]; '#3 is right' -> like [3]."""
+def take_references(text: str, md: Metadata, pointing: bool = True) -> str:
+    """'more like #2 and #5' -> like [2, 5]; 'not like the first one' -> unlike [1]; '#3 is right' -> like [3].
+    `pointing=False` (picseek asked a question): a bare 'that' / 'it' is about the question ("nothing like that"
+    answers "what else is in it?"), not a result."""
     text = _GRID.sub(" ", text).strip()
     last: list[int] = []
     patterns = ((_UNLIKE, md.unlike), (_BAD, md.unlike), (_LIKE, md.like), (_GOOD, md.like), (_LEADING, md.like))
+    start = 0
     while True:  # in the order they were said, so "that" can point at the one named just before
-        found = [(m, into) for p, into in patterns if (m := p.search(text))]
+        found = [(m, into) for p, into in patterns if (m := p.search(text, start))]
         if not found:
             return text
         m, into = min(found, key=lambda f: (f[0].start(), -len(f[0].group(0))))
+        if not pointing and not last and all(x.group("that") for x in _ONE_RE.finditer(m.group("refs"))):
+            start = m.end()  # "nothing like that": an answer, left to be read as one
+            continue
         values = _ref_values(m.group("refs"), last)
         for v in values:
             if v not in into:

@@ -69,7 +69,7 @@ class Tracker:
         """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id."""
         text = _norm(message)
         md = Metadata()
-        text = take_references(text, md)
+        text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
