@@ -644,6 +644,11 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
+    if span is not None:
+        a = span[0]
+        while a > 0 and doc[a - 1].lower_ in ("early", "late", "very", "just", "right", "really"):
+            a -= 1  # "early in the morning"
+        span = (a, span[1])
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
     bare = _SETTING_WORDS.get(slot, {}).get(phrase.lower()) == value
     if bare and not _PREP.match(phrase):  # "make it night": a bare word, said the way the setting is said
