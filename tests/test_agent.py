@@ -393,6 +393,8 @@ def test_a_reason_names_the_words_the_caption_has_and_lacks():
         ("go back to the beach photos with a dog", False),
         ("undo the dog and add a cat", False),
         ("Scratch that last one", True),
+        ("it was back there", False),
+        ("the back one", False),
         ("oh wait, put it back the way it was", True),
         ("more like the previous one", False),
         ("scratch that, show me dogs", False),

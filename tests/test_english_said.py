@@ -199,7 +199,7 @@ def test_a_lead_that_starts_anew_leaves_only_the_new_description(switch):
         ("2 eggs and a banana on a white countertop", "take the banana away", "2 eggs on a white countertop"),
         ("a woman standing with her bicycle on a sidewalk", "take out the bike", "a woman standing on a sidewalk"),
         ("a man sitting in the snow with a parachute", "w/o the parachute", "a man sitting in the snow"),
-        ("a dish of rice next to a dish of carrots", "hold the carrots", "a dish of rice"),
+        ("a dish of rice next to a dish of carrots", "nix the carrots", "a dish of rice"),
         ("vegetables in bowls on a counter next to an orange", "No orange", "vegetables in bowls on a counter"),
         ("a man with a wii remote in his hand", "actually drop the remote", "a man"),
         ("a keyboard in front of a stack of books and papers", "no books", "a keyboard in front of a stack of papers"),
@@ -365,3 +365,45 @@ def test_nothing_like_that_answers_the_question_and_marks_no_result():
     st = said("a red tree", "nothing like that", asked=asked)
     assert sorted(singular_word(n) for n in st.negative_phrases()) == ["ball", "boat", "car"]
     assert st.unlike == [] and st.text() == "a red tree"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text, negatives",
+    [
+        # a denied thing the description does not have is excluded; nothing is renamed
+        (("a girl with a kite", "kite not balloon"), "a girl with a kite", ["balloon"]),
+        (("a red car", "car, not truck"), "a red car", ["truck"]),
+        (("a dog", "definitely not a puppy"), "a dog", ["puppy"]),
+        # descriptions that only look like edits
+        (("trade show booths with colorful banners",), "trade show booths with colorful banners", []),
+        (("a sign in a sans serif font",), "a sign in a sans serif font", []),
+        (("a jet ski on a lake", "no airplane"), "a jet ski on a lake", ["airplane"]),
+        (
+            ("a car parked on a street", "next to a wrong way sign"),
+            "a car parked on a street next to a wrong way sign",
+            [],
+        ),
+        (("a dog on a couch", "next to it, a cat"), "a dog on a couch next to it, a cat", []),
+    ],
+)
+def test_what_only_looks_like_an_edit_is_read_as_said(messages, text, negatives):
+    st = said(*messages)
+    assert st.text() == text
+    assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(singular_word(n) for n in negatives)
+
+
+@pytest.mark.unit
+def test_hold_the_baby_never_excludes_the_baby():
+    st = said("a woman holding a baby", "hold the baby")
+    assert st.text().startswith("a woman holding a baby") and st.negative_phrases() == []
+
+
+@pytest.mark.unit
+def test_a_denial_then_a_thing_keeps_both_sides():
+    asked = Question(kind="presence", noun="person", text="Is there a person?")
+    st = said("a bench in a park", "not one person, just pigeons", asked=asked)
+    assert "person" not in st.text() and "pigeons" in st.text()
+    options = Question(kind="presence", options=["car", "boat"], text="What else is in it — a car or a boat?")
+    st = said("a red tree", "no, none of them, just grass", asked=options)
+    assert "grass" in st.text() and sorted(singular_word(n) for n in st.negative_phrases()) == ["boat", "car"]

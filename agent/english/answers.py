@@ -134,6 +134,9 @@ class Answers:
             and (polarity == "no" and (not rest or _none_of_these(rest)[0]) or _only(text, ("nothing else",)))
         ):
             self._exclude_options(up.state, asked)
+            after = _none_of_these(rest)[1] if rest else ""
+            if after:  # "no, none of them, just grass": what follows is said about the picture
+                self.reader.statement(up, after, refine=True)
             return
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
@@ -192,6 +195,8 @@ def _polarity(answer: str) -> tuple[str | None, str]:
     bare = _HEDGE.sub("", a).strip(" .!,")
     said = any(a in ws or _only(a, ws) for ws in (L.UNKNOWN, L.YES, L.NO))  # "i think so" is a yes as it is
     a = bare if bare and not said else a  # "definitely not" is a no, "i think there is" a yes
+    if a == "not":
+        return "no", ""
     if _only(a, L.UNKNOWN):
         return "unknown", ""
     if _only(a, L.YES):

@@ -10,6 +10,12 @@ from pathlib import Path
 
 _CUES = json.loads((Path(__file__).parent / "data" / "cues.json").read_text(encoding="utf-8"))
 
+
+def alternation(phrases) -> str:
+    """A regular-expression alternation of phrases (longest first; spaces match any whitespace)."""
+    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
+
+
 ADD_PHRASES: tuple[str, ...] = tuple(_CUES["add_phrases"])  # the message adds to the search: "with", "also"
 REALLOW_PHRASES: tuple[str, ...] = tuple(_CUES["reallow_phrases"])  # allowed again: "is fine", "bring back"
 CORRECTION_CUES: tuple[str, ...] = tuple(_CUES["correction_cues"])  # "sorry", "i meant", "make that"
@@ -43,7 +49,7 @@ _ANYWHERE = re.compile(
     r"(?<![\w/])(" + "|".join(map(re.escape, sorted(_SAID_AS["anywhere"], key=len, reverse=True))) + r")(?![\w/])",
     re.I,
 )
-# at the start, and only before "the"/"that"/"those"/"all": "hold the carrots" but "hold on"; "scrap that" is a switch
+# at the start of a follow-up, and only before a determiner: "nix the fence", never "nix" inside a description
 _AT_START = re.compile(
     r"^(?:(?:actually|and|oh|ok|okay|please|sorry|also)[\s,]+)*("
     + "|".join(map(re.escape, _SAID_AS["at_start"]))
@@ -52,55 +58,61 @@ _AT_START = re.compile(
 )
 
 
-def said_as_known(message: str) -> str:
-    """The message with cue words the parser does not know said the way it does ('w/o' -> 'without', 'hold the
-    carrots' -> 'without the carrots'); everything else as typed."""
+def said_as_known(message: str, follow_up: bool = True) -> str:
+    """The message with cue words the parser does not know said the way it does ('w/o' -> 'without', in a
+    follow-up 'nix the fence' -> 'remove the fence'); everything else as typed."""
     text = _ANYWHERE.sub(lambda m: _SAID_AS["anywhere"][m.group(1).lower()], message)
-    m = _AT_START.match(text)
+    m = _AT_START.match(text) if follow_up else None
     if m:
         text = text[: m.start(1)] + _SAID_AS["at_start"][m.group(1).lower()] + text[m.end(1) :]
     return text
 
 
 _TIMES = {"twice": 2, "two": 2, "three": 3, "both": 2}
+_UNDO_CUE = re.compile(rf"\b(?:{alternation(UNDO_CUES)})\b")
 
 
 def undo_steps(message: str) -> int:
     """How many changes the message, as a whole, asks to take back: 0 when it is not an undo ("a dog's back", "go
-    back to the beach photos"), 2 for "undo twice" / "go back two steps"."""
-    text = " ".join(re.sub(r"[^\w\s']", " ", message.lower().replace("’", "'")).split())
+    back to the beach photos", "it was back there"), 2 for "undo twice" / "go back 2 steps"."""
+    text = " ".join(re.sub(r"[^\w\s']", " ", message.lower().replace("\u2019", "'")).split())
     words = text.split()
-    if not words or len(words) > 14 or any(w not in UNDO_WORDS for w in words):
+    if not words or len(words) > 14 or any(w not in UNDO_WORDS and not _small_number(w) for w in words):
         return 0
-    if re.search(rf"\b(?:{alternation(UNDO_CUES)})\b", text) is None:
+    if text not in ("back", "cancel") and _UNDO_CUE.search(text) is None:
         return 0
     if words.count("undo") > 1:
         return words.count("undo")
-    return next((n for w, n in _TIMES.items() if w in words), 1)
+    digits = [int(w) for w in words if _small_number(w)]
+    return digits[0] if digits else next((n for w, n in _TIMES.items() if w in words), 1)
 
 
-def alternation(phrases) -> str:
-    """A regular-expression alternation of phrases (longest first; spaces match any whitespace)."""
-    return "|".join(r"\s+".join(map(re.escape, p.split())) for p in sorted(phrases, key=len, reverse=True))
+def _small_number(word: str) -> bool:
+    return word.isdigit() and 1 <= int(word) <= 9
 
 
 _SEPARATOR = re.compile(r"\s*(?:[:;,.!\u2014\u2013]|\s-+\s|\band\s+(?=(?:show|find|get|give|search)\b))\s*")
+_SWITCH_CUE = re.compile(rf"(?:^|\b)(?:{alternation(SWITCH_CUES)})(?:\b|$)")
+_LEAD_CUE = re.compile(rf"(?:^|\b)(?:{alternation(SWITCH_LEAD_CUES)})(?:\s+(?:now|instead|please|then))*$")
+_EDIT_START = re.compile(r"^(?:add|make|remove|with|without|and|no|not|but|also|plus|change|turn|put)\b", re.I)
 
 
 def switch_lead(text: str) -> str | None:
     """The new description after a lead that says the search starts anew, or None: "change of plan, find me a
     street corner", "ok different search - some sailboats", "let me try another one: a man ...", "Next: photos
-    of a lighthouse". The lead is a switch cue with only lead words around it, ended by punctuation or "and show"."""
+    of a lighthouse". The lead is a switch cue with only lead words around it, ended by punctuation or "and show";
+    a lead-only cue ("next", "try this") must end the lead, and what follows must not be an edit ("next, add a
+    ball"; "next to it, a cat" is no lead at all)."""
     for m in _SEPARATOR.finditer(text):
-        lead, rest = text[: m.start()], text[m.end() :]
-        if not rest.strip() or len(lead.split()) > 12:
+        lead, rest = text[: m.start()], text[m.end() :].strip()
+        if not rest or len(lead.split()) > 12:
             return None
         low = " ".join(re.sub(r"[^\w\s']", " ", lead.lower()).split())
-        cue = re.search(rf"(?:^|\b)(?:{alternation(SWITCH_CUES + SWITCH_LEAD_CUES)})(?:\b|$)", low)
+        cue = _SWITCH_CUE.search(low) or _LEAD_CUE.search(low)
         if cue is None:
             continue  # "ok, ..." : a separator before the cue
         around = (low[: cue.start()] + " " + low[cue.end() :]).split()
-        if all(w in SWITCH_LEAD_WORDS for w in around):
-            return rest.strip()
+        if all(w in SWITCH_LEAD_WORDS for w in around) and not _EDIT_START.match(rest):
+            return rest
         return None
     return None

@@ -47,7 +47,7 @@ _GOOD = re.compile(
 )
 # A result named first, then what to change: "the third pic but with strawberries", "image 4, more like that"
 _NAMED = (
-    r"(?:#\s*\d+|(?:image|picture|photo|result|pic|number|no\.?|nr\.?)\s*#?\s*\d+|"
+    r"(?:#\s*\d+|(?:image|picture|photo|result|pic)\s*#?\s*\d+|"
     r"the\s+(?:" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
     r"(?:" + _ORD + r")\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))"  # not "first, dogs."
 )

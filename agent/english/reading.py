@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import CORRECTION_DISCOURSE, SIGN_OFFS, TERMS_OF_ADDRESS, alternation
+from picseek.agent.english.cues import CORRECTION_DISCOURSE, HEDGES, NO, SIGN_OFFS, TERMS_OF_ADDRESS, YES, alternation
 from picseek.agent.english.language import parse
 from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
 from picseek.agent.english.words import NOUN_POS, Reading, Thing, Value, classify
@@ -79,22 +79,24 @@ _ASK = re.compile(
 _MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,!.:;\u2013\u2014-]*)+", re.I)
 # "replace the bus with a tram", "swap the bus for a tram", "a tram rather than a bus": said the one way the reader
 # reads a correction, "a tram instead of the bus"
+_DET = r"(?:a|an|the|some|that|this|those|these|his|her|its|their|my)\s+"
+_NP = r"(?:" + _DET + r")?\w+(?:\s+\w+)?"
+# "replace the bus with a tram", "swap the bus for a tram": a determiner before the old words
 _REPLACE = re.compile(
-    r"^(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?(?:replace|swap|switch|exchange|trade)\s+(?P<old>.+?)\s+"
+    r"^(?:(?:can|could|would)\s+you\s+)?(?:please\s+)?(?:replace|swap|exchange)\s+(?P<old>" + _DET + r".+?)\s+"
     r"(?:with|for|by)\s+(?P<new>.+)$",
     re.I,
 )
 _RATHER = re.compile(
-    r"^(?P<new>.+?)\s+rather\s+than\s+(?P<old>.+)$|"
+    r"^(?P<new>.+?)\s+(?:rather\s+than|instead\s+of)\s+(?P<old>.+)$|"
     # "a croissant, not a bagel", "kite, not parachute": two short noun phrases, the second denied
-    r"^(?P<new2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?),?\s+not\s+(?P<old2>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$|"
+    r"^(?P<new2>" + _NP + r"),?\s+not\s+(?P<old2>" + _NP + r")$|"
     # "not a bus but a tram", "not a bus, a tram"
-    r"^not\s+(?P<old3>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)\s*(?:,\s*|\s+but\s+)(?P<new3>(?:an?\s+|the\s+|some\s+)?\w+(?:\s+\w+)?)$",
+    r"^not\s+(?P<old3>" + _NP + r")\s*(?:,\s*|\s+but\s+)(?P<new3>" + _NP + r")$",
     re.I,
 )
-
-
 _VALUES = (*L.COLORS, *L.SIZES, *L.TIME_WORDS, *L.SEASONS, *L.WEATHER)
+NOT_A_THING = frozenset(HEDGES) | frozenset(YES) | frozenset(NO)
 _COLOURISH = re.compile(r"^(?:an?\s+|the\s+)?(?:" + "|".join(map(re.escape, _VALUES)) + r")$", re.I)
 
 
@@ -103,14 +105,26 @@ def clean(text: str) -> str:
     me'); dashes as clause breaks. What is left is what the user describes."""
     text = _TAIL.sub("", _LEAD.sub("", _CHAT.sub(" ", text))).strip(" ,.;:!")
     text = _ASK.sub("", _MISTAKE.sub("", text))
-    m = _REPLACE.match(text)
-    if m:
-        text = f"{m.group('new')} instead of {m.group('old')}"
-    elif m := _RATHER.match(text):
-        new, old = next((m.group(f"new{k}"), m.group(f"old{k}")) for k in ("", "2", "3") if m.group(f"new{k}"))
-        if not (_COLOURISH.match(new) or _COLOURISH.match(old)):  # "red, not blue", "rain, not snow": as they are
-            text = f"{new} instead of {old}"
     return _SPLIT_DASH.sub(" , ", text)
+
+
+def swapped_words(text: str) -> tuple[str, str] | None:
+    """(new words, old words) of a message that puts words in place of others: 'replace the bus with a tram',
+    'a tram rather than a bus', 'kite, not parachute', 'not a bus but a tram', 'at night instead of during the
+    parade'; None otherwise, and for values ('red, not blue' is read as it is). Whether the old words are in the
+    description is for the caller to check: only then is it a swap ('kite not balloon' on a kite excludes)."""
+    text = clean(text)
+    m = _REPLACE.match(text) or _RATHER.match(text)
+    if m is None:
+        return None
+    new, old = next((m.group(f"new{k}"), m.group(f"old{k}")) for k in ("", "2", "3") if m.group(f"new{k}"))
+    if _COLOURISH.match(new) or _COLOURISH.match(old):
+        return None
+    if len(new.split()) > 6 or re.search(r"[,;]|\b(?:no|not|without|none)\b", new):
+        return None  # "a tram, no people": more than words to put in place
+    if new.lower() in NOT_A_THING:
+        return None  # "definitely not a puppy": a hedge, not a new thing
+    return new, old
 
 
 _QUESTION = re.compile(
@@ -118,6 +132,7 @@ _QUESTION = re.compile(
 )
 _LINKED = re.compile(
     r"^(?:and|but|also|only|just|plus|with|without|no|not|at|in|on|during|by|near|under|from|more|less|"
+    r"next\s+to|close\s+to|beside|behind|in\s+front\s+of|on\s+top\s+of|"
     r"same|make|now\s+(?:with|without|at|in|only)|except|then|maybe|preferably|ideally|what about|how about)\b"
 )
 PICTURE_LEMMAS = ("photo", "picture", "image", "shot", "pic", "photograph")

@@ -605,6 +605,8 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -
         m = _PREP.match(old)
         if m:
             new_phrase = f"{m.group(0).lower()} {new_phrase}"
+    elif not _PREP.match(old) and a > 0 and doc[a - 1].pos_ == "ADP":
+        a -= 1  # "on a street" -> "next to a stop sign": the old preposition goes with the old place
     said.replace(_char(doc, a), _end(doc, b), new_phrase)
     return True
 

@@ -39,7 +39,7 @@ def negation(doc) -> list[bool]:
 
 def is_trigger(t, doc) -> bool:
     low = t.lower_
-    if low in ("no", "without", "except", "excluding", "minus", "nor", "none", "nothing", "neither", "sans"):
+    if low in ("no", "without", "except", "excluding", "minus", "nor", "none", "nothing", "neither"):
         # "no" as an answer word or filler ("no, I meant red") is not a negation of what follows
         return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
     if low in ("not", "n't", "never") or t.dep_ == "neg":

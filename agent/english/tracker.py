@@ -27,7 +27,7 @@ from picseek.agent.english.answers import (
 from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
-from picseek.agent.english.reading import Reading, Thing, Value, clean, read
+from picseek.agent.english.reading import Reading, Thing, Value, read, swapped_words
 from picseek.agent.english.said import edit, named_in, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
@@ -45,9 +45,9 @@ def _keep(words: list[str], word: str) -> None:
         words.append(word)
 
 
-def _norm(message: str) -> str:
+def _norm(message: str, follow_up: bool = True) -> str:
     text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return said_as_known(" ".join(text.split()).strip())
+    return said_as_known(" ".join(text.split()).strip(), follow_up)
 
 
 class Tracker:
@@ -67,7 +67,7 @@ class Tracker:
         resolve: Callable[[int], str] = str,
     ) -> Update:
         """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id."""
-        text = _norm(message)
+        text = _norm(message, follow_up=bool(state.phrases or state.subjects))
         md = Metadata()
         text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
@@ -102,10 +102,10 @@ class Tracker:
         instead of during the parade", "replace the bus with a tram"): the words are replaced where they stand and
         the typed view read again from them; exclusions, filters and references stay. None if the old words are
         not in the description as said."""
-        m = _INSTEAD.match(clean(said))
-        if m is None or not state.phrases:
+        swap = swapped_words(said)
+        if swap is None or not state.phrases:
             return None
-        phrases = replace_words(state.phrases, m.group("old"), m.group("new"))
+        phrases = replace_words(state.phrases, swap[1], swap[0])
         if phrases is None:
             return None
         fresh = self.update(SearchState(), " ".join(phrases)).state
@@ -350,7 +350,6 @@ class Tracker:
 _ASKED_INSTEAD = re.compile(
     r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
 )
-_INSTEAD = re.compile(r"^(?P<new>.+?)\s+instead\s+of\s+(?P<old>.+)$")
 
 
 def _noun_as_said(text: str, noun: str) -> str:
@@ -395,11 +394,17 @@ def _head_thing(r: Reading, things: list[Thing]) -> Thing | None:
     if len(things) < 2 or r.doc is None or any(t.i >= len(r.doc) for t in things):
         return None
 
-    def depth(tok) -> int:
-        return sum(1 for a in [tok, *tok.ancestors][:-1] if a.dep_ != "conj")
+    depths: dict[int, int] = {}
 
-    least = min(depth(r.doc[t.i]) for t in things)
-    top = [t for t in things if depth(r.doc[t.i]) == least]
+    def depth(tok) -> int:  # hops to the root that are not "and": memoised, a long message stays linear
+        if tok.i not in depths:
+            up = tok.head
+            depths[tok.i] = 0 if up.i == tok.i else depth(up) + (tok.dep_ != "conj")
+        return depths[tok.i]
+
+    d = {t.i: depth(r.doc[t.i]) for t in things}
+    least = min(d.values())
+    top = [t for t in things if d[t.i] == least]
     joined = any(r.doc[t.i].dep_ == "conj" for t in top)
     return top[-1] if joined else top[0]  # "a man thrusts his hand": the man; "a dog and a ball": the ball
 
