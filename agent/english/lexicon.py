@@ -65,4 +65,14 @@ ADD_CUES = _set("add_cues")
 REALLOW_WORDS = _set("reallow_words")  # "people are ok again", "bring back the boats"
 FILLER = _set("filler")
 CUE_VERBS_EXTRA = _set("cue_verbs_extra")  # verbs that steer the search ("make", "switch"), with the sets above
+# removing a thing: what measures it ("a lot of"), counts it ("several"), groups it ("a group of"), the first word
+# of a preposition of several ("next to"), the prepositions that say where a scene is, particles that end a phrase
+# ("with a helmet on"), and the words that point back into the sentence ("in her lap")
+PARTITIVES = _set("partitives")
+QUANTIFIERS = _set("quantifiers")
+COLLECTIVES = _set("collectives")
+PREPOSITION_LEADS = _set("preposition_leads")
+SCENE_PREPOSITIONS = _set("scene_prepositions")
+PARTICLES = _set("particles")
+POINTING_BACK = _set("pointing_back")
 BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these ("but", "though")

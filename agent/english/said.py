@@ -328,8 +328,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     return True
 
 
-_QUANTIFIERS = frozenset("several many some few numerous multiple various countless".split())
-_COLLECTIVES = frozenset("group bunch couple lot lots number herd flock crowd pack pair team line row set".split())
+_QUANTIFIERS, _COLLECTIVES = L.QUANTIFIERS, L.COLLECTIVES
 
 
 def rename(said: Said, old: str, new_said: str) -> bool:
@@ -428,11 +427,11 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     return a, (b if absolute else _before_scene(doc, tok, top, b))
 
 
-_PARTICLES = frozenset({"on", "off", "up", "out", "down", "around", "along", "behind", "about", "in", "away"})
+_PARTICLES = L.PARTICLES
 
 
 # Words that point back into the sentence: a phrase with one is about what was done ("in her lap", "behind him").
-_BACK = frozenset({"he", "she", "it", "they", "him", "her", "his", "hers", "its", "them", "their", "theirs"})
+_BACK = L.POINTING_BACK
 
 
 def _before_scene(doc, tok, top, b: int) -> int:
@@ -467,14 +466,9 @@ def _only_child_of_content(verb, prep) -> bool:
 
 
 # Words that measure out a thing rather than name one: without the lettuce, "a lot of lettuce" goes whole.
-_PARTITIVES = frozenset(
-    "lot lots piece pieces slice slices bunch bunches pile piles couple pair pairs group groups bit bits handful "
-    "number heap heaps stack stacks set sets few variety assortment kind kinds sort type types plenty chunk chunks "
-    "bowl bowls plate plates dish dishes cup cups glass glasses box boxes bag bags basket baskets tray trays".split()
-)
-# The first word of prepositions made of several ("next to", "in front of", "on top of", "close to").
-_PREP_LEADS = frozenset({"next", "close", "near", "ahead", "out", "away", "apart", "front", "top"})
-_SCENE_PREPS = frozenset({"on", "in", "at", "inside", "outside", "near", "by", "under", "beside", "against"})
+_PARTITIVES = L.PARTITIVES
+_PREP_LEADS = L.PREPOSITION_LEADS  # "next" of "next to", "front" of "in front of"
+_SCENE_PREPS = L.SCENE_PREPOSITIONS
 
 
 def _partitive_head(tok):
