@@ -119,6 +119,8 @@ def test_filters_leave_the_text_and_become_filters():
         (("the bagel is on the table", "a croissant, not a bagel"), "the croissant is on the table", []),
         (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
         (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
+        (("photos with a boat in them", "preferably yellow"), "a yellow boat", []),
+        (("two vases with flowers in them",), "two vases with flowers in them", []),
         (("a person skiing on a slope", "early in the morning"), "a person skiing on a slope early in the morning", []),
         (("several people are playing frisbee at a park", "4 people"), "4 people are playing frisbee at a park", []),
         (("a group of skiers waiting for the lift", "just 2 skiers"), "2 skiers waiting for the lift", []),

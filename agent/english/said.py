@@ -71,10 +71,18 @@ def parse(text: str):
 _FIRST_TRAIL = re.compile(r"[\s,]*\b(?:please|pls|thanks|thank\s+you)\s*[.!]*$", re.I)
 
 
+_PICTURES_WITH = re.compile(
+    r"^(?:(?:some|all|any|a\s+few)\s+)?(?:photos?|pictures?|pics?|images?|shots?|photographs?)\s+(?:with|showing)\b",
+    re.I,
+)
+
+
 def strip_framing(text: str, first: bool = False) -> str:
     """The describing words of a phrase: request framing, filler and cue words at its ends removed. A `first`
     description keeps a last 'now', 'too' or 'again' (a caption may end "... don't look now")."""
     t = clean(text).strip(" ,.;:!?-")
+    if _PICTURES_WITH.match(t):  # "photos with a boat in them": "in them" is the photos, not the boat
+        t = re.sub(r"\s+in\s+(?:them|it)\s*[.!]*$", "", t, flags=re.I)
     trail = _FIRST_TRAIL if first else _TRAIL
     for _ in range(6):
         before = t
