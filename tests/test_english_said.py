@@ -120,6 +120,7 @@ def test_filters_leave_the_text_and_become_filters():
         (("an empty road on this rainy morning", "snowy instead"), "an empty road on this snowy morning", []),
         (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
         (("photos with a boat in them", "preferably yellow"), "a yellow boat", []),
+        (("a red car", "only at night"), "a red car at night", []),  # the demo's own hint
         (("two vases with flowers in them",), "two vases with flowers in them", []),
         (("a person skiing on a slope", "early in the morning"), "a person skiing on a slope early in the morning", []),
         (("several people are playing frisbee at a park", "4 people"), "4 people are playing frisbee at a park", []),

@@ -44,6 +44,7 @@ _LEAD = re.compile(
     r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
     r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
     r"(?:it\s+)?(?:seems|looks)(?:\s+like)?|pretty\s+sure|rather|that(?=\s*[,.:])|no(?=\s*,)|nah|"
+    r"(?:only|just)(?=\s+(?:at|in|on|during|under|by|near|with|from)\b)|"
     r"(?:the\s+|those\s+|these\s+)?ones?(?=\s+(?:with|without|that|which|where|in|on|at|by|near)\b))\b[\s,:.!-]*",
     re.I,
 )
