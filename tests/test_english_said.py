@@ -121,6 +121,10 @@ def test_filters_leave_the_text_and_become_filters():
         (("a boy on a pier", "+ a fishing rod"), "a boy on a pier with a fishing rod", []),
         (("photos with a boat in them", "preferably yellow"), "a yellow boat", []),
         (("a red car", "only at night"), "a red car at night", []),  # the demo's own hint
+        (("a woman on a park bench", "could you add a dog"), "a woman on a park bench with a dog", []),
+        (("a woman on a park bench", "she should have a dog"), "a woman on a park bench with a dog", []),
+        (("a woman on a park bench", "add in a stroller"), "a woman on a park bench with a stroller", []),
+        (("a woman on a park bench", "make sure there is a dog"), "a woman on a park bench with a dog", []),
         (("two vases with flowers in them",), "two vases with flowers in them", []),
         (("a person skiing on a slope", "early in the morning"), "a person skiing on a slope early in the morning", []),
         (("several people are playing frisbee at a park", "4 people"), "4 people are playing frisbee at a park", []),

@@ -50,15 +50,18 @@ _LEAD = re.compile(
 )
 _TRAIL = re.compile(
     r"[\s,]*\b(?:instead|rather|now|please|pls|thanks|thank\s+you|too|as\s+well|then|again|i\s+think|i\s+believe|"
+    r"would\s+be\s+(?:nice|good|great|cool|lovely)(?:\s+too)?|(?<=\w\s)in(?=\s*$)|"
     r"in\s+(?:it|there|the\s+(?:photo|picture|image))(?:\s+too)?)\s*[.!]*$",
     re.I,
 )
 # A command that adds a thing: "add a pigeon", "also a seal", "there should also be a dog watching".
 _ADD = re.compile(
-    r"^(?:please\s+)?(?:(?:and\s+)?also(?:\s+add)?|add|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
+    r"^(?:(?:oh|and|so|ok|okay)[\s,]+)?(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
+    r"(?:(?:and\s+)?also(?:\s+add)?|add(?:\s+in)?|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
     r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
-    r"(?:i'?d|i\s+would)\s+like|i\s+want|can\s+you\s+add|"
-    r"(?:it|they)\s+should\s+(?:also\s+)?have|give\s+it)(?:\b|(?<=\+))[\s,:]*",
+    r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
+    r"(?:i'?d|i\s+would)\s+like|i\s+want|"
+    r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it)(?:\b|(?<=\+))[\s,:]*",
     re.I,
 )
 
