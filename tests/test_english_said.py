@@ -415,3 +415,13 @@ def test_a_denial_then_a_thing_keeps_both_sides():
     options = Question(kind="presence", options=["car", "boat"], text="What else is in it — a car or a boat?")
     st = said("a red tree", "no, none of them, just grass", asked=options)
     assert "grass" in st.text() and sorted(singular_word(n) for n in st.negative_phrases()) == ["boat", "car"]
+
+
+@pytest.mark.unit
+def test_a_typo_with_equally_likely_fixes_reads_the_same_in_every_process():
+    from picseek.agent.english.language import _best, _english
+
+    freq = _english().word_frequency
+    tied = sorted(w for w in ("hears", "heads", "heats", "bears") if freq[w] == freq["hears"])
+    assert _best("hexrs", set(tied)) == _best("hexrs", set(reversed(tied)))
+    assert _best("zzqx", {"zzqa", "zzqb"}) == "zzqa"  # unknown words, equally rare: the first in the alphabet

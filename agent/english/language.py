@@ -123,9 +123,11 @@ def _fix(word: str, extra: tuple[str, ...]) -> str:
 
 
 def _best(w: str, candidates) -> str:
-    """Among equally close words: a swap of two letters first ("balck" -> "black"), then the most frequent."""
+    """Among equally close words: a swap of two letters first ("balck" -> "black"), then the most frequent, then the
+    first in the alphabet (the candidates come as a set: without it, equally frequent words were picked in hash
+    order, so the same message could read differently from one process to the next)."""
     freq = _english().word_frequency
-    return min(candidates, key=lambda c: (sorted(c) != sorted(w), -freq[c]))
+    return min(candidates, key=lambda c: (sorted(c) != sorted(w), -freq[c], c))
 
 
 @lru_cache(maxsize=4096)
