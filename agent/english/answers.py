@@ -192,9 +192,8 @@ _HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")
 def _polarity(answer: str) -> tuple[str | None, str]:
     """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
     a = answer.strip(" .!,").lower()
-    bare = _HEDGE.sub("", a).strip(" .!,")
-    said = any(a in ws or _only(a, ws) for ws in (L.UNKNOWN, L.YES, L.NO))  # "i think so" is a yes as it is
-    a = bare if bare and not said else a  # "definitely not" is a no, "i think there is" a yes
+    if not any(a in ws or _only(a, ws) for ws in (L.UNKNOWN, L.YES, L.NO)):  # "i think so" is a yes as it is
+        a = _HEDGE.sub("", a).strip(" .!,") or a  # "definitely not" is a no, "i think there is" a yes
     if a == "not":
         return "no", ""
     if _only(a, L.UNKNOWN):

@@ -15,9 +15,10 @@ from picseek.agent.english.cues import APPROVAL, APPROVAL_IDIOMS, alternation
 from picseek.agent.english.lexicon import NUMBERS, ORDINALS
 
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
+_SHOWN = r"(?:ones?|images?|pictures?|photos?|results?|pics?|shots?)"  # what a shown result is called
 _ONE = (
     r"(?:#\s*(?P<hash>\d+)|(?:image|picture|photo|result|pic|number|no\.?|nr\.?)\s*#?\s*(?P<num>\d+)|"
-    r"(?:the\s+)?(?P<ord>" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
+    r"(?:the\s+)?(?P<ord>" + _ORD + r")(?:\s+" + _SHOWN + r")?|"
     r"(?P<that>(?:that|this|those|these|them)(?:\s+(?:last\s+)?(?:ones?|images?|pictures?|photos?|pics?|shots?))?)|"
     r"(?P<bare>\d{1,2})(?=\s*$|\s*[,.!?]|\s+(?:and|or|&|are|is|were|was|look|looks|seem|seems)\b))"
 )
@@ -48,8 +49,7 @@ _GOOD = re.compile(
 # A result named first, then what to change: "the third pic but with strawberries", "image 4, more like that"
 _NAMED = (
     r"(?:#\s*\d+|(?:image|picture|photo|result|pic)\s*#?\s*\d+|"
-    r"the\s+(?:" + _ORD + r")(?:\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))?|"
-    r"(?:" + _ORD + r")\s+(?:ones?|images?|pictures?|photos?|results?|pics?|shots?))"  # not "first, dogs."
+    r"the\s+(?:" + _ORD + r")(?:\s+" + _SHOWN + r")?|(?:" + _ORD + r")\s+" + _SHOWN + r")"  # not "first, dogs."
 )
 _LEADING = re.compile(r"^(?:(?:ok|okay|so|hmm|yes|yeah)[\s,]+)?(?P<refs>" + _NAMED + r")(?=\s*(?:,|\bbut\b|$))", re.I)
 _BAD = re.compile(

@@ -68,8 +68,8 @@ def singular_word(word: str) -> str:
         return one[w]
     if w in same or w in many or len(w) < 3 or not w.isalpha():
         return w
-    if _ending(w):
-        return _ending(w)
+    if ending := _ending(w):
+        return ending
     if w.endswith(("ss", "us", "is", "ous")):
         return w
     if w.endswith("ies") and len(w) > 4:
@@ -95,8 +95,10 @@ def name_of(noun: str) -> str:
 def same_thing(a: str, b: str) -> bool:
     """Whether two singular nouns name the same thing: equal, or words people use for the same thing ('bike' and
     'bicycle', 'plane' and 'airplane'; data/synonyms.json)."""
-    a, b = a.lower(), b.lower()
-    if a == b:
-        return True
-    names = _synonyms()
-    return a in names and names.get(b) == names[a]
+    return name_of(a) == name_of(b)
+
+
+def thing_key(noun: str) -> str:
+    """What a thing is called, whatever the form said: the group name of its head word, singular ('the bikes' ->
+    'bicycle', 'sports car' -> 'car'). Two things with the same key are the same thing."""
+    return name_of(singular_word(noun.split()[-1])) if noun.strip() else ""

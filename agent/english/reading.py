@@ -77,8 +77,8 @@ _ASK = re.compile(
 
 
 _MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,!.:;\u2013\u2014-]*)+", re.I)
-# "replace the bus with a tram", "swap the bus for a tram", "a tram rather than a bus": said the one way the reader
-# reads a correction, "a tram instead of the bus"
+# Words put in place of others (`swapped_words`): "replace the bus with a tram", "a tram rather than a bus",
+# "kite, not parachute", "not a bus but a tram"
 _DET = r"(?:a|an|the|some|that|this|those|these|his|her|its|their|my)\s+"
 _NP = r"(?:" + _DET + r")?\w+(?:\s+\w+)?"
 # "replace the bus with a tram", "swap the bus for a tram": a determiner before the old words

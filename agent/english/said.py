@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.plurals import name_of, same_thing
+from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import clean
 from picseek.agent.state import SearchState, Subject, plural, singular
 
@@ -306,7 +306,6 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     if tok is None:
         return False
     start = tok.i
-    lefts = [t for t in doc[max(0, tok.i - 6) : tok.i]]
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
     k = tok.i - 1
     while (
@@ -319,13 +318,12 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     count_toks = [
         t
         for t in doc[first : tok.i]
-        if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS or t.lower_ in _QUANTIFIERS
+        if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS or t.lower_ in L.QUANTIFIERS
     ]
-    del lefts
     h = tok.head
-    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in _COLLECTIVES and h.head.i == h.i - 1:
+    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in L.COLLECTIVES and h.head.i == h.i - 1:
         group = h.head  # "a group of skiers" -> "2 skiers": the group's words are the count said before
-        count_toks = [x for x in doc[group.left_edge.i : h.i + 1]]
+        count_toks = list(doc[group.left_edge.i : h.i + 1])
     noun_text = noun_said or (plural(tok.text) if many else singular(tok.text))
     if not many and noun_said is None:
         noun_text = singular(tok.lower_)
@@ -338,9 +336,6 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
-
-
-_QUANTIFIERS, _COLLECTIVES = L.QUANTIFIERS, L.COLLECTIVES
 
 
 def rename(said: Said, old: str, new_said: str) -> bool:
@@ -384,7 +379,7 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
             a -= 1
         # "2 eggs and a banana on a white countertop": what the last of a list stands on is where they all are
-        scene = [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and c.lower_ in _SCENE_PREPS]
+        scene = [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and c.lower_ in L.SCENE_PREPOSITIONS]
         return a, (min(c.left_edge.i for c in scene) - 1 if scene and not tok.head.dep_ == "pobj" else b)
     top = tok
     clause = _marked_clause(doc, tok)
@@ -431,19 +426,12 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         b = max(x.i for x in doc[b + 1].subtree)  # what the parse hung after the phrase: "standing around ..."
     if (
         b + 1 < len(doc)
-        and doc[b + 1].lower_ in _PARTICLES
+        and doc[b + 1].lower_ in L.PARTICLES
         and not list(doc[b + 1].children)
         and (b + 2 == len(doc) or doc[b + 2].is_punct or doc[b + 2].dep_ == "cc")
     ):
         b += 1  # "with a helmet on": a particle with nothing after it belongs to the phrase taken out
     return a, (b if absolute else _before_scene(doc, tok, top, b))
-
-
-_PARTICLES = L.PARTICLES
-
-
-# Words that point back into the sentence: a phrase with one is about what was done ("in her lap", "behind him").
-_BACK = L.POINTING_BACK
 
 
 def _before_scene(doc, tok, top, b: int) -> int:
@@ -459,7 +447,7 @@ def _before_scene(doc, tok, top, b: int) -> int:
         c
         for v in verbs
         for c in v.children
-        if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in _BACK for x in c.subtree)
+        if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
     ]
     if not kept:
         return b
@@ -477,18 +465,12 @@ def _only_child_of_content(verb, prep) -> bool:
     )
 
 
-# Words that measure out a thing rather than name one: without the lettuce, "a lot of lettuce" goes whole.
-_PARTITIVES = L.PARTITIVES
-_PREP_LEADS = L.PREPOSITION_LEADS  # "next" of "next to", "front" of "in front of"
-_SCENE_PREPS = L.SCENE_PREPOSITIONS
-
-
 def _partitive_head(tok):
     """'lettuce' in 'a lot of lettuce' -> 'lot': the phrase to take out is the measure's."""
     h = tok.head
     if any(c.dep_ == "conj" for c in tok.children):  # "a stack of books and papers": the papers stay stacked
         return tok
-    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in _PARTITIVES and h.head.i < tok.i:
+    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in L.PARTITIVES and h.head.i < tok.i:
         return h.head
     return tok
 
@@ -496,7 +478,7 @@ def _partitive_head(tok):
 def _multiword_preposition(top):
     """'to' of 'next to' -> 'next'; 'of' of 'in front of' -> 'in': the whole preposition goes with its object."""
     h = top.head
-    if top.dep_ == "prep" and h.lower_ in _PREP_LEADS and h.i == top.i - 1:
+    if top.dep_ == "prep" and h.lower_ in L.PREPOSITION_LEADS and h.i == top.i - 1:
         if h.lower_ in ("front", "top") and h.dep_ == "pobj" and h.head.i >= h.i - 2 and h.head.pos_ == "ADP":
             return h.head  # "in front of", "on top of"
         if h.lower_ not in ("front", "top") and h.pos_ in ("ADV", "ADJ", "ADP"):
@@ -558,9 +540,10 @@ def remove(said: Said, noun: str) -> bool:
 
 _SETTING_WORDS = {"time": L.TIME_WORDS, "season": L.SEASONS, "weather": L.WEATHER}
 _CANONICAL = {"time": L.TIME_PHRASE, "season": L.SEASON_PHRASE, "weather": L.WEATHER_PHRASE, "place": {}}
-_PREP = re.compile(
-    r"^(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b", re.I
+_PREPOSITION = (
+    r"(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b"
 )
+_PREP = re.compile("^" + _PREPOSITION, re.I)
 
 
 def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple[int, int] | None:
@@ -667,7 +650,8 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
 # --- one turn --------------------------------------------------------------------------------------------------
 
 
-_ARTICLE = re.compile(r"^(?:a|an|the|some|his|her|their|its|my)\s+", re.I)
+_DETERMINER = r"(?:a|an|the|some|his|her|their|its|my)\s+"
+_ARTICLE = re.compile("^" + _DETERMINER, re.I)
 
 
 def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
@@ -679,8 +663,10 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         return None
     prep = _PREP.match(fresh) is not None and _PREP.match(bare) is None
     pattern = re.compile(
-        (r"(?<![\w'])(?P<prep>" + _PREP.pattern[1:] + r"\s+)?" if prep else r"(?<![\w'])")
-        + r"(?P<art>(?:a|an|the|some|his|her|their|its|my)\s+)?"
+        (r"(?<![\w'])(?P<prep>" + _PREPOSITION + r"\s+)?" if prep else r"(?<![\w'])")
+        + r"(?P<art>"
+        + _DETERMINER
+        + r")?"
         + re.escape(bare)
         + r"(?![\w'])",
         re.I,
@@ -723,7 +709,7 @@ def _mistagged_noun(t) -> bool:
 
 
 def _same(a: Subject, b: Subject) -> bool:
-    return same_thing(singular(a.noun.split()[-1]), singular(b.noun.split()[-1]))
+    return thing_key(a.noun) == thing_key(b.noun)
 
 
 _SLOTS = ("place", "time", "season", "weather")
@@ -754,11 +740,11 @@ def edit(
     done: set[str] = set()
     for o, n in renamed:
         if rename(said, o, n):
-            done |= {name_of(singular(n.split()[-1])), name_of(singular(o.split()[-1]))}
+            done |= {thing_key(n), thing_key(o)}
     old_req, new_req = old.required, new.required
     added, edited = [], False
     for s in new_req:
-        key = name_of(singular(s.noun.split()[-1]))
+        key = thing_key(s.noun)
         o = next((x for x in old_req if _same(x, s)), None)
         if o is None and key in done:
             continue
@@ -814,11 +800,10 @@ def edit(
             said.append(as_addition(described if described is not None else message))
     # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
     for o in old_req:  # things excluded or dropped this turn go with their attached words
-        if not any(_same(o, s) for s in new_req) and name_of(singular(o.noun.split()[-1])) not in done:
+        if not any(_same(o, s) for s in new_req) and thing_key(o.noun) not in done:
             remove(said, o.noun)
     for x in new.excluded:
-        gone = name_of(singular(x.noun.split()[-1]))
-        if not any(_same(x, y) for y in old.excluded) and gone in named_in(said.phrases()):
+        if not any(_same(x, y) for y in old.excluded) and thing_key(x.noun) in named_in(said.phrases()):
             if not x.color and not x.size and not x.adjectives:  # "no red cars" keeps the cars that are not red
                 remove(said, x.noun)
     for n in new.negatives:
@@ -854,7 +839,7 @@ def _thing_said(message: str, s: Subject) -> str:
 
 def _names_a_thing(place: str, in_text: frozenset[str]) -> bool:
     words = re.findall(r"[a-z]+", place.lower())
-    return bool(words) and name_of(singular(words[-1])) in in_text
+    return bool(words) and thing_key(words[-1]) in in_text
 
 
 def _view(st: SearchState) -> tuple:

@@ -209,17 +209,16 @@ class Tracker:
             else:
                 self._thing(st, t, vals, r)
         head = _head_thing(r, [t for t in named if t.i not in renamed and not t.negative])
-        if head is not None and st.find(head.noun) is not None:
-            st.focus = st.find(head.noun).noun  # "a black dog plays with a toy": "a small one" is the dog
+        if head is not None and (found := st.find(head.noun)) is not None:
+            st.focus = found.noun  # "a black dog plays with a toy": "a small one" is the dog
         # a lone 'red' or 'modern and bright' describes the thing in focus; 'should look grainy' the picture
         to_thing = ("color", "size", "count") if r.about_picture else ("color", "size", "count", "adjective")
         self._to_focus(st, [v for v in loose if v.slot in to_thing], None, r.reallow)
         for v in loose:
             if v.slot in SETTING_SLOTS:
                 self.setting(st, v, r.reallow)
-            elif v.slot == "adjective" and (r.about_picture or st.focused() is None):
-                _keep(st.negatives if v.negative else st.words, str(v.value))
-            elif v.slot == "word":  # a word said twice ("sitting ... that is sitting") is kept once, not negated
+            elif v.slot == "word" or (v.slot == "adjective" and (r.about_picture or st.focused() is None)):
+                # kept once: a word said twice ("sitting ... that is sitting") is never negated by it
                 _keep(st.negatives if v.negative else st.words, str(v.value))
 
     def _noun_correction(self, st: SearchState, r: Reading, named: list[Thing], by_thing) -> set[int]:
@@ -396,11 +395,15 @@ def _head_thing(r: Reading, things: list[Thing]) -> Thing | None:
 
     depths: dict[int, int] = {}
 
-    def depth(tok) -> int:  # hops to the root that are not "and": memoised, a long message stays linear
-        if tok.i not in depths:
-            up = tok.head
-            depths[tok.i] = 0 if up.i == tok.i else depth(up) + (tok.dep_ != "conj")
-        return depths[tok.i]
+    def depth(tok) -> int:  # hops to the root that are not "and"; memoised and without recursion, so a long
+        path = []  # message stays linear and a deep parse cannot overflow the stack
+        while tok.i not in depths and tok.head.i != tok.i:
+            path.append(tok)
+            tok = tok.head
+        below = depths.setdefault(tok.i, 0)
+        for t in reversed(path):
+            below = depths[t.i] = below + (t.dep_ != "conj")
+        return below
 
     d = {t.i: depth(r.doc[t.i]) for t in things}
     least = min(d.values())

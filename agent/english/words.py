@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
-from picseek.agent.english.plurals import plural_word, singular_word
+from picseek.agent.english.plurals import plural_word, singular_word, thing_key
 from picseek.agent.english.scope import CUE_VERBS
 
 NOUN_POS = ("NOUN", "PROPN")
@@ -76,10 +76,7 @@ class Reading:
 
     def is_known(self, noun: str) -> bool:
         """Whether the description already names this thing, as a subject or anywhere in its words."""
-        from picseek.agent.english.plurals import name_of
-        from picseek.agent.state import singular
-
-        return name_of(singular(noun.split()[-1])) in self.known
+        return thing_key(noun) in self.known
 
     def thing_at(self, i: int | None) -> Thing | None:
         return next((t for t in self.things if t.i == i), None) if i is not None else None
