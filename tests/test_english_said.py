@@ -210,6 +210,31 @@ def test_a_lead_that_starts_anew_leaves_only_the_new_description(switch):
         ("vegetables in bowls on a counter next to an orange", "No orange", "vegetables in bowls on a counter"),
         ("a man with a wii remote in his hand", "actually drop the remote", "a man"),
         ("a keyboard in front of a stack of books and papers", "no books", "a keyboard in front of a stack of papers"),
+        # a with-phrase goes with what ends it; a compound noun is the thing; an order's "hold the"
+        ("a chair sitting on the beach with boats in view offshore", "minus the boats", "a chair sitting on the beach"),
+        ("a boy sitting in a car with a grey umbrella opened up", "remove the umbrella", "a boy sitting in a car"),
+        ("a hand grabs some bread near a hot dog", "skip the hot dog", "a hand grabs some bread"),
+        (
+            "a dish of rice next to a dish of carrots and beans",
+            "hold the carrots",
+            "a dish of rice next to a dish of beans",
+        ),
+        # lists: a middle item with its comma, a participle that describes an item, a passive verb's doer
+        (
+            "some meat, cooked broccoli, and cut carrots on a plate",
+            "no broccoli",
+            "some meat and cut carrots on a plate",
+        ),
+        ("a plate with rice, beans, corn, and a lemon", "no beans", "a plate with rice, corn, and a lemon"),
+        ("a plate with rice, beans and a lemon", "no beans", "a plate with rice and a lemon"),
+        ("a plate with rice, beans and a lemon", "no rice", "a plate with beans and a lemon"),
+        (
+            "a bowl is filled with cereal and sliced bananas in milk",
+            "no bananas",
+            "a bowl is filled with cereal in milk",
+        ),
+        ("a man with a beard is surrounded by a group of people", "no people", "a man with a beard"),
+        ("a house is surrounded by trees at night", "no trees", "a house at night"),
     ],
 )
 def test_a_removal_however_said_takes_the_thing_with_its_words(description, removal, text):
@@ -425,3 +450,34 @@ def test_a_typo_with_equally_likely_fixes_reads_the_same_in_every_process():
     tied = sorted(w for w in ("hears", "heads", "heats", "bears") if freq[w] == freq["hears"])
     assert _best("hexrs", set(tied)) == _best("hexrs", set(reversed(tied)))
     assert _best("zzqx", {"zzqa", "zzqb"}) == "zzqa"  # unknown words, equally rare: the first in the alphabet
+
+
+@pytest.mark.unit
+def test_an_excluded_thing_with_a_quality_the_text_lacks_keeps_the_text():
+    assert said("a red car and a blue car", "no red cars").text() == "a blue car"
+    assert said("cars on a street", "no red cars").text() == "cars on a street"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        (
+            ("a young boy stands on a pier under an umbrella", "on a beach"),
+            "a young boy stands on a beach under an umbrella",
+        ),
+        (
+            ("a group of men standing in the living room", "in the kitchen instead"),
+            "a group of men standing in the kitchen",
+        ),
+        (("a dog on a leash", "on the beach"), "a dog on a leash on the beach"),  # a leash is no place
+    ],
+)
+def test_a_new_kind_of_place_replaces_where_the_picture_is(messages, text):
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+def test_a_thing_given_up_then_a_framed_request_starts_anew():
+    st = said("a family with 2 goats in outfits", "ok forget goats. pictures of a lighthouse on a cliff")
+    assert st.text() == "a lighthouse on a cliff"

@@ -97,6 +97,17 @@ _LEAD_CUE = re.compile(rf"(?:^|\b)(?:{alternation(SWITCH_LEAD_CUES)})(?:\s+(?:no
 _EDIT_START = re.compile(r"^(?:add|make|remove|with|without|and|no|not|but|also|plus|change|turn|put)\b", re.I)
 
 
+# "ok forget goats. pictures of a lighthouse": a thing given up, then a request framed the way a search starts
+_GIVE_UP = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|well|actually|hmm+|right|alright)\s+)*forget(?:\s+about)?(?:\s+(?:the|those|these))?(?:\s+\w+){1,2}$"
+)
+_REQUEST = re.compile(
+    r"^(?:(?:now|then|ok(?:ay)?)\s+)?(?:show\s+me|find(?:\s+me)?|search\s+for|look\s+for|give\s+me|"
+    r"(?:i\s+want|i'?d\s+like)(?:\s+to\s+see)?|let'?s\s+(?:see|find|look\s+for)|"
+    r"(?:some\s+|a\s+few\s+)?(?:photos?|pictures?|pics?|images?|shots?)\s+of)\b"
+)
+
+
 def switch_lead(text: str) -> str | None:
     """The new description after a lead that says the search starts anew, or None: "change of plan, find me a
     street corner", "ok different search - some sailboats", "let me try another one: a man ...", "Next: photos
@@ -108,6 +119,8 @@ def switch_lead(text: str) -> str | None:
         if not rest or len(lead.split()) > 12:
             return None
         low = " ".join(re.sub(r"[^\w\s']", " ", lead.lower()).split())
+        if _GIVE_UP.match(low) and _REQUEST.match(rest.lower()):
+            return rest
         cue = _SWITCH_CUE.search(low) or _LEAD_CUE.search(low)
         if cue is None:
             continue  # "ok, ..." : a separator before the cue

@@ -13,6 +13,7 @@ import re
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import CORRECTION_DISCOURSE, HEDGES, NO, SIGN_OFFS, TERMS_OF_ADDRESS, YES, alternation
 from picseek.agent.english.language import parse
+from picseek.agent.english.plurals import thing_key
 from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
 from picseek.agent.english.words import NOUN_POS, Reading, Thing, Value, classify
 
@@ -41,7 +42,7 @@ def _fragment(doc) -> bool:
     """A message with no clause of its own: a noun or prepositional phrase ('kayaks on a river', 'at night')."""
     if not len(doc) or doc[0].lower_ in _CLAUSE_START:
         return False
-    if doc[0].lemma_.lower() in CUE_VERBS and doc[0].tag_ == "VB":  # an imperative: "leave out the people"
+    if doc[0].lemma_.lower() in CUE_VERBS | L.ORDER_VERBS and doc[0].tag_ == "VB":  # "leave out the people"
         return False
     return not any(
         t.pos_ in ("VERB", "AUX")
@@ -138,10 +139,12 @@ _LINKED = re.compile(
 PICTURE_LEMMAS = ("photo", "picture", "image", "shot", "pic", "photograph")
 
 
-def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
+def read(text: str, doc=None, known: frozenset[str] = frozenset(), held: frozenset[str] = frozenset()) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results).
 
-    `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions)."""
+    `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions); `known`:
+    the things the description names; `held`: those it says are held ("holding a baby": "hold the baby" is no
+    order to leave the baby out)."""
     said, text = text, clean(text)
     if doc is None:
         doc = parse(text)
@@ -151,7 +154,12 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset()) -> Reading:
     r = Reading(doc=doc, segment=segments(doc), known=known)
     _cues(r, text.lower().strip(), said.lower())
     r.about_picture = any(t.lower_ in L.PICTURE_WORDS or t.lemma_.lower() in PICTURE_LEMMAS for t in doc)
-    classify(doc, r, negation(doc))
+    neg = negation(doc)
+    order = next((t for t in doc[:2] if t.lower_ in L.ORDER_VERBS and neg[t.i]), None)
+    objects = [c.lower_ for c in order.children if c.dep_ == "dobj"] if order is not None else []
+    if order is not None and not any(r.is_known(o) and thing_key(o) not in held for o in objects):
+        neg = [False] * len(doc)  # "hold the baby" on "a woman": an order only takes out what the picture has
+    classify(doc, r, neg)
     for v in r.values:  # "without people at night": the negation is of the people, not of the night
         if v.negative and v.slot in ("time", "season", "weather", "place") and not directly_negated(doc, v.i):
             v.negative = False

@@ -369,9 +369,30 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     """Token range of a thing with the words attached to it: its phrase, the preposition or participle clause that
     introduced it ('near a frisbee', 'holding a guitar in her lap', 'while staring at his cat', 'and a dog')."""
     tok = _partitive_head(tok)
+    v = tok.head
+    if (
+        tok.dep_ == "dobj"
+        and v.tag_ in ("VBN", "VBD")
+        and v.dep_ == "conj"
+        and tok.left_edge.i == v.i + 1
+        and not any(c.dep_ in ("nsubj", "nsubjpass") for c in v.children)
+    ):
+        tok = v  # "cereal and sliced bananas": a participle the parse made a verb describes the list's item
     conjuncts = [c for c in tok.children if c.dep_ == "conj" and c.i > tok.i]
     if conjuncts:  # "sunglasses and a helmet" without the sunglasses: "a helmet" stays where it was
         a, b = _phrase_span(doc, tok)
+        while b > a and doc[b].is_punct:
+            b -= 1
+        comma_before = a - 1 >= 0 and doc[a - 1].is_punct
+        if tok.dep_ == "conj" and b + 1 < len(doc) and doc[b + 1].is_punct:
+            # a middle item goes with its comma: "meat, broccoli, and carrots" -> "meat and carrots" when one
+            # item is left after it, "meat, rice, and carrots" when more are
+            last = not any(c.dep_ == "conj" for c in conjuncts[0].children)
+            return (a - 1, b + 1) if last and comma_before else (a, b + 1)
+        if tok.dep_ == "conj" and comma_before and b + 1 < len(doc) and doc[b + 1].dep_ == "cc":
+            return a - 1, b  # "rice, beans and a lemon" -> "rice and a lemon"
+        if tok.dep_ != "conj" and b + 1 < len(doc) and doc[b + 1].is_punct and doc[b + 1].head.i in (tok.i, b):
+            return a, b + 1  # the first of "rice, beans and a lemon": "beans and a lemon"
         cc = [c for c in tok.children if c.dep_ == "cc" and c.i > tok.i]
         return a, (cc[0].i if cc else b)
     if tok.dep_ == "conj":  # "a cat and a dog" without the dog: the conjunction before goes too
@@ -380,7 +401,7 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             a -= 1
         # "2 eggs and a banana on a white countertop": what the last of a list stands on is where they all are
         scene = [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and c.lower_ in L.SCENE_PREPOSITIONS]
-        return a, (min(c.left_edge.i for c in scene) - 1 if scene and not tok.head.dep_ == "pobj" else b)
+        return a, (min(c.left_edge.i for c in scene) - 1 if scene else b)
     top = tok
     clause = _marked_clause(doc, tok)
     if clause is not None:  # "while holding an umbrella": the clause goes with its only object
@@ -414,6 +435,9 @@ def _removal_span(doc, tok) -> tuple[int, int]:
                 top = h
                 continue
             break
+    passive = _passive_by(top)
+    if passive is not None:  # "a man is surrounded by people" without the people: "a man"
+        return passive
     top = _multiword_preposition(top)
     sub = list(top.subtree)
     a, b = sub[0].i, sub[-1].i
@@ -431,7 +455,34 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         and (b + 2 == len(doc) or doc[b + 2].is_punct or doc[b + 2].dep_ == "cc")
     ):
         b += 1  # "with a helmet on": a particle with nothing after it belongs to the phrase taken out
+    a, b = _with_absolute(doc, tok, a, b)
     return a, (b if absolute else _before_scene(doc, tok, top, b))
+
+
+def _with_absolute(doc, tok, a: int, b: int) -> tuple[int, int]:
+    """'with boats in view offshore', 'with a grey umbrella opened up': a with-phrase says how the thing is in what
+    ends it (an adverb, a participle and its particles), so that goes with it, whatever the parse hung it on."""
+    if doc[a].lower_ != "with" and a - 1 >= 0 and doc[a - 1].lower_ == "with" and tok.i >= a:
+        if not any(c.dep_ == "pobj" and not a <= c.i <= b for c in doc[a - 1].children):
+            a -= 1  # "with" left without its object by a parse that made the thing a subject
+    if doc[a].lower_ != "with":
+        return a, b
+    end = b
+    while end + 1 < len(doc) and not doc[end + 1].is_punct:
+        t = doc[end + 1]
+        if t.pos_ == "ADV" and t.dep_ in ("advmod", "npadvmod") and not list(t.children):
+            end += 1
+        elif (
+            t.tag_ in ("VBN", "VBD", "VBG")
+            and end == b
+            and all(c.dep_ in ("prt", "advmod") or c.i < t.i for c in t.children)
+        ):
+            end += 1
+        elif t.dep_ == "prt" and end > b:
+            end += 1
+        else:
+            return a, b
+    return a, end
 
 
 def _before_scene(doc, tok, top, b: int) -> int:
@@ -456,6 +507,20 @@ def _before_scene(doc, tok, top, b: int) -> int:
     if start > tok.i and all(i in spans for i in range(start, b + 1)):
         return start - 1
     return b
+
+
+def _passive_by(top) -> tuple[int, int] | None:
+    """'is surrounded by a group of people': a passive verb that says nothing but who does it goes with them."""
+    verb = top.head
+    if top.dep_ != "agent" or verb.pos_ != "VERB" or not any(c.dep_ == "auxpass" for c in verb.children):
+        return None
+    for c in verb.children:  # what it says after them stays ("... at night"); anything else, it says more
+        if c.dep_ not in ("nsubjpass", "aux", "auxpass", "agent", "punct", "neg") and not (
+            c.dep_ == "prep" and c.i > top.right_edge.i
+        ):
+            return None
+    aux = [c.i for c in verb.children if c.dep_ in ("aux", "auxpass", "neg")]
+    return min(aux), top.right_edge.i
 
 
 def _only_child_of_content(verb, prep) -> bool:
@@ -583,9 +648,50 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
     return sub[0].i, max(end, t.i)
 
 
+_REGIONS = frozenset(
+    {"side", "edge", "middle", "front", "top", "bottom", "center", "centre", "corner", "shore", "banks"}
+)
+
+
+def scene_object(prep):
+    """The kind of place a prepositional phrase names, or None: 'in the living room' -> room, 'by the side of a
+    lake' -> lake, 'next to a fence' -> None."""
+    obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    while obj is not None and obj.lower_ in _REGIONS:
+        of = next((c for c in obj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+        obj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+    if obj is None or singular(obj.lower_) not in L.SCENE_NOUNS:
+        return None
+    return obj
+
+
+def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
+    """The phrase that says where the picture is ('on a pier', 'by the side of a lake'): the one with the same
+    preposition as the new place if there is one, else the last."""
+    found = []
+    for t in doc:
+        obj = scene_object(t) if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE else None
+        if obj is not None:
+            end = max([obj.i] + [c.i for c in obj.children if c.i > obj.i and c.dep_ in ("compound", "amod")])
+            found.append((t, end))
+    if not found:
+        return None
+    same = [f for f in found if f[0].lower_ == prep_word]
+    t, end = (same or found)[-1]
+    return t.i, end
+
+
 def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -> bool:
     doc = parse(said.text)
     span = _setting_span(doc, slot, old_value, old_place)
+    if slot == "place" and new_phrase:
+        new_doc = parse(new_phrase)
+        if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:
+            # a kind of place replaces where the picture is ('on a beach' for 'on a pier'), never a thing's phrase
+            # ('on a leash'): with no place in the text it joins it
+            span = _scene_span(doc, new_doc[0].lower_)
+            if span is None:
+                return False
     if span is None or not new_phrase:
         return False
     a, b = span
@@ -697,6 +803,14 @@ def named_in(phrases: list[str]) -> frozenset[str]:
     return frozenset(words | {name_of(w) for w in words})  # "the bike" is the description's "bicycle"
 
 
+def held_in(phrases: list[str]) -> frozenset[str]:
+    """The things the description's words are the object of an order's verb ('a woman holding a baby': baby)."""
+    if not phrases:
+        return frozenset()
+    doc = parse(" ".join(phrases))
+    return frozenset(thing_key(t.lower_) for t in doc if t.dep_ == "dobj" and t.head.lemma_.lower() in L.ORDER_VERBS)
+
+
 def _mistagged_noun(t) -> bool:
     """A word the tagger calls an adjective or verb where only a noun can stand: 'near a rusted hydrant'."""
     if t.pos_ not in ("ADJ", "VERB", "ADV") or t.tag_ == "VBG":
@@ -804,7 +918,7 @@ def edit(
             remove(said, o.noun)
     for x in new.excluded:
         if not any(_same(x, y) for y in old.excluded) and thing_key(x.noun) in named_in(said.phrases()):
-            if not x.color and not x.size and not x.adjectives:  # "no red cars" keeps the cars that are not red
+            if _described_as(said, x):  # "no red cars" keeps the cars that are not red; "no hot dog" is the hot dog
                 remove(said, x.noun)
     for n in new.negatives:
         if n not in old.negatives:
@@ -851,6 +965,19 @@ def _drop_word(said: Said, word: str) -> None:
         if word.lower() in words:
             remove_setting(said, slot, words[word.lower()], None)
             return
+
+
+def _described_as(said: Said, x: Subject) -> bool:
+    """Whether the text's own words for the thing have every word the exclusion qualified it by (none: always)."""
+    quals = [w for w in (x.color, x.size, *x.adjectives) if w]
+    if not quals:
+        return True
+    doc = parse(said.text)
+    tok = _noun_token(doc, x.noun)
+    if tok is None:
+        return False
+    own = {t.lower_ for t in doc[tok.left_edge.i : tok.i]}
+    return all(any(w in own for w in q.lower().split()) for q in quals)
 
 
 def _insert_adjective(said: Said, noun: str, adj: str) -> bool:

@@ -56,6 +56,8 @@ def is_trigger(t, doc) -> bool:
             obj = [c for c in t.children if c.dep_ == "dobj"]
             return bool(obj) and obj[0].lower_ not in ("it", "that", "this", "everything", "all")
         return True
+    if low in L.ORDER_VERBS:  # "hold the carrots", said as an order: the first word, then "the"
+        return t.i == 0 and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "the"
     return low == "free" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of"
 
 

@@ -28,7 +28,7 @@ from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.reading import Reading, Thing, Value, read, swapped_words
-from picseek.agent.english.said import edit, named_in, replace_words
+from picseek.agent.english.said import edit, held_in, named_in, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -146,7 +146,7 @@ class Tracker:
             if strong:
                 self._reset(up)
             return
-        r = read(text, known=up.known)
+        r = read(text, known=up.known, held=held_in(st.phrases))
         if focus:
             st.focus = focus
         if strong or (not refine and self._starts_new_topic(st, r, soft, expected)):

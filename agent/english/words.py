@@ -289,7 +289,9 @@ def _setting_word(t, r: Reading, neg: list[bool]) -> bool:
 
 def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
     low = t.lower_
-    if _setting_word(t, r, neg):
+    if low in L.ORDER_VERBS and neg[t.i]:
+        pass  # "hold the carrots": the order's verb, not a thing or a word of the picture
+    elif _setting_word(t, r, neg):
         pass
     elif low in ("nobody", "noone") or (low == "one" and t.i > 0 and doc[t.i - 1].lower_ == "no"):
         r.things.append(Thing(t.i, "person", True, True))  # "with nobody in it", "no one around"
