@@ -481,3 +481,56 @@ def test_a_new_kind_of_place_replaces_where_the_picture_is(messages, text):
 def test_a_thing_given_up_then_a_framed_request_starts_anew():
     st = said("a family with 2 goats in outfits", "ok forget goats. pictures of a lighthouse on a cliff")
     assert st.text() == "a lighthouse on a cliff"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        # new words with the description's own words around them: only what differs is replaced
+        (
+            ("a fire hydrant with snow around it", "with fall leaves around it instead of snow"),
+            "a fire hydrant with fall leaves around it",
+        ),
+        (("a person on a dirt road", "paved road, not dirt pls"), "a person on a paved road"),
+        (("a woman brushes her cats teeth", "her dogs teeth, not cats"), "a woman brushes her dogs teeth"),
+        (("a road on this rainy morning", "evening not morning"), "a road on this rainy evening"),
+        (("a group of people sit at a table", "at the bar instead of a table"), "a group of people sit at the bar"),
+        # a new place in place of the phrase whose object is the old one, however the object was said there
+        (
+            ("the animals are in the grassy field grazing", "on a hillside rather than a field"),
+            "the animals are on a hillside grazing",
+        ),
+        (("people sitting by the side of a lake", "by a river, not a lake"), "people sitting by a river"),
+        (
+            ("a train traveling toward a mountain area", "toward a city instead of mountains"),
+            "a train traveling toward a city",
+        ),
+        (("at night, 2 traffic lights", "make it dusk"), "at dusk, 2 traffic lights"),
+    ],
+)
+def test_a_swap_replaces_only_what_differs(messages, text):
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "switch, text",
+    [
+        ("actually show me a sailboat at sunset instead", "a sailboat at sunset"),
+        ("nvm. find me a plate of sushi", "a plate of sushi"),
+        ("different photo - a baby asleep in a crib", "a baby asleep in a crib"),
+        ("how about a kid on a swing in a park, new search", "a kid on a swing in a park"),
+        ("never mind the dog. a pizza coming out of a wood oven", "a pizza coming out of a wood oven"),
+        ("forget the dog, show me a man walking in the rain", "a man walking in the rain"),
+    ],
+)
+def test_a_new_search_however_announced(switch, text):
+    assert said("a dog standing and taking a photo", switch).text() == text
+
+
+@pytest.mark.unit
+def test_giving_up_a_thing_and_going_on_is_no_new_search():
+    assert said("surfers on big waves and a dog", "forget the dog, the surfers should be red").text() != (
+        "the surfers should be red"
+    )

@@ -99,8 +99,12 @@ _EDIT_START = re.compile(r"^(?:add|make|remove|with|without|and|no|not|but|also|
 
 # "ok forget goats. pictures of a lighthouse": a thing given up, then a request framed the way a search starts
 _GIVE_UP = re.compile(
-    r"^(?:(?:ok(?:ay)?|so|well|actually|hmm+|right|alright)\s+)*forget(?:\s+about)?(?:\s+(?:the|those|these))?(?:\s+\w+){1,2}$"
+    r"^(?:(?:ok(?:ay)?|so|well|actually|hmm+|right|alright|oh)\s+)*(?:forget|never\s*mind|nvm|scratch|drop|ignore)"
+    r"(?:\s+about)?(?:\s+(?:the|those|these))?(?:\s+\w+){1,3}$"
 )
+# what follows a thing given up and is a description of its own: "a pizza coming out of a wood oven" (not "just
+# waves", "add a dog", "the cat should be black": those go on from what is left)
+_GOES_ON = re.compile(r"^(?:just|only|instead|but|the|that|this|those|these|his|her|its|their|it|they)\b")
 _REQUEST = re.compile(
     r"^(?:(?:now|then|ok(?:ay)?)\s+)?(?:show\s+me|find(?:\s+me)?|search\s+for|look\s+for|give\s+me|"
     r"(?:i\s+want|i'?d\s+like)(?:\s+to\s+see)?|let'?s\s+(?:see|find|look\s+for)|"
@@ -119,7 +123,12 @@ def switch_lead(text: str) -> str | None:
         if not rest or len(lead.split()) > 12:
             return None
         low = " ".join(re.sub(r"[^\w\s']", " ", lead.lower()).split())
-        if _GIVE_UP.match(low) and _REQUEST.match(rest.lower()):
+        if _GIVE_UP.match(low) and (
+            _REQUEST.match(rest.lower())
+            or len(rest.split()) >= 4
+            and not _EDIT_START.match(rest)
+            and not _GOES_ON.match(rest.lower())
+        ):
             return rest
         cue = _SWITCH_CUE.search(low) or _LEAD_CUE.search(low)
         if cue is None:

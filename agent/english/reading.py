@@ -81,6 +81,7 @@ _MISTAKE = re.compile(r"^(?:(?:" + alternation(CORRECTION_DISCOURSE) + r")\b[\s,
 # Words put in place of others (`swapped_words`): "replace the bus with a tram", "a tram rather than a bus",
 # "kite, not parachute", "not a bus but a tram"
 _DET = r"(?:a|an|the|some|that|this|those|these|his|her|its|their|my)\s+"
+_PREPOSITION = r"(?:" + "|".join(sorted(L.LOCATIVE, key=len, reverse=True)) + r")"
 _NP = r"(?:" + _DET + r")?\w+(?:\s+\w+)?"
 # "replace the bus with a tram", "swap the bus for a tram": a determiner before the old words
 _REPLACE = re.compile(
@@ -91,12 +92,13 @@ _REPLACE = re.compile(
 _RATHER = re.compile(
     r"^(?P<new>.+?)\s+(?:rather\s+than|instead\s+of)\s+(?P<old>.+)$|"
     # "a croissant, not a bagel", "kite, not parachute": two short noun phrases, the second denied
-    r"^(?P<new2>" + _NP + r"),?\s+not\s+(?P<old2>" + _NP + r")$|"
+    r"^(?P<new2>(?:" + _PREPOSITION + r"\s+)?" + _NP + r"),?\s+not\s+(?P<old2>" + _NP + r")$|"
     # "not a bus but a tram", "not a bus, a tram"
     r"^not\s+(?P<old3>" + _NP + r")\s*(?:,\s*|\s+but\s+)(?P<new3>" + _NP + r")$",
     re.I,
 )
-_VALUES = (*L.COLORS, *L.SIZES, *L.TIME_WORDS, *L.SEASONS, *L.WEATHER)
+# a colour or size is read as said ('red, not blue'); a time, season or weather word is swapped where it stands
+_VALUES = (*L.COLORS, *L.SIZES)
 NOT_A_THING = frozenset(HEDGES) | frozenset(YES) | frozenset(NO)
 _COLOURISH = re.compile(r"^(?:an?\s+|the\s+)?(?:" + "|".join(map(re.escape, _VALUES)) + r")$", re.I)
 

@@ -749,7 +749,10 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
     bare = _SETTING_WORDS.get(slot, {}).get(phrase.lower()) == value
     if bare and not _PREP.match(phrase):  # "make it night": a bare word, said the way the setting is said
-        return _CANONICAL[slot].get(str(value), phrase)
+        canonical = _CANONICAL[slot].get(str(value), phrase)
+        if phrase.lower() != str(value) and re.search(rf"\b{re.escape(str(value))}\b", canonical):
+            return re.sub(rf"\b{re.escape(str(value))}\b", phrase.lower(), canonical)  # "make it dusk": "at dusk"
+        return canonical
     return phrase
 
 
@@ -777,6 +780,13 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         + r"(?![\w'])",
         re.I,
     )
+    aligned = _replace_in_context(phrases, bare, fresh)
+    if aligned is not None:
+        return aligned
+    if fresh.split()[0].lower() in L.LOCATIVE:
+        pp = _replace_phrase_with(phrases, bare, fresh)
+        if pp is not None:
+            return pp
     for k, phrase in enumerate(phrases):
         m = pattern.search(phrase)
         if m is None:
@@ -788,6 +798,63 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         said = Said.of(list(phrases))
         at = sum(len(p) + 1 for p in phrases[:k]) + m.start()
         said.replace(at, at + len(m.group(0)), word)
+        return said.phrases()
+    return None
+
+
+def _replace_in_context(phrases: list[str], old: str, new: str) -> list[str] | None:
+    """`new` said with the description's own words around the change ('with fall leaves around it' instead of
+    'snow' in 'with snow around it'; 'paved road, not dirt' on 'a dirt road'): only the middle is replaced."""
+    words = new.split()
+    text = " ".join(phrases)
+    for size in range(len(words) - 1, 0, -1):  # the most context first
+        for before in range(size, -1, -1):
+            after = size - before
+            pre, post = words[:before], words[len(words) - after :]
+            middle = words[before : len(words) - after]
+            if not middle:
+                continue
+            pattern = (
+                r"(?<![\w'])"
+                + "".join(re.escape(w) + r"\s+" for w in pre)
+                + (
+                    r"(?P<old>(?:" + _DETERMINER + r")?"
+                    if _ARTICLE.match(middle[0] + " ")
+                    else r"(?:" + _DETERMINER + r")?(?P<old>"
+                )
+                + re.escape(old)
+                + r")"
+                + "".join(r"\s+" + re.escape(w) for w in post)
+                + r"(?![\w'])"
+            )
+            m = re.search(pattern, text, re.I)
+            if m is not None:
+                said = Said.of(list(phrases))
+                said.replace(m.start("old"), m.end("old"), " ".join(middle))
+                return said.phrases()
+    return None
+
+
+def _replace_phrase_with(phrases: list[str], old: str, new: str) -> list[str] | None:
+    """A new prepositional phrase in place of the one whose object is `old`, wherever the object's words stand in
+    it ('on a hillside rather than a field' on 'in the grassy field', 'by a river, not a lake' on 'by the side of a
+    lake', 'toward a city instead of mountains' on 'toward a mountain area')."""
+    text = " ".join(phrases)
+    doc = parse(text)
+    want = [singular(w) for w in old.lower().split()]
+    for t in doc:
+        if [singular(x.lower_) for x in doc[t.i : t.i + len(want)]] != want:
+            continue
+        tok = doc[t.i + len(want) - 1]
+        while tok.dep_ in ("compound", "amod") and tok.head.i > tok.i:
+            tok = tok.head
+        prep = tok.head if tok.dep_ == "pobj" else None
+        while prep is not None and prep.head.lower_ in _REGIONS and prep.head.dep_ == "pobj" and prep.lower_ == "of":
+            prep = prep.head.head  # "by the side of a lake": the phrase is the side's
+        if prep is None or prep.pos_ != "ADP" or prep.i > t.i:
+            continue
+        said = Said.of(list(phrases))
+        said.replace(_char(doc, prep.i), _end(doc, tok.i), new)
         return said.phrases()
     return None
 

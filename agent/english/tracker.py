@@ -34,7 +34,7 @@ from picseek.tools.retrieve import MAX_K, Filters
 
 _RETRACT = re.compile(
     r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+"
-    r"([^,;]+?)(?:\s*(?:[,;]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
+    r"([^,;.]+?)(?:\s*(?:[,;.]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
 )
 
 
@@ -121,7 +121,8 @@ class Tracker:
         self, up: Update, text: str, focus: str | None = None, refine: bool = False, expected: frozenset = frozenset()
     ) -> None:
         st = up.state
-        m = _RETRACT.match(text)
+        lead = switch_lead(text)  # "change of plan, find me ...", "Next: photos of ...": all after the lead is new
+        m = _RETRACT.match(text) if lead is None else None
         if m:  # "never mind the no people thing", "forget the surfers, just waves": take that part back
             gone = read(m.group(1))
             self._retract(st, gone)
@@ -133,14 +134,14 @@ class Tracker:
                 if len(new) == 1 and len(old) == 1:  # "forget the surfers, just waves": the waves take their place
                     up.renamed.append((old[0].noun, _noun_as_said(m.group("rest"), new[0].noun)))
             return
-        lead = switch_lead(text)  # "change of plan, find me ...", "Next: photos of ...": all after the lead is new
         if lead is not None:
             text, strong, soft = lead, True, False
         else:
             text, strong = strip_phrase(text, L.SWITCH_CUES)
-            text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES) if not strong else (text, False)
+            text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES)  # "how about a kid on a swing, new search"
+            soft = soft and not strong
             m = _ASKED_INSTEAD.match(text)
-            if m and not strong and len(m.group("what").split()) >= 5:  # "show me <a whole new scene> instead"
+            if m and not strong and len(m.group("what").split()) >= 4:  # "show me <a whole new scene> instead"
                 text, soft = m.group("what"), True
         if not text:
             if strong:
@@ -347,7 +348,7 @@ class Tracker:
 
 
 _ASKED_INSTEAD = re.compile(
-    r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
+    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
 )
 
 
@@ -380,10 +381,8 @@ def _without_switch_cue(text: str) -> str:
     lead = switch_lead(text)
     if lead is not None:
         return lead
-    for cues in (L.SWITCH_CUES, L.SOFT_SWITCH_CUES):
-        text, found = strip_phrase(text, cues)
-        if found:
-            break
+    text, _ = strip_phrase(text, L.SWITCH_CUES)
+    text, _ = strip_phrase(text, L.SOFT_SWITCH_CUES)  # "how about a kid on a swing, new search"
     return text
 
 
