@@ -534,3 +534,85 @@ def test_giving_up_a_thing_and_going_on_is_no_new_search():
     assert said("surfers on big waves and a dog", "forget the dog, the surfers should be red").text() != (
         "the surfers should be red"
     )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        (("a man on the tennis court", "i meant a badminton court"), "a man on the badminton court"),
+        (("people near a bench with deserts on it", "desserts*"), "people near a bench with desserts on it"),
+        (("a block tower by a brick building", "clock tower*"), "a clock tower by a brick building"),
+        (("a man on a bicycle near a cab", "i typed bicycle but meant motorcycle"), "a man on a motorcycle near a cab"),
+        (
+            ("a boy doing tricks on a skateboard at a park", "on a bmx bike i meant"),
+            "a boy doing tricks on a bmx bike at a park",
+        ),
+    ],
+)
+def test_a_correction_of_what_was_typed_replaces_it_where_it_stands(messages, text):
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "description, answer, question, text, negatives",
+    [
+        (
+            "a hydrant in front of a building",
+            "kind of reddish",
+            "What colour is the building — red, white or brown?",
+            "a hydrant in front of a reddish building",
+            [],
+        ),
+        (
+            "a church steeple on a cloudy day",
+            "white of course",
+            "What colour is the steeple — white, grey or brown?",
+            "a white church steeple on a cloudy day",
+            [],
+        ),
+        (
+            "a wine glass with a bartender",
+            "just the one",
+            "How many wine glasses are there?",
+            "a wine glass with a bartender",
+            [],
+        ),
+        (
+            "a wine glass with a bartender",
+            "2",
+            "How many wine glasses are there?",
+            "2 wine glasses with a bartender",
+            [],
+        ),
+        (
+            "a car while several people admire it",
+            "like 5",
+            "How many people are there?",
+            "a car while 5 people admire it",
+            [],
+        ),
+        (
+            "a table with fruit",
+            "none of those really",
+            "What else is in it — a vase or a cup?",
+            "a table with fruit",
+            ["vase", "cup"],
+        ),
+        (
+            "2 polar bears in the snow",
+            "nothing, just the bears",
+            "What else is in it — a bird or a rock?",
+            "2 polar bears in the snow",
+            ["bird", "rock"],
+        ),
+        ("a man skiing", "i didn't really look", "What colour is the sky — blue, grey or white?", "a man skiing", []),
+    ],
+)
+def test_answers_said_with_hedges_and_idioms(description, answer, question, text, negatives):
+    from picseek.evals.language.realtext import question_from_text
+
+    st = said(description, answer, asked=question_from_text(question))
+    assert st.text() == text
+    assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(negatives)

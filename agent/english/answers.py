@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import HEDGES, alternation
+from picseek.agent.english.plurals import singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
-from picseek.agent.state import Question, SearchState, Subject, singular
+from picseek.agent.state import Question, SearchState, Subject, plural, singular
 
 
 @dataclass
@@ -114,6 +115,18 @@ class Answers:
 
     def answer(self, up: Update, text: str, asked: Question) -> None:
         """A message after picseek's question: an answer to it, or anything else the user says instead."""
+        if asked.noun:  # "How many wine glasses?" is about the description's "wine glass"
+            words = asked.noun.split()
+            found = up.state.find(asked.noun) or up.state.find(" ".join([*words[:-1], singular_word(words[-1])]))
+            found = found or next((s for s in up.state.subjects if plural(s.noun) == asked.noun), None)
+            if found is not None:
+                asked = asked.model_copy(update={"noun": found.noun})
+        text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
+        if asked.kind == "attribute":
+            text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
+            if asked.slot == "count":  # "like 5", "around 5"; "just the one" is one
+                text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text)
+                text = re.sub(r"^(?:(?:just|only)\s+)?the\s+one$", "one", text)
         if _only(text, L.UNKNOWN):
             return
         none, rest = _none_of_these(text)
@@ -131,7 +144,11 @@ class Answers:
         if (
             asked.kind == "presence"
             and not asked.noun
-            and (polarity == "no" and (not rest or _none_of_these(rest)[0]) or _only(text, ("nothing else",)))
+            and (
+                polarity == "no"
+                and (not rest or _none_of_these(rest)[0] or re.match(r"(?:just|only)\b", rest))
+                or _only(text, ("nothing else",))
+            )
         ):
             self._exclude_options(up.state, asked)
             after = _none_of_these(rest)[1] if rest else ""
@@ -187,6 +204,7 @@ def _none_of_these(text: str) -> tuple[bool, str]:
 
 
 _HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")
+_TRAILING_HEDGE = re.compile(r"(?:[\s,]+(?:" + alternation(HEDGES) + r"))+[\s.!]*$")
 
 
 def _polarity(answer: str) -> tuple[str | None, str]:

@@ -111,6 +111,30 @@ def clean(text: str) -> str:
     return _SPLIT_DASH.sub(" , ", text)
 
 
+_TYPED_BUT_MEANT = re.compile(
+    r"^(?:i\s+)?(?:typed|wrote|said|put)\s+(?P<old>.+?)\s*,?\s+but\s+(?:i\s+)?meant\s+(?P<new>.+)$", re.I
+)
+_MEANT = re.compile(
+    r"^(?:(?:oops|sorry|no|wait|oh|whoops)[\s,]+)*(?:i\s+)?meant\s+(?P<new>.+)$|^(?P<new2>.+?)[\s,]+i\s+meant$|"
+    r"^(?P<new3>[\w' -]+?)\s*\*$",
+    re.I,
+)
+
+
+def corrected_words(text: str) -> tuple[str, str | None] | None:
+    """(new words, old words or None) of a correction of what was typed: 'i typed bicycle but meant motorcycle',
+    'i meant a badminton court', 'on a bmx bike i meant', 'desserts*' (the old words are for the caller to find)."""
+    said = " ".join(text.strip().split())
+    m = _TYPED_BUT_MEANT.match(said)
+    if m:
+        return m.group("new").strip(" .!"), m.group("old").strip(" .!")
+    m = _MEANT.match(said)
+    if m:
+        new = next(g for g in (m.group("new"), m.group("new2"), m.group("new3")) if g)
+        return new.strip(" .!"), None
+    return None
+
+
 def swapped_words(text: str) -> tuple[str, str] | None:
     """(new words, old words) of a message that puts words in place of others: 'replace the bus with a tram',
     'a tram rather than a bus', 'kite, not parachute', 'not a bus but a tram', 'at night instead of during the

@@ -835,6 +835,52 @@ def _replace_in_context(phrases: list[str], old: str, new: str) -> list[str] | N
     return None
 
 
+def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | None:
+    """A correction whose old words the user did not say, found by what they share with the new: the same head
+    with other words before it ('i meant a badminton court' on 'the tennis court', 'clock tower*' on 'block
+    tower'), or for a starred word ('desserts*') the description's word closest in spelling."""
+    words = _ARTICLE.sub("", new.strip()).split()
+    if not words:
+        return None
+    text = " ".join(phrases)
+    doc = parse(text)
+    head = singular(words[-1].lower())
+    if words[0].lower() in L.LOCATIVE and len(words) > 1:  # "on a bmx bike i meant": the phrase said with "on"
+        for t in doc:
+            obj = next((c for c in t.children if c.dep_ == "pobj"), None) if t.lower_ == words[0].lower() else None
+            if obj is not None and singular(obj.lower_) != head:
+                said = Said.of(list(phrases))
+                said.replace(_char(doc, t.i), _end(doc, obj.i), new.strip())
+                return said.phrases()
+        return None
+    if len(words) > 1:
+        for t in doc:
+            if singular(t.lower_) != head or t.i < len(words) - 1:
+                continue
+            start = t.i - len(words) + 1
+            window = doc[start : t.i + 1]
+            if any(x.pos_ in ("DET", "ADP", "VERB", "AUX", "PUNCT") for x in window[:-1]):
+                continue
+            if [x.lower_ for x in window] == [w.lower() for w in words]:
+                return None  # already so
+            said = Said.of(list(phrases))
+            said.replace(_char(doc, start), _end(doc, t.i), " ".join(words))
+            return said.phrases()
+        return None
+    if not starred:
+        return None
+    from difflib import SequenceMatcher
+
+    word = words[0].lower()
+    scored = [(SequenceMatcher(None, t.lower_, word).ratio(), t) for t in doc if t.is_alpha and t.lower_ != word]
+    best = max(scored, key=lambda x: x[0], default=(0.0, None))
+    if best[1] is None or best[0] < 0.8:
+        return None
+    said = Said.of(list(phrases))
+    said.replace(_char(doc, best[1].i), _end(doc, best[1].i), words[0])
+    return said.phrases()
+
+
 def _replace_phrase_with(phrases: list[str], old: str, new: str) -> list[str] | None:
     """A new prepositional phrase in place of the one whose object is `old`, wherever the object's words stand in
     it ('on a hillside rather than a field' on 'in the grassy field', 'by a river, not a lake' on 'by the side of a

@@ -27,8 +27,8 @@ from picseek.agent.english.answers import (
 from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
-from picseek.agent.english.reading import Reading, Thing, Value, read, swapped_words
-from picseek.agent.english.said import edit, held_in, named_in, replace_words
+from picseek.agent.english.reading import Reading, Thing, Value, corrected_words, read, swapped_words
+from picseek.agent.english.said import edit, held_in, named_in, replace_closest, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -69,6 +69,8 @@ class Tracker:
         """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id."""
         text = _norm(message, follow_up=bool(state.phrases or state.subjects))
         md = Metadata()
+        if asked is not None and asked.slot == "count":  # "like 5" answers "how many?": no "like #5"
+            text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text.strip(), flags=re.I)
         text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
@@ -102,10 +104,18 @@ class Tracker:
         instead of during the parade", "replace the bus with a tram"): the words are replaced where they stand and
         the typed view read again from them; exclusions, filters and references stay. None if the old words are
         not in the description as said."""
-        swap = swapped_words(said)
-        if swap is None or not state.phrases:
+        if not state.phrases:
             return None
-        phrases = replace_words(state.phrases, swap[1], swap[0])
+        swap = swapped_words(said)
+        fix = corrected_words(said) if swap is None else None
+        if swap is not None:
+            phrases = replace_words(state.phrases, swap[1], swap[0])
+        elif fix is not None and fix[1] is not None:  # "i typed bicycle but meant motorcycle"
+            phrases = replace_words(state.phrases, fix[1], fix[0])
+        elif fix is not None:  # "i meant a badminton court", "desserts*"
+            phrases = replace_closest(state.phrases, fix[0], starred=said.rstrip().endswith("*"))
+        else:
+            return None
         if phrases is None:
             return None
         fresh = self.update(SearchState(), " ".join(phrases)).state
