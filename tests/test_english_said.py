@@ -616,3 +616,29 @@ def test_answers_said_with_hedges_and_idioms(description, answer, question, text
     st = said(description, answer, asked=question_from_text(question))
     assert st.text() == text
     assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(negatives)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        # how many, said with or without a number, on the one the message means
+        (("2 eggs and a banana on a countertop", "a few eggs"), "a few eggs and a banana on a countertop"),
+        (("a toilet in an abandoned building", "several toilets"), "several toilets in an abandoned building"),
+        (("a surfer on a white surfboard", "more than one surfer"), "more than one surfer on a white surfboard"),
+        (("a chair near a rusted hydrant", "make it 2 hydrants"), "a chair near 2 rusted hydrants"),
+        (
+            ("a girl eating a piece of pizza and 2 small pieces", "3 small pieces"),
+            "a girl eating a piece of pizza and 3 small pieces",
+        ),
+        # a kind of place said alone, a place adverb, an adjective of the same kind
+        (("a group of men standing in the living room", "kitchen instead"), "a group of men standing in the kitchen"),
+        (("the bathroom is very empty", "the bedroom instead"), "the bedroom is very empty"),
+        (("2 men on a flight of stairs outside", "indoors rather"), "2 men on a flight of stairs indoors"),
+        (("a train with a cloudy sky overhead", "can the sky be clear instead"), "a train with a clear sky overhead"),
+        (("the sheep are in the grassy field", "snowy field instead"), "the sheep are in the snowy field"),
+        (("a wooden table", "make it a round table"), "a round wooden table"),
+    ],
+)
+def test_counts_places_and_kinds_edited_in_place(messages, text):
+    assert said(*messages).text() == text

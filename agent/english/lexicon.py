@@ -71,6 +71,7 @@ CUE_VERBS_EXTRA = _set("cue_verbs_extra")  # verbs that steer the search ("make"
 # ("with a helmet on"), and the words that point back into the sentence ("in her lap")
 PARTITIVES = _set("partitives")
 QUANTIFIERS = _set("quantifiers")
+QUANTITY_PHRASES = _set("quantity_phrases")  # "a few", "lots of": how many, said without a number
 COLLECTIVES = _set("collectives")
 PREPOSITION_LEADS = _set("preposition_leads")
 SCENE_PREPOSITIONS = _set("scene_prepositions")

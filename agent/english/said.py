@@ -161,13 +161,17 @@ def _fix_article(said: Said, at: int, word: str) -> None:
 # --- locating things in the text -----------------------------------------------------------------------------
 
 
-def _noun_token(doc, noun: str):
-    """The token that names this thing in the text: the head word of the noun, singular or plural."""
+def _noun_token(doc, noun: str, said: str = ""):
+    """The token that names this thing in the text: the head word of the noun, singular or plural. Of several, the
+    one whose modifiers the message `said` repeats ('3 small pieces': the '2 small pieces', not 'a piece')."""
     want = singular(noun.split()[-1])
     found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
     found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
-    nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")]
-    return (nouns or found or [None])[0]
+    nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
+    if len(nouns) > 1 and said:
+        words = set(re.findall(r"[a-z]+", said.lower()))
+        return max(nouns, key=lambda t: sum(c.lower_ in words for c in t.children if c.i < t.i and c.dep_ == "amod"))
+    return (nouns or [None])[0]
 
 
 def _colour_span(doc, tok) -> tuple[int, int] | None:
@@ -300,9 +304,9 @@ def resize(said: Said, noun: str, size: str) -> bool:
     return True
 
 
-def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | None) -> bool:
+def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | None, message: str = "") -> bool:
     doc = parse(said.text)
-    tok = _noun_token(doc, noun)
+    tok = _noun_token(doc, noun, message)
     if tok is None:
         return False
     start = tok.i
@@ -311,7 +315,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     while (
         k >= 0
         and (doc[k].head.i == tok.i or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod"))
-        and doc[k].pos_ not in ("VERB", "ADP", "AUX")
+        and (doc[k].pos_ not in ("VERB", "ADP", "AUX") or doc[k].dep_ == "amod")  # "a rusted hydrant"
     ):
         k -= 1
     first = k + 1
@@ -684,6 +688,11 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
 def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -> bool:
     doc = parse(said.text)
     span = _setting_span(doc, slot, old_value, old_place)
+    if slot == "place" and new_phrase.lower() in L.PLACE_ADVERBS:  # "indoors rather" on "... outside"
+        old = [t for t in doc if t.lower_ in L.PLACE_ADVERBS and not any(c.dep_ == "pobj" for c in t.children)]
+        if old:
+            said.replace(_char(doc, old[-1].i), _end(doc, old[-1].i), new_phrase.lower())
+            return True
     if slot == "place" and new_phrase:
         new_doc = parse(new_phrase)
         if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:
@@ -835,6 +844,31 @@ def _replace_in_context(phrases: list[str], old: str, new: str) -> list[str] | N
     return None
 
 
+def replace_scene(phrases: list[str], new: str) -> list[str] | None:
+    """A kind of place said alone ('kitchen instead', 'the bedroom instead') in place of the description's kind of
+    place, wherever it stands ('in the living room', 'the bathroom is ...'), with the description's article when
+    the message has none; None when the description names no kind of place."""
+    words = new.split()
+    if not words or singular(words[-1].lower()) not in L.SCENE_NOUNS:
+        return None
+    doc = parse(" ".join(phrases))
+    heads = [t for t in doc if t.pos_ in ("NOUN", "PROPN") and singular(t.lower_) in L.SCENE_NOUNS]
+    heads = [t for t in heads if t.dep_ not in ("compound", "amod")]
+    if not heads:
+        return None
+    tok = heads[-1]
+    start = tok.i
+    while (
+        start - 1 >= 0 and doc[start - 1].head.i == tok.i and doc[start - 1].dep_ in ("det", "amod", "compound", "poss")
+    ):
+        start -= 1
+    if doc[start].dep_ in ("det", "poss") and not _ARTICLE.match(new + " "):
+        start += 1  # "in the living room" + "kitchen": "in the kitchen"
+    said = Said.of(list(phrases))
+    said.replace(_char(doc, start), _end(doc, tok.i), new)
+    return said.phrases()
+
+
 def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | None:
     """A correction whose old words the user did not say, found by what they share with the new: the same head
     with other words before it ('i meant a badminton court' on 'the tennis court', 'clock tower*' on 'block
@@ -960,7 +994,10 @@ def edit(
         # are the user's words, and the excluded things are negatives besides
         first = strip_framing(message, first=True) if described is None else strip_framing(described)
         return Said.of([first] if first else []).phrases()
-    if _view(old) == _view(new):
+    requantified = not re.search(r"\d", message) and any(
+        _noun_form(message, x) is not None and _said_quantity(message, x) for x in new.required
+    )
+    if _view(old) == _view(new) and not requantified:
         return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
     said = Said.of(old.phrases or [old.slot_text()])
     in_text = named_in(said.phrases())
@@ -983,12 +1020,18 @@ def edit(
             edited |= recolour(said, s.noun, _said_colour(message, s.color))
         if s.size and s.size != o.size:
             edited |= resize(said, s.noun, _said_word(message, L.SIZES, s.size))
+        form = _noun_form(message, s)
+        quantity = _said_quantity(message, s) if form is not None and not re.search(r"\d", message) else ""
         if s.count and s.count != o.count:
-            edited |= recount(said, s.noun, _said_count(message, s.count), s.count > 1, _noun_form(message, s))
+            edited |= recount(said, s.noun, _said_count(message, s.count), s.count > 1, form, message)
+        elif quantity or (s.plural and not o.plural and not s.count and form is not None):
+            # "several hydrants", "a few eggs" (for "2 eggs"), "hydrants": many, counted the way the message says
+            edited |= recount(said, s.noun, quantity, True, form, message)
         named = _noun_form(message, s) is not None
         for adj in s.adjectives:
             if named and adj not in o.adjectives and adj not in said.text.lower().split():
-                edited |= _insert_adjective(said, s.noun, adj)
+                instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))
+                edited |= _insert_adjective(said, s.noun, adj, instead)
     appended = False
     new_setting, dropped = [], []
     for slot in _SLOTS:
@@ -1093,11 +1136,24 @@ def _described_as(said: Said, x: Subject) -> bool:
     return all(any(w in own for w in q.lower().split()) for q in quals)
 
 
-def _insert_adjective(said: Said, noun: str, adj: str) -> bool:
+def _insert_adjective(said: Said, noun: str, adj: str, instead: bool = False) -> bool:
+    """The adjective before the thing; in place of one of the same kind it has ('a clear sky' for 'a cloudy sky'),
+    or, said with 'instead', of its only other describing word ('snowy field instead' on 'the grassy field')."""
     doc = parse(said.text)
     tok = _noun_token(doc, noun)
     if tok is None:
         return False
+    kind = next((w for w in _SETTING_WORDS.values() if adj.lower() in w), None)
+    mods = [
+        c
+        for c in tok.children
+        if c.dep_ == "amod" and c.i < tok.i and c.lower_ not in L.COLORS and c.lower_ not in L.SIZES
+    ]
+    same = [c for c in mods if kind is not None and c.lower_ in kind]
+    if same or (instead and len(mods) == 1):
+        old = (same or mods)[0]
+        said.replace(_char(doc, old.i), _end(doc, old.i), adj)
+        return True
     at = _char(doc, _det_end(doc, tok))
     said.replace(at, at, adj + " ")
     _fix_article(said, at, adj)
@@ -1113,11 +1169,21 @@ def _noun_form(message: str, s: Subject) -> str | None:
     return None
 
 
+def _said_quantity(message: str, s: Subject) -> str:
+    """The words before the thing that say how many, without a number: 'several', 'a few', 'lots of' ('' if none)."""
+    said = "|".join(re.escape(q) for q in sorted(L.QUANTITY_PHRASES | L.QUANTIFIERS, key=len, reverse=True))
+    form = re.escape(_noun_form(message, s) or s.noun)
+    m = re.search(rf"\b({said})\s+(?:[a-z]+\s+)?{form}\b", message.lower())
+    return m.group(1) if m else ""
+
+
 def _said_count(message: str, n: int) -> str:
     toks = re.findall(r"[a-z0-9]+", message.lower())
     for k, t in enumerate(toks):
         if (t.isdigit() and int(t) == n) or L.NUMBERS.get(t) == n:
             if t == "single" and k > 0 and toks[k - 1] in ("a", "one"):
                 return f"{toks[k - 1]} single"
+            if k > 1 and toks[k - 2 : k] in (["more", "than"], ["less", "than"], ["at", "least"]):
+                return f"{toks[k - 2]} {toks[k - 1]} {t}"  # "more than one surfer"
             return t
     return L.number_word(n)

@@ -28,7 +28,7 @@ from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.reading import Reading, Thing, Value, corrected_words, read, swapped_words
-from picseek.agent.english.said import edit, held_in, named_in, replace_closest, replace_words
+from picseek.agent.english.said import edit, held_in, named_in, replace_closest, replace_scene, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -114,6 +114,8 @@ class Tracker:
             phrases = replace_words(state.phrases, fix[1], fix[0])
         elif fix is not None:  # "i meant a badminton court", "desserts*"
             phrases = replace_closest(state.phrases, fix[0], starred=said.rstrip().endswith("*"))
+        elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
+            phrases = replace_scene(state.phrases, m.group("what"))
         else:
             return None
         if phrases is None:
@@ -357,6 +359,11 @@ class Tracker:
             st.k = min(MAX_K, (st.k or 10) * 2)
 
 
+_BARE_INSTEAD = re.compile(
+    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe)[\s,]+)*(?P<what>(?:(?:the|a|an|his|her|their|my)\s+)?"
+    r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather)[\s.!]*$",
+    re.I,
+)
 _ASKED_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
 )
