@@ -685,7 +685,9 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
     return t.i, end
 
 
-def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -> bool:
+def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, instead: bool = False) -> bool:
+    """The phrase that says the old setting value replaced by `new_phrase`; `instead`: the message said it replaces
+    ('in a forest instead'), so a place goes where the old place phrase was even if that names no kind of place."""
     doc = parse(said.text)
     span = _setting_span(doc, slot, old_value, old_place)
     if slot == "place" and new_phrase.lower() in L.PLACE_ADVERBS:  # "indoors rather" on "... outside"
@@ -698,9 +700,10 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str) -
         if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:
             # a kind of place replaces where the picture is ('on a beach' for 'on a pier'), never a thing's phrase
             # ('on a leash'): with no place in the text it joins it
-            span = _scene_span(doc, new_doc[0].lower_)
-            if span is None:
+            scene = _scene_span(doc, new_doc[0].lower_)
+            if scene is None and not instead:
                 return False
+            span = scene or span
     if span is None or not new_phrase:
         return False
     a, b = span
@@ -857,6 +860,8 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
     if not heads:
         return None
     tok = heads[-1]
+    if singular(tok.lower_) == singular(words[-1].lower()):
+        return None  # "a big market instead" on "a small sidewalk market": the market's size, not a new place
     start = tok.i
     while (
         start - 1 >= 0 and doc[start - 1].head.i == tok.i and doc[start - 1].dep_ in ("det", "amod", "compound", "poss")
@@ -1047,7 +1052,8 @@ def edit(
             if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
-            if not swap_setting(said, slot, a, old.setting.place, phrase):
+            instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))
+            if not swap_setting(said, slot, a, old.setting.place, phrase, instead):
                 new_setting.append(slot)
         elif b:
             new_setting.append(slot)
