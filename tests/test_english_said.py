@@ -642,3 +642,52 @@ def test_answers_said_with_hedges_and_idioms(description, answer, question, text
 )
 def test_counts_places_and_kinds_edited_in_place(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text, negatives",
+    [
+        (
+            ("a woman wearing a red shirt and swinging a tennis racquet", "get rid of the racquet"),
+            "a woman wearing a red shirt",
+            ["racquet"],
+        ),
+        (
+            ("the man is sitting at the table and drinking wine", "No wine."),
+            "the man is sitting at the table",
+            ["wine"],
+        ),
+        (
+            ("a man sits on a bench and reads a book in the park", "no book"),
+            "a man sits on a bench in the park",
+            ["book"],
+        ),
+        (("a man sits and a dog eats a bone", "no bone"), "a man sits and a dog eats", ["bone"]),
+        (("a man eating a hot dog on a subway", "no hot dog pls"), "a man on a subway", ["hot dog"]),
+        (
+            ("a woman wearing a wetsuit and riding a surfboard", "no surfboard"),
+            "a woman wearing a wetsuit",
+            ["surfboard"],
+        ),
+        (
+            ("the fish cake is served with a fresh slice of lime and a bun", "drop the lime"),
+            "the fish cake is served with a bun",
+            ["lime"],
+        ),
+    ],
+)
+def test_a_removal_takes_the_verb_joined_by_and_and_leaves_the_scene(messages, text, negatives):
+    st = said(*messages)
+    assert st.text() == text
+    assert [singular_word(n) for n in st.negative_phrases()] == negatives
+
+
+@pytest.mark.unit
+def test_reads_and_says_are_words_in_the_picture_only_after_something_written_on():
+    assert said("a man sits on a bench and reads a book").text() == "a man sits on a bench and reads a book"
+    assert said("a parking reader says expired on a street").text() == "a parking reader says expired on a street"
+    from picseek.agent.english.places import read_places
+
+    assert read_places("a man reads a book").written == []
+    assert read_places("a sign reads STOP").written == ["STOP"]

@@ -168,6 +168,13 @@ _SAYS = re.compile(
 )
 
 
+# "reads" / "says" without "that" or "which" are words in the picture only after a thing that carries writing
+_READER = re.compile(r"(?i)(?:says|said|reads|spells)\s")
+_BEARER = re.compile(
+    r"(?i)\b(?:signs?|banners?|captions?|shirts?|t-shirts?|posters?|labels?|boards?|billboards?|screens?|notes?|"
+    r"plates?|graffiti|messages?|texts?|logos?|menus?|stickers?|cards?|covers?|displays?|tags?|headlines?|titles?|"
+    r"flags?|placards?|marquees?|letters?|writing|words?|lettering)\s*$"
+)
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
 
 
@@ -184,6 +191,9 @@ def take_text_query(text: str) -> tuple[str, list[str]]:
         rest = text[m.end() :]
         if _SPEAKER.search(text[: m.start()]):  # "I said a bicycle": a person speaking, not words in the picture
             at = m.end()
+            continue
+        if _READER.match(m.group(0)) and not _BEARER.search(text[: m.start()]):
+            at = m.end()  # "a man reads a book", "a parking reader says expired": no sign, no words in the picture
             continue
         said = []
         for w in rest.split():

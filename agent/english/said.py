@@ -438,7 +438,20 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             ):
                 top = h
                 continue
+            if (
+                top.dep_ == "dobj"
+                and h.pos_ == "VERB"
+                and h.dep_ == "conj"
+                and not any(c.dep_ in ("nsubj", "nsubjpass", "dobj") and c.i != top.i for c in h.children)
+            ):
+                top = h  # "wearing a red shirt and swinging a racquet": the verb joined by "and" goes with it
+                continue
             break
+    if top.dep_ == "conj" and top.pos_ == "VERB" and top.i != tok.i:
+        a = top.left_edge.i
+        while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
+            a -= 1
+        return a, _before_scene(doc, tok, top, top.right_edge.i)
     passive = _passive_by(top)
     if passive is not None:  # "a man is surrounded by people" without the people: "a man"
         return passive
@@ -504,6 +517,8 @@ def _before_scene(doc, tok, top, b: int) -> int:
         for c in v.children
         if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
     ]
+    # "reads a book in the park": a kind of place the parse hung on the thing is still where the picture is
+    kept += [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and scene_object(c) is not None]
     if not kept:
         return b
     start = min(c.left_edge.i for c in kept)

@@ -33,7 +33,7 @@ from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
 _RETRACT = re.compile(
-    r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|drop|ignore|undo)\s+(?:the|that|about\s+the)\s+"
+    r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|ignore|undo)\s+(?:the|that|about\s+the)\s+"
     r"([^,;.]+?)(?:\s*(?:[,;.]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
 )
 

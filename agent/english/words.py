@@ -224,6 +224,8 @@ def _named_before(t, r: Reading) -> bool:
     if low in L.COLORS:  # "no orange" after "... next to an orange": the fruit, when the parse makes it a noun
         return t.pos_ == "NOUN" and t.tag_ != "NNS" and t.dep_ in ("ROOT", "dobj", "pobj", "nsubj", "conj")
     # "drop the remote" tags 'remote' ADJ where only a noun can stand
+    if t.pos_ == "ADV":  # "no surfboard" tags it an adverb, the head of the whole message
+        return t.dep_ in ("ROOT", "dobj", "pobj") and not any(c.dep_ == "pobj" for c in t.children)
     return t.pos_ == "ADJ" and t.dep_ in ("amod", "dobj", "pobj", "nsubj", "nsubjpass", "ROOT", "conj")
 
 
