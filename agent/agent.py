@@ -170,7 +170,8 @@ class Agent:
         """Run the planner (the fallback when it cannot); returns (toolbox with results, planner name, lead text)."""
         work = self._working_copy(session, min_match, filters)
         box = self._toolbox(work, k, min_match)
-        steps = undo_steps(message)
+        said = [m.content for m in session.messages if m.role == "user"]
+        steps = undo_steps(message, after_undo=bool(said) and undo_steps(said[-1]) > 0)
         if steps:  # the same for every planner: the state before the last change (or the last few)
             if not work.history:
                 raise ToolError("there is nothing to undo yet.")

@@ -278,6 +278,21 @@ def test_undo_goes_back_one_search_and_says_when_there_is_none(big_index):
     assert "nothing to undo" in again.reply and again.session.state == back.session.state
 
 
+def test_again_after_an_undo_undoes_once_more_and_a_thing_asked_back_is_an_undo(big_index):
+    _, searcher, _, _ = big_index
+    agent = Agent(searcher)
+    r1 = agent.turn(Session(), "cars")
+    r2 = agent.turn(r1.session, "only red ones")
+    r3 = agent.turn(r2.session, "at night")
+    back = agent.turn(r3.session, "undo")
+    again = agent.turn(back.session, "and again")
+    assert again.query.text == "cars"
+    fresh = agent.turn(r1.session, "and again")  # not after an undo: no undo at all (there is none to make)
+    assert "nothing to undo" not in fresh.reply
+    gone = agent.turn(r1.session, "no cars")
+    assert agent.turn(gone.session, "wait no, put the cars back").query.text == "cars"
+
+
 def test_bad_reference_is_a_sentence_and_changes_nothing(big_index):
     _, searcher, _, _ = big_index
     agent = Agent(searcher)

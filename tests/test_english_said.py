@@ -691,3 +691,31 @@ def test_reads_and_says_are_words_in_the_picture_only_after_something_written_on
 
     assert read_places("a man reads a book").written == []
     assert read_places("a sign reads STOP").written == ["STOP"]
+
+
+@pytest.mark.unit
+def test_people_and_vegetables_by_other_names():
+    assert said("a puppy getting a bath in a sink by someone", "take the person out").text() == (
+        "a puppy getting a bath in a sink"
+    )
+    st = said("a market with bananas and 1 man selling them", "take out the guy selling them")
+    assert st.text() == "a market with bananas" and [singular_word(n) for n in st.negative_phrases()] == ["guy"]
+    assert said("a man in front of an assortment of vegetables", "get rid of the veggies").text() == "a man"
+
+
+@pytest.mark.unit
+def test_there_is_said_as_an_addition_joins_with_with():
+    assert said("a cat sitting on a desk", "oh and there's a mouse next to it").text() == (
+        "a cat sitting on a desk with a mouse next to it"
+    )
+
+
+@pytest.mark.unit
+def test_undo_said_as_asking_a_thing_back_or_again():
+    from picseek.agent.english.cues import undo_steps
+
+    assert undo_steps("wait no, put the umbrella back") == 1
+    assert undo_steps("undo, i want the hot dog back") == 1
+    assert undo_steps("and again", after_undo=True) == 1
+    assert undo_steps("and again") == 0
+    assert undo_steps("a dog's back") == 0

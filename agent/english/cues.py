@@ -72,10 +72,24 @@ _TIMES = {"twice": 2, "two": 2, "three": 3, "both": 2}
 _UNDO_CUE = re.compile(rf"\b(?:{alternation(UNDO_CUES)})\b")
 
 
-def undo_steps(message: str) -> int:
+# "wait no, put the umbrella back", "i want the hot dog back": a thing just taken out, asked back
+_THING_BACK = re.compile(
+    r"^(?:(?:wait|no|oh|oops|undo|actually|hmm+|ok|okay|sorry)\s+)*(?:(?:please\s+)?(?:put|bring)|i\s+want|"
+    r"(?:can|could)\s+(?:you|i|we)\s+(?:put|bring|have|get))\s+(?:the|my|that|those|these)\s+\w+(?:\s+\w+)?\s+back"
+    r"(?:\s+(?:in|please|again))?$"
+)
+_AGAIN = re.compile(r"^(?:and\s+)?(?:again|once\s+more|one\s+more(?:\s+time)?|(?:do\s+it|undo)\s+again)(?:\s+please)?$")
+
+
+def undo_steps(message: str, after_undo: bool = False) -> int:
     """How many changes the message, as a whole, asks to take back: 0 when it is not an undo ("a dog's back", "go
-    back to the beach photos", "it was back there"), 2 for "undo twice" / "go back 2 steps"."""
+    back to the beach photos", "it was back there"), 2 for "undo twice" / "go back 2 steps". `after_undo`: the
+    user's last message was an undo, so "and again" is one more."""
     text = " ".join(re.sub(r"[^\w\s']", " ", message.lower().replace("\u2019", "'")).split())
+    if after_undo and _AGAIN.match(text):
+        return 1
+    if _THING_BACK.match(text):
+        return 1
     words = text.split()
     if not words or len(words) > 14 or any(w not in UNDO_WORDS and not _small_number(w) for w in words):
         return 0

@@ -61,7 +61,8 @@ _ADD = re.compile(
     r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
     r"(?:i'?d|i\s+would)\s+like|i\s+want|"
-    r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it)(?:\b|(?<=\+))[\s,:]*",
+    r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it|"
+    r"(?:and\s+)?there(?:'s|\s+is|\s+are)\s+(?:also\s+)?(?=(?:a|an|some|two|three|\d+)\s))(?:\b|(?<=\+))[\s,:]*",
     re.I,
 )
 
@@ -965,8 +966,12 @@ def named_in(phrases: list[str]) -> frozenset[str]:
         return frozenset()
     doc = parse(" ".join(phrases))
     setting = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.PLACEHOLDERS | L.PICTURE_WORDS
-    nouns = [t.lower_ for t in doc if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people" or _mistagged_noun(t)]
-    words = {singular(w) for w in nouns if w not in setting}  # "night" is when, not a thing
+    nouns = [
+        t.lower_
+        for t in doc
+        if t.pos_ in ("NOUN", "PROPN") or t.lower_ == "people" or _mistagged_noun(t) or name_of(t.lower_) != t.lower_
+    ]  # "someone" is a pronoun the description may name a person by
+    words = {singular(w) for w in nouns if w not in setting or name_of(w) != w}  # "night" is when, not a thing
     return frozenset(words | {name_of(w) for w in words})  # "the bike" is the description's "bicycle"
 
 

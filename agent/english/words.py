@@ -342,7 +342,9 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         and t.is_alpha
         and len(low) > 2
     ):
-        r.values.append(Value("word", low, t.i, neg[t.i]))
+        # "the guy selling them" under a negation: the verb says which guy; only the guy is excluded
+        if not (neg[t.i] and t.dep_ in ("acl", "relcl") and t.head.pos_ in NOUN_POS and neg[t.head.i]):
+            r.values.append(Value("word", low, t.i, neg[t.i]))
     elif t.pos_ in ("X", "INTJ", "PROPN") and t.is_alpha and low not in L.FILLER and len(low) > 2:
         if not is_english(low):
             r.values.append(Value("word", low, t.i, neg[t.i]))

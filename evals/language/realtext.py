@@ -70,7 +70,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     tracker = Tracker(today=today)
     state, history = SearchState(), []
     for i, m in enumerate(messages):
-        steps = undo_steps(m)
+        steps = undo_steps(m, after_undo=i > 0 and undo_steps(messages[i - 1]) > 0)
         if steps:  # the loop's own undo, as agent.Agent runs it for every planner
             steps = min(steps, len(history))
             if steps:
