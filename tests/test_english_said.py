@@ -719,3 +719,22 @@ def test_undo_said_as_asking_a_thing_back_or_again():
     assert undo_steps("and again", after_undo=True) == 1
     assert undo_steps("and again") == 0
     assert undo_steps("a dog's back") == 0
+
+
+@pytest.mark.unit
+def test_lists_said_with_oxford_commas_and_as_well_as():
+    assert said("the door of an orange, white, and black train car", "make the train car red").text() == (
+        "the door of a red train car"
+    )
+    assert said("a field with sheep as well as trees in the background", "take out the trees").text() == (
+        "a field with sheep"
+    )
+
+
+@pytest.mark.unit
+def test_a_lowercase_phrase_after_the_is_no_city_by_another_name():
+    from picseek.agent.english.places import take_places
+
+    assert take_places("people gathered across from the white house")[1] is None  # no Casablanca
+    assert take_places("a view from the hague")[1].city == "The Hague"
+    assert take_places("in the philippines")[1].country == "Philippines"

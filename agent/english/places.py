@@ -92,6 +92,11 @@ def take_places(text: str) -> tuple[str, PlaceFilter | None, list[str]]:
         words = _join_commas(words)
         capitalised = raw[:1].isupper()
         found, n = _resolve(words, capitalised)
+        the = words[0].lower() == "the" or re.search(r"\bthe\s+$", text[: m.start("name")], re.I) is not None
+        if found is not None and not capitalised and the and (found.city or found.region):
+            named = (found.city or found.region or "").lower()
+            if not named.startswith("the "):  # "across from the white house" is no Casablanca; "the hague" is
+                found = None
         prep = m.group("prep").lower()
         if found is None:
             first = words[0].strip(".,")

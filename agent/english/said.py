@@ -185,8 +185,9 @@ def _colour_span(doc, tok) -> tuple[int, int] | None:
         doc[a - 1].lower_ in L.COLORS
         or doc[a - 1].lower_ in L.SHADES
         or (doc[a - 1].lower_ in ("and", "-", ",") and a - 2 >= 0 and doc[a - 2].lower_ in L.COLORS)
+        or (doc[a - 1].lower_ == "and" and a - 3 >= 0 and doc[a - 2].text == "," and doc[a - 3].lower_ in L.COLORS)
     ):
-        a -= 1
+        a -= 1  # "orange, white, and black": the list's comma before "and" too
     if b + 1 < tok.i and doc[b + 1].lower_ in ("colored", "coloured", "colour", "color", "toned", "tone"):
         b += 1  # "the tan colored horse": the colour's own word goes with it
     # only colours that modify this noun: nothing but adjectives/compounds between them and it
@@ -404,8 +405,19 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         a, b = _phrase_span(doc, tok)
         while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
             a -= 1
+        if a - 2 >= 0 and [t.lower_ for t in doc[a - 2 : a + 1]] == ["as", "well", "as"]:
+            a -= 2  # "... as well as trees in the background"
+            while a - 1 >= 0 and doc[a - 1].is_punct:
+                a -= 1
         # "2 eggs and a banana on a white countertop": what the last of a list stands on is where they all are
-        scene = [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and c.lower_ in L.SCENE_PREPOSITIONS]
+        scene = [
+            c
+            for c in tok.children
+            if c.dep_ == "prep"
+            and c.i > tok.i
+            and c.lower_ in L.SCENE_PREPOSITIONS
+            and not any(x.lower_ in L.PLACEHOLDERS for x in c.children)  # "trees in the background": theirs
+        ]
         return a, (min(c.left_edge.i for c in scene) - 1 if scene else b)
     top = tok
     clause = _marked_clause(doc, tok)
@@ -1072,7 +1084,7 @@ def edit(
             if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
-            instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))
+            instead = bool(re.search(r"\b(?:instead|rather|not)\b", message, re.I))  # "not in a library but at home"
             if not swap_setting(said, slot, a, old.setting.place, phrase, instead):
                 new_setting.append(slot)
         elif b:
