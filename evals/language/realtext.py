@@ -1,6 +1,6 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|dev2|dev3|heldout|both|all] [--show-failures] [--out FILE]
+python -m picseek.evals.language.real [--split dev|dev2|dev3|dev4|heldout|both|all] [--show-failures] [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
 the text CLIP embeds), the share with every content word kept, the share with their order kept, exact texts and
@@ -193,15 +193,17 @@ def _cpu() -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "dev2", "dev3", "heldout", "both", "all"), default="both")
+    ap.add_argument("--split", choices=("dev", "dev2", "dev3", "dev4", "heldout", "both", "all"), default="both")
     ap.add_argument("--show-failures", action="store_true", help="print the development sets' failures")
     ap.add_argument("--out", type=Path, default=OUT, help=f"write the scores as JSON here (default {OUT})")
     args = ap.parse_args(argv)
     out: dict = {}
-    splits = {"both": ("dev", "heldout"), "all": ("dev", "dev2", "dev3", "heldout")}.get(args.split, (args.split,))
+    splits = {"both": ("dev", "heldout"), "all": ("dev", "dev2", "dev3", "dev4", "heldout")}.get(
+        args.split, (args.split,)
+    )
     for split in splits:
         t0 = time.perf_counter()
-        # the second and third development sets (written later, blind) have follow-ups on the development captions only
+        # the second to fourth development sets (written later, blind) have follow-ups on the development captions only
         described = (REAL / f"descriptions-{split}.jsonl").exists()
         d, dfails = score_descriptions(load(REAL / f"descriptions-{split}.jsonl")) if described else ({}, [])
         f, ffails = score_followups(load(REAL / f"followups-{split}.jsonl"))
