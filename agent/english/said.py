@@ -1085,8 +1085,14 @@ def edit(
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
             instead = bool(re.search(r"\b(?:instead|rather|not)\b", message, re.I))  # "not in a library but at home"
-            if not swap_setting(said, slot, a, old.setting.place, phrase, instead):
+            if slot == "weather" and not instead and not _weather_adjective(said, a):
+                new_setting.append(slot)  # "on a foggy day" on "stands on the snow": fog, and the snow on the ground
+            elif phrase.lower() in said.text.lower():
+                pass  # the phrase a swap of another slot just put in ("on a foggy day" says the time too)
+            elif not swap_setting(said, slot, a, old.setting.place, phrase, instead):
                 new_setting.append(slot)
+        elif b and slot == "place" and _swaps_scene(said, setting_phrase(message, slot, b, b)):
+            pass  # "by a river rather" where the typed view had no place: the kind of place the text says
         elif b:
             new_setting.append(slot)
         elif a:
@@ -1103,7 +1109,9 @@ def edit(
             said.append("with " + " and ".join(s.phrase() for s in added))
         elif new_setting and not added and len(new_setting) == 1:
             slot = new_setting[0]
-            said.append(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place))
+            phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
+            if phrase.lower() not in said.text.lower():
+                said.append(phrase)
         else:
             said.append(as_addition(described if described is not None else message))
     # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
@@ -1174,6 +1182,26 @@ def _described_as(said: Said, x: Subject) -> bool:
     return all(any(w in own for w in q.lower().split()) for q in quals)
 
 
+def _swaps_scene(said: Said, phrase: str) -> bool:
+    """A new kind of place ('by a river') in place of the one the text names ('by the side of a lake')."""
+    new = parse(phrase)
+    if not len(new) or new[0].pos_ != "ADP" or scene_object(new[0]) is None:
+        return False
+    doc = parse(said.text)
+    span = _scene_span(doc, new[0].lower_)
+    if span is None:
+        return False
+    said.replace(_char(doc, span[0]), _end(doc, span[1]), phrase)
+    return True
+
+
+def _weather_adjective(said: Said, value) -> bool:
+    """Whether the description says this weather with an adjective ('on a rainy day', 'a snowy street'), which a
+    new weather replaces, rather than as a thing on the ground ('on the snow', 'in the rain')."""
+    doc = parse(said.text)
+    return any(L.WEATHER.get(t.lower_) == value and t.pos_ == "ADJ" for t in doc)
+
+
 def _insert_adjective(said: Said, noun: str, adj: str, instead: bool = False) -> bool:
     """The adjective before the thing; in place of one of the same kind it has ('a clear sky' for 'a cloudy sky'),
     or, said with 'instead', of its only other describing word ('snowy field instead' on 'the grassy field')."""
@@ -1216,6 +1244,9 @@ def _said_quantity(message: str, s: Subject) -> str:
 
 
 def _said_count(message: str, n: int) -> str:
+    dozen = re.search(r"\b(?:half\s+a\s+dozen|a\s+dozen)\b", message.lower())
+    if dozen and n in (6, 12):
+        return dozen.group(0)  # "half a dozen eggs"
     toks = re.findall(r"[a-z0-9]+", message.lower())
     for k, t in enumerate(toks):
         if (t.isdigit() and int(t) == n) or L.NUMBERS.get(t) == n:
