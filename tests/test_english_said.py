@@ -738,3 +738,76 @@ def test_a_lowercase_phrase_after_the_is_no_city_by_another_name():
     assert take_places("people gathered across from the white house")[1] is None  # no Casablanca
     assert take_places("a view from the hague")[1].city == "The Hague"
     assert take_places("in the philippines")[1].country == "Philippines"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "description, answer, question, text, negatives",
+    [
+        ("a pitcher on the mound", "yeah think so", "Is there a catcher?", "a pitcher on the mound with a catcher", []),
+        ("a tub in a bathroom", "there's one yeah", "Is there a plant?", "a tub in a bathroom with a plant", []),
+        ("a kitten on a laptop", "no i don't think so", "Is there a mouse?", "a kitten on a laptop", ["mouse"]),
+        (
+            "a man with a wii remote",
+            "no but there's a cat",
+            "Is there a dog?",
+            "a man with a wii remote with a cat",
+            ["dog"],
+        ),
+        (
+            "a bike on a dirt road",
+            "nope. there's a cow though",
+            "Is there a car?",
+            "a bike on a dirt road with a cow",
+            ["car"],
+        ),
+        ("a train at the station", "no, it's empty", "Is there a person?", "a train at the station", ["person"]),
+        (
+            "a man wading",
+            "nope, nothing else",
+            "What else is in it — a boat or a rock?",
+            "a man wading",
+            ["boat", "rock"],
+        ),
+        (
+            "a person carrying a sail",
+            "blue-ish",
+            "What colour is the sail — red or white?",
+            "a person carrying a blueish sail",
+            [],
+        ),
+    ],
+)
+def test_answers_as_people_type_them(description, answer, question, text, negatives):
+    from picseek.evals.language.realtext import question_from_text
+
+    st = said(description, answer, asked=question_from_text(question))
+    assert st.text() == text
+    assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(negatives)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        (("2 giraffes on a field", "3 instead of 2"), "3 giraffes on a field"),
+        (("2 elderly women on a bench", "4 women instead of 2"), "4 elderly women on a bench"),
+        (("a man followed by his dog", "two dogs"), "a man followed by his two dogs"),
+        (
+            ("an old man opening his umbrella", "can we get a bike in there"),
+            "an old man opening his umbrella with a bike",
+        ),
+        (("a train on the tracks", "hmm maybe add a bridge"), "a train on the tracks with a bridge"),
+        (
+            ("a bus in front of a mountain", "with snow on the peak"),
+            "a bus in front of a mountain with snow on the peak",
+        ),
+        (("a woman on a horse during the parade", "oh wait during a festival"), "a woman on a horse during a festival"),
+        (
+            ("a hydrant in front of some windows", "Actually in the morning"),
+            "a hydrant in front of some windows in the morning",
+        ),
+    ],
+)
+def test_counts_adds_and_corrections_as_people_type_them(messages, text):
+    assert said(*messages).text() == text

@@ -47,8 +47,8 @@ def strip_phrase(text: str, phrases) -> tuple[str, bool]:
 
 def _only(text: str, phrases) -> bool:
     """Whether the message says nothing but one of these phrases (and filler)."""
-    t = re.sub(r"[^\w' ]", " ", text).strip()
-    return " ".join(w for w in t.split() if w not in _CHATTER) in phrases
+    t = " ".join(re.sub(r"[^\w' ]", " ", text).split())
+    return t in phrases or " ".join(w for w in t.split() if w not in _CHATTER) in phrases
 
 
 _CHATTER = frozenset("please pls thanks sorry um uh hmm well ok okay tbh lol honestly really sadly so".split())
@@ -124,6 +124,7 @@ class Answers:
         text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
         if asked.kind == "attribute":
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
+            text = re.sub(r"\b([a-z]+)-ish\b", r"\1ish", text)  # "blue-ish"
             if asked.slot == "count":  # "like 5", "around 5"; "just the one" is one
                 text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?the\s+one$", "one", text)
@@ -157,6 +158,15 @@ class Answers:
             return
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
+            more = re.sub(r"^(?:but|though|however|and)\b[\s,]*|[\s,]+though$", "", rest).strip() if rest else ""
+            if polarity == "no" and more and more != rest:  # "no but there's a cat": the no, then a new fact
+                self.qa(up, question, "no")
+                self.reader.statement(up, more, refine=True)
+                return
+            if polarity == "no" and rest and re.match(r"^(?:there(?:'s| is| are)|i see)\b", rest):
+                self.qa(up, question, "no")  # "nope. there's a cow though"
+                self.reader.statement(up, re.sub(r"[\s,]+though$", "", rest), refine=True)
+                return
             self.qa(up, question, text)
             return
         if polarity == "unknown":
@@ -225,15 +235,16 @@ def _polarity(answer: str) -> tuple[str | None, str]:
             m = re.match(re.escape(p) + r"(?:\b|$)[\s,.!:;-]*", a)
             if m:
                 rest = a[m.end() :].strip()
+                if _only(rest, L.YES if word == "yes" else L.NO):  # "yeah there is", "there's one yeah"
+                    rest = ""
                 if rest and " " in p and not re.match(r"^[,.;:!-]", a[len(p) :].lstrip()):
                     continue  # "i don't mind people": a phrase that answers only when it ends the thought
-                if _only(rest, L.YES if word == "yes" else L.NO):  # "yeah there is", "no there isn't"
-                    rest = ""
                 if (
                     word == "no"
                     and p in ("no", "none", "nothing", "zero")
                     and rest
                     and not re.match(r"^[,.;:!-]", a[len(p) :])
+                    and not re.match(r"(?:but|though|i|i'm|im|it|it's|its|there|there's|theres|they|not)\b", rest)
                 ):
                     return None, a  # "no trees" is a statement, not a no
                 return word, rest

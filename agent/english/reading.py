@@ -195,7 +195,8 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset(), held: frozens
 _THERE_BE = re.compile(
     r"^(?:(?:and|also|maybe)\s+)?(?:(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:he|she|it|they)\s+should\s+(?:also\s+)?have|"
-    r"(?:(?:can|could|would)\s+you\s+|let'?s\s+)(?:add|put|include|throw\s+in))\b"
+    r"(?:(?:can|could|would)\s+you\s+|let'?s\s+)(?:add|put|include|throw\s+in)|"
+    r"(?:can|could)\s+(?:we|i)\s+(?:get|have|add))\b"
 )
 
 

@@ -56,12 +56,12 @@ _TRAIL = re.compile(
 )
 # A command that adds a thing: "add a pigeon", "also a seal", "there should also be a dog watching".
 _ADD = re.compile(
-    r"^(?:(?:oh|and|so|ok|okay)[\s,]+)?(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
+    r"^(?:(?:oh|and|so|ok|okay|hmm+|um+|maybe|also)[\s,]+)*(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
     r"(?:(?:and\s+)?also(?:\s+add)?|add(?:\s+in)?|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
     r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
     r"(?:i'?d|i\s+would)\s+like|i\s+want|"
-    r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it|"
+    r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it|(?:can|could)\s+(?:we|i)\s+(?:get|have|add)|"
     r"(?:and\s+)?there(?:'s|\s+is|\s+are)\s+(?:also\s+)?(?=(?:a|an|some|two|three|\d+)\s))(?:\b|(?<=\+))[\s,:]*",
     re.I,
 )
@@ -104,6 +104,7 @@ def as_addition(text: str) -> str:
     m = _ADD.match(t)
     if m:
         rest = strip_framing(t[m.end() :])
+        rest = re.sub(r"\s+in\s+(?:there|here|it)$", "", rest)  # "can we get a bike in there": in the picture
         it = re.match(r"^(?:it|them|this|that)\s+(?=\w)", rest)
         if it:  # "i'd like it in the rain": the picture itself, so what follows is said about all of it
             return rest[it.end() :]
@@ -339,6 +340,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         b = count_toks[-1].idx + len(count_toks[-1].text)
         said.replace(a, b, number)
     else:
+        while first < start and doc[first].dep_ in ("poss", "case"):
+            first += 1  # "his dog" -> "his two dogs": the count after the possessive
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
@@ -808,6 +811,14 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
     ('the bagel' -> 'the croissant' for "a croissant, not a bagel") and taking its preposition when `new` brings one
     ('in a restaurant' -> 'in his kitchen'); None when the phrases do not have those words."""
     bare, fresh = _ARTICLE.sub("", old.strip(" ,.;:!")).strip(), new.strip(" ,.;:!")
+    if _number_word(bare) and fresh and _number_word(fresh.split()[0]):
+        fresh = fresh.split()[0]  # "3 instead of 2", "4 women instead of 2": the number where it stands
+        m = re.search(rf"(?<![\w'.]){re.escape(bare)}(?![\w'.])", " ".join(phrases), re.I)
+        if m is None:
+            return None
+        said = Said.of(list(phrases))
+        said.replace(m.start(), m.end(), fresh)
+        return said.phrases()
     if len(bare) < 2 or not fresh or bare.lower() == _ARTICLE.sub("", fresh).lower():
         return None
     prep = _PREP.match(fresh) is not None and _PREP.match(bare) is None
@@ -840,6 +851,10 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         said.replace(at, at + len(m.group(0)), word)
         return said.phrases()
     return None
+
+
+def _number_word(word: str) -> bool:
+    return word.isdigit() or word.lower() in L.NUMBERS
 
 
 def _replace_in_context(phrases: list[str], old: str, new: str) -> list[str] | None:
@@ -912,7 +927,7 @@ def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | 
     text = " ".join(phrases)
     doc = parse(text)
     head = singular(words[-1].lower())
-    if words[0].lower() in L.LOCATIVE and len(words) > 1:  # "on a bmx bike i meant": the phrase said with "on"
+    if (words[0].lower() in L.LOCATIVE or words[0].lower() == "during") and len(words) > 1:  # "on a bmx bike i meant"
         for t in doc:
             obj = next((c for c in t.children if c.dep_ == "pobj"), None) if t.lower_ == words[0].lower() else None
             if obj is not None and singular(obj.lower_) != head:
@@ -1077,6 +1092,14 @@ def edit(
             continue
         if slot == "place" and (added or edited):
             continue  # "with a dog at her feet": the place is part of what is added, not a new place
+        if (
+            slot == "place"
+            and b
+            and re.match(r"^(?:with|and)\s+\w", strip_framing(message), re.I)
+            and not _PREP.match(strip_framing(message)[5:])
+        ):
+            new_setting.append(slot)  # "with snow on the peaks": where the added snow is, said with it
+            continue
         if slot == "place" and b and not a and _names_a_thing(b, in_text):
             continue  # "no sprinkles on the cake": where the excluded thing is, the cake the text already has
         if a and b:

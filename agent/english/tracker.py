@@ -114,6 +114,10 @@ class Tracker:
             phrases = replace_words(state.phrases, fix[1], fix[0])
         elif fix is not None:  # "i meant a badminton court", "desserts*"
             phrases = replace_closest(state.phrases, fix[0], starred=said.rstrip().endswith("*"))
+        elif (m := _CORRECTED_PHRASE.match(said.strip())) and not any(
+            w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split()
+        ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
+            phrases = replace_closest(state.phrases, m.group("what"), starred=False)
         elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
             phrases = replace_scene(state.phrases, m.group("what"))
         else:
@@ -359,6 +363,13 @@ class Tracker:
             st.k = min(MAX_K, (st.k or 10) * 2)
 
 
+_CORRECTED_PHRASE = re.compile(
+    r"^(?:(?:oh|wait|no|sorry|oops|whoops|actually|i\s+mean|make\s+that)[\s,]+)+"
+    r"(?P<what>(?:during|"
+    + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
+    + r")\s+(?:a|an|the|some)\s+[a-z ]+?)[\s.!]*$",
+    re.I,
+)
 _BARE_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe)[\s,]+)*(?P<what>(?:(?:the|a|an|his|her|their|my)\s+)?"
     r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather)[\s.!]*$",
