@@ -773,7 +773,7 @@ def test_a_lowercase_phrase_after_the_is_no_city_by_another_name():
             "a person carrying a sail",
             "blue-ish",
             "What colour is the sail — red or white?",
-            "a person carrying a blueish sail",
+            "a person carrying a blue sail",
             [],
         ),
     ],
