@@ -811,3 +811,15 @@ def test_answers_as_people_type_them(description, answer, question, text, negati
 )
 def test_counts_adds_and_corrections_as_people_type_them(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+def test_a_count_answered_in_words():
+    from picseek.evals.language.realtext import question_from_text
+
+    asked = question_from_text("How many bowls are there?")
+    assert (
+        said("a table with fruit and bowls", "a couple", asked=asked).text()
+        == "a table with fruit and a couple of bowls"
+    )
+    assert said("a table with fruit and bowls", "several", asked=asked).text() == "a table with fruit and several bowls"

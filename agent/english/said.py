@@ -1270,6 +1270,9 @@ def _said_count(message: str, n: int) -> str:
     dozen = re.search(r"\b(?:half\s+a\s+dozen|a\s+dozen)\b", message.lower())
     if dozen and n in (6, 12):
         return dozen.group(0)  # "half a dozen eggs"
+    pair = re.search(r"\ba\s+(?:couple|pair)\s+of\b", message.lower())
+    if pair and n == 2:
+        return pair.group(0)  # "a couple of bowls"
     toks = re.findall(r"[a-z0-9]+", message.lower())
     for k, t in enumerate(toks):
         if (t.isdigit() and int(t) == n) or L.NUMBERS.get(t) == n:

@@ -71,6 +71,12 @@ class Tracker:
         md = Metadata()
         if asked is not None and asked.slot == "count":  # "like 5" answers "how many?": no "like #5"
             text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text.strip(), flags=re.I)
+            m = re.fullmatch(
+                r"(?:(a)\s+)?(couple|pair|few|handful|bunch|lot|dozen|several|many|lots)[\s.!]*", text, re.I
+            )
+            if m and asked.noun:  # "a couple" answers "how many bowls?": "a couple of bowls"
+                of = " of" if m.group(2).lower() not in ("few", "several", "many") else ""
+                text = f"{m.group(0).strip(' .!')}{of} {asked.noun}"
         text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
         if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
