@@ -823,3 +823,31 @@ def test_a_count_answered_in_words():
         == "a table with fruit and a couple of bowls"
     )
     assert said("a table with fruit and bowls", "several", asked=asked).text() == "a table with fruit and several bowls"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        (
+            ("the legs of a man standing next to a skateboard resting on a rail", "without the skateboard"),
+            "the legs of a man standing",
+        ),
+        (("a living room with large windows and the tv turned on", "hide the tv"), "a living room with large windows"),
+        (
+            ("skiers in black attire with sunflower artwork attached to them", "ditch the sunflower artwork"),
+            "skiers in black attire",
+        ),
+        (
+            ("a marketplace with people shopping and a bike loaded with bananas", "without people"),
+            "a marketplace with a bike loaded with bananas",
+        ),
+        (
+            ("a man in a suit and a red tie", "i'm looking for a farmers market with lots of pumpkins now"),
+            "a farmers market with lots of pumpkins",
+        ),
+        (("a red car", "i'm looking for one with a dog"), "a red car with a dog"),
+    ],
+)
+def test_what_a_removed_thing_does_goes_with_it_and_a_search_said_anew(messages, text):
+    assert said(*messages).text() == text

@@ -630,10 +630,31 @@ def remove(said: Said, noun: str) -> bool:
         said.replace(_char(doc, a), _end(doc, b), "")
         return True
     a, b = _removal_span(doc, tok)
+    a, b = _with_participle(doc, tok, a, b)
+    if doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].dep_ == "cc" and doc[b + 2].pos_ in ("DET", "NOUN"):
+        a, b = a + 1, b + 1  # "with people shopping and a bike": "with a bike"
     if a == 0 and b >= len(doc) - 1:
         return False
     said.replace(_char(doc, a), _end(doc, b), "")
     return True
+
+
+def _with_participle(doc, tok, a: int, b: int) -> tuple[int, int]:
+    """A participle right after the thing says what the thing does ('a skateboard resting on a rail', 'the tv
+    turned on', 'artwork attached to them'), whatever the parse hung it on: it goes too when it ends the sentence."""
+    if b + 1 >= len(doc):
+        return a, b
+    v = doc[b + 1]
+    if v.pos_ != "VERB" or v.tag_ not in ("VBN", "VBG", "VBD") or not (v.head.i < a or v.i == tok.head.i):
+        return a, b
+    end = v.right_edge.i
+    if end + 1 < len(doc) and not doc[end + 1].is_punct:
+        return a, b
+    if any(c.dep_ in ("nsubj", "nsubjpass") and c.i != tok.i and c.i > a for c in v.children):
+        return a, b  # a clause with a subject of its own
+    while a - 1 >= 0 and doc[a - 1].dep_ == "cc":
+        a -= 1  # "and the tv turned on"
+    return a, end
 
 
 # --- setting phrases -------------------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ class Tracker:
         else:
             text, strong = strip_phrase(text, L.SWITCH_CUES)
             text, soft = strip_phrase(text, L.SOFT_SWITCH_CUES)  # "how about a kid on a swing, new search"
-            soft = soft and not strong
+            soft = (soft or bool(_LOOKING_FOR.match(text))) and not strong  # "i'm looking for a farmers market now"
             m = _ASKED_INSTEAD.match(text)
             if m and not strong and len(m.group("what").split()) >= 4:  # "show me <a whole new scene> instead"
                 text, soft = m.group("what"), True
@@ -369,6 +369,10 @@ class Tracker:
             st.k = min(MAX_K, (st.k or 10) * 2)
 
 
+_LOOKING_FOR = re.compile(
+    r"^(?:(?:now|ok(?:ay)?|so)\s+)?(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:now\s+)?(?:looking|searching)\s+for\s+"
+    r"(?!(?:one|ones|it|them|those|that|this|the|some\s+with|something|anything)\b)"
+)
 _CORRECTED_PHRASE = re.compile(
     r"^(?:(?:oh|wait|no|sorry|oops|whoops|actually|i\s+mean|make\s+that)[\s,]+)+"
     r"(?P<what>(?:during|"
