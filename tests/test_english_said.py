@@ -851,3 +851,31 @@ def test_a_count_answered_in_words():
 )
 def test_what_a_removed_thing_does_goes_with_it_and_a_search_said_anew(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "description, answer, question, text",
+    [
+        ("a man on a surfboard", "yes, a big one", "Is there a dog?", "a man on a surfboard with a big dog"),
+        ("a man on a surfboard", "a small one", "Is there a boat?", "a man on a surfboard with a small boat"),
+        ("a man on a surfboard", "a cat", "What else is in it — a dog or a boat?", "a man on a surfboard with a cat"),
+        (
+            "a kitchen with a stove",
+            "all of them",
+            "What else is in it — a fridge or a sink?",
+            "a kitchen with a stove with a fridge and a sink",
+        ),
+        ("two men riding a wave", "just one", "How many men are there?", "one man riding a wave"),
+        (
+            "a wine glass with a bartender",
+            "just the one",
+            "How many wine glasses are there?",
+            "a wine glass with a bartender",
+        ),
+    ],
+)
+def test_short_answers_name_what_was_asked(description, answer, question, text):
+    from picseek.evals.language.realtext import question_from_text
+
+    assert said(description, answer, asked=question_from_text(question)).text() == text

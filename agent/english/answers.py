@@ -125,9 +125,14 @@ class Answers:
         if asked.kind == "attribute":
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
             text = re.sub(r"\b([a-z]+)-ish\b", r"\1ish", text)  # "blue-ish"
-            if asked.slot == "count":  # "like 5", "around 5"; "just the one" is one
+            if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
                 text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text)
-                text = re.sub(r"^(?:(?:just|only)\s+)?the\s+one$", "one", text)
+                text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
+        if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
+            # "a small one", "yes, a red one": the one asked about
+            text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"\bone\b", asked.noun, text))
+        if asked.kind == "presence" and not asked.noun and asked.options and _ALL.fullmatch(text.strip(" .!")):
+            text = " and ".join(f"a {o}" for o in asked.options)  # "all of them": every option is in it
         if _only(text, L.UNKNOWN):
             return
         none, rest = _none_of_these(text)
@@ -177,7 +182,9 @@ class Answers:
         # Naming the thing asked about (or an option) answers; a message about something else may start anew.
         expected = {singular(o.split()[-1]) for o in asked.options if o}
         expected |= {singular(asked.noun)} if asked.noun else set()
-        self.reader.statement(up, text, focus=focus, refine=none, expected=frozenset(expected))
+        # a short answer to "what else is in it?" names something else in it ("a cat"), never a new search
+        named = asked.kind == "presence" and not asked.noun and len(text.split()) <= 5 and not _ASKS.search(text)
+        self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
@@ -213,6 +220,8 @@ def _none_of_these(text: str) -> tuple[bool, str]:
     return (True, (m.group("rest") or "").strip()) if m else (False, text)
 
 
+_ALL = re.compile(r"(?:yes[\s,]+)?(?:all\s+of\s+(?:them|those|these)|all\s+(?:three|four|of\s+the\s+above)|both|all)")
+_ASKS = re.compile(r"\b(?:show|find|search|look|let'?s|i\s+want|i'?d\s+like)\b")
 _HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")
 _TRAILING_HEDGE = re.compile(r"(?:[\s,]+(?:" + alternation(HEDGES) + r"))+[\s.!]*$")
 

@@ -1095,7 +1095,11 @@ def edit(
             edited |= resize(said, s.noun, _said_word(message, L.SIZES, s.size))
         form = _noun_form(message, s)
         quantity = _said_quantity(message, s) if form is not None and not re.search(r"\d", message) else ""
-        if s.count and s.count != o.count:
+        if (
+            s.count
+            and s.count != o.count
+            and not (s.count == 1 and not o.plural and not o.count and _said_count(message, 1) in ("one", "1"))
+        ):  # "just the one" about "a wine glass" changes nothing; "more than one surfer" does
             edited |= recount(said, s.noun, _said_count(message, s.count), s.count > 1, form, message)
         elif quantity or (s.plural and not o.plural and not s.count and form is not None):
             # "several hydrants", "a few eggs" (for "2 eggs"), "hydrants": many, counted the way the message says
@@ -1150,7 +1154,7 @@ def edit(
             for slot in new_setting:
                 said.append(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place))
         elif answered and added and not new_setting:
-            said.append("with " + " and ".join(s.phrase() for s in added))
+            said.append("with " + " and ".join(_thing_said(message, s) for s in added))  # "yes, a big one"
         elif new_setting and not added and len(new_setting) == 1:
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
