@@ -184,6 +184,7 @@ class Answers:
         expected |= {singular(asked.noun)} if asked.noun else set()
         # a short answer to "what else is in it?" names something else in it ("a cat"), never a new search
         named = asked.kind == "presence" and not asked.noun and len(text.split()) <= 5 and not _ASKS.search(text)
+        named = named and not up.unknown  # "zxqv plorb" is no thing in the picture: it may start anew
         self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
