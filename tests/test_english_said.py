@@ -879,3 +879,38 @@ def test_short_answers_name_what_was_asked(description, answer, question, text):
     from picseek.evals.language.realtext import question_from_text
 
     assert said(description, answer, asked=question_from_text(question)).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages, text",
+    [
+        # a place said with its preposition is no kind of place said alone ("at the at home")
+        (("a man with a dog at the market", "at home instead"), "a man with a dog at home"),
+        # the kind of place where the picture is, not a thing a kind of place may name
+        (("a dog in the park with a bridge behind it", "beach instead"), "a dog in the beach with a bridge behind it"),
+        (("a laptop on a desk in an office", "home instead"), "a laptop on a desk in a home"),
+        # a place said again replaces the place's phrase, not a thing's with the same preposition
+        (("a man in a red shirt in the park", "oh in the garden"), "a man in a red shirt in the garden"),
+        (("a dog sitting on a couch on the porch", "no, on the beach"), "a dog sitting on a couch on the beach"),
+    ],
+)
+def test_a_place_said_again_replaces_where_the_picture_is(messages, text):
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+def test_what_a_thing_does_with_back_is_no_undo():
+    from picseek.agent.english.cues import undo_steps
+
+    assert undo_steps("i want the dog looking back") == 0
+    assert undo_steps("i want the man facing back") == 0
+    assert undo_steps("put the hot dog back") == 1
+
+
+@pytest.mark.unit
+@pytest.mark.timeout(10)
+def test_a_long_correction_is_read_in_time():
+    words = " ".join(f"w{i}" for i in range(300))
+    st = said("meat, broccoli, and carrots on a plate", f"i typed carrots but meant {words}")
+    assert st.text()

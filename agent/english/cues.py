@@ -72,10 +72,11 @@ _TIMES = {"twice": 2, "two": 2, "three": 3, "both": 2}
 _UNDO_CUE = re.compile(rf"\b(?:{alternation(UNDO_CUES)})\b")
 
 
-# "wait no, put the umbrella back", "i want the hot dog back": a thing just taken out, asked back
+# "wait no, put the umbrella back", "i want the hot dog back": a thing just taken out, asked back (not "i want the
+# dog looking back": what the thing does)
 _THING_BACK = re.compile(
     r"^(?:(?:wait|no|oh|oops|undo|actually|hmm+|ok|okay|sorry)\s+)*(?:(?:please\s+)?(?:put|bring)|i\s+want|"
-    r"(?:can|could)\s+(?:you|i|we)\s+(?:put|bring|have|get))\s+(?:the|my|that|those|these)\s+\w+(?:\s+\w+)?\s+back"
+    r"(?:can|could)\s+(?:you|i|we)\s+(?:put|bring|have|get))\s+(?:the|my|that|those|these)\s+\w+(?:\s+(?!\w+ing\s)\w+)?\s+back"
     r"(?:\s+(?:in|please|again))?$"
 )
 _AGAIN = re.compile(r"^(?:and\s+)?(?:again|once\s+more|one\s+more(?:\s+time)?|(?:do\s+it|undo)\s+again)(?:\s+please)?$")

@@ -878,12 +878,19 @@ def _number_word(word: str) -> bool:
     return word.isdigit() or word.lower() in L.NUMBERS
 
 
+_MAX_CONTEXT = 8
+
+
 def _replace_in_context(phrases: list[str], old: str, new: str) -> list[str] | None:
     """`new` said with the description's own words around the change ('with fall leaves around it' instead of
     'snow' in 'with snow around it'; 'paved road, not dirt' on 'a dirt road'): only the middle is replaced."""
     words = new.split()
     text = " ".join(phrases)
-    for size in range(len(words) - 1, 0, -1):  # the most context first
+    if not re.search(r"(?<![\w'])" + re.escape(old) + r"(?![\w'])", text, re.I):
+        return None
+    # the most context first, up to what a message says around a change (every split of a long message is a
+    # pattern of its own: cubic time)
+    for size in range(min(len(words) - 1, _MAX_CONTEXT), 0, -1):
         for before in range(size, -1, -1):
             after = size - before
             pre, post = words[:before], words[len(words) - after :]
@@ -916,14 +923,16 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
     place, wherever it stands ('in the living room', 'the bathroom is ...'), with the description's article when
     the message has none; None when the description names no kind of place."""
     words = new.split()
-    if not words or singular(words[-1].lower()) not in L.SCENE_NOUNS:
-        return None
+    if not words or singular(words[-1].lower()) not in L.SCENE_NOUNS or words[0].lower() in L.LOCATIVE:
+        return None  # "at home instead" is a phrase with its preposition, for swap_setting
     doc = parse(" ".join(phrases))
     heads = [t for t in doc if t.pos_ in ("NOUN", "PROPN") and singular(t.lower_) in L.SCENE_NOUNS]
     heads = [t for t in heads if t.dep_ not in ("compound", "amod")]
     if not heads:
         return None
-    tok = heads[-1]
+    # where the picture is ('in the park'), before a thing that a kind of place may name ('a bridge behind it')
+    placed = {o.i for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := scene_object(t)) is not None}
+    tok = ([t for t in heads if t.i in placed] or heads)[-1]
     if singular(tok.lower_) == singular(words[-1].lower()):
         return None  # "a big market instead" on "a small sidewalk market": the market's size, not a new place
     start = tok.i
@@ -935,6 +944,7 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
         start += 1  # "in the living room" + "kitchen": "in the kitchen"
     said = Said.of(list(phrases))
     said.replace(_char(doc, start), _end(doc, tok.i), new)
+    _fix_article(said, _char(doc, start), new)  # "in an office" + "home": "in a home"
     return said.phrases()
 
 
@@ -949,13 +959,21 @@ def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | 
     doc = parse(text)
     head = singular(words[-1].lower())
     if (words[0].lower() in L.LOCATIVE or words[0].lower() == "during") and len(words) > 1:  # "on a bmx bike i meant"
+        found = []
         for t in doc:
             obj = next((c for c in t.children if c.dep_ == "pobj"), None) if t.lower_ == words[0].lower() else None
             if obj is not None and singular(obj.lower_) != head:
-                said = Said.of(list(phrases))
-                said.replace(_char(doc, t.i), _end(doc, obj.i), new.strip())
-                return said.phrases()
-        return None
+                found.append((t, obj))
+        # of several ('in a red shirt in the park'), a kind of place for a kind of place ('oh in the garden'), a
+        # thing's phrase for a thing ('on a bmx bike i meant' on 'on a skateboard at a park')
+        scene = head in L.SCENE_NOUNS
+        found = [f for f in found if (scene_object(f[0]) is not None) == scene] or found
+        if not found:
+            return None
+        t, obj = found[0]
+        said = Said.of(list(phrases))
+        said.replace(_char(doc, t.i), _end(doc, obj.i), new.strip())
+        return said.phrases()
     if len(words) > 1:
         for t in doc:
             if singular(t.lower_) != head or t.i < len(words) - 1:
