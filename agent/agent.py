@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from picseek.agent.english.cues import undo_steps
+from picseek.agent.english.cues import last_was_undo, undo_steps
 from picseek.agent.errors import LLMUnavailable
 from picseek.agent.explain import explain, explain_failure, nothing_matches, reason
 from picseek.agent.planner import OfflinePlanner, Plan, Planner
@@ -171,7 +171,7 @@ class Agent:
         work = self._working_copy(session, min_match, filters)
         box = self._toolbox(work, k, min_match)
         said = [m.content for m in session.messages if m.role == "user"]
-        steps = undo_steps(message, after_undo=bool(said) and undo_steps(said[-1]) > 0)
+        steps = undo_steps(message, after_undo=last_was_undo(said))
         if steps:  # the same for every planner: the state before the last change (or the last few)
             if not work.history:
                 raise ToolError("there is nothing to undo yet.")

@@ -914,3 +914,16 @@ def test_a_long_correction_is_read_in_time():
     words = " ".join(f"w{i}" for i in range(300))
     st = said("meat, broccoli, and carrots on a plate", f"i typed carrots but meant {words}")
     assert st.text()
+
+
+@pytest.mark.unit
+def test_review_cases_of_undo_answers_and_weather():
+    from picseek.agent.english.cues import last_was_undo
+    from picseek.evals.language.realtext import question_from_text, run
+
+    assert last_was_undo(["undo", "and again"]) and not last_was_undo(["a dog", "and again"])
+    assert run(["a dog", "at night", "in the snow", "with a ball", "undo", "and again", "and again"])[1] == "a dog"
+    assert said("a child in the snow", "no, in the rain").text() == "a child in the rain"
+    st = said("a harbor", "no one is in it", asked=question_from_text("Is there a boat?"))
+    assert [singular_word(n) for n in st.negative_phrases()] == ["person"]
+    assert said("empty boats on the shore").text() == "empty boats on the shore"

@@ -126,11 +126,11 @@ class Answers:
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
             text = re.sub(r"\b([a-z]+)-ish\b", r"\1ish", text)  # "blue-ish"
             if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
-                text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text)
+                text = APPROXIMATELY.sub("", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
         if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
             # "a small one", "yes, a red one": the one asked about
-            text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"\bone\b", asked.noun, text))
+            text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"(?<!\bno )\bone\b", asked.noun, text))
         if asked.kind == "presence" and not asked.noun and asked.options and _ALL.fullmatch(text.strip(" .!")):
             text = " and ".join(f"a {o}" for o in asked.options)  # "all of them": every option is in it
         if _only(text, L.UNKNOWN):
@@ -221,6 +221,8 @@ def _none_of_these(text: str) -> tuple[bool, str]:
     return (True, (m.group("rest") or "").strip()) if m else (False, text)
 
 
+# "like 5", "around 5" answering "how many?": the number, said loosely
+APPROXIMATELY = re.compile(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", re.I)
 _ALL = re.compile(r"(?:yes[\s,]+)?(?:all\s+of\s+(?:them|those|these)|all\s+(?:three|four|of\s+the\s+above)|both|all)")
 _ASKS = re.compile(r"\b(?:show|find|search|look|let'?s|i\s+want|i'?d\s+like)\b")
 _HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")

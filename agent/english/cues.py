@@ -102,6 +102,15 @@ def undo_steps(message: str, after_undo: bool = False) -> int:
     return digits[0] if digits else next((n for w, n in _TIMES.items() if w in words), 1)
 
 
+def last_was_undo(messages: list[str]) -> bool:
+    """Whether the last of the user's messages undid something, each read after the one before it ('undo', 'and
+    again', 'and again' are three undos)."""
+    undone = False
+    for m in messages:
+        undone = undo_steps(m, after_undo=undone) > 0
+    return undone
+
+
 def _small_number(word: str) -> bool:
     return word.isdigit() and 1 <= int(word) <= 9
 

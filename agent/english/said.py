@@ -1150,7 +1150,8 @@ def edit(
             if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
-            instead = bool(re.search(r"\b(?:instead|rather|not)\b", message, re.I))  # "not in a library but at home"
+            # "not in a library but at home", "no, in the rain": said in place of the old one
+            instead = bool(re.search(r"\b(?:instead|rather|not)\b|^\s*(?:no|oh|wait|actually)\b", message, re.I))
             if slot == "weather" and not instead and not _weather_adjective(said, a):
                 new_setting.append(slot)  # "on a foggy day" on "stands on the snow": fog, and the snow on the ground
             elif phrase.lower() in said.text.lower():

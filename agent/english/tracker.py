@@ -15,6 +15,7 @@ from datetime import date
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.answers import (
+    APPROXIMATELY,
     SETTING_SLOTS,
     SUBJECT_SLOTS,
     Answers,
@@ -70,7 +71,7 @@ class Tracker:
         text = _norm(message, follow_up=bool(state.phrases or state.subjects))
         md = Metadata()
         if asked is not None and asked.slot == "count":  # "like 5" answers "how many?": no "like #5"
-            text = re.sub(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", "", text.strip(), flags=re.I)
+            text = APPROXIMATELY.sub("", text.strip())
             m = re.fullmatch(
                 r"(?:(a)\s+)?(couple|pair|few|handful|bunch|lot|dozen|several|many|lots)[\s.!]*", text, re.I
             )

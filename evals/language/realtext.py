@@ -62,7 +62,7 @@ def _options(text: str) -> list[str]:
 def run(messages: list[str], question: str | None = None, today: date | None = None):
     """The state after the messages, through the reader and the agent loop's undo; `question` was asked just
     before the last message. Returns (state, query text, negatives)."""
-    from picseek.agent.english.cues import undo_steps
+    from picseek.agent.english.cues import last_was_undo, undo_steps
     from picseek.agent.english.places import read_places
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState
@@ -70,7 +70,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     tracker = Tracker(today=today)
     state, history = SearchState(), []
     for i, m in enumerate(messages):
-        steps = undo_steps(m, after_undo=i > 0 and undo_steps(messages[i - 1]) > 0)
+        steps = undo_steps(m, after_undo=last_was_undo(messages[:i]))
         if steps:  # the loop's own undo, as agent.Agent runs it for every planner
             steps = min(steps, len(history))
             if steps:
