@@ -10,7 +10,8 @@ under the candidates' calibrated match), counting only candidates whose facts an
 that name something to look for (a 'no' or 'nothing else' counts as telling nothing). The best question that is
 not already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
 facts, and only when the candidates really differ (the next best is tried when the best leaves too many
-candidates unanswered).
+candidates unanswered). An answer is read as the question was valued: naming some of the 'what else' options rules
+out the others (`implied`).
 """
 
 from __future__ import annotations
