@@ -927,3 +927,29 @@ def test_review_cases_of_undo_answers_and_weather():
     st = said("a harbor", "no one is in it", asked=question_from_text("Is there a boat?"))
     assert [singular_word(n) for n in st.negative_phrases()] == ["person"]
     assert said("empty boats on the shore").text() == "empty boats on the shore"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message, text, written",
+    [
+        ("a sign that says bakery at night", "a sign that says bakery at night", ["bakery"]),
+        (
+            'a stop sign with "eating animals" underneath',
+            'a stop sign with "eating animals" underneath',
+            ["eating animals"],
+        ),
+        (
+            "a cat with a caption that reads don't look now",
+            "a cat with a caption that reads don't look now",
+            ["don't look now"],
+        ),
+    ],
+)
+def test_words_written_in_the_picture_stay_in_the_clip_text_and_filter(message, text, written):
+    from picseek.agent.english.places import read_places
+    from picseek.evals.language.realtext import run
+
+    assert read_places(message).written == written
+    assert run([message])[1] == text  # the reader reads the scene without them; CLIP gets the words as typed
+    assert run([message, "remove the caption"])[1] in (text, "a cat")

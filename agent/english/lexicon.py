@@ -78,4 +78,5 @@ SCENE_PREPOSITIONS = _set("scene_prepositions")
 SCENE_NOUNS = _set("scene_nouns")  # where a photo is taken: "a kitchen", "the beach" (singular)
 PARTICLES = _set("particles")
 POINTING_BACK = _set("pointing_back")
+WRITING_VERBS = _set("writing_verbs")  # "a sign that says ...": the words written on a thing
 BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these ("but", "though")

@@ -183,14 +183,29 @@ _BEARER = re.compile(
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
 
 
-def take_text_query(text: str) -> tuple[str, list[str]]:
+# A span of written words, masked while the rest of the message is read: lowercase letters only, so that no step
+# of the reader (dates, references, counts, typos, places) takes it for anything
+_MASK = re.compile(r"\bzzqw[a-z]{1,2}zz\b")
+
+
+def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
     """Words asked to be written in the picture: quoted ones ('"OPEN"', "'fresh bread'"), and those after 'that
-    says / saying / reads / with the word / with the text'. -> (the message without them, the words)."""
+    says / saying / reads / with the word / with the text'. -> (the message with each such phrase replaced by a
+    mask, the words, {mask: the phrase as typed}). The reader reads the message without them; CLIP gets them back."""
+    spans: dict[str, str] = {}
     terms: list[str] = []
-    for m in _QUOTED.finditer(text):
+
+    def mask(phrase: str) -> str:
+        n = len(spans)
+        key = "zzqw" + (chr(97 + n) if n < 26 else chr(97 + n // 26 % 26) + chr(97 + n % 26)) + "zz"
+        spans[key] = phrase
+        return f" {key} "
+
+    def quoted(m: re.Match) -> str:
         terms.append((m.group(1) or m.group(2)).strip())
-    text = _QUOTED.sub(" ", text)
-    text = re.sub(r"\b(?:that|which)\s+(?:says|said|reads)\s+(?=$|[,.;])", " ", text, flags=re.I)
+        return mask(m.group(0))
+
+    text = _QUOTED.sub(quoted, text)
     at = 0
     while m := _SAYS.search(text, at):
         rest = text[m.end() :]
@@ -203,36 +218,51 @@ def take_text_query(text: str) -> tuple[str, list[str]]:
         said = []
         for w in rest.split():
             bare = w.strip(",.;:!?")
-            if not bare or bare.lower() in _STOP or len(said) == 4:
+            if not bare or bare.lower() in _STOP or len(said) == 4 or _MASK.fullmatch(bare):
                 break
             said.append(bare)
             if bare != w:  # punctuation ends the words
                 break
-        if not said:
-            text = text[: m.start()] + " " + rest
-            continue
-        terms.append(" ".join(said))
-        consumed = rest.find(said[-1]) + len(said[-1])
-        text = text[: m.start()] + " " + rest[consumed:]
-    text = _tidy(text)
+        consumed = rest.find(said[-1]) + len(said[-1]) if said else 0
+        if said:
+            terms.append(" ".join(said))
+        # "a sign that says bakery": the phrase is masked whole; 'that says "OPEN"' masks its verb beside the quote
+        phrase = text[m.start() : m.end() + consumed].rstrip()
+        key = mask(phrase)
+        text = text[: m.start()] + key + text[m.start() + len(phrase) :]
+        at = m.start() + len(key)
+    return text, [t for t in dict.fromkeys(terms) if t], spans
+
+
+def unmask(text: str, spans: dict[str, str]) -> str:
+    """The text with the written words back where they were ('a sign that says bakery'); without `spans`, with
+    them left out ('a sign')."""
+    return _tidy(_MASK.sub(lambda m: spans.get(m.group(0), ""), text))
+
+
+def take_text_query(text: str) -> tuple[str, list[str]]:
+    """(the message without the words asked to be written in the picture, the words): see mask_text_query."""
+    masked, terms, _ = mask_text_query(text)
+    text = unmask(masked, {})
     # "a sign that says" with its words taken: the sign stays a thing to look for, the dangling verb goes
     text = re.sub(r"\b(?:that|which)\s*$", "", text).strip(" ,")
-    return text, [t for t in dict.fromkeys(terms) if t]
+    return text, terms
 
 
 @dataclass
 class Said:
     """What a message says about places and written words, and the message without those phrases."""
 
-    text: str
+    text: str  # the message without the places; written words masked (see mask_text_query)
     place: PlaceFilter | None = None
     unknown_places: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # words to find written in the picture
+    masked: dict[str, str] = field(default_factory=dict)  # mask -> the words as typed, for the CLIP text
 
 
 def read_places(message: str) -> Said:
     """Both readings in one pass: written words first (a quoted "Paris" is a word on a sign, not a place)."""
     text = message.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
-    text, written = take_text_query(text)
+    text, written, masked = mask_text_query(text)
     text, place, unknown = take_places(text)
-    return Said(text, place, unknown, written)
+    return Said(text, place, unknown, written, masked)

@@ -631,6 +631,10 @@ def remove(said: Said, noun: str) -> bool:
         return True
     a, b = _removal_span(doc, tok)
     a, b = _with_participle(doc, tok, a, b)
+    says = next((k for k in range(b - 1, min(b + 3, len(doc))) if k > a and doc[k].lower_ in L.WRITING_VERBS), None)
+    if says is not None and doc[says - 1].lower_ in ("that", "which") and says >= b:
+        # "a caption that reads don't look now": what it says goes with it, however the parse hung the words
+        b = next((t.i - 1 for t in doc[says + 1 :] if t.is_punct), len(doc) - 1)
     if doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].dep_ == "cc" and doc[b + 2].pos_ in ("DET", "NOUN"):
         a, b = a + 1, b + 1  # "with people shopping and a bike": "with a bike"
     if a == 0 and b >= len(doc) - 1:

@@ -28,6 +28,7 @@ from picseek.agent.english.answers import (
 from picseek.agent.english.cues import said_as_known, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
+from picseek.agent.english.places import unmask
 from picseek.agent.english.reading import Reading, Thing, Value, corrected_words, read, swapped_words
 from picseek.agent.english.said import edit, held_in, named_in, replace_closest, replace_scene, replace_words
 from picseek.agent.state import Question, SearchState, Subject, singular
@@ -66,8 +67,11 @@ class Tracker:
         message: str,
         asked: Question | None = None,
         resolve: Callable[[int], str] = str,
+        written: dict[str, str] | None = None,
     ) -> Update:
-        """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id."""
+        """Apply one user message to the state. `resolve` maps a result position ("#2") to an image id; `written`:
+        the words asked to be written in the picture, masked in the message (places.read_places): read as no part
+        of the scene, they are given back to the CLIP text as typed ('a sign that says bakery')."""
         text = _norm(message, follow_up=bool(state.phrases or state.subjects))
         md = Metadata()
         if asked is not None and asked.slot == "count":  # "like 5" answers "how many?": no "like #5"
@@ -86,6 +90,8 @@ class Tracker:
         typed = text
         text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
         said = _as_typed(typed, text)  # the user's own words for CLIP: only misspelt cue words corrected
+        said = unmask(said, written or {})
+        text = unmask(text, {})
         new = state.model_copy(deep=True)
         up = Update(new, unknown=unknown_words(text), known=named_in(state.phrases))
         qa = split_qa(text) if text else None
