@@ -57,13 +57,11 @@ class OfflinePlanner:
 
     def plan(self, message: str, session: Session, tools: Toolbox) -> Plan:
         from picseek.agent.english.places import read_places
-        from picseek.agent.questions import implied
 
         said = read_places(message)  # places and written words first, so the reader never takes them for things
         up = self.tracker.update(
             session.state, said.text, asked=session.asked, resolve=session.resolve, written=said.masked
         )
-        up.state = implied(session.asked, session.state, up.state)  # 'a boat' to 'what else?' rules out the rest
         notes = []
         if up.unknown:
             words = ", ".join(f"“{w[:30]}”" for w in up.unknown[:3])

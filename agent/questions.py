@@ -10,8 +10,7 @@ under the candidates' calibrated match), counting only candidates whose facts an
 that name something to look for (a 'no' or 'nothing else' counts as telling nothing). The best question that is
 not already answered by the search state, and was not asked before, is asked with 2-4 options taken from the
 facts, and only when the candidates really differ (the next best is tried when the best leaves too many
-candidates unanswered). An answer is read as the question was valued: naming some of the 'what else' options rules
-out the others (`implied`).
+candidates unanswered).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from picseek.agent.english.lexicon import SEASON_PHRASE, TIME_PHRASE, WEATHER_PHRASE, number_word
 from picseek.agent.safety import sanitize
-from picseek.agent.state import Question, SearchState, Subject, plural, singular
+from picseek.agent.state import Question, SearchState, plural, singular
 from picseek.tools.probes import ImageFacts, Probes
 from picseek.tools.retrieve import Hit
 
@@ -148,27 +147,6 @@ def _gain(w: np.ndarray, by: dict[int, set[str]], values: list[str]) -> float:
         if pa > 0:
             expected += pa * (prior if a in DENIALS else _entropy(post))
     return prior - expected
-
-
-def implied(asked: Question | None, before: SearchState, after: SearchState) -> SearchState:
-    """The state after an answer to picseek's own question, with what the answer says beyond its words.
-
-    "What else is in it — a car, a boat or a house?" is answered with every option that is in the picture (its
-    value is counted that way, in `Questioner.candidates`), so an answer that names some of them rules out the
-    others: "a boat" is a boat, no car and no house, as "none of these" is none of them. An answer that names none
-    of the options implies nothing; a thing the user has said before is never ruled out.
-    """
-    if asked is None or asked.kind != "presence" or asked.noun:
-        return after
-    nouns = list(dict.fromkeys(singular(o.split()[-1]) for o in asked.options if o.strip()))
-    named = [n for n in nouns if after.find(n) is not None and before.find(n, excluded=None) is None]
-    if not named:
-        return after
-    out = after.model_copy(deep=True)
-    for n in nouns:
-        if n not in named and out.find(n, excluded=None) is None and n not in out.negatives:
-            out.subjects.append(Subject(noun=n, excluded=True))
-    return out
 
 
 def keys(q: Question) -> list[str]:

@@ -181,34 +181,16 @@ def test_presence_and_setting_answers():
 
 
 @pytest.mark.unit
-def test_naming_some_options_of_what_else_rules_out_the_others():
-    """'What else is in it — a car, a boat or a tree?' is valued as answered with every option in the picture, so
-    'a boat' also says no car and no tree, as 'none of these' says none of them (the offline planner applies it)."""
-    from picseek.agent.questions import implied
-
-    house = SearchState(subjects=[Subject(noun="house")])
-    other = Question(kind="presence", options=["a car", "a boat", "a tree"], text="What else is in it?")
-    st = implied(other, house, answer(house, other, "there is a boat"))
-    assert [s.noun for s in st.required] == ["house", "boat"] and st.negative_phrases() == ["car", "tree"]
-    both = implied(other, house, answer(house, other, "a boat and a tree"))
-    assert both.negative_phrases() == ["car"]
-    assert implied(other, house, answer(house, other, "a dog")).negative_phrases() == []  # no option named
-    with_tree = SearchState(subjects=[Subject(noun="house"), Subject(noun="tree")])  # said before: never ruled out
-    assert implied(other, with_tree, answer(with_tree, other, "a boat")).negative_phrases() == ["car"]
-    tree = Question(kind="presence", noun="tree", options=["yes", "no"], text="Is there a tree in it?")
-    assert implied(tree, house, answer(house, tree, "yes")).negative_phrases() == []  # only 'what else' implies
-    assert implied(None, house, house) == house
-
-
-@pytest.mark.unit
-def test_the_offline_planner_reads_what_an_answer_to_what_else_implies():
+def test_naming_some_options_of_what_else_does_not_rule_out_the_others():
+    """'only a boat' to 'What else is in it — a car, a boat or a tree?' adds the boat and negates nothing (rule 12 of
+    evals/language/real: blind writers did not read naming some options as ruling out the rest; reading it so lifted
+    the toy target eval by under a point, on a simulated user who always names every option in the picture)."""
     from picseek.agent.planner import OfflinePlanner
 
     s = Session(state=SearchState(subjects=[Subject(noun="house")]))
     s.asked = Question(kind="presence", options=["a car", "a boat", "a tree"], text="What else is in it?")
     plan = OfflinePlanner().plan("only a boat", s, None)
-    assert [x.noun for x in plan.state.required] == ["house", "boat"]
-    assert plan.state.negative_phrases() == ["car", "tree"]
+    assert [x.noun for x in plan.state.required] == ["house", "boat"] and plan.state.negative_phrases() == []
 
 
 @pytest.fixture
