@@ -59,7 +59,7 @@ def reason(h: Hit, state: SearchState, facts: ImageFacts | None = None, captions
     if facts is not None:
         shown = _words(" ".join([*facts.words(), *sorted(facts.things)]))
         seen = [w for k, w in want.items() if k in shown and k not in have]
-        if seen:
+        if seen and h.match >= WEAK:  # what a "no match" shows is not said: it would contradict the verdict
             parts.append("shows " + ", ".join(seen))
     if have and want:
         got = [w for k, w in want.items() if k in have]

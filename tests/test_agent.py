@@ -394,6 +394,19 @@ def test_a_reason_names_the_words_the_caption_has_and_lacks():
 
 
 @pytest.mark.unit
+def test_a_no_match_never_says_what_its_vector_shows():
+    from picseek.agent.explain import reason
+    from picseek.tools.probes import ImageFacts
+    from picseek.tools.retrieve import Hit
+
+    facts = ImageFacts(things=frozenset({"dog"}))
+    weak = Hit(id="a", path="/g/a.jpg", rank=1, score=0.1, match=1, caption="a blue boat", metadata=image_meta("a.jpg"))
+    assert "shows" not in reason(weak, track("a dog"), facts)  # "no match 1/100: shows dog" contradicted itself
+    fair = weak.model_copy(update={"match": 60})
+    assert reason(fair, track("a dog"), facts).startswith("shows dog")
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "message, undo",
     [
