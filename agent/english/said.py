@@ -1102,6 +1102,7 @@ def edit(
             done |= {thing_key(n), thing_key(o)}
     old_req, new_req = old.required, new.required
     added, edited = [], False
+    adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
     for s in new_req:
         key = thing_key(s.noun)
         o = next((x for x in old_req if _same(x, s)), None)
@@ -1126,11 +1127,9 @@ def edit(
         elif quantity or (s.plural and not o.plural and not s.count and form is not None):
             # "several hydrants", "a few eggs" (for "2 eggs"), "hydrants": many, counted the way the message says
             edited |= recount(said, s.noun, quantity, True, form, message)
-        named = _noun_form(message, s) is not None
         for adj in s.adjectives:
-            if named and adj not in o.adjectives and adj not in said.text.lower().split():
-                instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))
-                edited |= _insert_adjective(said, s.noun, adj, instead)
+            if form is not None and adj not in o.adjectives and adj not in said.text.lower().split():
+                edited |= _insert_adjective(said, s.noun, adj, adjective_instead)
     appended = False
     new_setting, dropped = [], []
     for slot in _SLOTS:
@@ -1306,11 +1305,13 @@ def _noun_form(message: str, s: Subject) -> str | None:
     return None
 
 
+_QUANTITY = "|".join(re.escape(q) for q in sorted(L.QUANTITY_PHRASES | L.QUANTIFIERS, key=len, reverse=True))
+
+
 def _said_quantity(message: str, s: Subject) -> str:
     """The words before the thing that say how many, without a number: 'several', 'a few', 'lots of' ('' if none)."""
-    said = "|".join(re.escape(q) for q in sorted(L.QUANTITY_PHRASES | L.QUANTIFIERS, key=len, reverse=True))
     form = re.escape(_noun_form(message, s) or s.noun)
-    m = re.search(rf"\b({said})\s+(?:[a-z]+\s+)?{form}\b", message.lower())
+    m = re.search(rf"\b({_QUANTITY})\s+(?:[a-z]+\s+)?{form}\b", message.lower())
     return m.group(1) if m else ""
 
 
