@@ -281,6 +281,29 @@ def test_making_a_thing_the_text_lacks_adds_it_without_the_command(messages, tex
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        # a kind of place asked with a steering lead moves the picture, with the preposition the new place takes
+        (("a man riding a horse on the beach", "make it a forest"), "a man riding a horse in a forest"),
+        (("a man riding a horse on the beach", "change the setting to a park pls"), "a man riding a horse in a park"),
+        (("a man riding a horse on the beach", "but the mountains instead"), "a man riding a horse in the mountains"),
+        (("a dog asleep on a couch in the living room", "move it to the porch"), "a dog asleep on a couch on the porch"),
+        (("a kitchen with white cabinets and a stove", "same but a bathroom"), "a bathroom with white cabinets and a stove"),
+        # a description with no kind of place gets one; the thing in focus is never renamed to a place
+        (("a dog asleep on a couch", "make it a kitchen"), "a dog asleep on a couch in a kitchen"),
+        # a season the parser reads as a verb
+        (("a train crossing a field in the summer", "switch it to fall"), "a train crossing a field in fall"),
+        (("a vase about to fall off a table", "make it blue"), "a blue vase about to fall off a table"),
+    ],
+)
+def test_a_new_kind_of_place_moves_the_picture(messages, text):
+    st = said(*messages)
+    assert st.text() == text
+    assert st.setting.season == ("autumn" if "fall" in messages[-1] else None)
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize("message", ["crunchy", "vivid and glossy"])
 def test_a_lone_word_with_nothing_in_focus_is_kept_once(message):
     st = said(message)

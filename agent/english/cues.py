@@ -82,6 +82,22 @@ _THING_BACK = re.compile(
 _AGAIN = re.compile(r"^(?:and\s+)?(?:again|once\s+more|one\s+more(?:\s+time)?|(?:do\s+it|undo)\s+again)(?:\s+please)?$")
 
 
+_SCENE_CHANGE = re.compile(
+    rf"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe|now|wait)[\s,]+)*(?:{alternation(_CUES['scene_change_leads'])})"
+    rf"\s+(?:(?:to|into)\s+)?(?P<what>(?:(?:the|a|an|some)\s+)?(?:[a-z]+\s+){{0,2}}?[a-z]+)"
+    rf"(?:[\s,]+(?:{alternation(_CUES['scene_change_ends'])}))*[\s.!]*$",
+    re.I,
+)
+
+
+def scene_change(text: str) -> str | None:
+    """The kind of place a message asks the picture to be in, said with a steering lead and no preposition of its
+    own ('make it a forest', 'change the setting to a park', 'same but a bathroom', 'move it to the bedroom'); None
+    for anything else. Whether the words name a kind of place is the caller's to check."""
+    m = _SCENE_CHANGE.match(text.strip())
+    return m.group("what") if m else None
+
+
 def undo_steps(message: str, after_undo: bool = False) -> int:
     """How many changes the message, as a whole, asks to take back: 0 when it is not an undo ("a dog's back", "go
     back to the beach photos", "it was back there"), 2 for "undo twice" / "go back 2 steps". `after_undo`: the

@@ -946,10 +946,22 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
         start -= 1
     if doc[start].dep_ in ("det", "poss") and not _ARTICLE.match(new + " "):
         start += 1  # "in the living room" + "kitchen": "in the kitchen"
+    head = singular(words[-1].lower())
+    prep = doc[start - 1] if start > 0 and doc[start - 1].lower_ in ("in", "on") else None
+    fit = "on" if head in L.ON_ONLY_SCENES else "in" if head not in L.ON_SCENES else None
+    if prep is not None and fit and fit != prep.lower_ and prep.head.i != tok.i:
+        start = prep.i  # "on the beach" + "a forest": "in a forest"
+        new = f"{fit} {new}"
     said = Said.of(list(phrases))
     said.replace(_char(doc, start), _end(doc, tok.i), new)
     _fix_article(said, _char(doc, start), new)  # "in an office" + "home": "in a home"
     return said.phrases()
+
+
+def scene_phrase(new: str) -> str:
+    """A kind of place said alone, as the phrase that puts the picture there ('a forest': 'in a forest')."""
+    head = singular(new.split()[-1].lower())
+    return f"{'on' if head in L.ON_ONLY_SCENES else 'in'} {new}"
 
 
 def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | None:

@@ -25,12 +25,20 @@ from picseek.agent.english.answers import (
     split_qa,
     strip_phrase,
 )
-from picseek.agent.english.cues import said_as_known, switch_lead
+from picseek.agent.english.cues import said_as_known, scene_change, switch_lead
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.places import unmask
 from picseek.agent.english.reading import Reading, Thing, Value, corrected_words, read, swapped_words
-from picseek.agent.english.said import edit, held_in, named_in, replace_closest, replace_scene, replace_words
+from picseek.agent.english.said import (
+    edit,
+    held_in,
+    named_in,
+    replace_closest,
+    replace_scene,
+    replace_words,
+    scene_phrase,
+)
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -133,6 +141,12 @@ class Tracker:
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
         elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
             phrases = replace_scene(state.phrases, m.group("what"))
+        elif (scene := scene_change(said)) and singular(scene.split()[-1]) in L.SCENE_NOUNS:
+            # "make it a forest", "change the setting to a park": in place of the description's kind of place, else
+            # where the picture is (never a new name for the thing in focus)
+            phrases = replace_scene(state.phrases, scene)
+            if phrases is None and not named_in(state.phrases) & L.SCENE_NOUNS:
+                phrases = [*state.phrases, scene_phrase(scene)]
         else:
             return None
         if phrases is None:

@@ -269,12 +269,23 @@ def _on_placeholder(t) -> bool:
     return h.lower_ in L.PLACEHOLDERS or h.lemma_.lower() in L.PLACEHOLDERS
 
 
+def _season_asked(t) -> bool:
+    """'make it fall', 'switch it to spring': a season word the parser reads as a verb, said as what a steering verb
+    makes the picture ('a vase about to fall' is no season)."""
+    if t.pos_ == "VERB" and t.lower_ == "spring" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha:
+        return False  # "the cat springs up", "spring into action"
+    before = [x.lower_ for x in t.doc[max(0, t.i - 3) : t.i]]
+    return bool(before) and before[-1] in ("it", "to", "into") and any(
+        x.lemma_.lower() in CUE_VERBS for x in t.doc[max(0, t.i - 3) : t.i]
+    )
+
+
 def _setting_word(t, r: Reading, neg: list[bool]) -> bool:
     """A time of day, season or weather word ('at dusk', 'in fall', 'raining'); 'snowy mountains' describes."""
     low = t.lower_
     if low in L.TIME_WORDS and not (low == "am" and t.pos_ == "AUX"):
         r.values.append(Value("time", L.TIME_WORDS[low], t.i, neg[t.i]))
-    elif low in L.SEASONS and (low != "fall" or t.pos_ in NOUN_POS) and (low != "spring" or t.pos_ != "VERB"):
+    elif low in L.SEASONS and (low not in ("fall", "spring") or t.pos_ in NOUN_POS or _season_asked(t)):
         r.values.append(Value("season", L.SEASONS[low], t.i, neg[t.i]))
     elif low in L.WEATHER or low == "pouring":
         head = t.head

@@ -1,6 +1,6 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|dev2|dev3|dev4|heldout|both|all] [--show-failures] [--out FILE]
+python -m picseek.evals.language.real [--split dev|dev2|dev3|dev4|dev5|devs|heldout|both|all] [--show-failures] [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
 the text CLIP embeds), the share with every content word kept, the share with their order kept, exact texts and
@@ -193,12 +193,18 @@ def _cpu() -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "dev2", "dev3", "dev4", "heldout", "both", "all"), default="both")
+    ap.add_argument(
+        "--split",
+        choices=("dev", "dev2", "dev3", "dev4", "dev5", "devs", "heldout", "both", "all"),
+        default="both",
+        help="devs: every development set, no held-out; all: every set",
+    )
     ap.add_argument("--show-failures", action="store_true", help="print the development sets' failures")
     ap.add_argument("--out", type=Path, default=OUT, help=f"write the scores as JSON here (default {OUT})")
     args = ap.parse_args(argv)
     out: dict = {}
-    splits = {"both": ("dev", "heldout"), "all": ("dev", "dev2", "dev3", "dev4", "heldout")}.get(
+    devs = ("dev", "dev2", "dev3", "dev4", "dev5")
+    splits = {"both": ("dev", "heldout"), "devs": devs, "all": (*devs, "heldout")}.get(
         args.split, (args.split,)
     )
     for split in splits:
