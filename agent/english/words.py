@@ -275,8 +275,10 @@ def _season_asked(t) -> bool:
     if t.pos_ == "VERB" and t.lower_ == "spring" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha:
         return False  # "the cat springs up", "spring into action"
     before = [x.lower_ for x in t.doc[max(0, t.i - 3) : t.i]]
-    return bool(before) and before[-1] in ("it", "to", "into") and any(
-        x.lemma_.lower() in CUE_VERBS for x in t.doc[max(0, t.i - 3) : t.i]
+    return (
+        bool(before)
+        and before[-1] in ("it", "to", "into")
+        and any(x.lemma_.lower() in CUE_VERBS for x in t.doc[max(0, t.i - 3) : t.i])
     )
 
 

@@ -1,6 +1,7 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|dev2|dev3|dev4|dev5|devs|heldout|both|all] [--show-failures] [--out FILE]
+python -m picseek.evals.language.real [--split dev|dev2|...|dev5|devs|heldout|both|all] [--show-failures]
+    [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
 the text CLIP embeds), the share with every content word kept, the share with their order kept, exact texts and
@@ -204,9 +205,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     out: dict = {}
     devs = ("dev", "dev2", "dev3", "dev4", "dev5")
-    splits = {"both": ("dev", "heldout"), "devs": devs, "all": (*devs, "heldout")}.get(
-        args.split, (args.split,)
-    )
+    splits = {"both": ("dev", "heldout"), "devs": devs, "all": (*devs, "heldout")}.get(args.split, (args.split,))
     for split in splits:
         t0 = time.perf_counter()
         # the second to fourth development sets (written later, blind) have follow-ups on the development captions only
