@@ -325,6 +325,28 @@ def test_answers_keep_the_state_whole():
     assert st.text() == "a white boat"
 
 
+_WHAT_ELSE = Question(kind="presence", options=["car", "tree", "house"], text="What else is in it?")
+_WHICH = Question(kind="attribute", slot="color", noun="boat", options=["red", "white", "blue"], text="Which boat?")
+_WHERE = Question(kind="setting", slot="place", options=["indoors", "outdoors"], text="Indoors or outdoors?")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer,asked,text,negatives",
+    [
+        ("the first two", _WHAT_ELSE, "a boat on a lake with a car and a tree", []),  # options by where they stand
+        ("none of em", _WHAT_ELSE, "a boat on a lake", ["car", "tree", "house"]),
+        ("white-ish", _WHICH, "a white boat on a lake", []),
+        ("kinda teal", _WHICH, "a teal boat on a lake", []),  # a colour not offered, hedged: still the boat's
+        ("outside", _WHERE, "a boat on a lake outside", []),  # beside the lake, not in its place
+    ],
+)
+def test_an_answer_however_typed_edits_the_description(answer, asked, text, negatives):
+    st = said("a boat on a lake", answer, asked=asked)
+    assert st.text() == text
+    assert sorted(st.negative_phrases()) == sorted(negatives)
+
+
 @pytest.mark.unit
 def test_search_and_a_first_chat_turn_embed_the_same_text():
     from picseek.tools.retrieve import ImageQuery

@@ -124,7 +124,7 @@ class Answers:
         text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
         if asked.kind == "attribute":
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
-            text = re.sub(r"\b([a-z]+)-ish\b", r"\1ish", text)  # "blue-ish"
+            text = re.sub(r"\b([a-z]+)-?ish\b", _ish, text)  # "blue-ish", "white-ish"
             if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
                 text = APPROXIMATELY.sub("", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
@@ -141,6 +141,11 @@ class Answers:
         if none and not rest:
             return
         text = rest if none else text
+        m = FIRST_N.fullmatch(text)
+        if m and asked.options:  # "the first two": those options, named
+            n = L.NUMBERS.get(m.group(2)) or int(m.group(2))
+            picked = asked.options[:n] if m.group(1) == "first" else asked.options[-n:]
+            text = " and ".join(f"a {o}" if asked.kind == "presence" else o for o in picked)
         m = re.fullmatch(r"(?:the\s+)?(first|second|third|fourth|last|1|2|3|4)(?:\s+(?:one|option))?", text)
         if m and asked.options:
             i = L.ORDINALS.get(m.group(1)) or int(m.group(1))
@@ -185,11 +190,22 @@ class Answers:
         # a short answer to "what else is in it?" names something else in it ("a cat"), never a new search
         named = asked.kind == "presence" and not asked.noun and len(text.split()) <= 5 and not _ASKS.search(text)
         named = named and not up.unknown  # "zxqv plorb" is no thing in the picture: it may start anew
+        # a short answer to "which boat — red, white or blue?" is about the boat, whatever word it uses
+        named = named or asked.kind == "attribute" and len(text.split()) <= 3 and not (_ASKS.search(text) or up.unknown)
         self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
             self.reader.exclude(st, Thing(0, singular(option.split()[-1])), [])
+
+
+def _ish(m: re.Match) -> str:
+    """'white-ish', 'blue-ish', 'reddish': the colour word the lexicon knows ('whiteish' is none)."""
+    word = m.group(1)
+    for w in (f"{word}ish", f"{word[:-1]}ish", word, word + "e"):
+        if w in L.COLORS:
+            return w
+    return m.group(0)
 
 
 def split_qa(text: str) -> tuple[str, str] | None:
@@ -221,6 +237,8 @@ def _none_of_these(text: str) -> tuple[bool, str]:
     return (True, (m.group("rest") or "").strip()) if m else (False, text)
 
 
+# "the first two", "the last 2 options": options picked by where they stand in the question
+FIRST_N = re.compile(r"(?:the\s+)?(first|last)\s+(two|three|2|3)(?:\s+(?:ones|options))?", re.I)
 # "like 5", "around 5" answering "how many?": the number, said loosely
 APPROXIMATELY = re.compile(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", re.I)
 _ALL = re.compile(r"(?:yes[\s,]+)?(?:all\s+of\s+(?:them|those|these)|all\s+(?:three|four|of\s+the\s+above)|both|all)")

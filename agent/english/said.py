@@ -751,6 +751,13 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
         if old:
             said.replace(_char(doc, old[-1].i), _end(doc, old[-1].i), new_phrase.lower())
             return True
+        if not instead or span is None:
+            return False  # "outside" on "a boat on a lake": where it is said another way, beside the lake
+        a, b = span
+        while a > 0 and doc[a - 1].pos_ in ("ADP", "DET"):
+            a -= 1  # "indoors instead" on "on a lake": the lake's phrase goes whole
+        said.replace(_char(doc, a), _end(doc, b), new_phrase.lower())
+        return True
     if slot == "place" and new_phrase:
         new_doc = parse(new_phrase)
         if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:

@@ -16,6 +16,7 @@ from datetime import date
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.answers import (
     APPROXIMATELY,
+    FIRST_N,
     SETTING_SLOTS,
     SUBJECT_SLOTS,
     Answers,
@@ -92,7 +93,8 @@ class Tracker:
                 text = f"{m.group(0).strip(' .!')}{of} {asked.noun}"
         text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
-        if not (asked is not None and asked.slot == "count"):  # "just 2" answers "how many?", it is no k
+        picks = asked is not None and asked.options and FIRST_N.fullmatch(text.strip(" .!"))  # "the first two"
+        if not (asked is not None and asked.slot == "count" or picks):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
         typed = text

@@ -36,13 +36,19 @@ def load(path: Path) -> list[dict]:
 
 
 def question_from_text(text: str):
-    """The `Question` picseek asked, from its wording (the three forms the data set uses, and plain ones)."""
+    """The `Question` picseek asked, from its wording (the forms the data sets use, and plain ones)."""
     from picseek.agent.state import Question
 
     t = text.strip().rstrip("?").strip()
     m = re.match(r"(?i)what else is in it\s*[—-]\s*(.+)$", t)
     if m:
         return Question(kind="presence", options=_options(m.group(1)), text=text)
+    m = re.match(r"(?i)what time of day is it\s*[—-]\s*(.+)$", t)
+    if m:
+        return Question(kind="setting", slot="time", options=_options(m.group(1)), text=text)
+    m = re.match(r"(?i)is it (\w+) or (\w+)$", t)
+    if m:  # "Is it indoors or outdoors?"
+        return Question(kind="setting", slot="place", options=[m.group(1), m.group(2)], text=text)
     m = re.match(r"(?i)(?:is|are) there (?:an? |any |some )?(.+)$", t)
     if m:
         return Question(kind="presence", noun=m.group(1).strip(), text=text)
