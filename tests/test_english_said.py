@@ -151,6 +151,9 @@ def test_filters_leave_the_text_and_become_filters():
             ["people"],
         ),
         (("a red car", "withuot people at nigth"), "a red car at night", ["people"]),
+        # weather said as a noun after "no" is excluded, never asked for ("no clouds" was read as cloudy)
+        (("a white airplane on the runway", "no clouds pls"), "a white airplane on the runway", ["cloud"]),
+        (("a dog on a beach on a sunny day", "no sun"), "a dog on a beach", ["sun"]),
     ],
 )
 def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives):
