@@ -75,10 +75,14 @@ _BETWEEN = frozenset("at in on during by under the a an any some of with".split(
 
 def directly_negated(doc, i: int) -> bool:
     j = i - 1
-    while j >= 0 and not is_trigger(doc[j], doc) and (  # "no" is a placeholder too ("no photos at night")
-        doc[j].lower_ in _BETWEEN
-        or doc[j].lower_ in L.PLACEHOLDERS
-        or doc[j].lower_ in ("that", "which", "are", "is", "taken", "shot")
+    while (
+        j >= 0
+        and not is_trigger(doc[j], doc)
+        and (  # "no" is a placeholder too ("no photos at night")
+            doc[j].lower_ in _BETWEEN
+            or doc[j].lower_ in L.PLACEHOLDERS
+            or doc[j].lower_ in ("that", "which", "are", "is", "taken", "shot")
+        )
     ):
         j -= 1
     return j >= 0 and is_trigger(doc[j], doc)
