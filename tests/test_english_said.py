@@ -987,3 +987,48 @@ def test_words_written_in_the_picture_stay_in_the_clip_text_and_filter(message, 
     assert read_places(message).written == written
     assert run([message])[1] == text  # the reader reads the scene without them; CLIP gets the words as typed
     assert run([message, "remove the caption"])[1] in (text, "a cat")
+
+
+_TEMPLATE_QUESTIONS = {
+    "presence": Question(kind="presence", noun="tree", text="Is there a tree in it?"),
+    "options": Question(kind="presence", options=["car", "tree", "house"], text="What else is in it?"),
+    "color": Question(kind="attribute", slot="color", noun="boat", options=["red", "white", "blue"], text="Which?"),
+    "size": Question(kind="attribute", slot="size", noun="boat", options=["small", "large"], text="Which boat?"),
+    "count": Question(kind="attribute", slot="count", noun="boat", options=["1", "2", "3"], text="How many?"),
+    "time": Question(kind="setting", slot="time", options=["at night", "during the day"], text="When?"),
+}
+# situation -> (question, value, whether the answer's effect is right on "a boat on a lake")
+_SITUATIONS = {
+    "presence_yes": ("presence", "", lambda t, n: "tree" in t and "boat" in t and not n),
+    "presence_no": ("presence", "", lambda t, n: t == "a boat on a lake" and n == ["tree"]),
+    "options_some": ("options", "", lambda t, n: "tree" in t and "house" in t and "boat" in t and not n),
+    "options_one": ("options", "", lambda t, n: "tree" in t and "house" not in t and "boat" in t and not n),
+    "options_none": ("options", "", lambda t, n: t == "a boat on a lake" and n == ["car", "house", "tree"]),
+    "attribute_value": ("color", "white", lambda t, n: "white boat" in t and not n),
+    "attribute_other": ("color", "green", lambda t, n: "green boat" in t and not n),
+    "size_value": ("size", "small", lambda t, n: "small boat" in t and not n),
+    "count_value": ("count", "3", lambda t, n: ("3 boats" in t or "three boats" in t) and not n),
+    "setting_value": ("time", "at night", lambda t, n: "night" in t and "boat" in t and not n),
+    "dont_know": ("color", "", lambda t, n: t == "a boat on a lake" and not n),
+}
+
+
+def _dev_templates():
+    import json
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1] / "evals" / "language" / "real"
+    for name in ("answers-dev.json", "answers-dev2.json", "answers-dev3.json"):  # development halves only
+        for situation, templates in json.loads((real / name).read_text()).items():
+            yield from ((situation, t) for t in templates)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("situation,template", list(_dev_templates()))
+def test_every_blind_answer_phrasing_of_development_keeps_the_state_whole(situation, template):
+    """The blind writers' answer templates (development halves) each do what their situation means."""
+    q, value, right = _SITUATIONS[situation]
+    thing = "boat" if q in ("color", "size", "count") else "tree"
+    answer = template.format(thing=thing, a="tree", b="house", value=value).lower()
+    st = said("a boat on a lake", answer, asked=_TEMPLATE_QUESTIONS[q])
+    assert right(st.text(), sorted(singular_word(n) for n in st.negative_phrases())), (answer, st.text())

@@ -125,6 +125,8 @@ class Answers:
         if asked.kind == "attribute":
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
             text = re.sub(r"\b([a-z]+)-?ish\b", _ish, text)  # "blue-ish", "white-ish"
+            # "on the small side": a size, said as no place
+            text = re.sub(r"\bon\s+the\s+(\w+)\s+side\b", lambda m: m.group(1) if m.group(1) in L.SIZES else m[0], text)
             if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
                 text = APPROXIMATELY.sub("", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
@@ -225,7 +227,8 @@ def split_qa(text: str) -> tuple[str, str] | None:
 
 
 _NONE = re.compile(
-    r"^(?:none\s+of\s+(?:these|those|them|the\s+above)|neither(?:\s+of\s+(?:them|those|these))?|none|"
+    r"^(?:none\s+of\s+(?:these|those|them|the\s+(?:above|two|three|four|options))|neither(?:\s+of\s+(?:them|those|these))?|"
+    r"(?:i\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+see\s+any(?:\s+of\s+(?:them|those|these))?|none|"
     r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one|" + alternation(L.NONE_OF_THESE) + r")"
     r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$)"
 )

@@ -104,7 +104,8 @@ class Tracker:
         text = unmask(text, {})
         new = state.model_copy(deep=True)
         up = Update(new, unknown=unknown_words(text), known=named_in(state.phrases))
-        qa = split_qa(text) if text else None
+        # "any people, no" is a VisDial turn; "there is, yeah" after picseek's question is an answer to it
+        qa = split_qa(text) if text and (asked is None or "?" in text) else None
         if qa:  # a VisDial/ChatIR "question? answer" turn reads the same whatever picseek asked before
             self.answers.qa(up, *qa)
         elif asked is not None and text:
