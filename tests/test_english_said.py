@@ -154,6 +154,28 @@ def test_filters_leave_the_text_and_become_filters():
         # weather said as a noun after "no" is excluded, never asked for ("no clouds" was read as cloudy)
         (("a white airplane on the runway", "no clouds pls"), "a white airplane on the runway", ["cloud"]),
         (("a dog on a beach on a sunny day", "no sun"), "a dog on a beach", ["sun"]),
+        # a place said in place of another, however the old one was said
+        (
+            ("goats grazing in a large field with bushes", "on a hillside rather than in a field"),
+            "goats grazing on a hillside with bushes",
+            [],
+        ),
+        (("skiers resting on the mountain", "same but indoors"), "skiers resting indoors", []),
+        (
+            ("a boy stands on a pier under an umbrella", "try on a balcony"),
+            "a boy stands on a balcony under an umbrella",
+            [],
+        ),
+        (
+            ("a bus parked in a roadway by a tall building", "in a parking lot would be better"),
+            "a bus parked in a parking lot by a tall building",
+            [],
+        ),
+        (
+            ("2 kids doing tricks on skateboards", "three kids instead of two"),
+            "three kids doing tricks on skateboards",
+            [],
+        ),
     ],
 )
 def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives):

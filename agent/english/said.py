@@ -40,6 +40,7 @@ _LEAD = re.compile(
     r"(?:some|all|a\s+few|the)?\s*(?:photos?|pictures?|pics?|images?|shots?|photographs?)\s+(?:of|with|showing)|"
     r"(?:a|an|some)\s+(?:photo|picture|pic|image|shot|photograph)\s+(?:of|with|showing)|of|me|us|now|so|ok(?:ay)?|"
     r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|"
+    r"same(?:\s+(?:thing|one|scene|picture|photo))?(?=\s+but\b)|try(?=\s+(?:at|in|on|during|under|by|near)\b)|"
     r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
     r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
     r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
@@ -50,7 +51,7 @@ _LEAD = re.compile(
 )
 _TRAIL = re.compile(
     r"[\s,]*\b(?:instead|rather|now|please|pls|thanks|thank\s+you|too|as\s+well|then|again|i\s+think|i\s+believe|"
-    r"would\s+be\s+(?:nice|good|great|cool|lovely)(?:\s+too)?|(?<=\w\s)in(?=\s*$)|"
+    r"would\s+be\s+(?:nice|good|great|cool|lovely|better|best|ideal|perfect)(?:\s+too)?|(?<=\w\s)in(?=\s*$)|"
     r"in\s+(?:it|there|the\s+(?:photo|picture|image))(?:\s+too)?)\s*[.!]*$",
     re.I,
 )
@@ -845,7 +846,10 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
     bare, fresh = _ARTICLE.sub("", old.strip(" ,.;:!")).strip(), new.strip(" ,.;:!")
     if _number_word(bare) and fresh and _number_word(fresh.split()[0]):
         fresh = fresh.split()[0]  # "3 instead of 2", "4 women instead of 2": the number where it stands
-        m = re.search(rf"(?<![\w'.]){re.escape(bare)}(?![\w'.])", " ".join(phrases), re.I)
+        n = L.NUMBERS.get(bare.lower()) if not bare.isdigit() else int(bare)
+        forms = {bare, str(n), L.number_word(n)} if n is not None else {bare}
+        either = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))  # "three instead of two": "2"
+        m = re.search(rf"(?<![\w'.])(?:{either})(?![\w'.])", " ".join(phrases), re.I)
         if m is None:
             return None
         said = Said.of(list(phrases))
@@ -868,6 +872,9 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         return aligned
     if fresh.split()[0].lower() in L.LOCATIVE:
         pp = _replace_phrase_with(phrases, bare, fresh)
+        said_in = re.match(rf"^{_PREPOSITION}\s+(?:{_DETERMINER})?(?P<what>.+)$", bare, re.I)
+        if pp is None and said_in:  # "on a hillside rather than in a field" on "in a large field"
+            pp = _replace_phrase_with(phrases, said_in.group("what"), fresh)
         if pp is not None:
             return pp
     for k, phrase in enumerate(phrases):
@@ -1173,7 +1180,13 @@ def edit(
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
             # "not in a library but at home", "no, in the rain": said in place of the old one
-            instead = bool(re.search(r"\b(?:instead|rather|not)\b|^\s*(?:no|oh|wait|actually)\b", message, re.I))
+            instead = bool(
+                re.search(
+                    r"\b(?:instead|rather|not|would\s+be\s+better)\b|^\s*(?:no|oh|wait|actually|same|try)\b",
+                    message,
+                    re.I,
+                )
+            )
             if slot == "weather" and not instead and not _weather_adjective(said, a):
                 new_setting.append(slot)  # "on a foggy day" on "stands on the snow": fog, and the snow on the ground
             elif phrase.lower() in said.text.lower():
