@@ -176,6 +176,28 @@ def test_filters_leave_the_text_and_become_filters():
             "three kids doing tricks on skateboards",
             [],
         ),
+        # one more of a thing the description has joins it; it is no edit of the first one
+        (
+            ("a bird perched under a straw hut", "could there be another bird too"),
+            "a bird perched under a straw hut with another bird",
+            [],
+        ),
+        (
+            ("a giraffe standing in the trees", "with a baby giraffe pls"),
+            "a giraffe standing in the trees with a baby giraffe",
+            [],
+        ),
+        # a new request after "actually" or after a first lead starts anew
+        (
+            ("a pitcher on the mound", "actually i want photos of a hot air balloon over a desert"),
+            "a hot air balloon over a desert",
+            [],
+        ),
+        (
+            ("a pitcher on the mound", "actually nvm, new search: a bartender mixing a cocktail"),
+            "a bartender mixing a cocktail",
+            [],
+        ),
     ],
 )
 def test_a_follow_up_edits_the_words_where_they_stand(messages, text, negatives):

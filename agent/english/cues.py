@@ -175,6 +175,6 @@ def switch_lead(text: str) -> str | None:
             continue  # "ok, ..." : a separator before the cue
         around = (low[: cue.start()] + " " + low[cue.end() :]).split()
         if all(w in SWITCH_LEAD_WORDS for w in around) and not _EDIT_START.match(rest):
-            return rest
+            return switch_lead(rest) or rest  # "actually nvm, new search: a bartender ...": the last lead
         return None
     return None

@@ -1090,6 +1090,10 @@ def _mistagged_noun(t) -> bool:
     return t.i > 0 and doc[t.i - 1].pos_ == "NOUN" and (t.i == len(doc) - 1 or doc[t.i + 1].is_punct)
 
 
+# one more of a thing the description has: "another bird", "a baby giraffe", "two more dogs"
+_ANOTHER = re.compile(r"\b(?:another|one\s+more|a\s+second|an?\s+extra|(?:two|three|\d)\s+more|baby|babies)\b", re.I)
+
+
 def _same(a: Subject, b: Subject) -> bool:
     return thing_key(a.noun) == thing_key(b.noun)
 
@@ -1118,6 +1122,10 @@ def edit(
     requantified = not re.search(r"\d", message) and any(
         _noun_form(message, x) is not None and _said_quantity(message, x) for x in new.required
     )
+    if old.phrases and not answered and _ANOTHER.search(message):
+        addition = as_addition(message)
+        if re.match(r"^(?:with|and)\s", addition) and named_in([addition]) & named_in(old.phrases):
+            return [*old.phrases, addition]  # "with a baby giraffe" on "a giraffe ...": one more of a thing it has
     if _view(old) == _view(new) and not requantified:
         return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
     said = Said.of(old.phrases or [old.slot_text()])

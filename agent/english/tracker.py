@@ -394,7 +394,9 @@ class Tracker:
 
 
 _LOOKING_FOR = re.compile(
-    r"^(?:(?:now|ok(?:ay)?|so)\s+)?(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:now\s+)?(?:looking|searching)\s+for\s+"
+    r"^(?:(?:now|ok(?:ay)?|so|actually|hmm+|wait|no)[\s,]+)*(?:(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:now\s+)?"
+    r"(?:looking|searching)\s+for\s+|(?:i\s+want|i'?d\s+like|i\s+need)(?:\s+to\s+see)?\s+(?:some\s+)?"
+    r"(?:photos?|pictures?|pics?|images?|shots?)\s+of\s+)"
     r"(?!(?:one|ones|it|them|those|that|this|the|some\s+with|something|anything)\b)"
 )
 _CORRECTED_PHRASE = re.compile(
