@@ -176,6 +176,17 @@ def test_filters_leave_the_text_and_become_filters():
             "three kids doing tricks on skateboards",
             [],
         ),
+        (
+            ("the players are rowing on the water together", "on a river pls"),
+            "the players are rowing on a river together",
+            [],
+        ),
+        (
+            ("a woman orders at a diner near the street", "at a food truck rather"),
+            "a woman orders at a food truck near the street",
+            [],
+        ),
+        (("a boy on a pier under a tree", "under an umbrella instead"), "a boy on a pier under an umbrella", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -768,6 +768,12 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
             if scene is None and not instead:
                 return False
             span = scene or span
+        elif new_doc[0].pos_ == "ADP" and instead and (scene := _scene_span(doc, new_doc[0].lower_)) is not None:
+            # "at a food truck rather" on "at a diner near the street": the kind of place said with the same
+            # preposition, not the last phrase the typed view took for the place
+            same = doc[scene[0]].lower_ == new_doc[0].lower_
+            if same and (span is None or doc[span[0]].lower_ != new_doc[0].lower_):
+                span = scene
     if span is None or not new_phrase:
         return False
     a, b = span
