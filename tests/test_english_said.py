@@ -187,6 +187,18 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("a boy on a pier under a tree", "under an umbrella instead"), "a boy on a pier under an umbrella", []),
+        (
+            ("a person on skis crossing a snow covered field", "a frozen lake instead"),
+            "a person on skis crossing a frozen lake",
+            [],
+        ),
+        (("flowers in a vase behind a bottle of alcohol", "without the alcohol"), "flowers in a vase", ["alcohol"]),
+        (
+            ("a hand grabs some bread near a hot dog", "hamburger* not hot dog"),
+            "a hand grabs some bread near a hamburger",
+            [],
+        ),
+        (("2 eggs and a banana on a countertop", "an apple not a banana"), "2 eggs and an apple on a countertop", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -141,7 +141,7 @@ def swapped_words(text: str) -> tuple[str, str] | None:
     'a tram rather than a bus', 'kite, not parachute', 'not a bus but a tram', 'at night instead of during the
     parade'; None otherwise, and for values ('red, not blue' is read as it is). Whether the old words are in the
     description is for the caller to check: only then is it a swap ('kite not balloon' on a kite excludes)."""
-    text = clean(text)
+    text = re.sub(r"(?<=\w)\*(?=\s|$)", "", clean(text))  # "hamburger* not hot dog": the star marks the fix
     m = _REPLACE.match(text) or _RATHER.match(text)
     if m is None:
         return None

@@ -894,6 +894,11 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
         said = Said.of(list(phrases))
         at = sum(len(p) + 1 for p in phrases[:k]) + m.start()
         said.replace(at, at + len(m.group(0)), word)
+        if m.group("art") and not (prep and m.group("prep")):  # "an apple, not a banana": "an apple"
+            art = re.match(r"(a|an)\s+", word, re.I)
+            if art:
+                want = "an" if word[art.end() : art.end() + 1].lower() in "aeiou" else "a"
+                said.replace(at, at + len(art.group(1)), want)
         return said.phrases()
     return None
 
@@ -960,8 +965,11 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
     if singular(tok.lower_) == singular(words[-1].lower()):
         return None  # "a big market instead" on "a small sidewalk market": the market's size, not a new place
     start = tok.i
-    while (
-        start - 1 >= 0 and doc[start - 1].head.i == tok.i and doc[start - 1].dep_ in ("det", "amod", "compound", "poss")
+    while start - 1 >= 0 and (
+        doc[start - 1].head.i == tok.i
+        and doc[start - 1].dep_ in ("det", "amod", "compound", "poss")
+        or doc[start - 1].dep_ in ("npadvmod", "advmod")
+        and doc[start - 1].head.head.i == tok.i  # "a snow covered"
     ):
         start -= 1
     if doc[start].dep_ in ("det", "poss") and not _ARTICLE.match(new + " "):
