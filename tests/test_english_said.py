@@ -199,6 +199,17 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("2 eggs and a banana on a countertop", "an apple not a banana"), "2 eggs and an apple on a countertop", []),
+        # a colour goes to the thing it is said of, never across "and" to another ("a red man and woman")
+        (
+            ("a man and woman at a table", "the man is red", "the woman is blue"),
+            "a red man and blue woman at a table",
+            [],
+        ),
+        (
+            ("a traffic light on the corner of a street with a bus", "the light is red"),
+            "a red traffic light on the corner of a street with a bus",
+            [],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -194,8 +194,8 @@ def _colour_span(doc, tok) -> tuple[int, int] | None:
         b += 1  # "the tan colored horse": the colour's own word goes with it
     # only colours that modify this noun: nothing but adjectives/compounds between them and it
     between = doc[b + 1 : tok.i]
-    if any(t.pos_ in ("VERB", "ADP", "DET", "AUX") or t.is_punct for t in between):
-        return None
+    if any(t.pos_ in ("VERB", "ADP", "DET", "AUX", "CCONJ") or t.is_punct for t in between):
+        return None  # "a red man and woman": the red is the man's
     return a, b
 
 

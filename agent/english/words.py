@@ -269,6 +269,16 @@ def _on_placeholder(t) -> bool:
     return h.lower_ in L.PLACEHOLDERS or h.lemma_.lower() in L.PLACEHOLDERS
 
 
+def _shade_as_noun(t) -> bool:
+    """'the light is red', 'a traffic light': a shade word that names a thing (no colour follows it)."""
+    nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
+    return (
+        t.pos_ == "NOUN"
+        and not (nxt is not None and nxt.lower_ in L.COLORS)
+        and (t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "ROOT") or any(c.dep_ == "compound" for c in t.children))
+    )
+
+
 def _season_asked(t) -> bool:
     """'make it fall', 'switch it to spring': a season word the parser reads as a verb, said as what a steering verb
     makes the picture ('a vase about to fall' is no season)."""
@@ -341,7 +351,7 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
         r.values.append(Value("count", 2, t.i, neg[t.i], obj.i if obj is not None else None))
     elif low in L.REFERENCES and t.pos_ in ("PRON", "DET", "NOUN", "ADJ") and t.dep_ != "det":
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
-    elif (_nounlike(t) or _named_before(t, r)) and low not in L.SHADES:
+    elif (_nounlike(t) or _named_before(t, r)) and (low not in L.SHADES or _shade_as_noun(t)):
         _noun(t, r, neg)
     elif t.pos_ == "ADJ" and _adjective(t) and low not in L.FILLER and low not in L.SHADES and _describes(t):
         slot = "word" if _on_placeholder(t) else "adjective"
