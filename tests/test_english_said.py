@@ -210,6 +210,29 @@ def test_filters_leave_the_text_and_become_filters():
             "a red traffic light on the corner of a street with a bus",
             [],
         ),
+        # a kind of place said instead replaces where the picture is, never where a thing is
+        (
+            ("a woman at a table working on a laptop", "in a cafe instead"),
+            "a woman at a table working on a laptop in a cafe",
+            [],
+        ),
+        (
+            ("a skateboarder on flat ground doing a trick", "in a park instead"),
+            "a skateboarder in a park doing a trick",
+            [],
+        ),
+        (
+            ("a trolley going down the street near buildings", "in a cafe instead"),
+            "a trolley going in a cafe near buildings",
+            [],
+        ),
+        # a part of the day said with what it was like joins with "on"
+        (("a man sitting on a motorcycle", "make it a rainy day"), "a man sitting on a motorcycle on a rainy day", []),
+        (
+            ("at night, 2 traffic lights by a road", "make it a foggy day"),
+            "on a foggy day, 2 traffic lights by a road",
+            [],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -714,6 +714,14 @@ _REGIONS = frozenset(
 )
 
 
+def _says_where(span) -> bool:
+    """Whether a phrase the typed view took for the place says where the picture is ('on flat ground', 'in the
+    middle of an abandoned building'), not where a thing is ('on a laptop', 'in outfits', 'next to a dish')."""
+    nouns = [t for t in span if t.pos_ in ("NOUN", "PROPN")]
+    areas = _REGIONS - {"top", "front", "bottom"}  # "on top of", "in front of" say where a thing is
+    return any(singular(t.lower_) in L.SCENE_NOUNS | L.GROUND_NOUNS or t.lower_ in areas for t in nouns)
+
+
 def scene_object(prep):
     """The kind of place a prepositional phrase names, or None: 'in the living room' -> room, 'by the side of a
     lake' -> lake, 'next to a fence' -> None."""
@@ -731,7 +739,7 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
     preposition as the new place if there is one, else the last."""
     found = []
     for t in doc:
-        obj = scene_object(t) if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE else None
+        obj = scene_object(t) if t.pos_ == "ADP" and (t.lower_ in L.LOCATIVE or t.lower_ in ("down", "up")) else None
         if obj is not None:
             end = max([obj.i] + [c.i for c in obj.children if c.i > obj.i and c.dep_ in ("compound", "amod")])
             found.append((t, end))
@@ -765,8 +773,8 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
             # a kind of place replaces where the picture is ('on a beach' for 'on a pier'), never a thing's phrase
             # ('on a leash'): with no place in the text it joins it
             scene = _scene_span(doc, new_doc[0].lower_)
-            if scene is None and not instead:
-                return False
+            if scene is None and not (instead and span is not None and _says_where(doc[span[0] : span[1] + 1])):
+                return False  # "in a cafe instead" on "working on a laptop": the laptop's phrase stays
             span = scene or span
         elif new_doc[0].pos_ == "ADP" and instead and (scene := _scene_span(doc, new_doc[0].lower_)) is not None:
             # "at a food truck rather" on "at a diner near the street": the kind of place said with the same
@@ -780,8 +788,8 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
     old = doc[a : b + 1].text
     if not _PREP.match(new_phrase):
         m = _PREP.match(old)
-        if m:
-            new_phrase = f"{m.group(0).lower()} {new_phrase}"
+        if m:  # "at night" + "make it a rainy day": "on a rainy day"
+            new_phrase = f"{'on' if _DAY_PHRASE.match(new_phrase) else m.group(0).lower()} {new_phrase}"
     elif not _PREP.match(old) and a > 0 and doc[a - 1].pos_ == "ADP":
         a -= 1  # "on a street" -> "next to a stop sign": the old preposition goes with the old place
     said.replace(_char(doc, a), _end(doc, b), new_phrase)
@@ -811,6 +819,15 @@ def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
         return False
     said.replace(_char(doc, span[0]), _end(doc, span[1]), "")
     return True
+
+
+# a part of a day said with what it was like, with no preposition: "a rainy day", "this sunny morning"
+_DAY_PHRASE = re.compile(r"^(?:a|an|the|this|one)\s+(?:\w+\s+){1,2}(?:day|morning|afternoon|evening|night)$", re.I)
+
+
+def on_day(phrase: str) -> str:
+    """'a rainy day' joins a description as 'on a rainy day'; anything else as said."""
+    return f"on {phrase}" if _DAY_PHRASE.match(phrase) else phrase
 
 
 def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
@@ -1228,16 +1245,16 @@ def edit(
             # never the command's own words
             said.append("with " + " and ".join(_thing_said(message, s) for s in added))
             for slot in new_setting:
-                said.append(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place))
+                said.append(on_day(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)))
         elif answered and added and not new_setting:
             said.append("with " + " and ".join(_thing_said(message, s) for s in added))  # "yes, a big one"
         elif new_setting and not added and len(new_setting) == 1:
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
             if phrase.lower() not in said.text.lower():
-                said.append(phrase)
+                said.append(on_day(phrase))
         else:
-            said.append(as_addition(described if described is not None else message))
+            said.append(on_day(as_addition(described if described is not None else message)))
     # exclusions last, so that what was just appended loses them too ("without people at night" adds "at night")
     for o in old_req:  # things excluded or dropped this turn go with their attached words
         if not any(_same(o, s) for s in new_req) and thing_key(o.noun) not in done:
