@@ -233,6 +233,22 @@ def test_filters_leave_the_text_and_become_filters():
             "on a foggy day, 2 traffic lights by a road",
             [],
         ),
+        # a season or weather word that says what a thing is like is no setting to swap ("winter gear")
+        (
+            ("a child in winter gear on skis", "in winter", "in summer instead"),
+            "a child in winter gear on skis in summer",
+            [],
+        ),
+        (
+            ("2 skiers racing down a snow covered path", "in the rain instead"),
+            "2 skiers racing down a snow covered path in the rain",
+            [],
+        ),
+        (
+            ("a boat by smaller boats on a cloudy day", "early morning instead"),
+            "a boat by smaller boats in early morning",
+            [],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

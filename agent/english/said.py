@@ -672,6 +672,24 @@ _PREPOSITION = (
 _PREP = re.compile("^" + _PREPOSITION, re.I)
 
 
+def _describes_a_thing(t) -> bool:
+    """'winter gear', 'a snow covered path': a setting word that says what a thing is like, not when or how the
+    picture was taken."""
+    if t.dep_ == "npadvmod" and t.head.dep_ == "amod":
+        return True  # "a snow covered path"
+    return (
+        t.dep_ in ("amod", "compound")
+        and t.head.pos_ in ("NOUN", "PROPN")
+        and t.head.lower_ not in _SETTING_HEADS
+        and t.lower_ in L.SEASONS
+    )
+
+
+_SETTING_HEADS = (
+    frozenset(L.TIME_WORDS) | L.PLACEHOLDERS | L.SCENE_NOUNS | {"landscape", "scene", "weather", "sky", "sun"}
+)
+
+
 def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple[int, int] | None:
     """Token range of the phrase that says this setting value, with its preposition ('on a sunny day')."""
     if slot == "place" and place:
@@ -682,7 +700,7 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
                 return s, s + len(want) - 1
         return None
     words = _SETTING_WORDS.get(slot, {})
-    hits = [t for t in doc if words.get(t.lower_) == value]
+    hits = [t for t in doc if words.get(t.lower_) == value and not _describes_a_thing(t)]
     if not hits:
         for phrase, v in words.items():  # multi-word times: "golden hour", "crack of dawn"
             parts = phrase.split()
@@ -788,8 +806,12 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
     old = doc[a : b + 1].text
     if not _PREP.match(new_phrase):
         m = _PREP.match(old)
-        if m:  # "at night" + "make it a rainy day": "on a rainy day"
-            new_phrase = f"{'on' if _DAY_PHRASE.match(new_phrase) else m.group(0).lower()} {new_phrase}"
+        if m:  # "at night" + "make it a rainy day": "on a rainy day"; "on a cloudy day" + "early morning": "in"
+            prep = "on" if _DAY_PHRASE.match(new_phrase) else m.group(0).lower()
+            said_time = next((L.TIME_WORDS[w] for w in new_phrase.lower().split() if w in L.TIME_WORDS), None)
+            if prep == "on" and slot == "time" and not _DAY_PHRASE.match(new_phrase) and said_time in L.TIME_PHRASE:
+                prep = L.TIME_PHRASE[said_time].split()[0]
+            new_phrase = f"{prep} {new_phrase}"
     elif not _PREP.match(old) and a > 0 and doc[a - 1].pos_ == "ADP":
         a -= 1  # "on a street" -> "next to a stop sign": the old preposition goes with the old place
     said.replace(_char(doc, a), _end(doc, b), new_phrase)
@@ -823,6 +845,17 @@ def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
 
 # a part of a day said with what it was like, with no preposition: "a rainy day", "this sunny morning"
 _DAY_PHRASE = re.compile(r"^(?:a|an|the|this|one)\s+(?:\w+\s+){1,2}(?:day|morning|afternoon|evening|night)$", re.I)
+
+
+def _said_already(text: str, phrase: str) -> bool:
+    """Whether the text says this setting phrase as a phrase of its own ('in winter' is not in 'in winter gear')."""
+    return bool(
+        re.search(
+            rf"(?<![\w']){re.escape(phrase.lower())}(?=\s*$|\s*[,.;]|\s+(?:and|with|in|on|at|during|while|as|under|near|by|"
+            rf"next|beside|behind|after|before|when|where|that|who|which)\b)",
+            text.lower(),
+        )
+    )
 
 
 def on_day(phrase: str) -> str:
@@ -1228,7 +1261,7 @@ def edit(
             )
             if slot == "weather" and not instead and not _weather_adjective(said, a):
                 new_setting.append(slot)  # "on a foggy day" on "stands on the snow": fog, and the snow on the ground
-            elif phrase.lower() in said.text.lower():
+            elif _said_already(said.text, phrase):
                 pass  # the phrase a swap of another slot just put in ("on a foggy day" says the time too)
             elif not swap_setting(said, slot, a, old.setting.place, phrase, instead):
                 new_setting.append(slot)
@@ -1251,7 +1284,7 @@ def edit(
         elif new_setting and not added and len(new_setting) == 1:
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
-            if phrase.lower() not in said.text.lower():
+            if not _said_already(said.text, phrase):
                 said.append(on_day(phrase))
         else:
             said.append(on_day(as_addition(described if described is not None else message)))

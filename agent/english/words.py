@@ -279,6 +279,12 @@ def _shade_as_noun(t) -> bool:
     )
 
 
+# nouns a season word before them makes a time of year ("a winter day", "a summer evening"), not a kind of thing
+_SEASON_HEADS = (
+    frozenset(L.TIME_WORDS) | L.PLACEHOLDERS | L.SCENE_NOUNS | {"landscape", "scene", "weather", "sky", "sun"}
+)
+
+
 def _season_asked(t) -> bool:
     """'make it fall', 'switch it to spring': a season word the parser reads as a verb, said as what a steering verb
     makes the picture ('a vase about to fall' is no season)."""
@@ -298,7 +304,11 @@ def _setting_word(t, r: Reading, neg: list[bool]) -> bool:
     if low in L.TIME_WORDS and not (low == "am" and t.pos_ == "AUX"):
         r.values.append(Value("time", L.TIME_WORDS[low], t.i, neg[t.i]))
     elif low in L.SEASONS and (low not in ("fall", "spring") or t.pos_ in NOUN_POS or _season_asked(t)):
-        r.values.append(Value("season", L.SEASONS[low], t.i, neg[t.i]))
+        head = t.head
+        if t.dep_ in ("amod", "compound") and head.pos_ in NOUN_POS and head.lower_ not in _SEASON_HEADS:
+            r.values.append(Value("adjective", low, t.i, neg[t.i], head.i))  # "winter gear", "summer dress"
+        else:
+            r.values.append(Value("season", L.SEASONS[low], t.i, neg[t.i]))
     elif low in L.WEATHER or low == "pouring":
         head = t.head
         thing_head = head.pos_ in NOUN_POS and head.lower_ not in L.PLACEHOLDERS | set(L.TIME_WORDS) | set(L.WEATHER)
