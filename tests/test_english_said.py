@@ -249,6 +249,7 @@ def test_filters_leave_the_text_and_become_filters():
             "a boat by smaller boats in early morning",
             [],
         ),
+        (("a snowy street corner", "rainy instead"), "a rainy street corner", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -825,7 +825,9 @@ def swap_adjective(said: Said, slot: str, old_value, word: str) -> bool:
         return False
     doc = parse(said.text)
     words = _SETTING_WORDS[slot]
-    old = next((t for t in doc if words.get(t.lower_) == old_value), None)
+    # old_value None: the text's own adjective of this kind, whatever it says ('a snowy street corner', which the
+    # typed view reads as the corner's, for 'rainy instead')
+    old = next((t for t in doc if t.lower_ in words and old_value in (None, words[t.lower_])), None)
     if old is None or old.dep_ != "amod" or old.head.pos_ not in ("NOUN", "PROPN") or old.head.lower_ in words:
         return False
     if parse(f"a {word} street")[1].pos_ != "ADJ":
@@ -1267,6 +1269,14 @@ def edit(
                 new_setting.append(slot)
         elif b and slot == "place" and _swaps_scene(said, setting_phrase(message, slot, b, b)):
             pass  # "by a river rather" where the typed view had no place: the kind of place the text says
+        elif (
+            b
+            and slot in ("weather", "season")
+            and re.search(r"\b(?:instead|rather)\b", message, re.I)
+            and not _PREP.match(strip_framing(message))
+            and swap_adjective(said, slot, None, _said_word(message, _SETTING_WORDS[slot], str(b)))
+        ):
+            pass  # "rainy instead" on "a snowy street corner": the adjective where it stands
         elif b:
             new_setting.append(slot)
         elif a:
