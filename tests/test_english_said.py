@@ -253,6 +253,12 @@ def test_filters_leave_the_text_and_become_filters():
         # a group, herd or flock says how many of the things, like "several"
         (("2 skiers racing down a path", "a group of skiers instead"), "a group of skiers racing down a path", []),
         (("a group of young elephants in the water", "only 2 young ones"), "2 young elephants in the water", []),
+        # a word the description has is no typo; a removed last item takes its "and"
+        (
+            ("a kitchen with a wooden floor and stainless steel countertops", "no countertops"),
+            "a kitchen with a wooden floor",
+            ["countertops"],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

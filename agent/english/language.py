@@ -133,7 +133,7 @@ def _best(w: str, candidates) -> str:
 @lru_cache(maxsize=4096)
 def _english_guess(w: str) -> str | None:
     """Not one of our words: the English word one letter away ("horeses" -> "horses"), two for long words."""
-    if len(w) < 5:
+    if len(w) < 5 or _compound(w):
         return None
     near = _english().candidates(w) or set()
     if not near and len(w) >= 7:
@@ -145,6 +145,17 @@ def _english_guess(w: str) -> str | None:
     near.discard(w)
     near = {c for c in near if not _spelling_variant(w, c)}
     return _best(w, near) if near else None
+
+
+def _compound(w: str) -> bool:
+    """'countertops', 'snowboarders', 'teacup': two English words run together, the second maybe plural, is no
+    typo (it was corrected to 'countertype')."""
+    english = _english()
+    for i in range(3, len(w) - 2):
+        head, tail = w[:i], w[i:]
+        if head in english and (tail in english or tail.endswith("s") and tail[:-1] in english):
+            return True
+    return False
 
 
 def _spelling_variant(w: str, c: str) -> bool:

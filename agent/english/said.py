@@ -640,6 +640,8 @@ def remove(said: Said, noun: str) -> bool:
         a, b = a + 1, b + 1  # "with people shopping and a bike": "with a bike"
     if a == 0 and b >= len(doc) - 1:
         return False
+    if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
+        a -= 1  # "a wooden floor and stainless steel countertops" (misparsed apart): the "and" goes too
     said.replace(_char(doc, a), _end(doc, b), "")
     return True
 

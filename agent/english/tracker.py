@@ -98,7 +98,11 @@ class Tracker:
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
         typed = text
-        text = fix_typos(text, tuple(n for s in state.subjects for n in s.noun.split()))
+        # a word the description already has is no typo ("no countertops" on "... stainless steel countertops")
+        said_words = {w for p in state.phrases for w in re.findall(r"[a-z]+", p.lower())}
+        text = fix_typos(
+            text, tuple(dict.fromkeys([*(n for s in state.subjects for n in s.noun.split()), *said_words]))
+        )
         said = _as_typed(typed, text)  # the user's own words for CLIP: only misspelt cue words corrected
         said = unmask(said, written or {})
         text = unmask(text, {})

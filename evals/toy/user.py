@@ -5,7 +5,7 @@ it's blue" when none is true, "I don't know" to what the scene cannot answer), a
 baseline, offers one true fact of its own choosing per round, in random order.
 
 With `answers="dev"` or `"heldout"` its phrasing is drawn at random from the blind answer templates of
-evals/language/real (answers-dev.json / answers-heldout.json, written without reading the tracker: "no, there
+evals/language/real (every answers-dev*.json / answers-heldout.json, written without reading the tracker: "no, there
 is no car", "not that I can see", "yes, a red one", ...): development runs use the dev half, reported runs the
 held-out half. `answers="own"` keeps the phrasings below (picseek's own, close to what the tracker reads).
 """
@@ -33,7 +33,13 @@ def load_templates(which: str) -> dict[str, list[str]] | None:
         return None
     if which not in ANSWER_SETS:
         raise ValueError(f"unknown answer phrasings {which!r}: choose from {', '.join(ANSWER_SETS)}.")
-    return json.loads((TEMPLATES / f"answers-{which}.json").read_text(encoding="utf-8"))
+    if which == "heldout":
+        return json.loads((TEMPLATES / "answers-heldout.json").read_text(encoding="utf-8"))
+    merged: dict[str, list[str]] = {}  # every development half ("answers-dev.json", "answers-dev2.json", ...)
+    for path in sorted(TEMPLATES.glob("answers-dev*.json")):
+        for situation, templates in json.loads(path.read_text(encoding="utf-8")).items():
+            merged.setdefault(situation, []).extend(templates)
+    return merged
 
 
 def _noun(word: str | None) -> str | None:
