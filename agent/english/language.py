@@ -150,12 +150,16 @@ def _english_guess(w: str) -> str | None:
 def _compound(w: str) -> bool:
     """'countertops', 'snowboarders', 'teacup': two English words run together, the second maybe plural, is no
     typo (it was corrected to 'countertype')."""
-    english = _english()
+    freq = _english().word_frequency  # both parts common words: "mount" + "ians" is a typo of "mountains"
     for i in range(3, len(w) - 2):
         head, tail = w[:i], w[i:]
-        if head in english and (tail in english or tail.endswith("s") and tail[:-1] in english):
+        tail = tail[:-1] if tail.endswith("s") and freq[tail] < _COMMON else tail
+        if freq[head] >= _COMMON and freq[tail] >= _COMMON:
             return True
     return False
+
+
+_COMMON = 3000  # occurrences in the spell checker's English frequency list
 
 
 def _spelling_variant(w: str, c: str) -> bool:
