@@ -259,6 +259,26 @@ def test_filters_leave_the_text_and_become_filters():
             "a kitchen with a wooden floor",
             ["countertops"],
         ),
+        # from the sixth development set: a weather the user added is replaced by the next one, a season word read
+        # as a verb before "instead", a many-coloured thing recoloured, "some" kept, "below" kept with its clouds
+        (
+            ("a hydrant on a sidewalk", "in the snow", "on an overcast day"),
+            "a hydrant on a sidewalk on an overcast day",
+            [],
+        ),
+        (("trains on the tracks", "in winter", "make it spring instead"), "trains on the tracks in spring", []),
+        (("a woman under a multicolored umbrella", "the umbrella is green"), "a woman under a green umbrella", []),
+        (
+            ("a giraffe standing above some weeds", "the weeds are green"),
+            "a giraffe standing above some green weeds",
+            [],
+        ),
+        (
+            ("a window of a airplane looking out to the sky", "with clouds below"),
+            "a window of a airplane looking out to the sky with clouds below",
+            [],
+        ),
+        (("a dog in a field", "under a cloudy sky"), "a dog in a field under a cloudy sky", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

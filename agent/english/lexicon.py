@@ -31,6 +31,7 @@ def _set(name: str) -> frozenset[str]:
 
 COLORS: dict[str, str] = _LEX["colors"]  # word -> canonical colour ("grey" -> "gray")
 SHADES = _set("shades")
+MANY_COLOURS = _set("many_colours")  # "a multicolored umbrella": a colour phrase a new colour replaces
 SIZES: dict[str, str] = _LEX["sizes"]  # word -> small | large
 TIMES: dict[str, list[str]] = _LEX["times"]  # time of day -> words and phrases that say it
 TIME_WORDS = {w: t for t, ws in TIMES.items() for w in ws}

@@ -179,7 +179,7 @@ def _noun_token(doc, noun: str, said: str = ""):
 
 def _colour_span(doc, tok) -> tuple[int, int] | None:
     """Token range [a, b] of the colour words before the noun: 'brown and white', 'dark blue'."""
-    idx = [t.i for t in doc[max(0, tok.i - 6) : tok.i] if t.lower_ in L.COLORS]
+    idx = [t.i for t in doc[max(0, tok.i - 6) : tok.i] if t.lower_ in L.COLORS or t.lower_ in L.MANY_COLOURS]
     if not idx:
         return None
     a = b = idx[-1]
@@ -723,10 +723,16 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
     ):
         top = top.head
     end = top.i  # the phrase ends at its noun: "on a sunny day under blue skies" keeps "under blue skies"
+    nxt = doc[end + 1] if end + 1 < len(doc) else None
+    if nxt is not None and nxt.lower_ in _WHERE_ADVERBS and not any(c.dep_ == "pobj" for c in nxt.children):
+        end += 1  # "with clouds below", "with snow all around"
     if top.dep_ == "pobj" and top.head.pos_ == "ADP":
         top = top.head
     sub = list(top.subtree)
     return sub[0].i, max(end, t.i)
+
+
+_WHERE_ADVERBS = frozenset({"above", "below", "overhead", "beneath", "around", "behind", "nearby", "outside", "ahead"})
 
 
 _REGIONS = frozenset(
@@ -789,6 +795,9 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
         return True
     if slot == "place" and new_phrase:
         new_doc = parse(new_phrase)
+        beyond = {"sky", "skies", "air", "distance", "background", "foreground", "horizon"}
+        if new_doc[0].pos_ == "ADP" and not instead and any(t.lower_ in beyond for t in new_doc):
+            return False  # "under a cloudy sky", "in the background" on "in a field": both, not one for the other
         if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:
             # a kind of place replaces where the picture is ('on a beach' for 'on a pier'), never a thing's phrase
             # ('on a leash'): with no place in the text it joins it
@@ -1213,7 +1222,8 @@ def edit(
         if o is None and key not in in_text:
             added.append(s)
             continue
-        o = o or Subject(noun=s.noun)  # named in the words, not yet a subject: "the bench should be green"
+        # named in the words, not yet a subject: "the bench should be green"; "some weeds" are many already
+        o = o or Subject(noun=s.noun, plural=bool(re.search(rf"\b{re.escape(plural(s.noun))}\b", said.text, re.I)))
         if s.color and s.color != o.color:
             edited |= recolour(said, s.noun, _said_colour(message, s.color))
         if s.size and s.size != o.size:
@@ -1263,7 +1273,7 @@ def edit(
                     re.I,
                 )
             )
-            if slot == "weather" and not instead and not _weather_adjective(said, a):
+            if slot == "weather" and not instead and not _weather_adjective(said, a) and not _said_after(said, a):
                 new_setting.append(slot)  # "on a foggy day" on "stands on the snow": fog, and the snow on the ground
             elif _said_already(said.text, phrase):
                 pass  # the phrase a swap of another slot just put in ("on a foggy day" says the time too)
@@ -1379,6 +1389,15 @@ def _swaps_scene(said: Said, phrase: str) -> bool:
         return False
     said.replace(_char(doc, span[0]), _end(doc, span[1]), phrase)
     return True
+
+
+def _said_after(said: Said, value) -> bool:
+    """Whether this weather was said by a refinement of its own ('in the snow' after the description), which a new
+    weather replaces; the description's own 'on the snow' may be the ground, and stays."""
+    return any(
+        len(p.split()) <= 5 and any(L.WEATHER.get(w) == value for w in re.findall(r"[a-z]+", p.lower()))
+        for p in said.phrases()[1:]
+    )
 
 
 def _weather_adjective(said: Said, value) -> bool:

@@ -285,11 +285,15 @@ _SEASON_HEADS = (
 )
 
 
+_ENDS = frozenset({"instead", "rather", "please", "pls", "plz", "then", "now", "too"})
+
+
 def _season_asked(t) -> bool:
     """'make it fall', 'switch it to spring': a season word the parser reads as a verb, said as what a steering verb
     makes the picture ('a vase about to fall' is no season)."""
-    if t.pos_ == "VERB" and t.lower_ == "spring" and t.i + 1 < len(t.doc) and t.doc[t.i + 1].is_alpha:
-        return False  # "the cat springs up", "spring into action"
+    nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
+    if t.pos_ == "VERB" and t.lower_ == "spring" and nxt is not None and nxt.is_alpha and nxt.lower_ not in _ENDS:
+        return False  # "the cat springs up", "spring into action"; "make it spring instead" is the season
     before = [x.lower_ for x in t.doc[max(0, t.i - 3) : t.i]]
     return (
         bool(before)
