@@ -279,6 +279,31 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("a dog in a field", "under a cloudy sky"), "a dog in a field under a cloudy sky", []),
+        # a correction renames the thing of its kind, not the person in focus (data/kinds.json)
+        (
+            ("the little girl with the pink jacket leads the tan colored horse", "i meant a pony"),
+            "the little girl with the pink jacket leads the tan colored pony",
+            [],
+        ),
+        (
+            ("a small girl watching a kite flying in the night sky", "i meant a balloon"),
+            "a small girl watching a balloon flying in the night sky",
+            [],
+        ),
+        (
+            ("a pitcher throwing a ball in a game of baseball", "i meant softball"),
+            "a pitcher throwing a ball in a game of softball",
+            [],
+        ),
+        (("2 white polar bears standing in the snow", "i meant penguins"), "2 white penguins standing in the snow", []),
+        (("a man walking a dog", "i meant a woman"), "a woman walking a dog", []),
+        # "no people" takes every other person the description names; the one it is about stays
+        (
+            ("a market with tables of bananas and 1 man selling them", "no people"),
+            "a market with tables of bananas",
+            ["people"],
+        ),
+        (("a skateboarder doing a trick", "no people"), "a skateboarder doing a trick", ["people"]),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import clean
 from picseek.agent.state import SearchState, Subject, plural, singular
@@ -360,6 +361,8 @@ def rename(said: Said, old: str, new_said: str) -> bool:
     comp = [c for c in comp if c.lower_ not in L.COLORS and c.lower_ not in L.SIZES]
     if comp and (len(old.split()) > 1 or len(new_said.split()) == 1) and comp[0].pos_ != "ADJ":
         a = comp[0].idx
+    elif tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
+        a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
     said.replace(a, tok.idx + len(tok.text), new_said)
     _fix_article(said, a, new_said)
     return True

@@ -27,6 +27,7 @@ from picseek.agent.english.answers import (
     strip_phrase,
 )
 from picseek.agent.english.cues import said_as_known, scene_change, switch_lead
+from picseek.agent.english.kinds import is_person, kinds_of, same_kind
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.places import unmask
@@ -47,6 +48,10 @@ _RETRACT = re.compile(
     r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|ignore|undo)\s+(?:the|that|about\s+the)\s+"
     r"([^,;.]+?)(?:\s*(?:[,;.]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
 )
+
+
+# the words for people in general: excluding them excludes every person ("no people" takes "1 man selling them")
+_ANYONE = frozenset({"person", "people", "anyone", "anybody", "someone", "somebody", "human", "nobody"})
 
 
 def _keep(words: list[str], word: str) -> None:
@@ -294,7 +299,22 @@ class Tracker:
         if old and (r.correction or (len(named) == 2 and old[0].negative)):
             target = st.find(old[0].noun)
         elif r.correction and not old:
+            # "i meant a pony" renames the thing of its kind (the horse), not the girl in focus who leads it
             target = st.focused()
+            new_noun = fresh[0].noun
+            if kinds_of(new_noun) and not (target is not None and same_kind(target.noun, new_noun)):
+                kin = [s for s in st.required if same_kind(s.noun, new_noun)]
+                words = [w for w in sorted(r.known) if same_kind(w, new_noun) and st.find(w) is None]
+                if kin:
+                    target = kin[-1]
+                elif len(words) == 1:  # "i meant softball" on "a game of baseball": the words renamed in place
+                    t = fresh[0]
+                    s = Subject(noun=t.noun, plural=t.plural)
+                    set_attrs(s, by_thing.get(t.i, []))
+                    st.subjects.append(s)
+                    st.focus = s.noun
+                    r.renamed.append((words[0], _as_said(r, t)))
+                    return {t.i}
         else:
             return set()
         if target is None:
@@ -332,6 +352,11 @@ class Tracker:
         attrs = [v for v in vals if v.slot != "count"]
         if req is not None and not attrs:
             st.subjects.remove(req)
+        if singular(t.noun) in _ANYONE and not attrs and st.required:
+            # "no people": every other person the description names goes ("and 1 man selling them"); the one it is
+            # about stays ("a skateboarder ... , no people": no one else)
+            main = st.required[0]
+            st.subjects = [s for s in st.subjects if s.excluded or s is main or not is_person(s.noun)]
         ex = Subject(noun=t.noun, plural=t.plural, excluded=True)
         set_attrs(ex, attrs)
         if not any(s.excluded and s.noun == ex.noun and s.phrase(False) == ex.phrase(False) for s in st.subjects):
