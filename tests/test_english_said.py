@@ -304,6 +304,8 @@ def test_filters_leave_the_text_and_become_filters():
             ["people"],
         ),
         (("a skateboarder doing a trick", "no people"), "a skateboarder doing a trick", ["people"]),
+        (("a red cardinal perched on a tree", "make the bird yellow"), "a yellow cardinal perched on a tree", []),
+        (("a bus on a street", "make the vehicle red"), "a red bus on a street", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -53,3 +53,12 @@ def listed(noun: str) -> bool:
     """Whether the words are one noun the data names ('polar bear', 'hot dog', 'teddy bear')."""
     words = noun.lower().split()
     return bool(words) and " ".join([*words[:-1], singular_word(words[-1])]) in _data()[0]
+
+
+def of_kind(kind_word: str, noun: str) -> bool:
+    """Whether `noun` is a thing of the kind the word names ('bird', 'cardinal'; 'animal', 'zebra'); a noun is no
+    kind of itself."""
+    kind = singular_word(kind_word.lower().strip())
+    _, parents = _data()
+    known = kind in parents or any(kind == k for ks in _data()[0].values() for k in ks)
+    return known and kind != singular_word(noun.lower()) and kind in kinds_of(noun)

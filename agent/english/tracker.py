@@ -27,7 +27,7 @@ from picseek.agent.english.answers import (
     strip_phrase,
 )
 from picseek.agent.english.cues import said_as_known, scene_change, switch_lead
-from picseek.agent.english.kinds import is_person, kinds_of, same_kind
+from picseek.agent.english.kinds import is_person, kinds_of, of_kind, same_kind
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.places import unmask
@@ -339,6 +339,9 @@ class Tracker:
             st.subjects.remove(old_ex)
             return
         s = st.find(t.noun)
+        if s is None and t.definite:  # "make the bird yellow" on "a red cardinal": the thing of that kind
+            kin = [x for x in st.required if of_kind(t.noun, x.noun)]
+            s = kin[0] if len(kin) == 1 else None
         if s is None:
             s = Subject(noun=t.noun, plural=t.plural)
             st.subjects.append(s)
