@@ -306,6 +306,16 @@ def test_filters_leave_the_text_and_become_filters():
         (("a skateboarder doing a trick", "no people"), "a skateboarder doing a trick", ["people"]),
         (("a red cardinal perched on a tree", "make the bird yellow"), "a yellow cardinal perched on a tree", []),
         (("a bus on a street", "make the vehicle red"), "a red bus on a street", []),
+        (
+            ("a panda sitting in the grass holding a bottle", "in the snow instead"),
+            "a panda sitting in the snow holding a bottle",
+            [],
+        ),
+        (
+            ("a person on a beach carrying a wind sail", "i meant a surfboard, not a wind sail"),
+            "a person on a beach carrying a surfboard",
+            [],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -137,9 +137,15 @@ class Answers:
             text = " and ".join(f"a {o}" for o in asked.options)  # "all of them": every option is in it
         if _only(text, L.UNKNOWN):
             return
-        none, rest = _none_of_these(text)
+        # "nope, none" to "Is there a tree?" is a no about the tree; to options, none of them
+        none, rest = _none_of_these(text) if not (asked.kind == "presence" and asked.noun) else (False, text)
         if none and asked.kind == "presence" and not asked.noun:
             self._exclude_options(up.state, asked)  # "What else — a car or a boat?" "none of these": neither
+        if none and asked.kind == "setting" and asked.slot == "place":
+            for option in asked.options:  # "Where — on water or on grass?" "none of those": neither place
+                word = singular(option.split()[-1].lower())
+                if word not in up.state.negatives:
+                    up.state.negatives.append(word)
         if none and not rest:
             return
         text = rest if none else text
@@ -227,7 +233,7 @@ def split_qa(text: str) -> tuple[str, str] | None:
 
 
 _NONE = re.compile(
-    r"^(?:none\s+of\s+(?:these|those|them|the\s+(?:above|two|three|four|options))|neither(?:\s+of\s+(?:them|those|these))?|"
+    r"^(?:(?:no|nope|nah)[\s,]+)?(?:none\s+of\s+(?:these|those|them|the\s+(?:above|two|three|four|options))|neither(?:\s+of\s+(?:them|those|these))?|"
     r"(?:i\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+see\s+any(?:\s+of\s+(?:them|those|these))?|none|"
     r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one|" + alternation(L.NONE_OF_THESE) + r")"
     r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$)"

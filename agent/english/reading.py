@@ -132,7 +132,8 @@ def corrected_words(text: str) -> tuple[str, str | None] | None:
     m = _MEANT.match(said)
     if m:
         new = next(g for g in (m.group("new"), m.group("new2"), m.group("new3")) if g)
-        return new.strip(" .!"), None
+        swap = swapped_words(new)  # "i meant a surfboard, not a wind sail": the old words are named too
+        return swap if swap is not None else (new.strip(" .!"), None)
     return None
 
 

@@ -1292,6 +1292,13 @@ def edit(
             and swap_adjective(said, slot, None, _said_word(message, _SETTING_WORDS[slot], str(b)))
         ):
             pass  # "rainy instead" on "a snowy street corner": the adjective where it stands
+        elif (
+            b
+            and slot == "weather"
+            and adjective_instead
+            and _ground_swapped(said, setting_phrase(message, slot, b, None))
+        ):
+            pass  # "in the snow instead" on "sitting in the grass": the ground it is on
         elif b:
             new_setting.append(slot)
         elif a:
@@ -1390,6 +1397,23 @@ def _swaps_scene(said: Said, phrase: str) -> bool:
     span = _scene_span(doc, new[0].lower_)
     if span is None:
         return False
+    said.replace(_char(doc, span[0]), _end(doc, span[1]), phrase)
+    return True
+
+
+def _ground_swapped(said: Said, phrase: str) -> bool:
+    """A weather said as what the ground is ('in the snow instead') in place of the text's ground or kind of place
+    said with the same preposition ('in the grass'); False when there is none."""
+    m = _PREP.match(phrase)
+    if not m:
+        return False
+    doc = parse(said.text)
+    span = _scene_span(doc, m.group(0).lower())
+    if span is None or doc[span[0]].lower_ != m.group(0).lower():
+        return False
+    obj = doc[span[1]]
+    if singular(obj.lower_) not in L.GROUND_NOUNS | {"grass", "water", "ice", "pavement", "field", "lawn"}:
+        return False  # "in the snow instead" on "in a kitchen" is no ground to swap
     said.replace(_char(doc, span[0]), _end(doc, span[1]), phrase)
     return True
 
