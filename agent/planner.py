@@ -58,7 +58,8 @@ class OfflinePlanner:
     def plan(self, message: str, session: Session, tools: Toolbox) -> Plan:
         from picseek.agent.english.places import read_places
 
-        said = read_places(message)  # places and written words first, so the reader never takes them for things
+        # places and written words first, so the reader never takes them for things
+        said = read_places(message, follow_up=bool(session.state.phrases))
         up = self.tracker.update(
             session.state, said.text, asked=session.asked, resolve=session.resolve, written=said.masked
         )

@@ -1216,3 +1216,23 @@ def test_every_blind_answer_phrasing_of_development_keeps_the_state_whole(situat
     answer = template.format(thing=thing, a="tree", b="house", value=value).lower()
     st = said("a boat on a lake", answer, asked=_TEMPLATE_QUESTIONS[q])
     assert right(st.text(), sorted(singular_word(n) for n in st.negative_phrases())), (answer, st.text())
+
+
+@pytest.mark.unit
+def test_a_named_place_is_a_filter_and_stays_in_the_words():
+    """'in london' filters by GPS and CLIP still reads it (it knows London); an exclusion or a request with nothing
+    described ('photos from Lisbon') only filters."""
+    from picseek.agent.english.places import read_places
+
+    def turn(message: str, st: SearchState) -> tuple[SearchState, object]:
+        said = read_places(message, follow_up=bool(st.phrases))
+        return read_message(said.text, st, written=said.masked).state, said.place
+
+    st, place = turn("a red double decker bus in London at night", SearchState())
+    assert st.text() == "a red double decker bus in London at night" and place.city == "London"
+    st, place = turn("in Paris", said("a red bus"))
+    assert st.text() == "a red bus in Paris" and place.city == "Paris"
+    st, place = turn("not in Paris", said("a red bus"))
+    assert st.text() == "a red bus" and place.exclude
+    st, place = turn("photos from Lisbon", SearchState())
+    assert "lisbon" not in st.text().lower() and place.city == "Lisbon"

@@ -25,9 +25,11 @@ def read_message(
     asked: Question | None = None,
     resolve: Callable[[int], str] = str,
     today: date | None = None,
+    written: dict[str, str] | None = None,
 ) -> Update:
     """Apply one user message to `state` (never changed; the update holds a new one). `asked`: the question the
-    last reply asked, which the message may answer; `resolve` maps a result position ("#2") to an image id."""
+    last reply asked, which the message may answer; `resolve` maps a result position ("#2") to an image id;
+    `written`: the masked words of `places.read_places` (written words, named places), given back to CLIP."""
     from picseek.agent.english.tracker import Tracker
 
-    return Tracker(today).update(state, message, asked=asked, resolve=resolve)
+    return Tracker(today).update(state, message, asked=asked, resolve=resolve, written=written)

@@ -11,6 +11,7 @@ reply can say so instead of ignoring it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from picseek.tools.places import MIN_LOWERCASE_POPULATION, PlaceFilter, checked_radius, gazetteer
@@ -81,7 +82,9 @@ def _resolve(words: list[str], capitalised: bool) -> tuple[PlaceFilter | None, i
     return None, 0
 
 
-def take_places(text: str) -> tuple[str, PlaceFilter | None, list[str]]:
+def take_places(
+    text: str, keep: Callable[[str], str] | None = None, follow_up: bool = False
+) -> tuple[str, PlaceFilter | None, list[str]]:
     """'taken in Kyoto at night' -> ('at night', PlaceFilter(city='Kyoto', country='JP'), []).
     'photos from Atlantis' -> ('photos from Atlantis', None, []) ('from' is often a time or a person; only 'in',
     'at', 'near' report an unknown name): 'beach in Atlantis' -> ('beach', None, ['Atlantis']).
@@ -118,9 +121,25 @@ def take_places(text: str) -> tuple[str, PlaceFilter | None, list[str]]:
             found = found.model_copy(update={"exclude": True})
         end = _end_of(raw, words, n, m.start("name"))
         start = m.start("neg") if m.group("neg") else m.start("prep")
+        described = follow_up or _describes(text[:start])  # "in london" after "a red bus" is said of it too
+        if keep is not None and not found.exclude and prep in ("in", "at") and described:
+            # "a red double decker bus in london": the words stay for CLIP (which knows London) beside the filter
+            return _tidy(text[:start] + keep(text[start:end]) + text[end:]), found, []
         start = _back_over_taken(text, start)
         return _cut(text, start, end), found, []
     return text, None, []
+
+
+_FRAMING = re.compile(
+    r"\b(?:show|find|get|give|me|us|some|any|all|the|my|our|photos?|pictures?|pics?|images?|shots?|snaps?|of|from|"
+    r"taken|i|want|need|looking|for|please|can|could|you|a|an)\b|[^\w\s]",
+    re.I,
+)
+
+
+def _describes(text: str) -> bool:
+    """Whether the words before a place describe a picture ('a red bus'), not only frame the request ('photos')."""
+    return bool(_FRAMING.sub(" ", text).strip())
 
 
 def _join_commas(words: list[str]) -> list[str]:
@@ -188,6 +207,11 @@ _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+
 _MASK = re.compile(r"\bzzqw[a-z]{1,2}zz\b")
 
 
+def _key(n: int) -> str:
+    """The n-th mask word: one the parser reads as a plain unknown word, never English."""
+    return "zzqw" + (chr(97 + n) if n < 26 else chr(97 + n // 26 % 26) + chr(97 + n % 26)) + "zz"
+
+
 def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
     """Words asked to be written in the picture: quoted ones ('"OPEN"', "'fresh bread'"), and those after 'that
     says / saying / reads / with the word / with the text'. -> (the message with each such phrase replaced by a
@@ -196,8 +220,7 @@ def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
     terms: list[str] = []
 
     def mask(phrase: str) -> str:
-        n = len(spans)
-        key = "zzqw" + (chr(97 + n) if n < 26 else chr(97 + n // 26 % 26) + chr(97 + n % 26)) + "zz"
+        key = _key(len(spans))
         spans[key] = phrase
         return f" {key} "
 
@@ -260,9 +283,15 @@ class Said:
     masked: dict[str, str] = field(default_factory=dict)  # mask -> the words as typed, for the CLIP text
 
 
-def read_places(message: str) -> Said:
+def read_places(message: str, follow_up: bool = False) -> Said:
     """Both readings in one pass: written words first (a quoted "Paris" is a word on a sign, not a place)."""
     text = message.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
     text, written, masked = mask_text_query(text)
-    text, place, unknown = take_places(text)
+
+    def keep(phrase: str) -> str:  # the place's words, masked like written words: CLIP gets them back
+        key = _key(len(masked))
+        masked[key] = phrase.strip()
+        return f" {key} "
+
+    text, place, unknown = take_places(text, keep=keep, follow_up=follow_up)
     return Said(text, place, unknown, written, masked)

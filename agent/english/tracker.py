@@ -130,6 +130,8 @@ class Tracker:
         up.state.phrases = edit(
             state, up.state, said, up.reset, described, answered=bool(qa) or asked is not None, renamed=up.renamed
         )
+        if state.phrases and not text and said.strip() and not up.reset and said.strip() not in up.state.phrases:
+            up.state.phrases = [*up.state.phrases, said.strip()]  # "in london": only words kept for CLIP were said
         return up
 
     def _swap_words(self, state: SearchState, said: str) -> SearchState | None:

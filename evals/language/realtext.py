@@ -84,7 +84,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
                 state, history = history[-steps], history[:-steps]
             continue
         asked = question_from_text(question) if question and i == len(messages) - 1 else None
-        said = read_places(m)  # as OfflinePlanner.plan: named places and quoted words are read first
+        said = read_places(m, follow_up=bool(state.phrases))  # as OfflinePlanner.plan: places and quotes first
         new = tracker.update(state, said.text, asked=asked, resolve=str, written=said.masked).state
         if new != state and not state.is_empty():
             history.append(state)
