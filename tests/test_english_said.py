@@ -316,6 +316,21 @@ def test_filters_leave_the_text_and_become_filters():
             "a person on a beach carrying a surfboard",
             [],
         ),
+        (
+            ("a fire hydrant on a city street with snow around it", "no more snow"),
+            "a fire hydrant on a city street",
+            ["snow"],
+        ),
+        (
+            ("vegetables in bowls on a counter next to an orange", "make it 3 oranges"),
+            "vegetables in bowls on a counter next to 3 oranges",
+            [],
+        ),
+        (
+            ("a handler riding an elephant past a stone wall", "a baby elephant too"),
+            "a handler riding an elephant past a stone wall with a baby elephant",
+            [],
+        ),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -735,6 +735,7 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
     return sub[0].i, max(end, t.i)
 
 
+_POINTING = frozenset({"it", "them", "him", "her", "us"})
 _WHERE_ADVERBS = frozenset({"above", "below", "overhead", "beneath", "around", "behind", "nearby", "outside", "ahead"})
 
 
@@ -855,6 +856,9 @@ def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
     span = _setting_span(doc, slot, old_value, old_place)
     if span is None or (span[0] == 0 and span[1] >= len(doc) - 1):
         return False
+    b = span[1]
+    if b + 2 < len(doc) + 1 and b + 2 <= len(doc) - 1 and doc[b + 1].pos_ == "ADP" and doc[b + 2].lower_ in _POINTING:
+        span = (span[0], b + 2)  # "with snow around it": what points back at the thing goes with the snow
     said.replace(_char(doc, span[0]), _end(doc, span[1]), "")
     return True
 
@@ -1204,6 +1208,8 @@ def edit(
     )
     if old.phrases and not answered and _ANOTHER.search(message):
         addition = as_addition(message)
+        if not re.match(r"^(?:with|and)\s", addition) and re.search(r"\b(?:too|also|as\s+well)\b", message, re.I):
+            addition = f"with {addition}"  # "a baby elephant too"
         if re.match(r"^(?:with|and)\s", addition) and named_in([addition]) & named_in(old.phrases):
             return [*old.phrases, addition]  # "with a baby giraffe" on "a giraffe ...": one more of a thing it has
     if _view(old) == _view(new) and not requantified:

@@ -70,7 +70,7 @@ def segments(doc) -> list[int]:
     return out
 
 
-_BETWEEN = frozenset("at in on during by under the a an any some of with".split())
+_BETWEEN = frozenset("at in on during by under the a an any some of with more".split())  # "no more snow"
 
 
 def directly_negated(doc, i: int) -> bool:

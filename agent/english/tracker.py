@@ -50,6 +50,11 @@ _RETRACT = re.compile(
 )
 
 
+_MAKE_IT_N = re.compile(
+    r"^(?:(?:can|could)\s+you\s+)?(?:please\s+)?make\s+(?:it|them|that|those)\s+(?=(?:\d+|"
+    + "|".join(sorted((w for w in L.NUMBERS if w not in ("single", "zero")), key=len, reverse=True))
+    + r")\s+[a-z])"
+)
 # the words for people in general: excluding them excludes every person ("no people" takes "1 man selling them")
 _ANYONE = frozenset({"person", "people", "anyone", "anybody", "someone", "somebody", "human", "nobody"})
 
@@ -102,6 +107,7 @@ class Tracker:
         if not (asked is not None and asked.slot == "count" or picks):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
+        text = _MAKE_IT_N.sub("", text)  # "make it 3 oranges": the oranges counted, not the thing in focus
         typed = text
         # a word the description already has is no typo ("no countertops" on "... stainless steel countertops")
         said_words = {w for p in state.phrases for w in re.findall(r"[a-z]+", p.lower())}
