@@ -331,6 +331,14 @@ def test_filters_leave_the_text_and_become_filters():
             "a handler riding an elephant past a stone wall with a baby elephant",
             [],
         ),
+        (("a bedroom with a 4 poster bed", "the bed is brown"), "a bedroom with a brown 4 poster bed", []),
+        (
+            ("a pitcher pitching a ball in a game of baseball", "under the lights at night"),
+            "a pitcher pitching a ball in a game of baseball under the lights at night",
+            [],
+        ),
+        (("a man on a street", "next to a stop sign"), "a man on a street next to a stop sign", []),
+        (("a man on a street", "next to a stop sign instead"), "a man next to a stop sign", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

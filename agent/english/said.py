@@ -217,6 +217,8 @@ def _insert_before_compounds(doc, tok) -> int:
         and doc[i - 1].pos_ in ("NOUN", "PROPN")
     ):
         i -= 1
+    if i - 1 >= 0 and i < tok.i and doc[i - 1].dep_ == "nummod" and doc[i - 1].head.i == i:
+        i -= 1  # "a 4 poster bed": the number is part of the name
     return i
 
 
@@ -675,6 +677,9 @@ _PREPOSITION = (
     r"(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b"
 )
 _PREP = re.compile("^" + _PREPOSITION, re.I)
+_MULTI_PREP = re.compile(
+    r"^(?:next\s+to|in\s+front\s+of|on\s+top\s+of|close\s+to|away\s+from|out\s+of|far\s+from)\b", re.I
+)
 
 
 def _describes_a_thing(t) -> bool:
@@ -817,9 +822,14 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
                 span = scene
     if span is None or not new_phrase:
         return False
+    if slot == "place" and not instead and not _says_where(doc[span[0] : span[1] + 1]):
+        return False  # "under the lights" on "in a game of baseball": a game is no place to replace
+    old_scene = any(singular(t.lower_) in L.SCENE_NOUNS for t in doc[span[0] : span[1] + 1] if t.pos_ == "NOUN")
+    if slot == "place" and not instead and old_scene and not _PREP.match(new_phrase):
+        return False  # "next to a stop sign" on "on a street": where the man stands on the street, beside it
     a, b = span
     old = doc[a : b + 1].text
-    if not _PREP.match(new_phrase):
+    if not _PREP.match(new_phrase) and not _MULTI_PREP.match(new_phrase):
         m = _PREP.match(old)
         if m:  # "at night" + "make it a rainy day": "on a rainy day"; "on a cloudy day" + "early morning": "in"
             prep = "on" if _DAY_PHRASE.match(new_phrase) else m.group(0).lower()
