@@ -339,6 +339,17 @@ def test_filters_leave_the_text_and_become_filters():
         ),
         (("a man on a street", "next to a stop sign"), "a man on a street next to a stop sign", []),
         (("a man on a street", "next to a stop sign instead"), "a man next to a stop sign", []),
+        (
+            ("a man with a face of shock on a busy street corner", "in a subway station pls"),
+            "a man with a face of shock in a subway station",
+            [],
+        ),
+        (
+            ("2 white polar bears standing in the snow", "on the ice instead"),
+            "2 white polar bears standing on the ice",
+            [],
+        ),
+        (("a kid in the rain", "in a park instead"), "a kid in the rain in a park", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

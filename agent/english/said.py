@@ -761,6 +761,10 @@ def scene_object(prep):
     """The kind of place a prepositional phrase names, or None: 'in the living room' -> room, 'by the side of a
     lake' -> lake, 'next to a fence' -> None."""
     obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    if obj is not None and obj.lower_ in _REGIONS:  # "on a busy street corner": the street's corner
+        kind = next((c for c in obj.children if c.dep_ == "compound" and singular(c.lower_) in L.SCENE_NOUNS), None)
+        if kind is not None:
+            return kind
     while obj is not None and obj.lower_ in _REGIONS:
         of = next((c for c in obj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
         obj = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
@@ -777,6 +781,8 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
         obj = scene_object(t) if t.pos_ == "ADP" and (t.lower_ in L.LOCATIVE or t.lower_ in ("down", "up")) else None
         if obj is not None:
             end = max([obj.i] + [c.i for c in obj.children if c.i > obj.i and c.dep_ in ("compound", "amod")])
+            if obj.dep_ == "compound" and obj.head.lower_ in _REGIONS:
+                end = max(end, obj.head.i)  # "on a busy street corner": to the corner
             found.append((t, end))
     if not found:
         return None
@@ -1315,6 +1321,13 @@ def edit(
             and _ground_swapped(said, setting_phrase(message, slot, b, None))
         ):
             pass  # "in the snow instead" on "sitting in the grass": the ground it is on
+        elif (
+            b
+            and slot == "place"
+            and adjective_instead
+            and _weather_ground_swapped(said, setting_phrase(message, slot, b, b))
+        ):
+            pass  # "on the ice instead" on "standing in the snow": the ground it is on
         elif b:
             new_setting.append(slot)
         elif a:
@@ -1417,6 +1430,9 @@ def _swaps_scene(said: Said, phrase: str) -> bool:
     return True
 
 
+_GROUNDS = L.GROUND_NOUNS | {"grass", "water", "ice", "pavement", "field", "lawn", "beach", "sand", "road"}
+
+
 def _ground_swapped(said: Said, phrase: str) -> bool:
     """A weather said as what the ground is ('in the snow instead') in place of the text's ground or kind of place
     said with the same preposition ('in the grass'); False when there is none."""
@@ -1428,10 +1444,24 @@ def _ground_swapped(said: Said, phrase: str) -> bool:
     if span is None or doc[span[0]].lower_ != m.group(0).lower():
         return False
     obj = doc[span[1]]
-    if singular(obj.lower_) not in L.GROUND_NOUNS | {"grass", "water", "ice", "pavement", "field", "lawn"}:
+    if singular(obj.lower_) not in _GROUNDS:
         return False  # "in the snow instead" on "in a kitchen" is no ground to swap
     said.replace(_char(doc, span[0]), _end(doc, span[1]), phrase)
     return True
+
+
+def _weather_ground_swapped(said: Said, phrase: str) -> bool:
+    """A kind of ground or place said instead of the weather the thing stands in ('on the ice instead' on 'in the
+    snow'): the weather's phrase replaced; False when the text says no weather as a noun after a preposition."""
+    if not _PREP.match(phrase) or not any(singular(w) in _GROUNDS for w in re.findall(r"[a-z]+", phrase.lower())):
+        return False  # "in a park instead" on "a kid in the rain": the rain may stay
+    doc = parse(said.text)
+    for t in doc:
+        if t.pos_ == "ADP" and (obj := next((c for c in t.children if c.dep_ == "pobj"), None)) is not None:
+            if obj.pos_ == "NOUN" and obj.lower_ in L.WEATHER and not any(c.dep_ == "prep" for c in obj.children):
+                said.replace(_char(doc, t.i), _end(doc, obj.i), phrase)
+                return True
+    return False
 
 
 def _said_after(said: Said, value) -> bool:
