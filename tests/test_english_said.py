@@ -350,6 +350,8 @@ def test_filters_leave_the_text_and_become_filters():
             [],
         ),
         (("a kid in the rain", "in a park instead"), "a kid in the rain in a park", []),
+        (("a man posing on a beach", "not the beach, a studio"), "a man posing in a studio", []),
+        (("a dog in a kitchen", "a beach not a kitchen"), "a dog on a beach", []),
         # one more of a thing the description has joins it; it is no edit of the first one
         (
             ("a bird perched under a straw hut", "could there be another bird too"),

@@ -932,6 +932,22 @@ _ARTICLE = re.compile("^" + _DETERMINER, re.I)
 
 
 def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
+    """_replace_words, with the preposition before a new kind of place made to fit it ('not the beach, a studio' on
+    'posing on a beach': 'posing in a studio')."""
+    out = _replace_words(phrases, old, new)
+    bare = _ARTICLE.sub("", new.strip(" ,.;:!")).strip()
+    head = singular(bare.split()[-1].lower()) if bare.split() else ""
+    fit = "on" if head in L.ON_ONLY_SCENES else "in" if head in L.SCENE_NOUNS - L.ON_SCENES else None
+    if out is None or fit is None or _PREP.match(new.strip()):
+        return out
+    said = Said.of(out)
+    m = re.search(rf"\b(on|in)\s+(?:{_DETERMINER})?{re.escape(bare)}\b", said.text, re.I)
+    if m and m.group(1).lower() != fit:
+        said.replace(m.start(1), m.end(1), fit)
+    return said.phrases()
+
+
+def _replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
     """The phrases with the words `old` replaced by `new` where they stand, keeping the description's own article
     ('the bagel' -> 'the croissant' for "a croissant, not a bagel") and taking its preposition when `new` brings one
     ('in a restaurant' -> 'in his kitchen'); None when the phrases do not have those words."""
