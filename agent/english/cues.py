@@ -90,6 +90,9 @@ _SCENE_CHANGE = re.compile(
 )
 
 
+SCENE_CHANGE_ENDS = tuple(_CUES["scene_change_ends"])
+
+
 def scene_change(text: str) -> str | None:
     """The kind of place a message asks the picture to be in, said with a steering lead and no preposition of its
     own ('make it a forest', 'change the setting to a park', 'same but a bathroom', 'move it to the bedroom'); None

@@ -45,7 +45,13 @@ def same_kind(a: str, b: str) -> bool:
     return bool(kinds_of(a) & kinds_of(b))
 
 
+def kinship(a: str, b: str) -> int:
+    """How many kinds two nouns share: 2 for 'pony' and 'horse' (horse, animal), 1 for 'pony' and 'goat'."""
+    return len(kinds_of(a) & kinds_of(b))
+
+
 def is_person(noun: str) -> bool:
+    """Whether the noun names a person ('man', 'skier', 'bartender')."""
     return "person" in kinds_of(noun)
 
 
@@ -59,6 +65,4 @@ def of_kind(kind_word: str, noun: str) -> bool:
     """Whether `noun` is a thing of the kind the word names ('bird', 'cardinal'; 'animal', 'zebra'); a noun is no
     kind of itself."""
     kind = singular_word(kind_word.lower().strip())
-    _, parents = _data()
-    known = kind in parents or any(kind == k for ks in _data()[0].values() for k in ks)
-    return known and kind != singular_word(noun.lower()) and kind in kinds_of(noun)
+    return kind in _data()[1] and kind != singular_word(noun.lower()) and kind in kinds_of(noun)

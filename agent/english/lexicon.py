@@ -79,8 +79,13 @@ SCENE_PREPOSITIONS = _set("scene_prepositions")
 SCENE_NOUNS = _set("scene_nouns")  # where a photo is taken: "a kitchen", "the beach" (singular)
 ON_SCENES = _set("on_scenes")  # kinds of place said with "on" ("on the street"), some also with "in"
 ON_ONLY_SCENES = _set("on_only_scenes")  # said with "on" only ("on the beach", never "in the beach")
+AT_SCENES = _set("at_scenes")  # events and stops said with "at" ("at a party", "at the zoo")
 GROUND_NOUNS = _set("ground_nouns")  # where, without being a kind of place: "on flat ground", "in the air"
 PARTICLES = _set("particles")
 POINTING_BACK = _set("pointing_back")
 WRITING_VERBS = _set("writing_verbs")  # "a sign that says ...": the words written on a thing
 BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these ("but", "though")
+
+# nouns a season or weather word before them makes a time of year or a sky ("a winter day", "a snowy landscape"),
+# not a kind of thing ("winter gear")
+SETTING_HEADS = frozenset(TIME_WORDS) | PLACEHOLDERS | SCENE_NOUNS | _set("setting_heads")

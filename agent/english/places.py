@@ -88,7 +88,9 @@ def take_places(
     """'taken in Kyoto at night' -> ('at night', PlaceFilter(city='Kyoto', country='JP'), []).
     'photos from Atlantis' -> ('photos from Atlantis', None, []) ('from' is often a time or a person; only 'in',
     'at', 'near' report an unknown name): 'beach in Atlantis' -> ('beach', None, ['Atlantis']).
-    The first place said wins; a second one is left in the text."""
+    The first place said wins; a second one is left in the text. `keep` (read_places): a place said of a described
+    scene ('a red bus in London', or any 'in'/'at' place when `follow_up`) is replaced by what `keep` returns (a
+    mask the CLIP text gets back) instead of cut; an exclusion is always cut."""
     for m in _PLACE.finditer(text):
         raw = m.group("name")
         words = re.findall(r"[^\s,]+|,", raw)
@@ -276,7 +278,7 @@ def take_text_query(text: str) -> tuple[str, list[str]]:
 class Said:
     """What a message says about places and written words, and the message without those phrases."""
 
-    text: str  # the message without the places; written words masked (see mask_text_query)
+    text: str  # the message without the places that only filter; written words and places said of a scene masked
     place: PlaceFilter | None = None
     unknown_places: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)  # words to find written in the picture
@@ -284,7 +286,8 @@ class Said:
 
 
 def read_places(message: str, follow_up: bool = False) -> Said:
-    """Both readings in one pass: written words first (a quoted "Paris" is a word on a sign, not a place)."""
+    """Both readings in one pass: written words first (a quoted "Paris" is a word on a sign, not a place); a place
+    said of the scene is masked like written words (`follow_up`: the message refines a description)."""
     text = message.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
     text, written, masked = mask_text_query(text)
 
@@ -295,3 +298,14 @@ def read_places(message: str, follow_up: bool = False) -> Said:
 
     text, place, unknown = take_places(text, keep=keep, follow_up=follow_up)
     return Said(text, place, unknown, written, masked)
+
+
+def drop_place_words(phrases: list[str], place: PlaceFilter) -> list[str]:
+    """The phrases without the words that named this place ('a red bus in london' -> 'a red bus'): a later turn that
+    names or excludes a place replaces the old one in the words as in the filter."""
+    names = [n for n in (place.city, place.region, place.country, place.near) if n]
+    if not names:
+        return list(phrases)
+    said = r"(?:\s*,)?\s*\b(?:in|at)\s+(?:the\s+)?(?:" + "|".join(re.escape(n) for n in names) + r")\b"
+    out = [_tidy(re.sub(said, "", p, flags=re.I)) for p in phrases]
+    return [p for p in out if p]

@@ -72,7 +72,8 @@ _TAIL = re.compile(
 
 _ASK = re.compile(
     r"^(?:(?:can|could|would|will)\s+(?:you|u)\s+)?(?:please\s+)?(?:show|find|fetch|pull\s+up|search\s+for|search|"
-    r"look\s+for|looking\s+for|give|get(?!\s+rid)|try(?=\s+(?:at|in|on|during|under|by|near)\b)|"
+    r"look\s+for|looking\s+for|give|get(?!\s+rid)|try(?=\s+(?:at|in|during|under|by|near)\b)|"
+    r"try(?=\s+on\s+(?:an?|the)\s+(?:\w+\s+)?(?:" + "|".join(sorted(L.SCENE_NOUNS)) + r")\b)|"
     r"same(?:\s+(?:thing|one|scene|picture|photo))?\s+but)(?:\s+(?:me|us))?(?:\s+(?:some|all|a\s+few))?\b\s*(?=\S)",
     re.I,
 )

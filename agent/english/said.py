@@ -41,7 +41,8 @@ _LEAD = re.compile(
     r"(?:some|all|a\s+few|the)?\s*(?:photos?|pictures?|pics?|images?|shots?|photographs?)\s+(?:of|with|showing)|"
     r"(?:a|an|some)\s+(?:photo|picture|pic|image|shot|photograph)\s+(?:of|with|showing)|of|me|us|now|so|ok(?:ay)?|"
     r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|"
-    r"same(?:\s+(?:thing|one|scene|picture|photo))?(?=\s+but\b)|try(?=\s+(?:at|in|on|during|under|by|near)\b)|"
+    r"same(?:\s+(?:thing|one|scene|picture|photo))?(?=\s+but\b)|try(?=\s+(?:at|in|during|under|by|near)\b)|"
+    r"try(?=\s+on\s+(?:an?|the)\s+(?:\w+\s+)?(?:" + "|".join(sorted(L.SCENE_NOUNS)) + r")\b)|"
     r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
     r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
     r"(?:can|could|would|should)\s+(?:it|they|this)\s+be|it\s+should\s+be|it\s+was\s+taken|taken|shot|"
@@ -690,14 +691,9 @@ def _describes_a_thing(t) -> bool:
     return (
         t.dep_ in ("amod", "compound")
         and t.head.pos_ in ("NOUN", "PROPN")
-        and t.head.lower_ not in _SETTING_HEADS
+        and t.head.lower_ not in L.SETTING_HEADS
         and t.lower_ in L.SEASONS
     )
-
-
-_SETTING_HEADS = (
-    frozenset(L.TIME_WORDS) | L.PLACEHOLDERS | L.SCENE_NOUNS | {"landscape", "scene", "weather", "sky", "sun"}
-)
 
 
 def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple[int, int] | None:
@@ -884,14 +880,14 @@ _DAY_PHRASE = re.compile(r"^(?:a|an|the|this|one)\s+(?:\w+\s+){1,2}(?:day|mornin
 
 
 def _said_already(text: str, phrase: str) -> bool:
-    """Whether the text says this setting phrase as a phrase of its own ('in winter' is not in 'in winter gear')."""
-    return bool(
-        re.search(
-            rf"(?<![\w']){re.escape(phrase.lower())}(?=\s*$|\s*[,.;]|\s+(?:and|with|in|on|at|during|while|as|under|near|by|"
-            rf"next|beside|behind|after|before|when|where|that|who|which)\b)",
-            text.lower(),
-        )
-    )
+    """Whether the text says this setting phrase as a phrase of its own ('in winter' is not in 'in winter gear',
+    where its last word modifies the noun after it)."""
+    m = re.search(rf"(?<![\w']){re.escape(phrase.lower())}(?![\w'])", text.lower())
+    if m is None:
+        return False
+    doc = parse(text)
+    last = next((t for t in doc if t.idx < m.end() <= t.idx + len(t.text)), None)
+    return not (last is not None and last.dep_ in ("compound", "amod", "nmod") and last.head.i > last.i)
 
 
 def on_day(phrase: str) -> str:
@@ -1063,7 +1059,16 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
         return None
     # where the picture is ('in the park'), before a thing that a kind of place may name ('a bridge behind it')
     placed = {o.i for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := scene_object(t)) is not None}
-    tok = ([t for t in heads if t.i in placed] or heads)[-1]
+    # with no such phrase, only the description's own head or subject is a place ('a kitchen with ...', 'the
+    # bathroom is ...'), never an object ('a cow eating grass', 'a glass of water')
+    heads = [t for t in heads if t.i in placed] or [
+        t
+        for t in heads
+        if t.dep_ in ("ROOT", "nsubj", "nsubjpass") or t.dep_ == "dobj" and singular(t.lower_) not in _SURFACES
+    ]  # "crossing a snow covered field" is where; "eating grass" is what
+    if not heads:
+        return None
+    tok = heads[-1]
     if singular(tok.lower_) == singular(words[-1].lower()):
         return None  # "a big market instead" on "a small sidewalk market": the market's size, not a new place
     start = tok.i
@@ -1089,9 +1094,10 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
 
 
 def scene_phrase(new: str) -> str:
-    """A kind of place said alone, as the phrase that puts the picture there ('a forest': 'in a forest')."""
+    """A kind of place said alone, as the phrase that puts the picture there ('a forest': 'in a forest', 'a party':
+    'at a party')."""
     head = singular(new.split()[-1].lower())
-    return f"{'on' if head in L.ON_ONLY_SCENES else 'in'} {new}"
+    return f"{'on' if head in L.ON_ONLY_SCENES else 'at' if head in L.AT_SCENES else 'in'} {new}"
 
 
 def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | None:
@@ -1446,6 +1452,7 @@ def _swaps_scene(said: Said, phrase: str) -> bool:
     return True
 
 
+_SURFACES = frozenset({"grass", "water", "ice", "pavement", "sand", "snow"})  # what is eaten, drunk, crossed
 _GROUNDS = L.GROUND_NOUNS | {"grass", "water", "ice", "pavement", "field", "lawn", "beach", "sand", "road"}
 
 

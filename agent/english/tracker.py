@@ -27,7 +27,7 @@ from picseek.agent.english.answers import (
     strip_phrase,
 )
 from picseek.agent.english.cues import said_as_known, scene_change, switch_lead
-from picseek.agent.english.kinds import is_person, kinds_of, of_kind, same_kind
+from picseek.agent.english.kinds import is_person, kinds_of, kinship, of_kind, same_kind
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.places import unmask
@@ -40,6 +40,7 @@ from picseek.agent.english.said import (
     replace_scene,
     replace_words,
     scene_phrase,
+    strip_framing,
 )
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
@@ -107,7 +108,11 @@ class Tracker:
         if not (asked is not None and asked.slot == "count" or picks):  # "just 2" answers "how many?", it is no k
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
-        text = _MAKE_IT_N.sub("", text)  # "make it 3 oranges": the oranges counted, not the thing in focus
+        m = _MAKE_IT_N.match(text)
+        if m and singular(text[m.end() :].split()[1:2][0] if len(text[m.end() :].split()) > 1 else "") in named_in(
+            state.phrases
+        ):
+            text = text[m.end() :]  # "make it 3 oranges": the oranges counted, not the thing in focus
         typed = text
         # a word the description already has is no typo ("no countertops" on "... stainless steel countertops")
         said_words = {w for p in state.phrases for w in re.findall(r"[a-z]+", p.lower())}
@@ -136,8 +141,9 @@ class Tracker:
         up.state.phrases = edit(
             state, up.state, said, up.reset, described, answered=bool(qa) or asked is not None, renamed=up.renamed
         )
-        if state.phrases and not text and said.strip() and not up.reset and said.strip() not in up.state.phrases:
-            up.state.phrases = [*up.state.phrases, said.strip()]  # "in london": only words kept for CLIP were said
+        kept = strip_framing(said)
+        if state.phrases and not strip_framing(text) and kept and not up.reset and kept not in up.state.phrases:
+            up.state.phrases = [*up.state.phrases, kept]  # "in london", "in paris instead": only words kept for CLIP
         return up
 
     def _swap_words(self, state: SearchState, said: str) -> SearchState | None:
@@ -161,12 +167,16 @@ class Tracker:
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
         elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
             phrases = replace_scene(state.phrases, m.group("what"))
-        elif (scene := scene_change(said)) and singular(scene.split()[-1]) in L.SCENE_NOUNS:
+        elif (
+            (scene := scene_change(said))
+            and singular(scene.split()[-1]) in L.SCENE_NOUNS
+            and scene.split()[0].lower() not in L.LOCATIVE  # "but in the kitchen" is a place phrase, read as one
+        ):
             # "make it a forest", "change the setting to a park": in place of the description's kind of place, else
             # where the picture is (never a new name for the thing in focus)
             phrases = replace_scene(state.phrases, scene)
-            if phrases is None and not named_in(state.phrases) & L.SCENE_NOUNS:
-                phrases = [*state.phrases, scene_phrase(scene)]
+            if phrases is None and singular(scene.split()[-1]) not in named_in(state.phrases):
+                phrases = [*state.phrases, scene_phrase(scene)]  # no kind of place to replace: it joins them
         else:
             return None
         if phrases is None:
@@ -313,8 +323,8 @@ class Tracker:
             if kinds_of(new_noun) and not (target is not None and same_kind(target.noun, new_noun)):
                 kin = [s for s in st.required if same_kind(s.noun, new_noun)]
                 words = [w for w in sorted(r.known) if same_kind(w, new_noun) and st.find(w) is None]
-                if kin:
-                    target = kin[-1]
+                if kin:  # the closest kind: 'a pony' is the horse's, not the goat's
+                    target = max(kin, key=lambda s: kinship(s.noun, new_noun))
                 elif len(words) == 1:  # "i meant softball" on "a game of baseball": the words renamed in place
                     t = fresh[0]
                     s = Subject(noun=t.noun, plural=t.plural)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.cues import SCENE_CHANGE_ENDS
 from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
 from picseek.agent.english.plurals import plural_word, singular_word, thing_key
 from picseek.agent.english.scope import CUE_VERBS
@@ -279,13 +280,10 @@ def _shade_as_noun(t) -> bool:
     )
 
 
-# nouns a season word before them makes a time of year ("a winter day", "a summer evening"), not a kind of thing
-_SEASON_HEADS = (
-    frozenset(L.TIME_WORDS) | L.PLACEHOLDERS | L.SCENE_NOUNS | {"landscape", "scene", "weather", "sky", "sun"}
-)
+_ENDS = frozenset(w for e in SCENE_CHANGE_ENDS for w in e.split())  # "make it spring instead"
 
 
-_ENDS = frozenset({"instead", "rather", "please", "pls", "plz", "then", "now", "too"})
+_MAKING = frozenset({"make", "turn", "change", "switch", "set"})  # "let it fall" is no season
 
 
 def _season_asked(t) -> bool:
@@ -298,7 +296,7 @@ def _season_asked(t) -> bool:
     return (
         bool(before)
         and before[-1] in ("it", "to", "into")
-        and any(x.lemma_.lower() in CUE_VERBS for x in t.doc[max(0, t.i - 3) : t.i])
+        and any(x.lemma_.lower() in _MAKING for x in t.doc[max(0, t.i - 3) : t.i])
     )
 
 
@@ -309,7 +307,7 @@ def _setting_word(t, r: Reading, neg: list[bool]) -> bool:
         r.values.append(Value("time", L.TIME_WORDS[low], t.i, neg[t.i]))
     elif low in L.SEASONS and (low not in ("fall", "spring") or t.pos_ in NOUN_POS or _season_asked(t)):
         head = t.head
-        if t.dep_ in ("amod", "compound") and head.pos_ in NOUN_POS and head.lower_ not in _SEASON_HEADS:
+        if t.dep_ in ("amod", "compound") and head.pos_ in NOUN_POS and head.lower_ not in L.SETTING_HEADS:
             r.values.append(Value("adjective", low, t.i, neg[t.i], head.i))  # "winter gear", "summer dress"
         else:
             r.values.append(Value("season", L.SEASONS[low], t.i, neg[t.i]))
