@@ -133,9 +133,12 @@ def _best(w: str, candidates) -> str:
 @lru_cache(maxsize=4096)
 def _english_guess(w: str) -> str | None:
     """Not one of our words: the English word one letter away ("horeses" -> "horses"), two for long words."""
-    if len(w) < 5 or _compound(w):
+    if len(w) < 5:
         return None
     near = _english().candidates(w) or set()
+    freq = _english().word_frequency
+    if _compound(w) and not any(freq[c] >= _COMMON for c in near if c != w):
+        return None  # "countertops"; but "backround" is one letter from a common word
     if not near and len(w) >= 7:
         from rapidfuzz import process
         from rapidfuzz.distance import DamerauLevenshtein
