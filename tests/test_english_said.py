@@ -1284,3 +1284,18 @@ def test_a_named_place_is_a_filter_and_stays_in_the_words():
     fresh = Session()
     fresh.state = planner.plan("photos from Lisbon", fresh, None).state
     assert "lisbon" not in fresh.state.text().lower() and fresh.state.filters.place.city == "Lisbon"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer,text",
+    [
+        ("make it a forest", "a red car in a forest"),  # the user went on instead of answering
+        ("at night instead", "a red car on the grass at night"),
+        ("a tree", "a red car on the grass with a tree"),  # an answer is still an answer
+        ("any people, no", "a red car on the grass"),  # a VisDial-style turn of the user's own
+    ],
+)
+def test_a_pending_question_does_not_change_how_an_edit_reads(answer, text):
+    st = said("a red car on the grass", answer, asked=_WHAT_ELSE)
+    assert st.text() == text

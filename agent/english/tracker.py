@@ -125,15 +125,17 @@ class Tracker:
         new = state.model_copy(deep=True)
         up = Update(new, unknown=unknown_words(text), known=named_in(state.phrases))
         # "any people, no" is a VisDial turn; "there is, yeah" after picseek's question is an answer to it
-        qa = split_qa(text) if text and (asked is None or "?" in text) else None
+        qa = split_qa(text) if text and (asked is None or "?" in text or not text.startswith("there")) else None
         if qa:  # a VisDial/ChatIR "question? answer" turn reads the same whatever picseek asked before
             self.answers.qa(up, *qa)
-        elif asked is not None and text:
-            self.answers.answer(up, text, asked)
         elif text and (swapped := self._swap_words(state, said)) is not None:
-            up.state = swapped  # "at night instead of during the parade": the words swapped where they stand
+            # "at night instead of during the parade", "make it a forest": the words swapped where they stand, also
+            # when picseek's question is pending (the user went on instead of answering)
+            up.state = swapped
             self._metadata(up.state, md, resolve)
             return up
+        elif asked is not None and text:
+            self.answers.answer(up, text, asked)
         elif text:
             self.statement(up, text)
         self._metadata(up.state, md, resolve)
