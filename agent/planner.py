@@ -56,14 +56,10 @@ class OfflinePlanner:
         self.tracker = tracker or Tracker()
 
     def plan(self, message: str, session: Session, tools: Toolbox) -> Plan:
-        from picseek.agent.english.places import drop_place_words, read_places
+        from picseek.agent.english.places import read_turn
 
         # places and written words first, so the reader never takes them for things
-        state = session.state
-        said = read_places(message, follow_up=not state.is_empty())
-        if said.place is not None and state.filters.place is not None:  # "in paris instead", "not in london"
-            state = state.model_copy(update={"phrases": drop_place_words(state.phrases, state.filters.place)})
-        up = self.tracker.update(state, said.text, asked=session.asked, resolve=session.resolve, written=said.masked)
+        up, said = read_turn(self.tracker, session.state, message, asked=session.asked, resolve=session.resolve)
         notes = []
         if up.unknown:
             words = ", ".join(f"“{w[:30]}”" for w in up.unknown[:3])

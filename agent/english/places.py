@@ -309,3 +309,12 @@ def drop_place_words(phrases: list[str], place: PlaceFilter) -> list[str]:
     said = r"(?:\s*,)?\s*\b(?:in|at)\s+(?:the\s+)?(?:" + "|".join(re.escape(n) for n in names) + r")\b"
     out = [_tidy(re.sub(said, "", p, flags=re.I)) for p in phrases]
     return [p for p in out if p]
+
+
+def read_turn(tracker, state, message: str, asked=None, resolve=str):
+    """One message read the way the offline planner reads it: places and written words first (`read_places`), a
+    place said now replacing the old one in the words as in the filter, then the tracker. -> (its Update, Said)."""
+    said = read_places(message, follow_up=not state.is_empty())
+    if said.place is not None and state.filters.place is not None:  # "in paris instead", "not in london"
+        state = state.model_copy(update={"phrases": drop_place_words(state.phrases, state.filters.place)})
+    return tracker.update(state, said.text, asked=asked, resolve=resolve, written=said.masked), said

@@ -109,10 +109,9 @@ class Tracker:
             text = take_count(text, md)
         text = text.lower().strip(" ,.;:!")
         m = _MAKE_IT_N.match(text)
-        if m and singular(text[m.end() :].split()[1:2][0] if len(text[m.end() :].split()) > 1 else "") in named_in(
-            state.phrases
-        ):
-            text = text[m.end() :]  # "make it 3 oranges": the oranges counted, not the thing in focus
+        counted = text[m.end() :].split()[1:2] if m else []  # "make it 3 oranges": the oranges, not the focus
+        if counted and singular(counted[0]) in named_in(state.phrases):
+            text = text[m.end() :]
         typed = text
         # a word the description already has is no typo ("no countertops" on "... stainless steel countertops")
         said_words = {w for p in state.phrases for w in re.findall(r"[a-z]+", p.lower())}
@@ -307,15 +306,8 @@ class Tracker:
         old = [t for t in named if t is not fresh[0] and st.find(t.noun) is not None]
         said = [t for t in named if t is not fresh[0] and st.find(t.noun) is None and r.is_known(t.noun)]
         if not old and said and (r.correction or (len(named) == 2 and said[0].negative)):
-            # 'a hill, not a mountain' where the mountain is in the description's words but no subject: a new
-            # subject under the new name, and the words renamed where they stand
-            t = fresh[0]
-            s = Subject(noun=t.noun, plural=t.plural)
-            set_attrs(s, by_thing.get(t.i, []))
-            st.subjects.append(s)
-            st.focus = s.noun
-            r.renamed.append((said[0].noun, _as_said(r, t)))
-            return {t.i} | {o.i for o in said}
+            # 'a hill, not a mountain' where the mountain is in the description's words but no subject
+            return _rename_words(st, r, fresh[0], by_thing, said[0].noun) | {o.i for o in said}
         if old and (r.correction or (len(named) == 2 and old[0].negative)):
             target = st.find(old[0].noun)
         elif r.correction and not old:
@@ -327,14 +319,8 @@ class Tracker:
                 words = [w for w in sorted(r.known) if same_kind(w, new_noun) and st.find(w) is None]
                 if kin:  # the closest kind: 'a pony' is the horse's, not the goat's
                     target = max(kin, key=lambda s: kinship(s.noun, new_noun))
-                elif len(words) == 1:  # "i meant softball" on "a game of baseball": the words renamed in place
-                    t = fresh[0]
-                    s = Subject(noun=t.noun, plural=t.plural)
-                    set_attrs(s, by_thing.get(t.i, []))
-                    st.subjects.append(s)
-                    st.focus = s.noun
-                    r.renamed.append((words[0], _as_said(r, t)))
-                    return {t.i}
+                elif len(words) == 1:  # "i meant softball" on "a game of baseball"
+                    return _rename_words(st, r, fresh[0], by_thing, words[0])
         else:
             return set()
         if target is None:
@@ -466,6 +452,17 @@ _BARE_INSTEAD = re.compile(
 _ASKED_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
 )
+
+
+def _rename_words(st: SearchState, r: Reading, t: Thing, by_thing, old_word: str) -> set[int]:
+    """A correction of words the description has but the typed view holds no subject for: a new subject under the
+    new name, and the old words renamed where they stand. Returns the thing's index, as handled."""
+    s = Subject(noun=t.noun, plural=t.plural)
+    set_attrs(s, by_thing.get(t.i, []))
+    st.subjects.append(s)
+    st.focus = s.noun
+    r.renamed.append((old_word, _as_said(r, t)))
+    return {t.i}
 
 
 def _noun_as_said(text: str, noun: str) -> str:

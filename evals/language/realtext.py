@@ -70,7 +70,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     """The state after the messages, through the reader and the agent loop's undo; `question` was asked just
     before the last message. Returns (state, query text, negatives)."""
     from picseek.agent.english.cues import last_was_undo, undo_steps
-    from picseek.agent.english.places import read_places
+    from picseek.agent.english.places import read_turn
     from picseek.agent.english.tracker import Tracker
     from picseek.agent.state import SearchState
 
@@ -84,8 +84,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
                 state, history = history[-steps], history[:-steps]
             continue
         asked = question_from_text(question) if question and i == len(messages) - 1 else None
-        said = read_places(m, follow_up=bool(state.phrases))  # as OfflinePlanner.plan: places and quotes first
-        new = tracker.update(state, said.text, asked=asked, resolve=str, written=said.masked).state
+        new = read_turn(tracker, state, m, asked=asked)[0].state  # as OfflinePlanner.plan reads it
         if new != state and not state.is_empty():
             history.append(state)
         state = new
