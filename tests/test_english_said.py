@@ -1299,3 +1299,23 @@ def test_a_named_place_is_a_filter_and_stays_in_the_words():
 def test_a_pending_question_does_not_change_how_an_edit_reads(answer, text):
     st = said("a red car on the grass", answer, asked=_WHAT_ELSE)
     assert st.text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        # what a described thing is like ("with no people", "without towels") is part of the description
+        (["a quiet lane with no people or cars"], "a quiet lane with no people or cars", []),
+        (["an empty kitchen without chairs"], "an empty kitchen without chairs", []),
+        (["a snowy lane with no people", "rainy instead"], "a rainy lane with no people", []),
+        (["a black cat", "something else: a quiet lane with no people"], "a quiet lane with no people", []),
+        # a request of its own, or said of the results, excludes
+        (["red cars at night, no people"], "red cars at night, no people", ["person"]),
+        (["a black cat", "on a sofa without pillows"], "a black cat on a sofa", ["pillow"]),
+        (["a quiet lane with no people", "no dogs either"], "a quiet lane with no people", ["dog"]),
+    ],
+)
+def test_a_thing_described_as_without_something_is_no_exclusion(messages, text, negatives):
+    st = said(*messages)
+    assert [st.text(), sorted(singular_word(n) for n in st.negative_phrases())] == [text, negatives]

@@ -86,3 +86,28 @@ def directly_negated(doc, i: int) -> bool:
     ):
         j -= 1
     return j >= 0 and is_trigger(doc[j], doc)
+
+
+def describes(doc, i: int) -> bool:
+    """Whether the negation over token i says what the word before it is like rather than asking for results
+    without something: 'a street corner with no people or cars', 'a bathroom without towels' describe the corner
+    and the bathroom; 'red cars, no people', 'at night and without people' and 'a red one at night without people'
+    ask for results without people."""
+    j = i - 1
+    while j >= 0 and not is_trigger(doc[j], doc):
+        j -= 1
+    if j < 0:
+        return False
+    if doc[j].lower_ == "without":
+        w = j - 1
+    elif doc[j].lower_ == "no" and j > 0 and doc[j - 1].lower_ == "with":
+        w = j - 2
+    else:
+        return False
+    return (
+        w >= 0
+        and doc[w].pos_ in ("NOUN", "PROPN", "VERB")
+        and doc[w].lower_ not in L.TIME_WORDS
+        and doc[w].lower_ not in L.PLACEHOLDERS
+        and not is_trigger(doc[w], doc)
+    )

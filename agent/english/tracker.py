@@ -42,6 +42,7 @@ from picseek.agent.english.said import (
     scene_phrase,
     strip_framing,
 )
+from picseek.agent.english.scope import describes
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
@@ -224,10 +225,16 @@ class Tracker:
         r = read(text, known=up.known, held=held_in(st.phrases))
         if focus:
             st.focus = focus
+        # "a street corner with no people or cars" in a description says what the corner is like: the words go to
+        # CLIP as typed and exclude nothing (an exclusion is asked of the results: "no people", "without the cat")
+        first = not (st.required or st.words or st.setting.place or st.excluded)
         if strong or (not refine and self._starts_new_topic(st, r, soft, expected)):
             self._reset(up)
             st = up.state
             r.known = frozenset()
+            first = True
+        for t in r.things if first else ():
+            t.negative = t.negative and not describes(r.doc, t.i)
         self.apply(st, r)
         up.renamed += r.renamed
 
