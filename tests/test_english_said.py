@@ -1319,3 +1319,16 @@ def test_a_pending_question_does_not_change_how_an_edit_reads(answer, text):
 def test_a_thing_described_as_without_something_is_no_exclusion(messages, text, negatives):
     st = said(*messages)
     assert [st.text(), sorted(singular_word(n) for n in st.negative_phrases())] == [text, negatives]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (["a man riding a bike", "wearing a red helmet"], "a man riding a bike wearing a red helmet"),
+        (["a black cat", "sitting on a sofa"], "a black cat sitting on a sofa"),
+        (["a cabin", "covered in snow"], "a cabin covered in snow"),
+    ],
+)
+def test_a_follow_up_that_opens_with_a_participle_says_more_about_the_thing(messages, text):
+    assert said(*messages).text() == text

@@ -195,6 +195,20 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset(), held: frozens
     return r
 
 
+def says_what_it_does(doc) -> bool:
+    """A message that opens with a participle says what the thing in focus does or how it is: 'sitting on a sofa',
+    'wearing a red helmet', 'covered in snow' (the 'find' a fragment was parsed after is skipped)."""
+    words = [t for t in doc if not t.is_punct][:3]
+    if words and words[0].lower_ == "find":
+        words = words[1:]
+    if not words or not words[0].lower_.isalpha():
+        return False
+    first = words[0]
+    if first.tag_ == "VBG":
+        return True
+    return first.tag_ == "VBN" and len(words) > 1 and words[1].pos_ == "ADP"
+
+
 _THERE_BE = re.compile(
     r"^(?:(?:and|also|maybe)\s+)?(?:(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:he|she|it|they)\s+should\s+(?:also\s+)?have|"

@@ -30,7 +30,7 @@ from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
-from picseek.agent.english.reading import clean
+from picseek.agent.english.reading import clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
 
 # What frames a request rather than describing the picture, at the start or end of a phrase.
@@ -1364,7 +1364,9 @@ def edit(
                 said.append(on_day(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)))
         elif answered and added and not new_setting:
             said.append("with " + " and ".join(_thing_said(message, s) for s in added))  # "yes, a big one"
-        elif new_setting and not added and len(new_setting) == 1:
+        elif (
+            new_setting and not added and len(new_setting) == 1 and not says_what_it_does(parse(strip_framing(message)))
+        ):
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
             if not _said_already(said.text, phrase):

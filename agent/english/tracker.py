@@ -31,7 +31,15 @@ from picseek.agent.english.kinds import is_person, kinds_of, kinship, of_kind, s
 from picseek.agent.english.language import common_words, fix_typos, unknown_words
 from picseek.agent.english.metadata import Metadata, take_count, take_filters, take_references
 from picseek.agent.english.places import unmask
-from picseek.agent.english.reading import Reading, Thing, Value, corrected_words, read, swapped_words
+from picseek.agent.english.reading import (
+    Reading,
+    Thing,
+    Value,
+    corrected_words,
+    read,
+    says_what_it_does,
+    swapped_words,
+)
 from picseek.agent.english.said import (
     edit,
     held_in,
@@ -253,6 +261,7 @@ class Tracker:
         refining = refining or any(st.find(t.noun) is not None for t in r.things if not t.ref)
         refining = refining or any(v.negative for v in r.values)
         refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)
+        refining = refining or says_what_it_does(r.doc)  # "wearing a red helmet" on "a man riding a bike"
         return not refining
 
     def _retract(self, st: SearchState, r: Reading) -> None:
