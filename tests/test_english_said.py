@@ -1332,3 +1332,28 @@ def test_a_thing_described_as_without_something_is_no_exclusion(messages, text, 
 )
 def test_a_follow_up_that_opens_with_a_participle_says_more_about_the_thing(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (["a horse trotting through a tree covered field", "in the snow instead"], "a horse trotting in the snow"),
+        (
+            ["2 white polar bears standing in the snow", "what about on the ice"],
+            "2 white polar bears standing on the ice",
+        ),
+        (["a man sitting in a pile of snow with a parachute", "in a pile of leaves instead"], None),
+        (
+            ["a group of birds flying over a lake and woods", "over the ocean instead"],
+            "a group of birds flying over the ocean",
+        ),
+        (["the bathroom is very empty and white", "what about the kitchen"], "the kitchen is very empty and white"),
+        # no place to replace, or no place said: the phrase joins the words
+        (["a man walking a dog on a leash", "on a beach instead"], "a man walking a dog on a leash on a beach"),
+        (["a dog in a park", "at night instead"], "a dog in a park at night"),
+    ],
+)
+def test_a_place_said_instead_replaces_where_the_picture_is(messages, text):
+    expected = text or "a man sitting in a pile of leaves with a parachute"
+    assert said(*messages).text() == expected

@@ -236,14 +236,15 @@ _NONE = re.compile(
     r"^(?:(?:no|nope|nah)[\s,]+)?(?:none\s+of\s+(?:these|those|them|the\s+(?:above|two|three|four|options))|neither(?:\s+of\s+(?:them|those|these))?|"
     r"(?:i\s+)?(?:don'?t|do\s+not|didn'?t|did\s+not|can'?t|cannot)\s+see\s+any(?:\s+of\s+(?:them|those|these))?|none|"
     r"not\s+(?:any\s+of\s+)?(?:those|these|them)|something\s+else|another\s+one|" + alternation(L.NONE_OF_THESE) + r")"
-    r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$)"
+    r"(?:\s*$|\s*[,.;:!-]+\s*(?P<rest>.*)$|\s+(?P<said>(?:it|it's|its|they|they're|theyre|there|there's|theres|just|only|"
+    r"but|more|i)\b.*)$)"  # "none of those its green": what follows says what it is
 )
 
 
 def _none_of_these(text: str) -> tuple[bool, str]:
     """'none of these' / 'neither, it's blue' -> (True, what follows); 'none that are brown' is no such answer."""
     m = _NONE.match(text.strip())
-    return (True, (m.group("rest") or "").strip()) if m else (False, text)
+    return (True, (m.group("rest") or m.group("said") or "").strip()) if m else (False, text)
 
 
 # "the first two", "the last 2 options": options picked by where they stand in the question

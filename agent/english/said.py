@@ -1093,6 +1093,59 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
     return said.phrases()
 
 
+def _where_noun(prep):
+    """The noun a prepositional phrase puts the picture on or in, or None: 'through a tree covered field' -> field,
+    'in a pile of snow' -> pile (a heap of something is where, when the something is: snow), 'on the ice' -> ice;
+    never a time or a thing ('at night', 'next to a fence', 'with a parachute')."""
+    obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    if obj is None or obj.lower_ in L.TIME_WORDS or obj.lower_ in L.WEATHER and obj.lower_ != "snow":
+        return None  # "in the rain" is the weather, whatever else it is; snow lies on the ground
+    where = L.SCENE_NOUNS | L.GROUND_NOUNS
+    if singular(obj.lower_) in where or scene_object(prep) is not None:
+        return obj
+    of = next((c for c in obj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    inner = next((c for c in of.children if c.dep_ == "pobj"), None) if of is not None else None
+    return obj if inner is not None and singular(inner.lower_) in where else None
+
+
+def _pp_span(doc, prep, obj) -> tuple[int, int]:
+    """The phrase from the preposition to the end of its place: its modifiers, 'of ...' and conjuncts ('over an
+    lake and woods'), never a phrase or clause said after it about something else ('with a parachute')."""
+    end = obj.i
+    for c in obj.children:
+        if c.i > obj.i and (c.dep_ in ("conj", "cc", "compound", "amod") or c.dep_ == "prep" and c.lower_ == "of"):
+            end = max(end, max(x.i for x in c.subtree))
+    return prep.i, end
+
+
+def replace_place(phrases: list[str], new: str) -> list[str] | None:
+    """A phrase that puts the picture somewhere else ('in the snow instead', 'what about on the ice', 'put them in a
+    zoo instead'), in place of the description's phrase that says where it is: the one about the same kind of
+    place ('in a pile of leaves' for 'in a pile of snow'), else one with the same preposition, else the last. None
+    when the new phrase says no place or the description has no such phrase."""
+    new_doc = parse(new)
+    if not len(new_doc) or new_doc[0].pos_ != "ADP" or new_doc[0].lower_ not in L.LOCATIVE:
+        return None
+    new_obj = next((c for c in new_doc[0].children if c.dep_ == "pobj"), None)
+    if new_obj is None or new_obj.lower_ in L.TIME_WORDS or new_obj.lower_ in L.WEATHER and new_obj.lower_ != "snow":
+        return None  # "at night instead", "in the rain instead": the slots' swap
+    doc = parse(" ".join(phrases))
+    found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := _where_noun(t)) is not None]
+    if not found:
+        return None
+    same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]
+    if not same_head and _where_noun(new_doc[0]) is None:
+        return None  # "on a leash instead": no place
+    same_prep = [f for f in found if f[0].lower_ == new_doc[0].lower_]
+    prep, obj = (same_head or same_prep or found)[-1]
+    a, b = _pp_span(doc, prep, obj)
+    if doc[a : b + 1].text.lower() == new.lower():
+        return None
+    said = Said.of(list(phrases))
+    said.replace(_char(doc, a), _end(doc, b), new)
+    return said.phrases()
+
+
 def scene_phrase(new: str) -> str:
     """A kind of place said alone, as the phrase that puts the picture there ('a forest': 'in a forest', 'a party':
     'at a party')."""

@@ -45,6 +45,7 @@ from picseek.agent.english.said import (
     held_in,
     named_in,
     replace_closest,
+    replace_place,
     replace_scene,
     replace_words,
     scene_phrase,
@@ -175,6 +176,12 @@ class Tracker:
             w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split()
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
+        elif (
+            (m := _PLACE_INSTEAD.match(said.strip()))
+            and (m.group("lead") or m.group("end"))
+            and (placed := replace_place(state.phrases, m.group("pp"))) is not None
+        ):  # "in the snow instead", "what about on the ice": where the picture is, said anew
+            phrases = placed
         elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
             phrases = replace_scene(state.phrases, m.group("what"))
         elif (
@@ -458,6 +465,14 @@ _CORRECTED_PHRASE = re.compile(
     r"(?P<what>(?:during|"
     + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
     + r")\s+(?:a|an|the|some)\s+[a-z ]+?)[\s.!]*$",
+    re.I,
+)
+_PLACE_INSTEAD = re.compile(
+    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
+    r"(?:(?P<lead>(?:what|how)\s+about|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
+    r"(?P<pp>(?:"
+    + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
+    + r")\s+[a-z][a-z' -]*?)(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
 )
 _BARE_INSTEAD = re.compile(
