@@ -1357,3 +1357,21 @@ def test_a_follow_up_that_opens_with_a_participle_says_more_about_the_thing(mess
 def test_a_place_said_instead_replaces_where_the_picture_is(messages, text):
     expected = text or "a man sitting in a pile of leaves with a parachute"
     assert said(*messages).text() == expected
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        # a wish said after the thing adds it
+        (["a dog in a park", "a frisbee would be nice"], "a dog in a park with a frisbee"),
+        # "with" inside a new description is part of it, not an addition to the old one
+        (["a mother teaching her child to skateboard", "ok now show me a stack of pancakes with syrup"], None),
+        (
+            ["a person standing by a fence", "no wait, i want a pile of autumn leaves instead"],
+            "a pile of autumn leaves",
+        ),
+    ],
+)
+def test_a_wish_adds_and_a_new_request_starts_anew(messages, text):
+    assert said(*messages).text() == (text or "a stack of pancakes with syrup")

@@ -209,6 +209,8 @@ def says_what_it_does(doc) -> bool:
     return first.tag_ == "VBN" and len(words) > 1 and words[1].pos_ == "ADP"
 
 
+# a wish said after the thing: "some potted plants would be nice", "a dog would be great too"
+WOULD_BE_NICE = re.compile(r"\b(?:would|could)\s+be\s+(?:nice|good|great|cool|lovely|better|best|ideal|perfect)\b")
 _THERE_BE = re.compile(
     r"^(?:(?:and|also|maybe)\s+)?(?:(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:he|she|it|they)\s+should\s+(?:also\s+)?have|"
@@ -220,8 +222,13 @@ _THERE_BE = re.compile(
 def _cues(r: Reading, low: str, said: str) -> None:
     """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back. `said`:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
-    r.add = find_phrase(low, L.ADD_PHRASES) is not None or bool(re.match(r"^(?:and\b|&|\+)", low))
+    # "with" adds when it leads ("with candles pls"); inside a phrase it is part of what is described ("show me a
+    # stack of pancakes with syrup")
+    r.add = find_phrase(low, [p for p in L.ADD_PHRASES if p != "with"]) is not None or bool(
+        re.match(r"^(?:and\b|&|\+|with\b)", low)
+    )
     r.add = r.add or bool(_THERE_BE.match(low))  # "there should be a pony following", "can there be a dog"
+    r.add = r.add or bool(WOULD_BE_NICE.search(low))  # "some potted plants would be nice"
     r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))
     r.correction = r.correction or bool(re.match(r"^no+[,!.]?\s+\w", said))
     r.correction = r.correction and not _THERE_BE.match(low)  # "there should be" adds; "it should be" corrects

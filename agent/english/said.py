@@ -30,7 +30,7 @@ from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
-from picseek.agent.english.reading import clean, says_what_it_does
+from picseek.agent.english.reading import WOULD_BE_NICE, clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
 
 # What frames a request rather than describing the picture, at the start or end of a phrase.
@@ -112,10 +112,11 @@ def as_addition(text: str) -> str:
         if it:  # "i'd like it in the rain": the picture itself, so what follows is said about all of it
             return rest[it.end() :]
         return f"with {rest}" if rest else ""
+    wish = WOULD_BE_NICE.search(t.lower()) is not None  # "some potted plants would be nice"
     t = strip_framing(t)
     if not t or re.match(r"^(?:with|and|plus|without|\+|&)\b", t, re.I):
         return t
-    return t
+    return f"with {t}" if wish and not _PREP.match(t) else t
 
 
 @dataclass

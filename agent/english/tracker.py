@@ -481,7 +481,8 @@ _BARE_INSTEAD = re.compile(
     re.I,
 )
 _ASKED_INSTEAD = re.compile(
-    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?(?:show|find|get|give)(?:\s+(?:me|us))?\s+(?P<what>.+?)[\s,]+instead$"
+    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so|wait)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
+    r"(?:(?:show|find|get|give)(?:\s+(?:me|us))?|i\s+want|i'?d\s+like|i\s+would\s+like)\s+(?P<what>.+?)[\s,]+instead$"
 )
 
 
@@ -527,7 +528,8 @@ def _without_switch_cue(text: str) -> str:
         return lead
     text, _ = strip_phrase(text, L.SWITCH_CUES)
     text, _ = strip_phrase(text, L.SOFT_SWITCH_CUES)  # "how about a kid on a swing, new search"
-    return text
+    m = _ASKED_INSTEAD.match(text.strip())  # "no wait, i want a pile of autumn leaves instead"
+    return m.group("what") if m else text
 
 
 def _head_thing(r: Reading, things: list[Thing]) -> Thing | None:
