@@ -1375,3 +1375,17 @@ def test_a_place_said_instead_replaces_where_the_picture_is(messages, text):
 )
 def test_a_wish_adds_and_a_new_request_starts_anew(messages, text):
     assert said(*messages).text() == (text or "a stack of pancakes with syrup")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (["a white and blue train is traveling down train tracks", "two trains"], "two white and blue trains"),
+        (["the red and yellow buses are parked", "make it two buses"], "the two red and yellow buses are parked"),
+        (["a couple of zebra standing within their enclosure", "three zebras"], "three zebras standing"),
+        (["a group of young elephants playing", "only 2 young ones"], "2 young elephants playing"),
+    ],
+)
+def test_a_count_goes_where_the_phrase_counts(messages, text):
+    assert said(*messages).text().startswith(text)

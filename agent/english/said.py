@@ -323,20 +323,37 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     k = tok.i - 1
     while (
         k >= 0
-        and (doc[k].head.i == tok.i or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod"))
+        and (
+            doc[k].head.i == tok.i
+            or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod")
+            or doc[k].dep_ in ("cc", "conj")
+            and doc[k].head.dep_ == "amod"
+            and doc[k].head.head.i == tok.i
+        )  # "a white and blue train": the colours joined by "and" are the train's
         and (doc[k].pos_ not in ("VERB", "ADP", "AUX") or doc[k].dep_ == "amod")  # "a rusted hydrant"
     ):
         k -= 1
     first = k + 1
+    # what counts: a number, "a", "some", "several"; "the" and "his" stay ("the two red buses")
     count_toks = [
         t
         for t in doc[first : tok.i]
-        if t.dep_ in ("det", "nummod", "quantmod") or t.like_num or t.lower_ in L.NUMBERS or t.lower_ in L.QUANTIFIERS
+        if t.dep_ in ("nummod", "quantmod")
+        or t.dep_ == "det"
+        and (t.lower_ in ("a", "an") or t.lower_ in L.QUANTIFIERS)
+        or t.like_num
+        or t.lower_ in L.NUMBERS
+        or t.lower_ in L.QUANTIFIERS
     ]
-    h = tok.head
-    if tok.dep_ == "pobj" and h.lower_ == "of" and h.head.lower_ in L.COLLECTIVES and h.head.i == h.i - 1:
-        group = h.head  # "a group of skiers" -> "2 skiers": the group's words are the count said before
-        count_toks = list(doc[group.left_edge.i : h.i + 1])
+    of = tok.i - 1
+    while of > 0 and doc[of].dep_ in ("amod", "compound") and doc[of].lower_ != "of":
+        of -= 1  # "a group of young elephants": the group's "of" before the thing's own words
+    if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES:
+        # "a group of skiers" -> "2 skiers": the group's words are the count said before (read by their words: the
+        # parse may take "a couple of zebra standing" for a couple of standings)
+        group = doc[of - 1]
+        a = group.i - 1 if group.i >= 1 and doc[group.i - 1].lower_ in ("a", "an", "the") else group.i
+        count_toks = list(doc[a : of + 1])
     noun_text = noun_said or (plural(tok.text) if many else singular(tok.text))
     if not many and noun_said is None:
         noun_text = singular(tok.lower_)
@@ -346,8 +363,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         b = count_toks[-1].idx + len(count_toks[-1].text)
         said.replace(a, b, number)
     else:
-        while first < start and doc[first].dep_ in ("poss", "case"):
-            first += 1  # "his dog" -> "his two dogs": the count after the possessive
+        while first < start and doc[first].dep_ in ("poss", "case", "det"):
+            first += 1  # "his dog" -> "his two dogs", "the buses" -> "the two buses": the count after them
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
