@@ -1389,3 +1389,18 @@ def test_a_wish_adds_and_a_new_request_starts_anew(messages, text):
 )
 def test_a_count_goes_where_the_phrase_counts(messages, text):
     assert said(*messages).text().startswith(text)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (
+            ["a person holding a magnifying glass", "make the glass silver"],
+            "a person holding a silver magnifying glass",
+        ),
+        (["a cutting board with a knife", "make the board white"], "a white cutting board with a knife"),
+    ],
+)
+def test_a_colour_goes_before_the_name_of_the_thing(messages, text):
+    assert said(*messages).text() == text

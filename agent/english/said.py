@@ -214,9 +214,14 @@ def _insert_before_compounds(doc, tok) -> int:
     i = tok.i
     while (
         i - 1 >= 0
-        and doc[i - 1].dep_ in ("compound",)
         and doc[i - 1].head.i >= i - 1
-        and doc[i - 1].pos_ in ("NOUN", "PROPN")
+        and (
+            doc[i - 1].dep_ == "compound"
+            and (doc[i - 1].pos_ in ("NOUN", "PROPN") or doc[i - 1].lower_.endswith("ing"))
+            or doc[i - 1].dep_ == "amod"
+            and doc[i - 1].tag_ in ("JJ", "NN")
+            and doc[i - 1].lower_.endswith("ing")
+        )  # "park bench", "frying pan", "magnifying glass": a name, not a thing doing something ("a sleeping dog")
     ):
         i -= 1
     if i - 1 >= 0 and i < tok.i and doc[i - 1].dep_ == "nummod" and doc[i - 1].head.i == i:
