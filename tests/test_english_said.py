@@ -1404,3 +1404,18 @@ def test_a_count_goes_where_the_phrase_counts(messages, text):
 )
 def test_a_colour_goes_before_the_name_of_the_thing(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        # a two-word name the description says is one thing, however a short message parses
+        (["2 signs on a pole, as well as a stop sign", "without the stop sign"], "2 signs on a pole", ["stop sign"]),
+        (["2 signs on a pole, as well as a stop sign", "leave out the stop sign"], "2 signs on a pole", ["stop sign"]),
+        (["a man on a bench along with his dog", "no dog"], "a man on a bench", ["dog"]),
+    ],
+)
+def test_a_named_thing_goes_whole_with_its_link(messages, text, negatives):
+    st = said(*messages)
+    assert [st.text().strip(" ,"), sorted(st.negative_phrases())] == [text, negatives]

@@ -168,12 +168,19 @@ _LINKED = re.compile(
 PICTURE_LEMMAS = ("photo", "picture", "image", "shot", "pic", "photograph")
 
 
-def read(text: str, doc=None, known: frozenset[str] = frozenset(), held: frozenset[str] = frozenset()) -> Reading:
+def read(
+    text: str,
+    doc=None,
+    known: frozenset[str] = frozenset(),
+    held: frozenset[str] = frozenset(),
+    described: str = "",
+) -> Reading:
     """Read one message (already stripped of file-metadata phrases and references to results).
 
     `doc`: the parse of `"find " + clean(text)`, when the caller parsed many phrases at once (captions); `known`:
     the things the description names; `held`: those it says are held ("holding a baby": "hold the baby" is no
-    order to leave the baby out)."""
+    order to leave the baby out); `described`: the description's words, whose two-word names ("stop sign", "fire
+    hydrant") a message naming them means whole, however the parser tags a short message."""
     said, text = text, clean(text)
     if doc is None:
         doc = parse(text)
@@ -192,7 +199,30 @@ def read(text: str, doc=None, known: frozenset[str] = frozenset(), held: frozens
     for v in r.values:  # "without people at night": the negation is of the people, not of the night
         if v.negative and v.slot in ("time", "season", "weather", "place") and not directly_negated(doc, v.i):
             v.negative = False
+    if described:
+        _join_said_names(r, described.lower())
     return r
+
+
+def _join_said_names(r: Reading, described: str) -> None:
+    """A thing named by two words the description says together ('without the stop sign', 'leave out the fire
+    hydrant' on '... as well as a stop sign'): one thing, whatever the parser made of the second word (a verb,
+    an adverb, a thing of its own)."""
+    doc = r.doc
+    for t in list(r.things):
+        if t.ref or " " in t.noun or t.i + 1 >= len(doc):
+            continue
+        first, second = doc[t.i], doc[t.i + 1]
+        if not (second.is_alpha and first.is_alpha) or second.pos_ in ("ADP", "DET", "CCONJ", "PRON", "AUX"):
+            continue
+        said = rf"\b{re.escape(first.lower_)}\s+{re.escape(second.lower_)}\b"
+        said_one = rf"\b{re.escape(first.lower_)}\s+{re.escape(thing_key(second.lower_))}s?\b"
+        if not (re.search(said, described) or re.search(said_one, described)):
+            continue
+        r.things = [x for x in r.things if x.i != second.i]
+        r.values = [v for v in r.values if v.i != second.i]
+        t.noun, t.i = f"{first.lower_} {thing_key(second.lower_)}", second.i
+        t.plural = t.plural or second.lower_ != thing_key(second.lower_)
 
 
 def says_what_it_does(doc) -> bool:

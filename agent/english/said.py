@@ -170,9 +170,17 @@ def _fix_article(said: Said, at: int, word: str) -> None:
 def _noun_token(doc, noun: str, said: str = ""):
     """The token that names this thing in the text: the head word of the noun, singular or plural. Of several, the
     one whose modifiers the message `said` repeats ('3 small pieces': the '2 small pieces', not 'a piece')."""
-    want = singular(noun.split()[-1])
+    words = noun.lower().split()
+    want = singular(words[-1])
     found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
     found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
+    if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
+        named = [
+            t
+            for t in found
+            if t.i >= len(words) - 1 and [u.lower_ for u in doc[t.i - len(words) + 1 : t.i]] == words[:-1]
+        ]
+        found = named or found
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
     if len(nouns) > 1 and said:
         words = set(re.findall(r"[a-z]+", said.lower()))
@@ -671,6 +679,11 @@ def remove(said: Said, noun: str) -> bool:
         return False
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
         a -= 1  # "a wooden floor and stainless steel countertops" (misparsed apart): the "and" goes too
+    for link in (["as", "well", "as"], ["along", "with"], ["together", "with"]):  # "..., as well as a stop sign"
+        for end in (a, a + 1):  # the link's last word may be in the span already (the parse's "as" or "with")
+            if end - len(link) >= 0 and [t.lower_ for t in doc[end - len(link) : end]] == link:
+                a = end - len(link)
+                break
     said.replace(_char(doc, a), _end(doc, b), "")
     return True
 

@@ -237,7 +237,7 @@ class Tracker:
             if strong:
                 self._reset(up)
             return
-        r = read(text, known=up.known, held=held_in(st.phrases))
+        r = read(text, known=up.known, held=held_in(st.phrases), described=" ".join(st.phrases))
         if focus:
             st.focus = focus
         # "a street corner with no people or cars" in a description says what the corner is like: the words go to
@@ -381,6 +381,8 @@ class Tracker:
 
     def exclude(self, st: SearchState, t: Thing, vals: list[Value]) -> None:
         req = st.find(t.noun)
+        if req is not None and len(req.noun.split()) < len(t.noun.split()) and req.noun in self._said_apart(st, t.noun):
+            req = None  # "without the stop sign" on "2 signs ..., as well as a stop sign": the 2 signs stay
         attrs = [v for v in vals if v.slot != "count"]
         if req is not None and not attrs:
             st.subjects.remove(req)
@@ -395,6 +397,14 @@ class Tracker:
             st.subjects.append(ex)
         if st.focus == t.noun and req is not None and not attrs:
             st.focus = None
+
+    @staticmethod
+    def _said_apart(st: SearchState, noun: str) -> set[str]:
+        """The head of a two-word name when the description also says the head without the name's first word."""
+        *first, head = noun.lower().split()
+        text = " ".join(st.phrases).lower()
+        alone = re.search(rf"(?<!\b{re.escape(' '.join(first))} )\b{re.escape(head)}s?\b", text)
+        return {head, singular(head)} if alone else set()
 
     def _to_focus(self, st: SearchState, vals: list[Value], negative: bool | None, reallow: bool = False) -> None:
         """Modifiers of 'it' / 'the red ones' / a lone 'red': they belong to the thing in focus."""
