@@ -1153,7 +1153,7 @@ def test_short_answers_name_what_was_asked(description, answer, question, text):
         # a place said with its preposition is no kind of place said alone ("at the at home")
         (("a man with a dog at the market", "at home instead"), "a man with a dog at home"),
         # the kind of place where the picture is, not a thing a kind of place may name
-        (("a dog in the park with a bridge behind it", "beach instead"), "a dog in the beach with a bridge behind it"),
+        (("a dog in the park with a bridge behind it", "beach instead"), "a dog on the beach with a bridge behind it"),
         (("a laptop on a desk in an office", "home instead"), "a laptop on a desk in a home"),
         # a place said again replaces the place's phrase, not a thing's with the same preposition
         (("a man in a red shirt in the park", "oh in the garden"), "a man in a red shirt in the garden"),
@@ -1419,3 +1419,31 @@ def test_a_colour_goes_before_the_name_of_the_thing(messages, text):
 def test_a_named_thing_goes_whole_with_its_link(messages, text, negatives):
     st = said(*messages)
     assert [st.text().strip(" ,"), sorted(st.negative_phrases())] == [text, negatives]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        (["the room is dimly lit and the television is on", "no tv"], "the room is dimly lit", ["tv"]),
+        (["a man is cooking and a dog is watching him", "no dog"], "a man is cooking", ["dog"]),
+        (["a couple of zebra standing within their enclosure", "out in the wild instead"], None, []),
+        (["people trekking across a snow field on skis", "try across a frozen lake instead"], None, []),
+        (["the animals are in the grassy field grazing", "beach instead"], "the animals are on the beach grazing", []),
+    ],
+)
+def test_removals_and_swaps_keep_the_sentence_whole(messages, text, negatives):
+    expected = {
+        "out in the wild instead": "a couple of zebra standing out in the wild",
+        "try across a frozen lake instead": "people trekking across a frozen lake on skis",
+    }.get(messages[-1], text)
+    st = said(*messages)
+    assert [st.text(), sorted(st.negative_phrases())] == [expected, negatives]
+
+
+@pytest.mark.unit
+def test_a_negated_verb_with_an_object_excludes_the_object_only():
+    asked = Question(kind="presence", noun="hat", text="Is there a hat?")
+    st = said("a man with a blue tie sitting on a wall", "he's not wearing one", asked=asked)
+    assert st.negative_phrases() == ["hat"]
+    assert said("a man in a park", "not smiling").negative_phrases() == ["smiling"]

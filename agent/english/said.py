@@ -667,6 +667,14 @@ def remove(said: Said, noun: str) -> bool:
             b += 1  # "a bowl of fruit on a table" without the bowl: "fruit on a table"
         said.replace(_char(doc, a), _end(doc, b), "")
         return True
+    verb = tok.head
+    if tok.dep_ in ("nsubj", "nsubjpass") and verb.dep_ == "conj" and verb.i > tok.i:
+        # "... and the television is on" without the tv: the clause it is the subject of goes, with its "and"
+        a = tok.left_edge.i
+        if a > 0 and doc[a - 1].dep_ == "cc":
+            a -= 1
+        said.replace(_char(doc, a), _end(doc, verb.right_edge.i), "")
+        return True
     a, b = _removal_span(doc, tok)
     a, b = _with_participle(doc, tok, a, b)
     says = next((k for k in range(b - 1, min(b + 3, len(doc))) if k > a and doc[k].lower_ in L.WRITING_VERBS), None)
@@ -1118,11 +1126,13 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
     if doc[start].dep_ in ("det", "poss") and not _ARTICLE.match(new + " "):
         start += 1  # "in the living room" + "kitchen": "in the kitchen"
     head = singular(words[-1].lower())
-    prep = doc[start - 1] if start > 0 and doc[start - 1].lower_ in ("in", "on") else None
+    p = start - 1 if start > 0 and doc[start - 1].dep_ != "det" else start - 2  # "in the grassy field" + "beach"
+    prep = doc[p] if p >= 0 and doc[p].lower_ in ("in", "on") else None
     fit = "on" if head in L.ON_ONLY_SCENES else "in" if head not in L.ON_SCENES else None
     if prep is not None and fit and fit != prep.lower_ and prep.head.i != tok.i:
-        start = prep.i  # "on the beach" + "a forest": "in a forest"
-        new = f"{fit} {new}"
+        # "on the beach" + "a forest": "in a forest"; "in the grassy field" + "beach": "on the beach"
+        new = f"{fit} {new}" if p == start - 1 else f"{fit} {doc[p + 1].text} {new}"
+        start = prep.i
     said = Said.of(list(phrases))
     said.replace(_char(doc, start), _end(doc, tok.i), new)
     _fix_article(said, _char(doc, start), new)  # "in an office" + "home": "in a home"
@@ -1160,6 +1170,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     place ('in a pile of leaves' for 'in a pile of snow'), else one with the same preposition, else the last. None
     when the new phrase says no place or the description has no such phrase."""
     new_doc = parse(new)
+    if len(new_doc) > 1 and new_doc[0].pos_ in ("ADV", "ADP") and new_doc[1].lower_ in L.LOCATIVE:
+        new_doc = new_doc[1:]  # "out in the wild": the phrase is "in the wild", said with "out" before it
     if not len(new_doc) or new_doc[0].pos_ != "ADP" or new_doc[0].lower_ not in L.LOCATIVE:
         return None
     new_obj = next((c for c in new_doc[0].children if c.dep_ == "pobj"), None)

@@ -316,6 +316,14 @@ class Tracker:
             if v.slot in SETTING_SLOTS:
                 self.setting(st, v, r.reallow)
             elif v.slot == "word" or (v.slot == "adjective" and (r.about_picture or st.focused() is None)):
+                tok = r.doc[v.i] if r.doc is not None and v.i < len(r.doc) else None
+                if (
+                    v.negative
+                    and tok is not None
+                    and tok.pos_ == "VERB"
+                    and any(c.dep_ == "dobj" for c in tok.children)
+                ):
+                    continue  # "he's not wearing one": the thing not worn is to avoid, not wearing ("not smiling" is)
                 # kept once: a word said twice ("sitting ... that is sitting") is never negated by it
                 _keep(st.negatives if v.negative else st.words, str(v.value))
 
@@ -479,8 +487,8 @@ _CORRECTED_PHRASE = re.compile(
 )
 _PLACE_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
-    r"(?:(?P<lead>(?:what|how)\s+about|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
-    r"(?P<pp>(?:"
+    r"(?:(?P<lead>(?:what|how)\s+about|try|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
+    r"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?(?:"
     + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
     + r")\s+[a-z][a-z' -]*?)(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
