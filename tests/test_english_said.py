@@ -1447,3 +1447,27 @@ def test_a_negated_verb_with_an_object_excludes_the_object_only():
     st = said("a man with a blue tie sitting on a wall", "he's not wearing one", asked=asked)
     assert st.negative_phrases() == ["hat"]
     assert said("a man in a park", "not smiling").negative_phrases() == ["smiling"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,switch,text",
+    [
+        # a pronoun whose thing the new description names first, or a relative "that", does not point back
+        ("a man eating a hot dog on a subway", "stop, i want cows eating grass with big trees behind them now", None),
+        (
+            "a man working on a laptop",
+            "stop, i want a dog facing a television that is sitting above a fireplace now",
+            None,
+        ),
+        (
+            "a man stands next to a large selection of vegetables",
+            "stop, i want a man eating a hot dog on a subway now",
+            None,
+        ),
+    ],
+)
+def test_a_new_request_after_a_lead_starts_anew(first, switch, text):
+    expected = switch.removeprefix("stop, i want ").removesuffix(" now")
+    st = said(first, switch)
+    assert st.text() == (text or expected)

@@ -177,7 +177,12 @@ def switch_lead(text: str) -> str | None:
         if cue is None:
             continue  # "ok, ..." : a separator before the cue
         around = (low[: cue.start()] + " " + low[cue.end() :]).split()
-        if all(w in SWITCH_LEAD_WORDS for w in around) and not _EDIT_START.match(rest):
+        lead_only = _SWITCH_CUE.search(low) is None  # "stop, that's wrong" goes on from the search; "stop, i want ..."
+        if (
+            all(w in SWITCH_LEAD_WORDS for w in around)
+            and not _EDIT_START.match(rest)
+            and not (lead_only and _GOES_ON.match(rest.lower()))
+        ):
             return switch_lead(rest) or rest  # "actually nvm, new search: a bartender ...": the last lead
         return None
     return None

@@ -264,7 +264,19 @@ class Tracker:
         if soft:
             return True
         refining = r.add or r.linked or r.question or r.correction or r.reallow
-        refining = refining or any(t.ref for t in r.things) or any(t.negative for t in r.things)
+        # "it", "them" point back at the search, unless the message named their thing first ("cows eating grass with
+        # big trees behind them"; "a train in it" is in the picture)
+        pointing = [
+            t
+            for t in r.things
+            if t.ref
+            and (
+                not any(not u.ref and u.i < t.i for u in r.things)
+                or r.doc is not None
+                and r.doc[t.i].head.lower_ in ("in", "into", "inside")
+            )
+        ]
+        refining = refining or bool(pointing) or any(t.negative for t in r.things)
         refining = refining or any(st.find(t.noun) is not None for t in r.things if not t.ref)
         refining = refining or any(v.negative for v in r.values)
         refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)

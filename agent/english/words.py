@@ -361,7 +361,12 @@ def _token(t, doc, r: Reading, neg: list[bool], consumed: set[int]) -> None:
     elif low in L.PAIR_WORDS and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of":
         obj = next((c for c in doc[t.i + 1].children if c.dep_ == "pobj"), None)
         r.values.append(Value("count", 2, t.i, neg[t.i], obj.i if obj is not None else None))
-    elif low in L.REFERENCES and t.pos_ in ("PRON", "DET", "NOUN", "ADJ") and t.dep_ != "det":
+    elif (
+        low in L.REFERENCES
+        and t.pos_ in ("PRON", "DET", "NOUN", "ADJ")
+        and t.dep_ != "det"
+        and not (t.tag_ == "WDT" or t.head.dep_ == "relcl" and low in ("that", "which"))
+    ):  # "a television that is sitting above a fireplace": a relative "that" points at the television, not back
         r.things.append(Thing(t.i, negative=neg[t.i], definite=True))
     elif (_nounlike(t) or _named_before(t, r)) and (low not in L.SHADES or _shade_as_noun(t)):
         _noun(t, r, neg)
