@@ -1471,3 +1471,17 @@ def test_a_new_request_after_a_lead_starts_anew(first, switch, text):
     expected = switch.removeprefix("stop, i want ").removesuffix(" now")
     st = said(first, switch)
     assert st.text() == (text or expected)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,addition",
+    [
+        ("a person is on a bike on a dirt road", "with people watching"),
+        ("2 skiers racing down a snow covered path", "with snow on the ground"),
+        ("a church steeple on a cloudy day", "with clouds in the sky"),
+        ("the young man is about ready to hit the ball", "with a red ball next to it"),
+    ],
+)
+def test_a_phrase_that_adds_is_appended_as_said(first, addition):
+    assert said(first, addition).text() == f"{first} {addition}"

@@ -1362,10 +1362,20 @@ def edit(
     old_req, new_req = old.required, new.required
     added, edited = [], False
     adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
+    with_more = (  # "with people watching", "also some cars": said besides ("with a clear sky instead" swaps)
+        not answered
+        and bool(re.match(r"^(?:with|also|plus)\s", strip_framing(message), re.I))
+        and not re.search(r"\b(?:instead|rather)\b", message, re.I)
+    )
     for s in new_req:
         key = thing_key(s.noun)
         o = next((x for x in old_req if _same(x, s)), None)
         if o is None and key in done:
+            continue
+        if with_more and o is not None and (_noun_form(message, s) is not None or s.plural != o.plural):
+            # "with people watching" on "a person on a bike", "with a red ball next to it" on "... hit the ball": a
+            # phrase that adds names one more thing, never an edit of the one the text has
+            added.append(s)
             continue
         if o is None and key not in in_text:
             added.append(s)
@@ -1395,6 +1405,9 @@ def edit(
     for slot in _SLOTS:
         a, b = getattr(old.setting, slot), getattr(new.setting, slot)
         if a == b:
+            continue
+        if with_more and b:
+            new_setting.append(slot)  # "with snow on the ground" on "... on a cloudy day": said besides, as said
             continue
         if slot == "place" and (added or edited):
             continue  # "with a dog at her feet": the place is part of what is added, not a new place
@@ -1466,7 +1479,11 @@ def edit(
         elif answered and added and not new_setting:
             said.append("with " + " and ".join(_thing_said(message, s) for s in added))  # "yes, a big one"
         elif (
-            new_setting and not added and len(new_setting) == 1 and not says_what_it_does(parse(strip_framing(message)))
+            new_setting
+            and not added
+            and len(new_setting) == 1
+            and not says_what_it_does(parse(strip_framing(message)))
+            and not re.match(r"^with\s", strip_framing(message), re.I)  # "with snow on the ground": as said
         ):
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
