@@ -1485,3 +1485,19 @@ def test_a_new_request_after_a_lead_starts_anew(first, switch, text):
 )
 def test_a_phrase_that_adds_is_appended_as_said(first, addition):
     assert said(first, addition).text() == f"{first} {addition}"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (
+            ["the woman is in the store taking a picture", "the store shouldn't be there"],
+            "the woman is taking a picture",
+        ),
+        (["the sheep are in the grassy field grazing around", "without the field"], "the sheep are grazing around"),
+        (["a laptop on a desk by a window, it is open", "without the window"], "a laptop on a desk, it is open"),
+    ],
+)
+def test_a_removed_place_leaves_what_the_thing_in_it_does(messages, text):
+    assert said(*messages).text() == text

@@ -143,6 +143,8 @@ class Said:
     def phrases(self) -> list[str]:
         bounds = [*self.starts, len(self.text)]
         out = [" ".join(self.text[bounds[i] : bounds[i + 1]].split()) for i in range(len(self.starts))]
+        # what a removal leaves between commas: "a desk , it is open" -> "a desk, it is open"; "street ," -> "street"
+        out = [re.sub(r"^[\s,;]+|[\s,;]+$", "", re.sub(r"\s+([,;])", r"\1", re.sub(r",(\s*,)+", ",", p))) for p in out]
         return [_articles(p) for p in out if p.strip(" ,.;:")]
 
     def append(self, phrase: str) -> None:
@@ -527,6 +529,9 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     ):
         b += 1  # "with a helmet on": a particle with nothing after it belongs to the phrase taken out
     a, b = _with_absolute(doc, tok, a, b)
+    if singular(tok.lower_) in L.SCENE_NOUNS:  # "the woman is in the store taking a picture": the woman takes it
+        doing = [c for c in tok.children if c.dep_ == "acl" and c.tag_ == "VBG" and c.i > tok.i]
+        b = min([b] + [c.left_edge.i - 1 for c in doing])
     return a, (b if absolute else _before_scene(doc, tok, top, b))
 
 
@@ -676,7 +681,8 @@ def remove(said: Said, noun: str) -> bool:
         said.replace(_char(doc, a), _end(doc, verb.right_edge.i), "")
         return True
     a, b = _removal_span(doc, tok)
-    a, b = _with_participle(doc, tok, a, b)
+    if singular(tok.lower_) not in L.SCENE_NOUNS:  # a participle after a place is what the thing in it does
+        a, b = _with_participle(doc, tok, a, b)
     says = next((k for k in range(b - 1, min(b + 3, len(doc))) if k > a and doc[k].lower_ in L.WRITING_VERBS), None)
     if says is not None and doc[says - 1].lower_ in ("that", "which") and says >= b:
         # "a caption that reads don't look now": what it says goes with it, however the parse hung the words
