@@ -1501,3 +1501,24 @@ def test_a_phrase_that_adds_is_appended_as_said(first, addition):
 )
 def test_a_removed_place_leaves_what_the_thing_in_it_does(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (
+            ["a white airplane with a red tail on the runway", "actually in the snow"],
+            "a white airplane with a red tail in the snow",
+        ),
+        (["a traffic light on a busy street corner", "a garden instead"], "a traffic light in a garden"),
+        (["a dog running on the grass", "how about the snow"], "a dog running in the snow"),
+        (
+            ["people trekking across a snow field on skis", "actually in a forest"],
+            "people trekking in a forest on skis",
+        ),
+        (["a large silver airplane in the sky", "above the ocean instead"], "a large silver airplane above the ocean"),
+    ],
+)
+def test_a_place_however_offered_moves_the_picture(messages, text):
+    assert said(*messages).text() == text

@@ -787,6 +787,7 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
 
 
 _POINTING = frozenset({"it", "them", "him", "her", "us"})
+_BEYOND = frozenset({"sky", "skies", "air", "distance", "background", "foreground", "horizon"})
 _WHERE_ADVERBS = frozenset({"above", "below", "overhead", "beneath", "around", "behind", "nearby", "outside", "ahead"})
 
 
@@ -856,8 +857,7 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
         return True
     if slot == "place" and new_phrase:
         new_doc = parse(new_phrase)
-        beyond = {"sky", "skies", "air", "distance", "background", "foreground", "horizon"}
-        if new_doc[0].pos_ == "ADP" and not instead and any(t.lower_ in beyond for t in new_doc):
+        if new_doc[0].pos_ == "ADP" and not instead and any(t.lower_ in _BEYOND for t in new_doc):
             return False  # "under a cloudy sky", "in the background" on "in a field": both, not one for the other
         if new_doc[0].pos_ == "ADP" and scene_object(new_doc[0]) is not None:
             # a kind of place replaces where the picture is ('on a beach' for 'on a pier'), never a thing's phrase
@@ -1185,6 +1185,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
         return None  # "at night instead", "in the rain instead": the slots' swap
     doc = parse(" ".join(phrases))
     found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := _where_noun(t)) is not None]
+    # "in the sky" is where a plane is, but beside a field the field is the place ("across a snow field on skies")
+    found = [f for f in found if f[1].lower_ not in _BEYOND] or found
     if not found:
         return None
     same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]

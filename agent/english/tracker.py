@@ -172,26 +172,31 @@ class Tracker:
             phrases = replace_words(state.phrases, fix[1], fix[0])
         elif fix is not None:  # "i meant a badminton court", "desserts*"
             phrases = replace_closest(state.phrases, fix[0], starred=said.rstrip().endswith("*"))
+        elif (
+            (m := _PLACE_INSTEAD.match(said.strip()))
+            and (m.group("lead") or m.group("end") or m.group("fix"))
+            and (placed := replace_place(state.phrases, m.group("pp"))) is not None
+        ):  # "in the snow instead", "what about on the ice", "actually on the beach": where the picture is, anew
+            phrases = placed
         elif (m := _CORRECTED_PHRASE.match(said.strip())) and not any(
             w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split()
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
-        elif (
-            (m := _PLACE_INSTEAD.match(said.strip()))
-            and (m.group("lead") or m.group("end"))
-            and (placed := replace_place(state.phrases, m.group("pp"))) is not None
-        ):  # "in the snow instead", "what about on the ice": where the picture is, said anew
-            phrases = placed
-        elif m := _BARE_INSTEAD.match(said.strip()):  # "kitchen instead", "the bedroom rather"
+        elif (m := _BARE_INSTEAD.match(said.strip())) and singular(m.group("what").split()[-1]) in WHERE:
+            # "kitchen instead", "the bedroom rather", "a garden instead" (on "... on a busy street corner")
+            phrases = replace_scene(state.phrases, m.group("what"))
+            if phrases is None and singular(m.group("what").split()[-1]) not in named_in(state.phrases):
+                phrases = replace_place(state.phrases, scene_phrase(m.group("what")))  # "snowy field" is the field's
+        elif m:
             phrases = replace_scene(state.phrases, m.group("what"))
         elif (
             (scene := scene_change(said))
-            and singular(scene.split()[-1]) in L.SCENE_NOUNS
+            and singular(scene.split()[-1]) in WHERE
             and scene.split()[0].lower() not in L.LOCATIVE  # "but in the kitchen" is a place phrase, read as one
         ):
-            # "make it a forest", "change the setting to a park": in place of the description's kind of place, else
-            # where the picture is (never a new name for the thing in focus)
-            phrases = replace_scene(state.phrases, scene)
+            # "make it a forest", "change the setting to a park", "how about the snow": in place of the description's
+            # kind of place, else where the picture is (never a new name for the thing in focus)
+            phrases = replace_scene(state.phrases, scene) or replace_place(state.phrases, scene_phrase(scene))
             if phrases is None and singular(scene.split()[-1]) not in named_in(state.phrases):
                 phrases = [*state.phrases, scene_phrase(scene)]  # no kind of place to replace: it joins them
         else:
@@ -498,13 +503,14 @@ _CORRECTED_PHRASE = re.compile(
     re.I,
 )
 _PLACE_INSTEAD = re.compile(
-    r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
+    r"^(?:(?P<fix>actually|rather|oh\s+wait|wait|sorry)[\s,]+)?(?:(?:ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
     r"(?:(?P<lead>(?:what|how)\s+about|try|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
     r"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?(?:"
     + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
     + r")\s+[a-z][a-z' -]*?)(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
 )
+WHERE = L.SCENE_NOUNS | L.GROUND_NOUNS  # where a picture may be: "a garden", "the snow"
 _BARE_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe)[\s,]+)*(?P<what>(?:(?:the|a|an|his|her|their|my)\s+)?"
     r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather)[\s.!]*$",
