@@ -76,6 +76,9 @@ QUANTITY_PHRASES = _set("quantity_phrases")  # "a few", "lots of": how many, sai
 COLLECTIVES = _set("collectives")
 PREPOSITION_LEADS = _set("preposition_leads")
 SCENE_PREPOSITIONS = _set("scene_prepositions")
+ING_NAMES = _set("ing_names")  # an -ing word that is part of a thing's name: "a magnifying glass", "a frying pan"
+SURFACE_NOUNS = _set("surface_nouns")  # what a picture is on, not in: "on the floor", "on the ground"
+TIME_DEGREES = _set("time_degrees")  # said before a time phrase, part of it: "early in the morning", "late at night"
 SCENE_NOUNS = _set("scene_nouns")  # where a photo is taken: "a kitchen", "the beach" (singular)
 ON_SCENES = _set("on_scenes")  # kinds of place said with "on" ("on the street"), some also with "in"
 ON_ONLY_SCENES = _set("on_only_scenes")  # said with "on" only ("on the beach", never "in the beach")
@@ -88,4 +91,6 @@ BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these 
 
 # nouns a season or weather word before them makes a time of year or a sky ("a winter day", "a snowy landscape"),
 # not a kind of thing ("winter gear")
+# where a picture may be: a kind of place or a ground ("a garden", "the floor"), never the weather ("make it snow")
+WHERE = SCENE_NOUNS | (GROUND_NOUNS - frozenset(WEATHER))
 SETTING_HEADS = frozenset(TIME_WORDS) | PLACEHOLDERS | SCENE_NOUNS | _set("setting_heads")

@@ -9,9 +9,19 @@ re-allowing, switching topic). It knows English, not any gallery: nouns are what
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import CORRECTION_DISCOURSE, HEDGES, NO, SIGN_OFFS, TERMS_OF_ADDRESS, YES, alternation
+from picseek.agent.english.cues import (
+    CORRECTION_DISCOURSE,
+    HEDGES,
+    NO,
+    SIGN_OFFS,
+    TERMS_OF_ADDRESS,
+    WISHES,
+    YES,
+    alternation,
+)
 from picseek.agent.english.language import parse
 from picseek.agent.english.plurals import thing_key
 from picseek.agent.english.scope import CUE_VERBS, directly_negated, negation, segments
@@ -187,7 +197,7 @@ def read(
         if _fragment(doc):
             # The small tagger reads "kayaks on a river" as a verb phrase; inside "find ..." it is a noun phrase.
             doc = parse("find " + text)
-    r = Reading(doc=doc, segment=segments(doc), known=known)
+    r = Reading(doc=doc, segment=segments(doc), known=known, text=text)
     _cues(r, text.lower().strip(), said.lower())
     r.about_picture = any(t.lower_ in L.PICTURE_WORDS or t.lemma_.lower() in PICTURE_LEMMAS for t in doc)
     neg = negation(doc)
@@ -215,14 +225,33 @@ def _join_said_names(r: Reading, described: str) -> None:
         first, second = doc[t.i], doc[t.i + 1]
         if not (second.is_alpha and first.is_alpha) or second.pos_ in ("ADP", "DET", "CCONJ", "PRON", "AUX"):
             continue
-        said = rf"\b{re.escape(first.lower_)}\s+{re.escape(second.lower_)}\b"
-        said_one = rf"\b{re.escape(first.lower_)}\s+{re.escape(thing_key(second.lower_))}s?\b"
-        if not (re.search(said, described) or re.search(said_one, described)):
+        if not _named_together(described, first.lower_, second.lower_):
             continue
         r.things = [x for x in r.things if x.i != second.i]
         r.values = [v for v in r.values if v.i != second.i]
         t.noun, t.i = f"{first.lower_} {thing_key(second.lower_)}", second.i
         t.plural = t.plural or second.lower_ != thing_key(second.lower_)
+
+
+_NOT_A_NAME = frozenset({"VERB", "AUX", "ADP", "DET", "CCONJ", "SCONJ", "PRON", "PART", "PUNCT", "NUM"})
+
+
+@lru_cache(maxsize=256)
+def _names(described: str) -> frozenset[tuple[str, str]]:
+    """The two-word names of the description: a noun and the word after it that its parse does not take for a verb
+    or a function word ('stop sign', 'fire hydrant'; not 'dog sits', 'cat sleeping'), as (first word, head)."""
+    doc = parse(described)
+    return frozenset(
+        (a.lower_, thing_key(b.lower_))
+        for a, b in zip(doc, doc[1:])
+        if a.pos_ in ("NOUN", "PROPN") and b.pos_ not in _NOT_A_NAME and b.is_alpha
+    )
+
+
+def _named_together(described: str, first: str, second: str) -> bool:
+    """Whether the description says these two words as one name ('stop sign'), not a thing and its verb ('dog
+    sits')."""
+    return (first, thing_key(second)) in _names(described)
 
 
 def says_what_it_does(doc) -> bool:
@@ -239,8 +268,13 @@ def says_what_it_does(doc) -> bool:
     return first.tag_ == "VBN" and len(words) > 1 and words[1].pos_ == "ADP"
 
 
-# a wish said after the thing: "some potted plants would be nice", "a dog would be great too"
-WOULD_BE_NICE = re.compile(r"\b(?:would|could)\s+be\s+(?:nice|good|great|cool|lovely|better|best|ideal|perfect)\b")
+# a wish said after the thing: "some potted plants would be nice" ("a park would be better" is said instead)
+WOULD_BE_NICE = re.compile(rf"\b(?:would|could)\s+be\s+(?:{alternation(WISHES)})\b")
+# "with" adds when it leads, after framing at most ("with candles pls", "try with a cat", "could he be with a dog")
+LEADS_WITH = re.compile(
+    r"^(?:(?:and|maybe|try|same\s+but|(?:could|can|would|should)\s+(?:he|she|it|they|there)\s+be)\s+)?with\b"
+)
+_LEADS_WITH = re.compile(r"^(?:and\b|&|\+)|" + LEADS_WITH.pattern[1:])
 _THERE_BE = re.compile(
     r"^(?:(?:and|also|maybe)\s+)?(?:(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:he|she|it|they)\s+should\s+(?:also\s+)?have|"
@@ -254,9 +288,7 @@ def _cues(r: Reading, low: str, said: str) -> None:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
     # "with" adds when it leads ("with candles pls"); inside a phrase it is part of what is described ("show me a
     # stack of pancakes with syrup")
-    r.add = find_phrase(low, [p for p in L.ADD_PHRASES if p != "with"]) is not None or bool(
-        re.match(r"^(?:and\b|&|\+|with\b)", low)
-    )
+    r.add = find_phrase(low, [p for p in L.ADD_PHRASES if p != "with"]) is not None or bool(_LEADS_WITH.match(low))
     r.add = r.add or bool(_THERE_BE.match(low))  # "there should be a pony following", "can there be a dog"
     r.add = r.add or bool(WOULD_BE_NICE.search(low))  # "some potted plants would be nice"
     r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))

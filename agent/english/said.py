@@ -30,7 +30,7 @@ from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
-from picseek.agent.english.reading import WOULD_BE_NICE, clean, says_what_it_does
+from picseek.agent.english.reading import LEADS_WITH, WOULD_BE_NICE, clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
 
 # What frames a request rather than describing the picture, at the start or end of a phrase.
@@ -40,8 +40,8 @@ _LEAD = re.compile(
     r"got\s+any|any|let'?s\s+(?:see|look\s+for|find|try)|search\s+for|look\s+for|find|show(?:\s+me)?|give\s+me|"
     r"(?:some|all|a\s+few|the)?\s*(?:photos?|pictures?|pics?|images?|shots?|photographs?)\s+(?:of|with|showing)|"
     r"(?:a|an|some)\s+(?:photo|picture|pic|image|shot|photograph)\s+(?:of|with|showing)|of|me|us|now|so|ok(?:ay)?|"
-    r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|"
-    r"same(?:\s+(?:thing|one|scene|picture|photo))?(?=\s+but\b)|try(?=\s+(?:at|in|during|under|by|near)\b)|"
+    r"actually|maybe|and\s+now|now\s+show\s+me|but|stop|instead|then|something\s+(?:different|else)|(?:how|what)\s+about|"
+    r"same(?:\s+(?:thing|one|scene|picture|photo))?(?=\s+but\b)|try(?=\s+(?:at|in|during|under|by|near|with)\b)|"
     r"try(?=\s+on\s+(?:an?|the)\s+(?:\w+\s+)?(?:" + "|".join(sorted(L.SCENE_NOUNS)) + r")\b)|"
     r"(?:make|turn|change|switch|set|move)\s+(?:it|them|this|that|the\s+(?:photo|picture|scene|image))(?:\s+(?:to|into))?|"
     r"(?:switch|change|go|move)\s+(?:over\s+)?to|"
@@ -229,8 +229,7 @@ def _insert_before_compounds(doc, tok) -> int:
             doc[i - 1].dep_ == "compound"
             and (doc[i - 1].pos_ in ("NOUN", "PROPN") or doc[i - 1].lower_.endswith("ing"))
             or doc[i - 1].dep_ == "amod"
-            and doc[i - 1].tag_ in ("JJ", "NN")
-            and doc[i - 1].lower_.endswith("ing")
+            and doc[i - 1].lower_ in L.ING_NAMES
         )  # "park bench", "frying pan", "magnifying glass": a name, not a thing doing something ("a sleeping dog")
     ):
         i -= 1
@@ -355,7 +354,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         for t in doc[first : tok.i]
         if t.dep_ in ("nummod", "quantmod")
         or t.dep_ == "det"
-        and (t.lower_ in ("a", "an") or t.lower_ in L.QUANTIFIERS)
+        and t.lower_ != "the"  # "a dog", "this dog", "each dog" -> "two dogs"
         or t.like_num
         or t.lower_ in L.NUMBERS
         or t.lower_ in L.QUANTIFIERS
@@ -378,7 +377,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         b = count_toks[-1].idx + len(count_toks[-1].text)
         said.replace(a, b, number)
     else:
-        while first < start and doc[first].dep_ in ("poss", "case", "det"):
+        while first < start and (doc[first].dep_ in ("poss", "case") or doc[first].lower_ == "the"):
             first += 1  # "his dog" -> "his two dogs", "the buses" -> "the two buses": the count after them
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
@@ -673,7 +672,8 @@ def remove(said: Said, noun: str) -> bool:
         said.replace(_char(doc, a), _end(doc, b), "")
         return True
     verb = tok.head
-    if tok.dep_ in ("nsubj", "nsubjpass") and verb.dep_ == "conj" and verb.i > tok.i:
+    alone = not any(c.dep_ == "conj" for c in tok.children) and tok.dep_ != "conj"
+    if tok.dep_ in ("nsubj", "nsubjpass") and verb.dep_ == "conj" and verb.i > tok.i and alone:
         # "... and the television is on" without the tv: the clause it is the subject of goes, with its "and"
         a = tok.left_edge.i
         if a > 0 and doc[a - 1].dep_ == "cc":
@@ -681,6 +681,17 @@ def remove(said: Said, noun: str) -> bool:
         said.replace(_char(doc, a), _end(doc, verb.right_edge.i), "")
         return True
     a, b = _removal_span(doc, tok)
+    words = noun.lower().split()
+    if len(words) > 1 and [t.lower_ for t in doc[max(0, tok.i - len(words) + 1) : tok.i]] == words[:-1]:
+        if tok.i - len(words) + 1 < a:  # "next to a fire hydrant" however the parse hung "fire": the phrase goes
+            a = tok.i - len(words) + 1
+            while a > 0 and doc[a - 1].pos_ == "DET":
+                a -= 1
+            m = _ENDS_WITH_MULTI_PREP.search(doc[:a].text) if a > 0 else None
+            if m is not None:
+                a = next(t.i for t in doc if t.idx >= m.start())
+            elif a > 0 and doc[a - 1].lower_ in L.LOCATIVE:
+                a -= 1
     if singular(tok.lower_) not in L.SCENE_NOUNS:  # a participle after a place is what the thing in it does
         a, b = _with_participle(doc, tok, a, b)
     says = next((k for k in range(b - 1, min(b + 3, len(doc))) if k > a and doc[k].lower_ in L.WRITING_VERBS), None)
@@ -728,9 +739,9 @@ _PREPOSITION = (
     r"(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b"
 )
 _PREP = re.compile("^" + _PREPOSITION, re.I)
-_MULTI_PREP = re.compile(
-    r"^(?:next\s+to|in\s+front\s+of|on\s+top\s+of|close\s+to|away\s+from|out\s+of|far\s+from)\b", re.I
-)
+_MULTI_PREPOSITION = r"(?:next\s+to|in\s+front\s+of|on\s+top\s+of|close\s+to|away\s+from|out\s+of|far\s+from)"
+_MULTI_PREP = re.compile("^" + _MULTI_PREPOSITION + r"\b", re.I)
+_ENDS_WITH_MULTI_PREP = re.compile(_MULTI_PREPOSITION + r"\s*$", re.I)
 
 
 def _describes_a_thing(t) -> bool:
@@ -782,8 +793,10 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
         end += 1  # "with clouds below", "with snow all around"
     if top.dep_ == "pobj" and top.head.pos_ == "ADP":
         top = top.head
-    sub = list(top.subtree)
-    return sub[0].i, max(end, t.i)
+    a = list(top.subtree)[0].i
+    while a > 0 and doc[a - 1].lower_ in L.TIME_DEGREES:
+        a -= 1  # "early in the morning", "late at night": the phrase goes whole
+    return a, max(end, t.i)
 
 
 _POINTING = frozenset({"it", "them", "him", "her", "us"})
@@ -891,6 +904,14 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
             new_phrase = f"{prep} {new_phrase}"
     elif not _PREP.match(old) and a > 0 and doc[a - 1].pos_ == "ADP":
         a -= 1  # "on a street" -> "next to a stop sign": the old preposition goes with the old place
+    was, now = doc[a : b + 1].text.split(), new_phrase.split()
+    if (
+        min(len(was), len(now)) >= 3
+        and [was[0].lower(), was[-1].lower()] == [now[0].lower(), now[-1].lower()]
+        and now[1].lower() in ("a", "an", "the")
+        and was[1].lower() in ("this", "that")
+    ):
+        new_phrase = " ".join([was[0], was[1], *now[2:]])  # "on this rainy morning" + "on a sunny morning": "this"
     said.replace(_char(doc, a), _end(doc, b), new_phrase)
     return True
 
@@ -955,12 +976,9 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
-    if span is not None:
-        a = span[0]
-        while a > 0 and doc[a - 1].lower_ in ("early", "late", "very", "just", "right", "really"):
-            a -= 1  # "early in the morning"
-        span = (a, span[1])
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
+    if slot == "weather":
+        phrase = re.sub(r"^the\s+(?=\w+$)", "", phrase, flags=re.I)  # "how about the snow": snow, said as snow is
     bare = _SETTING_WORDS.get(slot, {}).get(phrase.lower()) == value
     if bare and not _PREP.match(phrase):  # "make it night": a bare word, said the way the setting is said
         canonical = _CANONICAL[slot].get(str(value), phrase)
@@ -1152,7 +1170,7 @@ def _where_noun(prep):
     obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
     if obj is None or obj.lower_ in L.TIME_WORDS or obj.lower_ in L.WEATHER and obj.lower_ != "snow":
         return None  # "in the rain" is the weather, whatever else it is; snow lies on the ground
-    where = L.SCENE_NOUNS | L.GROUND_NOUNS
+    where = L.SCENE_NOUNS | L.GROUND_NOUNS  # "in the snow" says where, though "make it snow" is the weather
     if singular(obj.lower_) in where or scene_object(prep) is not None:
         return obj
     of = next((c for c in obj.children if c.dep_ == "prep" and c.lower_ == "of"), None)
@@ -1181,15 +1199,16 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     if not len(new_doc) or new_doc[0].pos_ != "ADP" or new_doc[0].lower_ not in L.LOCATIVE:
         return None
     new_obj = next((c for c in new_doc[0].children if c.dep_ == "pobj"), None)
-    if new_obj is None or new_obj.lower_ in L.TIME_WORDS or new_obj.lower_ in L.WEATHER and new_obj.lower_ != "snow":
-        return None  # "at night instead", "in the rain instead": the slots' swap
+    said = {" ".join(t.lower_ for t in new_doc[1:] if t.dep_ != "det"), new_doc.text.lower()}  # "in the dark"
+    if new_obj is None or said & set(L.TIME_WORDS) or new_obj.lower_ in L.WEATHER and new_obj.lower_ != "snow":
+        return None  # "at night instead", "in the dark", "in the rain instead": the slots' swap
     doc = parse(" ".join(phrases))
     found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := _where_noun(t)) is not None]
-    # "in the sky" is where a plane is, but beside a field the field is the place ("across a snow field on skies")
-    found = [f for f in found if f[1].lower_ not in _BEYOND] or found
     if not found:
         return None
-    same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]
+    same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]  # "under a clear sky"
+    # "in the sky" is where a plane is, but beside a field the field is the place ("across a snow field on skies")
+    found = [f for f in found if f[1].lower_ not in _BEYOND] or found
     if not same_head and _where_noun(new_doc[0]) is None:
         return None  # "on a leash instead": no place
     same_prep = [f for f in found if f[0].lower_ == new_doc[0].lower_]
@@ -1206,7 +1225,8 @@ def scene_phrase(new: str) -> str:
     """A kind of place said alone, as the phrase that puts the picture there ('a forest': 'in a forest', 'a party':
     'at a party')."""
     head = singular(new.split()[-1].lower())
-    return f"{'on' if head in L.ON_ONLY_SCENES else 'at' if head in L.AT_SCENES else 'in'} {new}"
+    on = head in L.ON_ONLY_SCENES or head in L.SURFACE_NOUNS  # "on the floor", "on the ground"
+    return f"{'on' if on else 'at' if head in L.AT_SCENES else 'in'} {new}"
 
 
 def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | None:
@@ -1370,17 +1390,21 @@ def edit(
     old_req, new_req = old.required, new.required
     added, edited = [], False
     adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
+    leads = strip_framing(message).lower()
     with_more = (  # "with people watching", "also some cars": said besides ("with a clear sky instead" swaps)
-        not answered
-        and bool(re.match(r"^(?:with|also|plus)\s", strip_framing(message), re.I))
-        and not re.search(r"\b(?:instead|rather)\b", message, re.I)
+        not answered and bool(LEADS_WITH.match(leads) or re.match(r"^(?:also|plus)\s", leads)) and not adjective_instead
     )
     for s in new_req:
         key = thing_key(s.noun)
         o = next((x for x in old_req if _same(x, s)), None)
         if o is None and key in done:
             continue
-        if with_more and o is not None and (_noun_form(message, s) is not None or s.plural != o.plural):
+        if (
+            with_more
+            and o is not None
+            and (_noun_form(message, s) is not None or s.plural != o.plural)
+            and (s.plural != o.plural or len(leads.split()) > 4)  # "with a black dog" on "a dog": the dog is black
+        ):
             # "with people watching" on "a person on a bike", "with a red ball next to it" on "... hit the ball": a
             # phrase that adds names one more thing, never an edit of the one the text has
             added.append(s)
@@ -1430,7 +1454,9 @@ def edit(
         if slot == "place" and b and not a and _names_a_thing(b, in_text):
             continue  # "no sprinkles on the cake": where the excluded thing is, the cake the text already has
         if a and b:
-            bare = slot != "place" and not _PREP.match(strip_framing(message))  # "rainy instead", not "on a rainy day"
+            # "rainy instead", not "on a rainy day" or "a sunny day instead" (a day phrase, in place of the day phrase)
+            said_as = re.sub(r"[\s,]*\b(?:instead|rather)\b.*$", "", strip_framing(message))
+            bare = slot != "place" and not _PREP.match(said_as) and not _DAY_PHRASE.match(said_as)
             if bare and swap_adjective(said, slot, a, _said_word(message, _SETTING_WORDS[slot], str(b))):
                 continue  # "rainy instead" on "a snowy street corner": "a rainy street corner"
             phrase = setting_phrase(message, slot, b, new.setting.place)
@@ -1491,7 +1517,7 @@ def edit(
             and not added
             and len(new_setting) == 1
             and not says_what_it_does(parse(strip_framing(message)))
-            and not re.match(r"^with\s", strip_framing(message), re.I)  # "with snow on the ground": as said
+            and not LEADS_WITH.match(leads)  # "with snow on the ground": as said
         ):
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)

@@ -98,6 +98,8 @@ def describes(doc, i: int) -> bool:
         j -= 1
     if j < 0:
         return False
+    if j > 0 and doc[j - 1].dep_ == "cc" and doc[j].lower_ in ("no", "without"):
+        return describes(doc, j - 1)  # "with no cars and no people": the second negation is the first one's
     if doc[j].lower_ == "without":
         w = j - 1
     elif doc[j].lower_ == "no" and j > 0 and doc[j - 1].lower_ == "with":
@@ -108,6 +110,8 @@ def describes(doc, i: int) -> bool:
         w >= 0
         and doc[w].pos_ in ("NOUN", "PROPN", "VERB")
         and doc[w].lower_ not in L.TIME_WORDS
+        and doc[w].lower_ not in L.SEASONS
+        and doc[w].lower_ not in L.WEATHER
         and doc[w].lower_ not in L.PLACEHOLDERS
         and not is_trigger(doc[w], doc)
     )

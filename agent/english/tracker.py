@@ -178,11 +178,13 @@ class Tracker:
             and (placed := replace_place(state.phrases, m.group("pp"))) is not None
         ):  # "in the snow instead", "what about on the ice", "actually on the beach": where the picture is, anew
             phrases = placed
-        elif (m := _CORRECTED_PHRASE.match(said.strip())) and not any(
-            w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split()
+        elif (
+            (m := _CORRECTED_PHRASE.match(said.strip()))
+            and m.group("what").lower() not in L.TIME_WORDS  # "in the dark"
+            and not any(w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split())
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
-        elif (m := _BARE_INSTEAD.match(said.strip())) and singular(m.group("what").split()[-1]) in WHERE:
+        elif (m := _BARE_INSTEAD.match(said.strip())) and singular(m.group("what").split()[-1]) in L.WHERE:
             # "kitchen instead", "the bedroom rather", "a garden instead" (on "... on a busy street corner")
             phrases = replace_scene(state.phrases, m.group("what"))
             if phrases is None and singular(m.group("what").split()[-1]) not in named_in(state.phrases):
@@ -191,7 +193,7 @@ class Tracker:
             phrases = replace_scene(state.phrases, m.group("what"))
         elif (
             (scene := scene_change(said))
-            and singular(scene.split()[-1]) in WHERE
+            and singular(scene.split()[-1]) in L.WHERE
             and scene.split()[0].lower() not in L.LOCATIVE  # "but in the kitchen" is a place phrase, read as one
         ):
             # "make it a forest", "change the setting to a park", "how about the snow": in place of the description's
@@ -269,18 +271,15 @@ class Tracker:
         if soft:
             return True
         refining = r.add or r.linked or r.question or r.correction or r.reallow
-        # "it", "them" point back at the search, unless the message named their thing first ("cows eating grass with
-        # big trees behind them"; "a train in it" is in the picture)
+        # "it", "them" point back at the search ("a red collar on it"), unless a request for a new picture named
+        # their thing first ("i want cows eating grass with big trees behind them")
+        asked = bool(_REQUESTED.match(r.text.lower()))
         pointing = [
             t
             for t in r.things
             if t.ref
-            and (
-                not any(not u.ref and u.i < t.i for u in r.things)
-                or r.doc is not None
-                and r.doc[t.i].head.lower_ in ("in", "into", "inside")
-            )
-        ]
+            and not (asked and any(not u.ref and u.i < t.i for u in r.things) and r.doc[t.i].head.lower_ != "in")
+        ]  # "i want a train in it": in the picture searched for
         refining = refining or bool(pointing) or any(t.negative for t in r.things)
         refining = refining or any(st.find(t.noun) is not None for t in r.things if not t.ref)
         refining = refining or any(v.negative for v in r.values)
@@ -510,10 +509,13 @@ _PLACE_INSTEAD = re.compile(
     + r")\s+[a-z][a-z' -]*?)(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
 )
-WHERE = L.SCENE_NOUNS | L.GROUND_NOUNS  # where a picture may be: "a garden", "the snow"
+# a request for a picture: "i want ...", "show me ...", "find ..."
+_REQUESTED = re.compile(
+    r"^(?:(?:ok(?:ay)?|now|so|then)[\s,]+)*(?:i\s+want|i'?d\s+like|show\s+me|find|give\s+me|let'?s\s+see)\b"
+)
 _BARE_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe)[\s,]+)*(?P<what>(?:(?:the|a|an|his|her|their|my)\s+)?"
-    r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather)[\s.!]*$",
+    r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather|would\s+be\s+better)[\s.!]*$",
     re.I,
 )
 _ASKED_INSTEAD = re.compile(

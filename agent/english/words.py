@@ -73,6 +73,7 @@ class Reading:
     about_picture: bool = False  # speaks of the photo itself: "the photos should look grainy"
     doc: object = None
     known: frozenset[str] = frozenset()  # nouns (singular) the description's own words already name
+    text: str = ""  # the message as read (the parse may have "find " before it)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (old noun, new noun as said): corrections
 
     def is_known(self, noun: str) -> bool:
