@@ -1414,6 +1414,11 @@ def test_a_count_goes_where_the_phrase_counts(messages, text):
             "a person holding a silver magnifying glass",
         ),
         (["a cutting board with a knife", "make the board white"], "a white cutting board with a knife"),
+        # the thing said the way the message says it: "the glass", not the "glasses" before it
+        (
+            ["a man wearing glasses and holding a wine glass", "the glass is red"],
+            "a man wearing glasses and holding a red wine glass",
+        ),
         # an adjective that ends in -ing is no part of the name
         (["a stunning car on a road", "make the car red"], "a stunning red car on a road"),
     ],

@@ -184,6 +184,9 @@ def _noun_token(doc, noun: str, said: str = ""):
         ]
         found = named or found
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
+    if len(nouns) > 1 and said:  # "the glass is red": the "wine glass", not the "glasses" said before it
+        words = set(re.findall(r"[a-z]+", said.lower()))
+        nouns = [t for t in nouns if t.lower_ in words] or nouns
     if len(nouns) > 1 and said:
         words = set(re.findall(r"[a-z]+", said.lower()))
         return max(nouns, key=lambda t: sum(c.lower_ in words for c in t.children if c.i < t.i and c.dep_ == "amod"))
@@ -294,9 +297,9 @@ def _said_colour(message: str, value: str) -> str:
     return out
 
 
-def recolour(said: Said, noun: str, colour: str) -> bool:
+def recolour(said: Said, noun: str, colour: str, message: str = "") -> bool:
     doc = parse(said.text)
-    tok = _noun_token(doc, noun)
+    tok = _noun_token(doc, noun, message)
     if tok is None:
         return False
     span = _colour_span(doc, tok)
@@ -1415,7 +1418,7 @@ def edit(
         # named in the words, not yet a subject: "the bench should be green"; "some weeds" are many already
         o = o or Subject(noun=s.noun, plural=bool(re.search(rf"\b{re.escape(plural(s.noun))}\b", said.text, re.I)))
         if s.color and s.color != o.color:
-            edited |= recolour(said, s.noun, _said_colour(message, s.color))
+            edited |= recolour(said, s.noun, _said_colour(message, s.color), message)
         if s.size and s.size != o.size:
             edited |= resize(said, s.noun, _said_word(message, L.SIZES, s.size))
         form = _noun_form(message, s)
