@@ -1518,16 +1518,29 @@ def test_a_new_request_after_a_lead_starts_anew(first, message, text):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    "first,addition",
+    "first,addition,text",
     [
-        ("a person is on a bike on a dirt road", "with people watching"),
-        ("2 skiers racing down a snow covered path", "with snow on the ground"),
-        ("a church steeple on a cloudy day", "with clouds in the sky"),
-        ("the young man is about ready to hit the ball", "with a red ball next to it"),
+        ("a person is on a bike", "with people watching", "a person is on a bike with people watching"),
+        (
+            "2 skiers racing down a snow covered path",
+            "with snow on the ground",
+            "2 skiers racing down a snow covered path with snow on the ground",
+        ),
+        (
+            "a church steeple on a cloudy day",
+            "with clouds in the sky",
+            "a church steeple on a cloudy day with clouds in the sky",
+        ),
+        (
+            "the young man is ready to hit the ball",
+            "with a red ball next to it",
+            "the young man is ready to hit the ball with a red ball next to it",
+        ),
+        ("a person holding an umbrella", "add a red umbrella", "a person holding an umbrella with a red umbrella"),
     ],
 )
-def test_a_phrase_that_adds_is_appended_as_said(first, addition):
-    assert said(first, addition).text() == f"{first} {addition}"
+def test_a_phrase_that_adds_is_appended_as_said(first, addition, text):
+    assert said(first, addition).text() == text
 
 
 @pytest.mark.unit

@@ -1395,7 +1395,9 @@ def edit(
     adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
     leads = strip_framing(message).lower()
     with_more = (  # "with people watching", "also some cars": said besides ("with a clear sky instead" swaps)
-        not answered and bool(LEADS_WITH.match(leads) or re.match(r"^(?:also|plus)\s", leads)) and not adjective_instead
+        not answered
+        and bool(LEADS_WITH.match(leads) or re.match(r"^(?:also|plus|add|include|throw\s+in)\s", leads))
+        and not adjective_instead
     )
     for s in new_req:
         key = thing_key(s.noun)
@@ -1406,7 +1408,8 @@ def edit(
             with_more
             and o is not None
             and (_noun_form(message, s) is not None or s.plural != o.plural)
-            and (s.plural != o.plural or len(leads.split()) > 4)  # "with a black dog" on "a dog": the dog is black
+            # "with a black dog" on "a dog": the dog is black ("add a red umbrella" is one more)
+            and (s.plural != o.plural or len(leads.split()) > 4 or not LEADS_WITH.match(leads))
         ):
             # "with people watching" on "a person on a bike", "with a red ball next to it" on "... hit the ball": a
             # phrase that adds names one more thing, never an edit of the one the text has
