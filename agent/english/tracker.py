@@ -494,19 +494,17 @@ _LOOKING_FOR = re.compile(
     r"(?:photos?|pictures?|pics?|images?|shots?)\s+of\s+)"
     r"(?!(?:one|ones|it|them|those|that|this|the|some\s+with|something|anything)\b)"
 )
+_LOCATIVE = "|".join(sorted(L.LOCATIVE, key=len, reverse=True))  # "in", "on", "next to" ..., longest first
 _CORRECTED_PHRASE = re.compile(
     r"^(?:(?:oh|wait|no|sorry|oops|whoops|actually|i\s+mean|make\s+that)[\s,]+)+"
-    r"(?P<what>(?:during|"
-    + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
-    + r")\s+(?:a|an|the|some)\s+[a-z ]+?)[\s.!]*$",
+    rf"(?P<what>(?:during|{_LOCATIVE})\s+(?:a|an|the|some)\s+[a-z ]+?)[\s.!]*$",
     re.I,
 )
 _PLACE_INSTEAD = re.compile(
     r"^(?:(?P<fix>actually|rather|oh\s+wait|wait|sorry)[\s,]+)?(?:(?:ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
     r"(?:(?P<lead>(?:what|how)\s+about|try|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
-    r"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?(?:"
-    + "|".join(sorted(L.LOCATIVE, key=len, reverse=True))
-    + r")\s+[a-z][a-z' -]*?)(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
+    rf"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?(?:{_LOCATIVE})\s+[a-z][a-z' -]*?)"
+    r"(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
 )
 # a request for a picture: "i want ...", "show me ...", "find ..."
