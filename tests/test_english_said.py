@@ -1592,3 +1592,21 @@ def test_a_place_however_offered_moves_the_picture(messages, text):
 )
 def test_a_negation_after_a_setting_excludes_and_a_second_one_describes_like_the_first(messages, negatives):
     assert sorted(singular_word(n) for n in said(*messages).negative_phrases()) == negatives
+
+
+@pytest.mark.unit
+def test_the_stress_invariants_catch_what_they_are_for():
+    """The stress harness (evals/language/stress.py) holds the reader to invariants: check that each one fails on a
+    wrong reading and holds on the right one."""
+    import random
+
+    from picseek.evals.language.stress import CHECKS
+
+    caption = "a man sitting on a bench next to a dog"
+    messages, holds = CHECKS["removal"](caption, random.Random(0), [caption])
+    assert "dog" in messages[-1]  # the nouns after the first two words are "bench" and "dog"; this seed takes the dog
+    assert holds("a man sitting on a bench", ["dog"])
+    assert not holds("a man sitting on a bench next to", ["dog"])  # a dangling word
+    assert not holds("a man sitting next to a dog", ["dog"])  # the dog is still there
+    messages, holds = CHECKS["addition"](caption, random.Random(0), [caption])
+    assert holds(f"{caption} {messages[-1]}", []) and not holds(caption, [])
