@@ -1537,6 +1537,14 @@ def test_a_new_request_after_a_lead_starts_anew(first, message, text):
             "the young man is ready to hit the ball with a red ball next to it",
         ),
         ("a person holding an umbrella", "add a red umbrella", "a person holding an umbrella with a red umbrella"),
+        # one more of a thing the description has, said plainly
+        ("a person is skiing on a slope", "add a third person", "a person is skiing on a slope with a third person"),
+        ("2 zebras out of focus behind a fence", "and a zebra", "2 zebras out of focus behind a fence and a zebra"),
+        (
+            "the woman is taking a picture",
+            "with a woman behind her",
+            "the woman is taking a picture with a woman behind her",
+        ),
     ],
 )
 def test_a_phrase_that_adds_is_appended_as_said(first, addition, text):

@@ -1376,7 +1376,10 @@ def edit(
     requantified = not re.search(r"\d", message) and any(
         _noun_form(message, x) is not None and _said_quantity(message, x) for x in new.required
     )
-    if old.phrases and not answered and _ANOTHER.search(message):
+    leads = strip_framing(message).lower()
+    adds = bool(LEADS_WITH.match(leads) or re.match(r"^(?:and|also|plus|add|include|throw\s+in)\s", leads))
+    if old.phrases and not answered and (_ANOTHER.search(message) or adds and _view(old) == _view(new)):
+        # "with a baby giraffe", "add a third person", "and a zebra" on "2 zebras": one more of a thing it has
         addition = as_addition(message)
         if not re.match(r"^(?:with|and)\s", addition) and re.search(r"\b(?:too|also|as\s+well)\b", message, re.I):
             addition = f"with {addition}"  # "a baby elephant too"
@@ -1393,7 +1396,6 @@ def edit(
     old_req, new_req = old.required, new.required
     added, edited = [], False
     adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
-    leads = strip_framing(message).lower()
     with_more = (  # "with people watching", "also some cars": said besides ("with a clear sky instead" swaps)
         not answered
         and bool(LEADS_WITH.match(leads) or re.match(r"^(?:also|plus|add|include|throw\s+in)\s", leads))
