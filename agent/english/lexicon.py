@@ -89,8 +89,8 @@ POINTING_BACK = _set("pointing_back")
 WRITING_VERBS = _set("writing_verbs")  # "a sign that says ...": the words written on a thing
 BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these ("but", "though")
 
-# nouns a season or weather word before them makes a time of year or a sky ("a winter day", "a snowy landscape"),
-# not a kind of thing ("winter gear")
 # where a picture may be: a kind of place or a ground ("a garden", "the floor"), never the weather ("make it snow")
 WHERE = SCENE_NOUNS | (GROUND_NOUNS - frozenset(WEATHER))
+# nouns a season or weather word before them makes a time of year or a sky ("a winter day", "a snowy landscape"),
+# not a kind of thing ("winter gear")
 SETTING_HEADS = frozenset(TIME_WORDS) | PLACEHOLDERS | SCENE_NOUNS | _set("setting_heads")

@@ -274,7 +274,7 @@ WOULD_BE_NICE = re.compile(rf"\b(?:would|could)\s+be\s+(?:{alternation(WISHES)})
 LEADS_WITH = re.compile(
     r"^(?:(?:and|maybe|try|same\s+but|(?:could|can|would|should)\s+(?:he|she|it|they|there)\s+be)\s+)?with\b"
 )
-_LEADS_WITH = re.compile(r"^(?:and\b|&|\+)|" + LEADS_WITH.pattern[1:])
+_LEADS_AND = re.compile(r"^(?:and\b|&|\+)")
 _THERE_BE = re.compile(
     r"^(?:(?:and|also|maybe)\s+)?(?:(?:there\s+(?:should|could|must|might)|(?:can|could)\s+there)\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:he|she|it|they)\s+should\s+(?:also\s+)?have|"
@@ -288,7 +288,9 @@ def _cues(r: Reading, low: str, said: str) -> None:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
     # "with" adds when it leads ("with candles pls"); inside a phrase it is part of what is described ("show me a
     # stack of pancakes with syrup")
-    r.add = find_phrase(low, [p for p in L.ADD_PHRASES if p != "with"]) is not None or bool(_LEADS_WITH.match(low))
+    r.add = find_phrase(low, [p for p in L.ADD_PHRASES if p != "with"]) is not None or bool(
+        _LEADS_AND.match(low) or LEADS_WITH.match(low)
+    )
     r.add = r.add or bool(_THERE_BE.match(low))  # "there should be a pony following", "can there be a dog"
     r.add = r.add or bool(WOULD_BE_NICE.search(low))  # "some potted plants would be nice"
     r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))

@@ -177,20 +177,18 @@ def _noun_token(doc, noun: str, said: str = ""):
     found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
     found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
     if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
-        named = [
-            t
-            for t in found
-            if t.i >= len(words) - 1 and [u.lower_ for u in doc[t.i - len(words) + 1 : t.i]] == words[:-1]
-        ]
-        found = named or found
+        found = [t for t in found if _named_by(doc, t, words)] or found
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
-    if len(nouns) > 1 and said:  # "the glass is red": the "wine glass", not the "glasses" said before it
-        words = set(re.findall(r"[a-z]+", said.lower()))
-        nouns = [t for t in nouns if t.lower_ in words] or nouns
     if len(nouns) > 1 and said:
-        words = set(re.findall(r"[a-z]+", said.lower()))
-        return max(nouns, key=lambda t: sum(c.lower_ in words for c in t.children if c.i < t.i and c.dep_ == "amod"))
+        message = set(re.findall(r"[a-z]+", said.lower()))
+        nouns = [t for t in nouns if t.lower_ in message] or nouns  # "the glass is red": not the "glasses" before it
+        return max(nouns, key=lambda t: sum(c.lower_ in message for c in t.children if c.i < t.i and c.dep_ == "amod"))
     return (nouns or [None])[0]
+
+
+def _named_by(doc, tok, words: list[str]) -> bool:
+    """Whether the words before this token are the first words of the name ('stop' before the 'sign' of 'stop sign')."""
+    return tok.i >= len(words) - 1 and [u.lower_ for u in doc[tok.i - len(words) + 1 : tok.i]] == words[:-1]
 
 
 def _colour_span(doc, tok) -> tuple[int, int] | None:
@@ -685,7 +683,7 @@ def remove(said: Said, noun: str) -> bool:
         return True
     a, b = _removal_span(doc, tok)
     words = noun.lower().split()
-    if len(words) > 1 and [t.lower_ for t in doc[max(0, tok.i - len(words) + 1) : tok.i]] == words[:-1]:
+    if len(words) > 1 and _named_by(doc, tok, words):
         if tok.i - len(words) + 1 < a:  # "next to a fire hydrant" however the parse hung "fire": the phrase goes
             a = tok.i - len(words) + 1
             while a > 0 and doc[a - 1].pos_ == "DET":
@@ -943,7 +941,7 @@ def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
     if span is None or (span[0] == 0 and span[1] >= len(doc) - 1):
         return False
     b = span[1]
-    if b + 2 < len(doc) + 1 and b + 2 <= len(doc) - 1 and doc[b + 1].pos_ == "ADP" and doc[b + 2].lower_ in _POINTING:
+    if b + 2 < len(doc) and doc[b + 1].pos_ == "ADP" and doc[b + 2].lower_ in _POINTING:
         span = (span[0], b + 2)  # "with snow around it": what points back at the thing goes with the snow
     said.replace(_char(doc, span[0]), _end(doc, span[1]), "")
     return True
@@ -1345,6 +1343,8 @@ def _mistagged_noun(t) -> bool:
 
 
 # one more of a thing the description has: "another bird", "a baby giraffe", "two more dogs"
+# a command that adds, said before the thing ("with" is LEADS_WITH's)
+_ADDS = re.compile(r"^(?:also|plus|add|include|throw\s+in)\s")
 _ANOTHER = re.compile(r"\b(?:another|one\s+more|a\s+second|an?\s+extra|(?:two|three|\d)\s+more|baby|babies)\b", re.I)
 
 
@@ -1377,7 +1377,9 @@ def edit(
         _noun_form(message, x) is not None and _said_quantity(message, x) for x in new.required
     )
     leads = strip_framing(message).lower()
-    adds = bool(LEADS_WITH.match(leads) or re.match(r"^(?:and|also|plus|add|include|throw\s+in)\s", leads))
+    leads_with = bool(LEADS_WITH.match(leads))  # "with people watching", "try with a cat"
+    adds_more = leads_with or bool(_ADDS.match(leads))  # ... "also some cars", "add a third person"
+    adds = adds_more or bool(re.match(r"^and\s", leads))  # ... "and a zebra"
     if old.phrases and not answered and (_ANOTHER.search(message) or adds and _view(old) == _view(new)):
         # "with a baby giraffe", "add a third person", "and a zebra" on "2 zebras": one more of a thing it has
         addition = as_addition(message)
@@ -1396,11 +1398,7 @@ def edit(
     old_req, new_req = old.required, new.required
     added, edited = [], False
     adjective_instead = bool(re.search(r"\b(?:instead|rather)\b", message, re.I))  # "snowy field instead"
-    with_more = (  # "with people watching", "also some cars": said besides ("with a clear sky instead" swaps)
-        not answered
-        and bool(LEADS_WITH.match(leads) or re.match(r"^(?:also|plus|add|include|throw\s+in)\s", leads))
-        and not adjective_instead
-    )
+    with_more = not answered and adds_more and not adjective_instead  # "with a clear sky instead" swaps
     for s in new_req:
         key = thing_key(s.noun)
         o = next((x for x in old_req if _same(x, s)), None)
@@ -1411,7 +1409,7 @@ def edit(
             and o is not None
             and (_noun_form(message, s) is not None or s.plural != o.plural)
             # "with a black dog" on "a dog": the dog is black ("add a red umbrella" is one more)
-            and (s.plural != o.plural or len(leads.split()) > 4 or not LEADS_WITH.match(leads))
+            and (s.plural != o.plural or len(leads.split()) > 4 or not leads_with)
         ):
             # "with people watching" on "a person on a bike", "with a red ball next to it" on "... hit the ball": a
             # phrase that adds names one more thing, never an edit of the one the text has
@@ -1525,7 +1523,7 @@ def edit(
             and not added
             and len(new_setting) == 1
             and not says_what_it_does(parse(strip_framing(message)))
-            and not LEADS_WITH.match(leads)  # "with snow on the ground": as said
+            and not leads_with  # "with snow on the ground": as said
         ):
             slot = new_setting[0]
             phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
@@ -1615,7 +1613,7 @@ def _swaps_scene(said: Said, phrase: str) -> bool:
 
 
 _SURFACES = frozenset({"grass", "water", "ice", "pavement", "sand", "snow"})  # what is eaten, drunk, crossed
-_GROUNDS = L.GROUND_NOUNS | {"grass", "water", "ice", "pavement", "field", "lawn", "beach", "sand", "road"}
+_GROUNDS = L.GROUND_NOUNS | L.SURFACE_NOUNS | {"water", "field", "beach"}
 
 
 def _ground_swapped(said: Said, phrase: str) -> bool:

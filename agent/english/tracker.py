@@ -184,13 +184,13 @@ class Tracker:
             and not any(w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split())
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
-        elif (m := _BARE_INSTEAD.match(said.strip())) and singular(m.group("what").split()[-1]) in L.WHERE:
+        elif m := _BARE_INSTEAD.match(said.strip()):
             # "kitchen instead", "the bedroom rather", "a garden instead" (on "... on a busy street corner")
-            phrases = replace_scene(state.phrases, m.group("what"))
-            if phrases is None and singular(m.group("what").split()[-1]) not in named_in(state.phrases):
-                phrases = replace_place(state.phrases, scene_phrase(m.group("what")))  # "snowy field" is the field's
-        elif m:
-            phrases = replace_scene(state.phrases, m.group("what"))
+            what = m.group("what")
+            head = singular(what.split()[-1])
+            phrases = replace_scene(state.phrases, what)
+            if phrases is None and head in L.WHERE and head not in named_in(state.phrases):
+                phrases = replace_place(state.phrases, scene_phrase(what))  # "snowy field" is the field's
         elif (
             (scene := scene_change(said))
             and singular(scene.split()[-1]) in L.WHERE
@@ -249,7 +249,7 @@ class Tracker:
             st.focus = focus
         # "a street corner with no people or cars" in a description says what the corner is like: the words go to
         # CLIP as typed and exclude nothing (an exclusion is asked of the results: "no people", "without the cat")
-        first = not (st.required or st.words or st.setting.place or st.excluded)
+        first = _nothing_said(st)
         if strong or (not refine and self._starts_new_topic(st, r, soft, expected)):
             self._reset(up)
             st = up.state
@@ -261,7 +261,7 @@ class Tracker:
         up.renamed += r.renamed
 
     def _starts_new_topic(self, st: SearchState, r: Reading, soft: bool, expected: frozenset = frozenset()) -> bool:
-        if not (st.required or st.words or st.setting.place) and not st.excluded:
+        if _nothing_said(st):
             return False  # nothing to refine: the reading simply fills the state
         new_nouns = [t for t in r.things if not t.ref and not t.negative and st.find(t.noun, excluded=None) is None]
         new_nouns = [t for t in new_nouns if not r.is_known(t.noun)]
@@ -520,6 +520,11 @@ _ASKED_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|now|no|so|wait)[\s,]+)*(?:(?:can|could)\s+you\s+)?(?:please\s+)?"
     r"(?:(?:show|find|get|give)(?:\s+(?:me|us))?|i\s+want|i'?d\s+like|i\s+would\s+like)\s+(?P<what>.+?)[\s,]+instead$"
 )
+
+
+def _nothing_said(st: SearchState) -> bool:
+    """Whether the search has nothing to refine yet: no thing, word, place or exclusion."""
+    return not (st.required or st.words or st.setting.place or st.excluded)
 
 
 def _rename_words(st: SearchState, r: Reading, t: Thing, by_thing, old_word: str) -> set[int]:
