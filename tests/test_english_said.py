@@ -1553,6 +1553,26 @@ def test_a_phrase_that_adds_is_appended_as_said(first, addition, text):
 
 @pytest.mark.unit
 @pytest.mark.parametrize(
+    "first,addition,text",
+    [
+        ("a green ball", "and at night", "a green ball at night"),
+        ("a man riding a horse", "and at sunset", "a man riding a horse at sunset"),
+        ("a red car", "& in winter", "a red car in winter"),
+        ("a man riding a horse", "also at night", "a man riding a horse at night"),
+        ("a man riding a horse", "also in a field of flowers", "a man riding a horse in a field of flowers"),
+        ("a man riding a horse", "and next to a fence", "a man riding a horse next to a fence"),
+        ("a man riding a horse", "and in a field of flowers", "a man riding a horse in a field of flowers"),
+        # a thing after "and" is joined to the picture with it
+        ("a man riding a horse", "and a dog", "a man riding a horse and a dog"),
+    ],
+)
+def test_and_before_a_setting_joins_no_thing(first, addition, text):
+    """'and at night' says when the whole picture is: the 'and' joins nothing to it, so CLIP does not get it."""
+    assert said(first, addition).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
     "messages,text",
     [
         (

@@ -111,9 +111,14 @@ def as_addition(text: str) -> str:
         it = re.match(r"^(?:it|them|this|that)\s+(?=\w)", rest)
         if it:  # "i'd like it in the rain": the picture itself, so what follows is said about all of it
             return rest[it.end() :]
+        if _PREP.match(rest) or _MULTI_PREP.match(rest):
+            return rest  # "also in a field of flowers": where the picture is, no thing added
         return f"with {rest}" if rest else ""
     wish = WOULD_BE_NICE.search(t.lower()) is not None  # "some potted plants would be nice"
     t = strip_framing(t)
+    joined = re.match(r"^(?:and|plus|\+|&)\s+", t, re.I)
+    if joined and (_PREP.match(t[joined.end() :]) or _MULTI_PREP.match(t[joined.end() :])):
+        return t[joined.end() :]  # "and in a field": said of the whole picture, no thing joined
     if not t or re.match(r"^(?:with|and|plus|without|\+|&)\b", t, re.I):
         return t
     return f"with {t}" if wish and not _PREP.match(t) else t
@@ -975,6 +980,7 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = re.sub(r"\s*\b(?:instead\s+of|rather\s+than)\b.*$", "", text).strip(" ,")  # "night instead of day"
     text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
+    text = re.sub(r"^(?:(?:and|plus|&|\+)\s+)?(?:also\s+)?", "", text, flags=re.I)  # "and at night": nothing joined
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
