@@ -3,6 +3,8 @@ follow-up edits the words where they stand. Captions are VisDial/COCO captions f
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from picseek.agent.english import read_message
 from picseek.agent.english.plurals import plural_word, singular_word
@@ -919,6 +921,65 @@ def test_a_correction_of_what_was_typed_replaces_it_where_it_stands(messages, te
             "a person carrying a blue sail",
             [],
         ),
+        # how sure, before a time: not the time's words
+        (
+            "a dog on a couch",
+            "definitely at night",
+            "What time of day is it — day, night or sunset?",
+            "a dog on a couch at night",
+            [],
+        ),
+        (
+            "a dog on a couch",
+            "probably night",
+            "What time of day is it — day, night or sunset?",
+            "a dog on a couch at night",
+            [],
+        ),
+        # options listed with "+", commas or "also": each one named
+        (
+            "a dog on a couch",
+            "flag + car",
+            "What else is in it — a flag, a car or a lamp?",
+            "a dog on a couch with a flag and a car",
+            [],
+        ),
+        (
+            "a dog on a couch",
+            "flag, car",
+            "What else is in it — a flag, a car or a lamp?",
+            "a dog on a couch with a flag and a car",
+            [],
+        ),
+        (
+            "a dog on a couch",
+            "cat, also lamp",
+            "What else is in it — a cat, a car or a lamp?",
+            "a dog on a couch with a cat and a lamp",
+            [],
+        ),
+        (
+            "a dog on a couch",
+            "cats and lamps",
+            "What else is in it — a cat, a car or a lamp?",
+            "a dog on a couch with cats and lamps",
+            [],
+        ),
+        # a value, then that the options were wrong
+        (
+            "a man rides a motorcycle",
+            "blue i think, not those",
+            "What colour is the motorcycle — red, white or black?",
+            "a man rides a blue motorcycle",
+            [],
+        ),
+        (
+            "hanging up for all the customers",
+            "3",
+            "How many customers are there?",
+            "hanging up for all the 3 customers",
+            [],
+        ),
     ],
 )
 def test_answers_said_with_hedges_and_idioms(description, answer, question, text, negatives):
@@ -1638,3 +1699,39 @@ def test_the_stress_invariants_catch_what_they_are_for():
     assert not holds("a man sitting next to a dog", ["dog"])  # the dog is still there
     messages, holds = CHECKS["addition"](caption, random.Random(0), [caption])
     assert holds(f"{caption} {messages[-1]}", []) and not holds(caption, [])
+
+
+@pytest.mark.unit
+def test_the_answer_stress_invariants_hold_on_the_right_reading_and_fail_on_the_words_pasted():
+    """The answer checks of the stress harness: for every kind of question, a right reading holds and the answer's
+    words appended as said ("... definitely at night", "... flag + car") do not."""
+    import random
+
+    from picseek.evals.language.stress import CHECKS, COLOURS, TIMES
+
+    caption = "a man sitting on a bench next to some dogs"
+    kinds = set()
+    for seed in range(60):
+        case = CHECKS["answer"](caption, random.Random(seed), [caption])
+        if case is None:
+            continue
+        (_, message), question, holds = case
+        offered = re.findall(r"\ba (\w+)", question.split("—")[-1]) if "—" in question else []
+        if question.startswith("Is there a "):
+            a = question[len("Is there a ") : -1]
+            right = [(caption, [a]), (f"{caption} with a {a}", []), (caption, [])]
+        elif question.startswith("What else"):
+            a, b, c = offered
+            right = [(caption, [a, b, c]), (f"{caption} with a {a}", []), (f"{caption} with a {a} and a {b}", [])]
+        elif question.startswith("What time"):
+            right = [(f"{caption} {phrase}", []) for _, phrase in TIMES]
+        elif question.startswith("What colour is the "):
+            right = [(caption.replace("a bench", f"a {c} bench"), []) for c in COLOURS]
+        else:
+            assert question == "How many dogs are there?"
+            right = [(caption.replace("some dogs", f"{n} dogs"), []) for n in ("2", "3", "4", "two", "three", "five")]
+        kinds.add(question.split()[0] + question.split()[1])
+        assert sum(holds(t, n) for t, n in right) == 1, (question, message)
+        pasted = f"{caption} {message}"
+        assert not holds(pasted, []) or (pasted, []) in right, (question, message)
+    assert kinds == {"Isthere", "Whatelse", "Whattime", "Whatcolour", "Howmany"}

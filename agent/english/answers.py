@@ -124,6 +124,7 @@ class Answers:
         text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
         if asked.kind == "attribute":
             text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
+            text = _NOT_THOSE.sub("", text) or text  # "blue i think, not those": the value, none of the options
             text = re.sub(r"\b([a-z]+)-?ish\b", _ish, text)  # "blue-ish", "white-ish"
             # "on the small side": a size, said as no place
             text = re.sub(r"\bon\s+the\s+(\w+)\s+side\b", lambda m: m.group(1) if m.group(1) in L.SIZES else m[0], text)
@@ -135,6 +136,8 @@ class Answers:
             text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"(?<!\bno )\bone\b", asked.noun, text))
         if asked.kind == "presence" and not asked.noun and asked.options and _ALL.fullmatch(text.strip(" .!")):
             text = " and ".join(f"a {o}" for o in asked.options)  # "all of them": every option is in it
+        if asked.kind == "presence" and not asked.noun and asked.options:
+            text = _options_named(text, asked.options)
         if _only(text, L.UNKNOWN):
             return
         # "nope, none" to "Is there a tree?" is a no about the tree; to options, none of them
@@ -205,6 +208,26 @@ class Answers:
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
             self.reader.exclude(st, Thing(0, singular(option.split()[-1])), [])
+
+
+_NOT_THOSE = re.compile(r"[\s,]+(?:but\s+)?(?:not|none\s+of)\s+(?:any\s+of\s+)?(?:those|these|them)(?:\s+ones)?$", re.I)
+_LISTED = re.compile(r"\s*(?:,|\+|&|\b(?:and|plus|also|as\s+well\s+as)\b)[\s,]*", re.I)
+_DETERMINER = re.compile(r"^(?:a|an|the|some)\s+", re.I)
+
+
+def _options_named(text: str, options: list[str]) -> str:
+    """'flag + car', 'flag, car', 'cat and also bench' to "what else — a flag, a car or a lamp?": those options,
+    said as 'a flag and a car' (a list of the bare nouns is no description of one thing)."""
+    text = text.strip(" .!")
+    joins = [j.strip(" ,").lower() for j in _LISTED.findall(text)]
+    if "and" in joins and all(j in ("and", "") for j in joins):
+        return text  # "a cat, a bench and a lamp": a list as English says it, kept as said
+    names = {singular(o.split()[-1].lower()) for o in options}
+    parts = [_DETERMINER.sub("", p.strip()) for p in _LISTED.split(text)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or not all(singular(p.lower()) in names for p in parts):
+        return text
+    return " and ".join(p if singular(p.lower()) != p.lower() else f"a {p}" for p in parts)
 
 
 def _ish(m: re.Match) -> str:

@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.cues import HEDGES, alternation
 from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import LEADS_WITH, WOULD_BE_NICE, clean, says_what_it_does
@@ -383,8 +384,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         b = count_toks[-1].idx + len(count_toks[-1].text)
         said.replace(a, b, number)
     else:
-        while first < start and (doc[first].dep_ in ("poss", "case") or doc[first].lower_ == "the"):
-            first += 1  # "his dog" -> "his two dogs", "the buses" -> "the two buses": the count after them
+        while first < start and (doc[first].dep_ in ("poss", "case", "predet") or doc[first].lower_ in ("the", "all")):
+            first += 1  # "his dog" -> "his two dogs", "all the buses" -> "all the two buses": the count after them
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
@@ -972,6 +973,9 @@ def on_day(phrase: str) -> str:
     return f"on {phrase}" if _DAY_PHRASE.match(phrase) else phrase
 
 
+_LEADING_HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+", re.I)
+
+
 def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
     text = strip_framing(message)
@@ -981,6 +985,7 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
     text = re.sub(r"^(?:(?:and|plus|&|\+)\s+)?(?:also\s+)?", "", text, flags=re.I)  # "and at night": nothing joined
+    text = _LEADING_HEDGE.sub("", text)  # "definitely at night", "probably night": how sure, not when
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
     phrase = text if span is None else doc[span[0] : span[1] + 1].text

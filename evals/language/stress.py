@@ -6,8 +6,10 @@ The blind sets say what one writer expects of a few captions; this says whether 
 development captions (`evals/language/real/descriptions-dev.jsonl`, never the held-out half). Each check is an
 invariant rather than an expected text, so it needs no writer: a switch lead gives the new description as it reads
 alone; a phrase that adds is appended as said; a time, weather or season phrase added to a caption is swapped where
-it stands; a removal only deletes words, takes the thing out and leaves no dangling word. What fails is a lead to a
-rule to look at, not a score to tune (some failures are judgement calls the invariant cannot make).
+it stands; a removal only deletes words, takes the thing out and leaves no dangling word; an answer to each kind of
+question picseek asks, in every development writer's answer phrasings (`answers-dev*.json`), right after the
+caption or after a follow-up, keeps the description whole and puts the fact where it belongs. What fails is a lead
+to a rule to look at, not a score to tune (some failures are judgement calls the invariant cannot make).
 """
 
 from __future__ import annotations
@@ -112,7 +114,144 @@ def _removal(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Ca
     return [x, rng.choice(REMOVALS).format(x=thing)], holds
 
 
-CHECKS = {"switch": _switch, "addition": _addition, "swap": _swap, "removal": _removal}
+# things a picture may have that a question offers, and the answers' values
+OFFERED = ("tree", "dog", "car", "bag", "bench", "cup", "bird", "bottle", "lamp", "flag", "boat", "chair")
+COLOURS = ("red", "blue", "white", "black", "green", "brown", "yellow", "silver")
+TIMES = (("night", "at night"), ("sunset", "at sunset"), ("day", "during the day"))
+
+
+def _answer_forms() -> dict[str, list[str]]:
+    """Every development answer template by kind (answers-dev*.json; never the held-out half)."""
+    forms: dict[str, list[str]] = {}
+    for path in sorted(REAL.glob("answers-dev*.json")):
+        for kind, templates in json.loads(path.read_text()).items():
+            forms.setdefault(kind, []).extend(templates)
+    return forms
+
+
+def _inserted(text: str, x: str, value: str, before: str) -> bool:
+    """`text` is `x` with `value` said once more, before the word `before` (an article may turn a/an)."""
+    words, plain = norm(text).split(), norm(x).split()
+    if value not in words or before not in words or words.index(value) > words.index(before):
+        return False
+    rest = [w for i, w in enumerate(words) if i != words.index(value)]
+    same = len(rest) == len(plain) and all(a == b or {a, b} == {"a", "an"} for a, b in zip(rest, plain))
+    return same
+
+
+def _answer(x: str, rng: random.Random, caps: list[str], forms=None) -> tuple[list[str], Callable] | None:
+    """An answer to the kind of question picseek asks, in a development writer's words: the description stays whole
+    and takes the fact where it belongs (a colour before its thing, a thing or a time appended, a thing ruled out)."""
+    from picseek.agent.english.kinds import is_person, listed
+    from picseek.agent.english.said import parse
+
+    forms = forms or _answer_forms()
+    words = set(norm(x).split())
+    offered = [o for o in OFFERED if o not in words and o + "s" not in words]
+    a, b, c = rng.sample(offered, 3)
+    kind = rng.choice(
+        ["presence_no", "presence_yes", "options_none", "options_one", "options_some", "dont_know", "colour", "time"]
+        + ["count"]
+    )
+    whole = norm(x)
+    if kind == "colour":
+        doc = parse(x)
+        nouns = [
+            t
+            for t in doc
+            if t.pos_ == "NOUN"
+            and t.tag_ == "NN"
+            and t.dep_ != "compound"
+            and not any(w.lower_ in COLOURS or w.dep_ in ("amod", "compound", "nummod") for w in t.lefts)
+            and sum(w.lower_ == t.lower_ for w in doc) == 1
+            and listed(t.lower_)  # a thing picseek asks the colour of: no "colour of the background"
+            and not is_person(t.lower_)
+            and t.lower_ not in ("water", "grass")
+        ]
+        if not nouns:
+            return None
+        thing = rng.choice(nouns).lower_
+        value = rng.choice([v for v in COLOURS if v not in words])
+        options = [v for v in COLOURS if v != value][:3]
+        form = rng.choice(forms["attribute_value"] + forms["attribute_other"])
+        question = f"What colour is the {thing} — {options[0]}, {options[1]} or {options[2]}?"
+        return (
+            [x, form.format(value=value, thing=thing)],
+            question,
+            lambda t, n: _inserted(t, x, value, thing) and not n,
+        )
+    if kind == "count":
+        doc = parse(x)
+        counted = [
+            t
+            for t in doc
+            if t.tag_ == "NNS"
+            and t.dep_ != "compound"
+            and sum(w.lower_ == t.lower_ for w in doc) == 1
+            and [w.lower_ for w in t.lefts if w.dep_ in ("det", "nummod", "amod")][:1]
+            in (["some"], ["several"], ["the"])
+        ]
+        if not counted:
+            return None
+        thing = rng.choice(counted)
+        det = next(w for w in thing.lefts if w.lower_ in ("some", "several", "the"))
+        value = rng.choice(["2", "3", "4", "two", "three", "five"])
+        form = rng.choice(forms["count_value"])
+        # the number in place of "some" / "several"; after "the" or in its place ("the 2 trains", "2 trains")
+        want = {norm(x[: det.idx] + value + x[det.idx + len(det.text) :])}
+        want |= {norm(x[: det.idx] + "the " + value + x[det.idx + len(det.text) :])} if det.lower_ == "the" else set()
+        question = f"How many {thing.lower_} are there?"
+        return [x, form.format(value=value)], question, lambda t, n: norm(t) in want and not n
+    if kind == "time":
+        if run([x])[0].setting.time:
+            return None
+        value, phrase = rng.choice(TIMES)
+        form = rng.choice(forms["setting_value"])
+        said = rng.choice([value, phrase])
+        question = "What time of day is it — day, night or sunset?"
+        return [x, form.format(value=said)], question, lambda t, n: norm(t) == norm(f"{x} {phrase}") and not n
+    if kind in ("presence_no", "presence_yes", "dont_know") or kind == "dont_know" and rng.random() < 0.5:
+        question = f"Is there a {a}?"
+        form = rng.choice(forms[kind])
+        message = form.format(thing=a)
+        if kind == "presence_no":
+            return [x, message], question, lambda t, n: norm(t) == whole and n == [a]
+        if kind == "presence_yes":
+            return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a}") and not n
+        return [x, message], question, lambda t, n: norm(t) == whole and not n
+    question = f"What else is in it — a {a}, a {b} or a {c}?"
+    form = rng.choice(forms[kind])
+    message = form.format(a=a, b=b)
+    if kind == "options_none":
+        return [x, message], question, lambda t, n: norm(t) == whole and sorted(n) == sorted([a, b, c])
+    if kind == "options_one":
+        return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a}") and set(n) <= {b, c}
+    return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a} and a {b}") and set(n) <= {c}
+
+
+BEFORE_ANSWERS = ("in winter", "on a sunny day", "with a red ball next to it", "in the snow instead")
+
+
+def _answer_later(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
+    """The same answers after a follow-up, as the writers' dialogues have them: judged against the text the
+    follow-up gave."""
+    said = rng.choice(BEFORE_ANSWERS)
+    base = run([x, said])[1]
+    case = _answer(base, rng, caps)
+    if case is None:
+        return None
+    (_, answer), *rest = case
+    return [x, said, answer], *rest
+
+
+CHECKS = {
+    "switch": _switch,
+    "addition": _addition,
+    "swap": _swap,
+    "removal": _removal,
+    "answer": _answer,
+    "answer after a follow-up": _answer_later,
+}
 
 
 def main(argv=None) -> None:
@@ -128,13 +267,13 @@ def main(argv=None) -> None:
             case = make(x, rng, caps)
             if case is None:
                 continue
-            messages, holds = case
-            _, text, neg = run(messages)
+            messages, *question, holds = case
+            _, text, neg = run(messages, *question)
             total += 1
             if holds(text, neg):
                 held += 1
             elif args.show_failures:
-                print(f"- [{name}] {messages}\n    got {text!r} no {neg}")
+                print(f"- [{name}] {messages} {question}\n    got {text!r} no {neg}")
         print(f"{name}: {held}/{total} hold")
 
 
