@@ -980,6 +980,38 @@ def test_a_correction_of_what_was_typed_replaces_it_where_it_stands(messages, te
             "hanging up for all the 3 customers",
             [],
         ),
+        # a count to "is there a dog?" counts the dog
+        ("a man sitting on a bench", "there are 2", "Is there a dog?", "a man sitting on a bench with 2 dogs", []),
+        ("a man sitting on a bench", "two of them", "Is there a dog?", "a man sitting on a bench with two dogs", []),
+        # a yes that says what the thing does, or where: those words after the thing
+        (
+            "a man sitting on a bench",
+            "yes, it's sleeping under the bench",
+            "Is there a dog?",
+            "a man sitting on a bench with a dog sleeping under the bench",
+            [],
+        ),
+        (
+            "a man sitting on a bench",
+            "yes, a small one lying at his feet",
+            "Is there a dog?",
+            "a man sitting on a bench with a small dog lying at his feet",
+            [],
+        ),
+        (
+            "a man sitting on a bench",
+            "yeah there's a dog in it",
+            "Is there a dog?",
+            "a man sitting on a bench with a dog",
+            [],
+        ),
+        (
+            "a man sitting on a bench",
+            "a dog chasing a ball",
+            "What else is in it — a dog, a tree or a lamp?",
+            "a man sitting on a bench with a dog chasing a ball",
+            [],
+        ),
     ],
 )
 def test_answers_said_with_hedges_and_idioms(description, answer, question, text, negatives):

@@ -131,6 +131,8 @@ class Answers:
             if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
                 text = APPROXIMATELY.sub("", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
+        if asked.kind == "presence" and asked.noun:
+            text = _count_of_asked(text, asked.noun)
         if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
             # "a small one", "yes, a red one": the one asked about
             text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"(?<!\bno )\bone\b", asked.noun, text))
@@ -208,6 +210,22 @@ class Answers:
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
         for option in asked.options:
             self.reader.exclude(st, Thing(0, singular(option.split()[-1])), [])
+
+
+_HOW_MANY = re.compile(
+    r"(?:there(?:'s|\s+is|\s+are|\s+were|\s+was)\s+|i\s+(?:see|saw|count|counted)\s+)?(?P<n>\w+)(?:\s+of\s+them)?",
+    re.I,
+)
+
+
+def _count_of_asked(text: str, noun: str) -> str:
+    """'there are 2', 'two of them' to "Is there a dog?": that many of the dog asked about ('2 dogs'), never a count
+    of the description's own thing."""
+    m = _HOW_MANY.fullmatch(APPROXIMATELY.sub("", text.strip(" .!")))
+    word = m and m.group("n").lower()
+    if not word or not (word.isdigit() or word in L.NUMBERS):
+        return text
+    return f"{word} {plural(noun)}" if (int(word) if word.isdigit() else L.NUMBERS[word]) != 1 else f"a {noun}"
 
 
 _NOT_THOSE = re.compile(r"[\s,]+(?:but\s+)?(?:not|none\s+of)\s+(?:any\s+of\s+)?(?:those|these|them)(?:\s+ones)?$", re.I)

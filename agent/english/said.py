@@ -1528,7 +1528,8 @@ def edit(
             for slot in new_setting:
                 said.append(on_day(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)))
         elif answered and added and not new_setting:
-            said.append("with " + " and ".join(_thing_said(message, s) for s in added))  # "yes, a big one"
+            # "yes, a big one"; "yes, sleeping under the bench": what it does or where, after the thing
+            said.append(_with_what_it_does(message, added))
         elif (
             new_setting
             and not added
@@ -1579,6 +1580,37 @@ def _thing_said(message: str, s: Subject) -> str:
     if many:
         return " ".join(words)
     return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
+
+
+_YES_LEAD = re.compile(
+    r"^(?:(?:yes|yeah|yep|yup|sure|there\s+is|there'?s|there\s+are)\b[\s,]*)+(?:(?:it|he|she)(?:'s|\s+is)|they(?:'re|\s+are))?",
+    re.I,
+)
+_WHERE_IT_IS = re.compile(
+    r"^(?:with|" + _MULTI_PREPOSITION + r"|" + _PREPOSITION + r"|behind|above|below|beneath|underneath|against|among|"
+    r"between|toward|towards|atop|alongside)\b",
+    re.I,
+)
+_IN_THE_PICTURE = re.compile(r"^(?:in|on)\s+(?:it|there|here|the\s+(?:picture|photo|image|shot))$", re.I)
+
+
+def _with_what_it_does(message: str, added: list[Subject]) -> str:
+    """The things an answer adds, as 'with ...': a yes that goes on to say what the thing does or where it is keeps
+    those words after it ('yes, sleeping under the bench' -> 'with a dog sleeping under the bench'; 'a dog chasing
+    a ball' -> 'with a dog chasing a ball'); otherwise each thing as said ('with a small dog and a ball')."""
+    things = " and ".join(_thing_said(message, s) for s in added)
+    text = strip_framing(message)
+    first = added[0]
+    m = re.search(rf"\b(?:{re.escape(_noun_form(text, first) or first.noun)}|one)\b", text, re.I)
+    rest = _YES_LEAD.sub("", text[m.end() :] if m else text.strip(" ,")).strip(" ,.!")
+    if not rest or _IN_THE_PICTURE.match(rest) or re.match(r"^at\s+least\b", rest, re.I):
+        return f"with {things}"
+    if not (_WHERE_IT_IS.match(rest) or says_what_it_does(parse(rest))):
+        return f"with {things}"
+    others = named_in([rest])
+    if not all(thing_key(s.noun) in others for s in added[1:]):
+        return f"with {things}"
+    return f"with {_thing_said(message, first)} {rest}"
 
 
 def _names_a_thing(place: str, in_text: frozenset[str]) -> bool:
