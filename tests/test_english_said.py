@@ -1005,6 +1005,20 @@ def test_a_correction_of_what_was_typed_replaces_it_where_it_stands(messages, te
             "a man sitting on a bench with a dog",
             [],
         ),
+        # answers people gave to VisDial's "is there ...?" (not a caption of the eval sets)
+        ("chocolate cake with strawberries", "no, close up picture", "Is there a person?", None, ["person"]),
+        ("a couple of men sitting on stair steps", "no, it's just the 2 men", "Is there a person?", None, ["person"]),
+        ("the halves of a sandwich sit on a plate", "coffee", "Is there a drink?", "+with a coffee", []),
+        ("2 little dogs walk along a sandy path", "bushes mostly", "Is there a tree?", "+with bushes", []),
+        ("a plate holds a steak", "small", "Is there a tomato?", "+with a small tomato", []),
+        ("a man on a bench", "no dog, but a cat", "Is there a dog?", "+with a cat", ["dog"]),
+        (
+            "a few elephants at the watering hole",
+            "no grass but there are bushes behind the elephants",
+            "Is there a grass?",
+            "+with bushes behind the elephants",
+            ["grass"],
+        ),
         (
             "a man sitting on a bench",
             "a dog chasing a ball",
@@ -1015,8 +1029,10 @@ def test_a_correction_of_what_was_typed_replaces_it_where_it_stands(messages, te
     ],
 )
 def test_answers_said_with_hedges_and_idioms(description, answer, question, text, negatives):
+    """`text` None: the description unchanged; "+..." the description with those words after it."""
     from picseek.evals.language.realtext import question_from_text
 
+    text = description if text is None else f"{description} {text[1:]}" if text.startswith("+") else text
     st = said(description, answer, asked=question_from_text(question))
     assert st.text() == text
     assert sorted(singular_word(n) for n in st.negative_phrases()) == sorted(negatives)
@@ -1600,9 +1616,21 @@ def test_a_negated_verb_with_an_object_excludes_the_object_only():
             "stop, i want a man eating a hot dog on a subway now",
             "a man eating a hot dog on a subway",
         ),
-        # without a request, "it" points back at the search
-        ("a dog on a beach", "a red collar on it", "a dog on a beach a red collar on it"),
-        ("a man on a bench", "a dog next to it", "a man on a bench a dog next to it"),
+        # without a request, "it" points back at the search: one more thing in it, joined with "with"
+        ("a dog on a beach", "a red collar on it", "a dog on a beach with a red collar on it"),
+        ("a man on a bench", "a dog next to it", "a man on a bench with a dog next to it"),
+        # so does a thing the search has, named as known ("the man")
+        (
+            "a man standing next to a car",
+            "a dog behind the man",
+            "a man standing next to a car with a dog behind the man",
+        ),
+        (
+            "a few elephants at the watering hole",
+            "there are bushes behind the elephants",
+            "a few elephants at the watering hole with bushes behind the elephants",
+        ),
+        ("a dog on the beach", "a cat on the beach", "a cat on the beach"),
     ],
 )
 def test_a_new_request_after_a_lead_starts_anew(first, message, text):

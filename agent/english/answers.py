@@ -79,7 +79,8 @@ class Answers:
                 self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
             return
         if polarity == "no":
-            if rest and read(rest).values:
+            # "is it a red car? no, blue": the car is there, not red; "is there a person?" asks only whether
+            if rest and read(rest).values and (wh or any(v.slot != "word" for v in q.values)):
                 self.reader.apply(st, _positive(q)) if not wh else None
                 self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
                 return
@@ -133,6 +134,12 @@ class Answers:
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
         if asked.kind == "presence" and asked.noun:
             text = _count_of_asked(text, asked.noun)
+            # "no dog, but a cat", "no grass but there are bushes": the no, then what there is instead
+            said_no = rf"^no\s+(?:{re.escape(asked.noun)}|{re.escape(plural(asked.noun))})\b[\s,]*(?=\S)"
+            text = re.sub(said_no, "no, ", text, flags=re.I)
+            text = _SOME_OF_IT.sub("yes", text)  # "a little bit", "a few": some of it is there
+            if all(w in L.COLORS or w in L.SIZES for w in text.lower().split()):
+                text = f"a {text} {asked.noun}"  # "small", "red" to "is there a tomato?": a small tomato
         if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
             # "a small one", "yes, a red one": the one asked about
             text = re.sub(r"\bones\b", plural(asked.noun), re.sub(r"(?<!\bno )\bone\b", asked.noun, text))
@@ -186,8 +193,8 @@ class Answers:
                 self.qa(up, question, "no")
                 self.reader.statement(up, more, refine=True)
                 return
-            if polarity == "no" and rest and re.match(r"^(?:there(?:'s| is| are)|i see)\b", rest):
-                self.qa(up, question, "no")  # "nope. there's a cow though"
+            if polarity == "no" and rest and _THERE_IS_INSTEAD.match(rest):
+                self.qa(up, question, "no")  # "nope. there's a cow though", "no, a dog"
                 self.reader.statement(up, re.sub(r"[\s,]+though$", "", rest), refine=True)
                 return
             self.qa(up, question, text)
@@ -205,6 +212,8 @@ class Answers:
         named = named and not up.unknown  # "zxqv plorb" is no thing in the picture: it may start anew
         # a short answer to "which boat — red, white or blue?" is about the boat, whatever word it uses
         named = named or asked.kind == "attribute" and len(text.split()) <= 3 and not (_ASKS.search(text) or up.unknown)
+        # "coffee", "bushes mostly" to "is there a drink?": said about the picture asked about, not a new search
+        named = named or asked.kind == "presence" and bool(asked.noun) and not (_ASKS.search(text) or up.unknown)
         self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
@@ -212,6 +221,10 @@ class Answers:
             self.reader.exclude(st, Thing(0, singular(option.split()[-1])), [])
 
 
+_SOME_OF_IT = re.compile(
+    r"^(?:(?:a\s+)?(?:little|tiny|small)\s+bit|a\s+(?:little|few|couple)|some)(?:\s+of\s+(?:it|them))?$", re.I
+)
+_THERE_IS_INSTEAD = re.compile(r"^(?:there(?:'s| is| are)|i see|an?|some|two|three|\d+)\s")
 _HOW_MANY = re.compile(
     r"(?:there(?:'s|\s+is|\s+are|\s+were|\s+was)\s+|i\s+(?:see|saw|count|counted)\s+)?(?P<n>\w+)(?:\s+of\s+them)?",
     re.I,

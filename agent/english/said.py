@@ -66,7 +66,8 @@ _ADD = re.compile(
     r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
     r"(?:i'?d|i\s+would)\s+like|i\s+want|"
     r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it|(?:can|could)\s+(?:we|i)\s+(?:get|have|add)|"
-    r"(?:and\s+)?there(?:'s|\s+is|\s+are)\s+(?:also\s+)?(?=(?:a|an|some|two|three|\d+)\s))(?:\b|(?<=\+))[\s,:]*",
+    r"(?:and\s+)?there(?:'s|\s+is|\s+are)\s+(?:also\s+)?(?=(?:a|an|some|two|three|\d+)\s|(?!no\b|not\b)\w+s\b))"
+    r"(?:\b|(?<=\+))[\s,:]*",
     re.I,
 )
 
@@ -102,6 +103,9 @@ def strip_framing(text: str, first: bool = False) -> str:
     return " ".join(t.split())
 
 
+_A_THING = re.compile(r"^(?:an?|some|a\s+few|a\s+couple\s+of|two|three|four|\d+)\s+\w", re.I)
+
+
 def as_addition(text: str) -> str:
     """A phrase that adds, as it joins the description: 'add a pigeon' -> 'with a pigeon'; 'and a cat' stays."""
     t = " ".join(text.split())
@@ -122,7 +126,9 @@ def as_addition(text: str) -> str:
         return t[joined.end() :]  # "and in a field": said of the whole picture, no thing joined
     if not t or re.match(r"^(?:with|and|plus|without|\+|&)\b", t, re.I):
         return t
-    return f"with {t}" if wish and not _PREP.match(t) else t
+    if wish and not _PREP.match(t) or _A_THING.match(t) and not _DAY_PHRASE.match(t):
+        return f"with {t}"  # "a dog behind the man": one more thing in the picture
+    return t
 
 
 @dataclass

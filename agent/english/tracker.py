@@ -285,7 +285,7 @@ class Tracker:
         refining = refining or any(v.negative for v in r.values)
         refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)
         refining = refining or says_what_it_does(r.doc)  # "wearing a red helmet" on "a man riding a bike"
-        return not refining
+        return not (refining or _placed_by_what_it_has(st, r))
 
     def _retract(self, st: SearchState, r: Reading) -> None:
         for t in r.things:
@@ -612,3 +612,18 @@ def _drop_corrected(values: list[Value]) -> list[Value]:
                 continue
         out.append(v)
     return out
+
+
+def _placed_by_what_it_has(st: SearchState, r: Reading) -> bool:
+    """Whether the message places its new thing by one the search has, named as known ('a dog behind the man',
+    "there's a lamp next to his bed"): more of the same picture, not a new one."""
+    return any(
+        t.dep_ == "pobj"
+        and t.head.pos_ == "ADP"
+        and any(c.dep_ in ("det", "poss") and c.lower_ in _KNOWN_DETERMINERS for c in t.children)
+        and st.find(singular(t.lower_)) is not None
+        for t in r.doc
+    )
+
+
+_KNOWN_DETERMINERS = ("the", "his", "her", "its", "their", "this", "that")

@@ -142,6 +142,7 @@ def _inserted(text: str, x: str, value: str, before: str) -> bool:
 def _answer(x: str, rng: random.Random, caps: list[str], forms=None) -> tuple[list[str], Callable] | None:
     """An answer to the kind of question picseek asks, in a development writer's words: the description stays whole
     and takes the fact where it belongs (a colour before its thing, a thing or a time appended, a thing ruled out)."""
+    from picseek.agent.english import lexicon as L
     from picseek.agent.english.kinds import is_person, listed
     from picseek.agent.english.said import parse
 
@@ -162,7 +163,7 @@ def _answer(x: str, rng: random.Random, caps: list[str], forms=None) -> tuple[li
             if t.pos_ == "NOUN"
             and t.tag_ == "NN"
             and t.dep_ != "compound"
-            and not any(w.lower_ in COLOURS or w.dep_ in ("amod", "compound", "nummod") for w in t.lefts)
+            and not any(w.lower_ in COLOURS or w.lower_ in L.COLORS for w in t.subtree)
             and sum(w.lower_ == t.lower_ for w in doc) == 1
             and listed(t.lower_)  # a thing picseek asks the colour of: no "colour of the background"
             and not is_person(t.lower_)
@@ -229,13 +230,21 @@ def _answer(x: str, rng: random.Random, caps: list[str], forms=None) -> tuple[li
     return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a} and a {b}") and set(n) <= {c}
 
 
-BEFORE_ANSWERS = ("in winter", "on a sunny day", "with a red ball next to it", "in the snow instead")
+BEFORE_ANSWERS = ("in winter", "on a sunny day", "with a red ball next to it", "in the snow instead", "the {x} is {c}")
 
 
 def _answer_later(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
-    """The same answers after a follow-up, as the writers' dialogues have them: judged against the text the
-    follow-up gave."""
+    """The same answers after a follow-up, as the writers' dialogues have them ("the sheep is black", then the
+    answer): judged against the text the follow-up gave."""
+    from picseek.agent.english.kinds import listed
+    from picseek.agent.english.said import parse
+
     said = rng.choice(BEFORE_ANSWERS)
+    if "{x}" in said:
+        nouns = [t.lower_ for t in parse(x) if t.tag_ == "NN" and t.dep_ != "compound" and listed(t.lower_)]
+        if not nouns:
+            return None
+        said = said.format(x=rng.choice(nouns), c=rng.choice(COLOURS))
     base = run([x, said])[1]
     case = _answer(base, rng, caps)
     if case is None:
