@@ -1762,6 +1762,56 @@ def test_the_stress_invariants_catch_what_they_are_for():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,message,text",
+    [
+        # found by the recolour and recount stress checks
+        ("a sheep tied up with 2 people", "make the sheep yellow", "a yellow sheep tied up with 2 people"),
+        ("a deer in a field", "the deer should be brown", "a brown deer in a field"),
+        (
+            "a large boat sits next to many smaller boats",
+            "the boats are silver",
+            "a large boat sits next to many smaller silver boats",
+        ),
+        ("a silver, blue and red train in a field", "make it 4 trains", "4 silver, blue and red trains in a field"),
+        (
+            "a red, white, and blue sign on the sidewalk",
+            "3 signs instead",
+            "3 red, white, and blue signs on the sidewalk",
+        ),
+        ("the two red and yellow buses", "3 buses", "the 3 red and yellow buses"),
+    ],
+)
+def test_a_colour_or_a_number_goes_to_its_thing_and_keeps_the_rest(first, message, text):
+    """'the sheep' may be one sheep, 'the boats' are many already, and a list of colours belongs to the thing
+    after it: the count goes before the list."""
+    assert said(first, message).text() == text
+
+
+@pytest.mark.unit
+def test_the_recolour_and_recount_invariants_hold_on_the_right_reading_only():
+    import random
+
+    from picseek.evals.language.stress import CHECKS
+
+    caption = "a man sitting on a bench next to a dog"
+    for seed in range(10):
+        messages, holds = CHECKS["recolour"](caption, random.Random(seed), [caption])
+        colour = next(
+            w
+            for w in messages[-1].split()
+            if w in ("red", "blue", "white", "black", "green", "brown", "yellow", "silver")
+        )
+        thing = next(w for w in ("man", "bench", "dog") if w in messages[-1].split())
+        assert holds(caption.replace(f"a {thing}", f"a {colour} {thing}"), [])
+        assert not holds(f"{caption} {messages[-1]}", [])
+        messages, holds = CHECKS["recount"](caption, random.Random(seed), [caption])
+        n, many = re.search(r"(\d|three|five) (\w+)", messages[-1]).groups()
+        assert holds(caption.replace(f"a {singular_word(many)}", f"{n} {many}"), [])
+        assert not holds(caption, [])
+
+
+@pytest.mark.unit
 def test_the_answer_stress_invariants_hold_on_the_right_reading_and_fail_on_the_words_pasted():
     """The answer checks of the stress harness: for every kind of question, a right reading holds and the answer's
     words appended as said ("... definitely at night", "... flag + car") do not."""

@@ -343,8 +343,8 @@ def resize(said: Said, noun: str, size: str) -> bool:
 def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | None, message: str = "") -> bool:
     doc = parse(said.text)
     tok = _noun_token(doc, noun, message)
-    if tok is None:
-        return False
+    if tok is None or many and not number and tok.tag_ == "NNS":
+        return False  # "the boats are silver" on "many smaller boats": many already, however many they are
     start = tok.i
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
     k = tok.i - 1
@@ -361,6 +361,11 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     ):
         k -= 1
     first = k + 1
+    colours = _colour_span(doc, tok)
+    if colours is not None and colours[0] < first:  # "a red, white, and blue sign": the whole list is the sign's
+        first = colours[0]
+        if first > 0 and (doc[first - 1].lower_ in ("a", "an", "the", "some") or doc[first - 1].like_num):
+            first -= 1  # its article or number, before the list
     # what counts: a number, "a", "some", "several"; "the" and "his" stay ("the two red buses")
     count_toks = [
         t
@@ -1449,7 +1454,7 @@ def edit(
             and not (s.count == 1 and not o.plural and not o.count and _said_count(message, 1) in ("one", "1"))
         ):  # "just the one" about "a wine glass" changes nothing; "more than one surfer" does
             edited |= recount(said, s.noun, _said_count(message, s.count), s.count > 1, form, message)
-        elif quantity or (s.plural and not o.plural and not s.count and form is not None):
+        elif quantity or (s.plural and not o.plural and not s.count and form is not None and _says_many(form)):
             # "several hydrants", "a few eggs" (for "2 eggs"), "hydrants": many, counted the way the message says
             edited |= recount(said, s.noun, quantity, True, form, message)
         for adj in s.adjectives:
@@ -1746,6 +1751,12 @@ def _noun_form(message: str, s: Subject) -> str | None:
 
 
 _QUANTITY = "|".join(re.escape(q) for q in sorted(L.QUANTITY_PHRASES | L.QUANTIFIERS, key=len, reverse=True))
+
+
+def _says_many(form: str) -> bool:
+    """Whether a noun as said is plural by its form: 'hydrants' is, 'the sheep' may be one sheep."""
+    last = form.split()[-1].lower()
+    return singular(last) != last
 
 
 def _said_quantity(message: str, s: Subject) -> str:

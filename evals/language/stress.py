@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from picseek.agent.english.plurals import singular_word
 from picseek.evals.language.realtext import norm, run
 
 REAL = Path(__file__).resolve().parent / "real"
@@ -230,6 +231,75 @@ def _answer(x: str, rng: random.Random, caps: list[str], forms=None) -> tuple[li
     return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a} and a {b}") and set(n) <= {c}
 
 
+RECOLOURS = ("the {x} is {c}", "make the {x} {c}", "a {c} {x}", "the {x} should be {c}", "{c} {x}")
+
+
+def _recolour(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
+    """A colour said of one thing of the caption ('the sheep is black'): the colour goes before that thing, where it
+    stands, and nothing else changes."""
+    from picseek.agent.english import lexicon as L
+    from picseek.agent.english.kinds import listed
+    from picseek.agent.english.said import parse
+
+    doc = parse(x)
+    nouns = [
+        t
+        for t in doc
+        if t.tag_ in ("NN", "NNS")
+        and t.dep_ != "compound"
+        and listed(t.lower_)
+        and not t.lower_.startswith(("some", "any", "every"))  # "someone" has no colour
+        and sum(w.lower_ == t.lower_ for w in doc) == 1
+        and not any(w.lower_ in L.COLORS or w.lower_ in ("colorful", "colourful") for w in t.subtree)
+    ]
+    if not nouns:
+        return None
+    tok = rng.choice(nouns)
+    thing = tok.lower_
+    words = set(norm(x).split())
+    colour = rng.choice([c for c in COLOURS if c not in words])
+    form = rng.choice(RECOLOURS)
+    if tok.tag_ == "NNS":  # "the hats are black"
+        form = form.replace(" is ", " are ").replace("a {c}", "{c}")
+    message = form.format(x=thing, c=colour)
+    return [x, message], lambda t, n: _inserted(t, x, colour, thing) and not n
+
+
+RECOUNTS = ("make it {n} {x}", "{n} {x}", "only {n} {x}", "there should be {n} {x}", "{n} {x} instead")
+
+
+def _recount(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
+    """A number said of one thing of the caption ('make it 3 dogs'): the number takes the place of the article or
+    number that counted it ('a dog' -> '3 dogs'; after 'the' or in its place), and nothing else changes."""
+    from picseek.agent.english.kinds import listed
+    from picseek.agent.english.plurals import plural_word
+    from picseek.agent.english.said import parse
+
+    doc = parse(x)
+    counted = [
+        t
+        for t in doc
+        if t.tag_ in ("NN", "NNS")
+        and t.dep_ != "compound"
+        and listed(t.lower_)
+        and sum(singular_word(w.lower_) == singular_word(t.lower_) for w in doc if w.pos_ == "NOUN") == 1
+        and [w.lower_ for w in t.lefts if w.dep_ in ("det", "nummod")][:1] in (["a"], ["an"], ["the"], ["2"], ["two"])
+    ]
+    if not counted:
+        return None
+    tok = rng.choice(counted)
+    det = next(w for w in tok.lefts if w.dep_ in ("det", "nummod"))
+    n = rng.choice(["3", "4", "three", "five"])
+    many = plural_word(singular_word(tok.lower_))
+    head = x[: det.idx]
+    middle = x[det.idx + len(det.text) : tok.idx]
+    tail = x[tok.idx + len(tok.text) :]
+    want = {norm(f"{head}{n}{middle}{many}{tail}")}
+    want |= {norm(f"{head}the {n}{middle}{many}{tail}")} if det.lower_ == "the" else set()
+    message = rng.choice(RECOUNTS).format(n=n, x=many)
+    return [x, message], lambda t, neg: norm(t) in want and not neg
+
+
 BEFORE_ANSWERS = ("in winter", "on a sunny day", "with a red ball next to it", "in the snow instead", "the {x} is {c}")
 
 
@@ -258,6 +328,8 @@ CHECKS = {
     "addition": _addition,
     "swap": _swap,
     "removal": _removal,
+    "recolour": _recolour,
+    "recount": _recount,
     "answer": _answer,
     "answer after a follow-up": _answer_later,
 }
