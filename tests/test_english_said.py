@@ -1789,6 +1789,29 @@ def test_a_colour_or_a_number_goes_to_its_thing_and_keeps_the_rest(first, messag
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,message,text",
+    [
+        # found by the removal check over the VisDial captions no eval set uses
+        ("a woman stands on a snowboard while on the mountain", "no mountain", "a woman stands on a snowboard"),
+        ("the out of service train is on the fake track", "without the track", "the out of service train"),
+        (
+            "vegetables on a plate sitting on a table next to fruit",
+            "take out the fruit",
+            "vegetables on a plate sitting on a table",
+        ),
+        (
+            "a large, yellow sign is telling people to stay off the grass",
+            "without the sign",
+            "is telling people to stay off the grass",
+        ),
+    ],
+)
+def test_a_removal_leaves_no_word_waiting_for_it(first, message, text):
+    assert said(first, message).text() == text
+
+
+@pytest.mark.unit
 def test_the_recolour_and_recount_invariants_hold_on_the_right_reading_only():
     import random
 
@@ -1845,3 +1868,23 @@ def test_the_answer_stress_invariants_hold_on_the_right_reading_and_fail_on_the_
         pasted = f"{caption} {message}"
         assert not holds(pasted, []) or (pasted, []) in right, (question, message)
     assert kinds == {"Isthere", "Whatelse", "Whattime", "Whatcolour", "Howmany"}
+
+
+@pytest.mark.unit
+def test_the_stress_captions_share_nothing_with_the_scored_sets():
+    """The extra stress captions are free to try rules on because no scored set has them."""
+    import json
+    from pathlib import Path
+
+    from picseek.evals.language.stress import captions
+
+    real = Path(__file__).resolve().parents[1] / "evals" / "language" / "real"
+    scored = set()
+    for path in real.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                scored.add((row.get("text") or row["messages"][0]).lower().rstrip("."))
+    extra = captions("extra")
+    assert len(extra) > 1000
+    assert not scored & set(extra)

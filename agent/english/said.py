@@ -669,6 +669,10 @@ def _marked_clause(doc, tok) -> tuple[int, int] | None:
 _NP_MODS = frozenset({"det", "predet", "amod", "compound", "nummod", "quantmod", "poss", "nmod", "advmod"})
 
 
+_OPEN = ("while", "when", "where", "whilst")  # a clause that waits for what was removed
+_PREPOSITION_HEADS = ("next", "close", "front", "top", "far")  # "next to", "in front of": one preposition
+
+
 def remove(said: Said, noun: str) -> bool:
     doc = parse(said.text)
     tok = _noun_token(doc, noun)
@@ -681,7 +685,8 @@ def remove(said: Said, noun: str) -> bool:
         # on the water" -> "on the water"); CLIP is never asked for the thing it is told to avoid
         a = tok.i
         for c in sorted((c for c in tok.children if c.i < tok.i), key=lambda c: -c.i):
-            if c.dep_ not in _NP_MODS or c.right_edge.i != a - 1:
+            listed = c.text == "," and doc[c.i - 1].dep_ == "amod"  # "a large, yellow sign": the list's comma
+            if c.dep_ not in _NP_MODS and not listed or c.right_edge.i != a - 1:
                 break  # "on the beach, a man ...": a phrase before the thing is the scene's
             a = c.left_edge.i
         b = tok.i
@@ -722,6 +727,11 @@ def remove(said: Said, noun: str) -> bool:
         return False
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
         a -= 1  # "a wooden floor and stainless steel countertops" (misparsed apart): the "and" goes too
+    if a > 1 and doc[a].lower_ in ("to", "of", "from") and doc[a - 1].lower_ in _PREPOSITION_HEADS:
+        a -= 2 if doc[a - 1].lower_ in ("front", "top") and doc[a - 2].lower_ in ("in", "on") else 1  # "next to"
+    at_end = b == len(doc) - 1 or doc[b + 1].is_punct
+    while at_end and a > 1 and (doc[a - 1].lemma_ == "be" and doc[a - 1].pos_ == "AUX" or doc[a - 1].lower_ in _OPEN):
+        a -= 1  # "2 dogs are in the kitchen", "... on a snowboard while on the mountain": no word left waiting
     for link in (["as", "well", "as"], ["along", "with"], ["together", "with"]):  # "..., as well as a stop sign"
         for end in (a, a + 1):  # the link's last word may be in the span already (the parse's "as" or "with")
             if end - len(link) >= 0 and [t.lower_ for t in doc[end - len(link) : end]] == link:
