@@ -85,6 +85,8 @@ class Answers:
                 self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
                 return
             self._deny(st, q)
+            if rest and not _ONLY_WHAT_IT_HAS.match(rest) and not read(rest).about_picture:
+                self.reader.statement(up, rest, focus=st.focus, refine=True)  # "no, at night": the no, then a fact
             return
         # a value: "red", "two", "on the couch", "a frisbee"
         if focus and st.find(focus) is None:
@@ -135,10 +137,11 @@ class Answers:
         if asked.kind == "presence" and asked.noun:
             text = _count_of_asked(text, asked.noun)
             # "no dog, but a cat", "no grass but there are bushes": the no, then what there is instead
-            said_no = rf"^no\s+(?:{re.escape(asked.noun)}|{re.escape(plural(asked.noun))})\b[\s,]*(?=\S)"
+            one = singular(asked.noun)
+            said_no = rf"^no\s+(?:{re.escape(one)}|{re.escape(plural(one))})\b[\s,]*(?=\S)"
             text = re.sub(said_no, "no, ", text, flags=re.I)
             text = _SOME_OF_IT.sub("yes", text)  # "a little bit", "a few": some of it is there
-            if all(w in L.COLORS or w in L.SIZES for w in text.lower().split()):
+            if all(w in L.COLORS or w in L.SIZES or w in L.SHADES or w == "and" for w in text.lower().split()):
                 text = f"a {text} {asked.noun}"  # "small", "red" to "is there a tomato?": a small tomato
         if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
             # "a small one", "yes, a red one": the one asked about
@@ -193,7 +196,14 @@ class Answers:
                 self.qa(up, question, "no")
                 self.reader.statement(up, more, refine=True)
                 return
-            if polarity == "no" and rest and _THERE_IS_INSTEAD.match(rest):
+            names_it = re.search(
+                rf"\b(?:{re.escape(singular(asked.noun))}|{re.escape(plural(asked.noun))}|ones?|them)\b", rest or ""
+            )
+            counted = _count_of_asked(rest, asked.noun) if rest else ""
+            if polarity == "no" and names_it and (counted != rest or re.search(r"\d", rest)):
+                self.reader.statement(up, counted, refine=True)  # "no, two of them", "no, 2 dogs": more than one
+                return
+            if polarity == "no" and rest and _THERE_IS_INSTEAD.match(rest) and not names_it:
                 self.qa(up, question, "no")  # "nope. there's a cow though", "no, a dog"
                 self.reader.statement(up, re.sub(r"[\s,]+though$", "", rest), refine=True)
                 return
@@ -213,7 +223,12 @@ class Answers:
         # a short answer to "which boat — red, white or blue?" is about the boat, whatever word it uses
         named = named or asked.kind == "attribute" and len(text.split()) <= 3 and not (_ASKS.search(text) or up.unknown)
         # "coffee", "bushes mostly" to "is there a drink?": said about the picture asked about, not a new search
-        named = named or asked.kind == "presence" and bool(asked.noun) and not (_ASKS.search(text) or up.unknown)
+        named = named or (
+            asked.kind == "presence"
+            and bool(asked.noun)
+            and len(text.split()) <= 3
+            and not (_ASKS.search(text) or _INSTEAD.search(text) or up.unknown)
+        )
         self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
@@ -224,6 +239,8 @@ class Answers:
 _SOME_OF_IT = re.compile(
     r"^(?:(?:a\s+)?(?:little|tiny|small)\s+bit|a\s+(?:little|few|couple)|some)(?:\s+of\s+(?:it|them))?$", re.I
 )
+_ONLY_WHAT_IT_HAS = re.compile(r"^(?:(?:it'?s|there'?s|there\s+(?:is|are))\s+)?(?:just|only)\b")
+_INSTEAD = re.compile(r"\b(?:instead|rather|what\s+about|how\s+about)\b")
 _THERE_IS_INSTEAD = re.compile(r"^(?:there(?:'s| is| are)|i see|an?|some|two|three|\d+)\s")
 _HOW_MANY = re.compile(
     r"(?:there(?:'s|\s+is|\s+are|\s+were|\s+was)\s+|i\s+(?:see|saw|count|counted)\s+)?(?P<n>\w+)(?:\s+of\s+them)?",

@@ -103,7 +103,7 @@ def strip_framing(text: str, first: bool = False) -> str:
     return " ".join(t.split())
 
 
-_A_THING = re.compile(r"^(?:an?|some|a\s+few|a\s+couple\s+of|two|three|four|\d+)\s+\w", re.I)
+_A_THING = re.compile(rf"^(?:an?|some|a\s+few|a\s+couple\s+of|\d+|{alternation(L.NUMBERS)})\s+\w", re.I)
 
 
 def as_addition(text: str) -> str:
@@ -126,7 +126,8 @@ def as_addition(text: str) -> str:
         return t[joined.end() :]  # "and in a field": said of the whole picture, no thing joined
     if not t or re.match(r"^(?:with|and|plus|without|\+|&)\b", t, re.I):
         return t
-    if wish and not _PREP.match(t) or _A_THING.match(t) and not _DAY_PHRASE.match(t):
+    thing = _A_THING.match(t) and not _DAY_PHRASE.match(t) and not any(w in L.PICTURE_WORDS for w in t.lower().split())
+    if wish and not _PREP.match(t) or thing:
         return f"with {t}"  # "a dog behind the man": one more thing in the picture
     return t
 
@@ -396,7 +397,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         said.replace(a, b, number)
     else:
         while first < start and (doc[first].dep_ in ("poss", "case", "predet") or doc[first].lower_ in ("the", "all")):
-            first += 1  # "his dog" -> "his two dogs", "all the buses" -> "all the two buses": the count after them
+            first += 1  # "his dog" -> "his two dogs", "the buses" -> "the two buses": the count after them ("all the
+            # customers" -> "all the 3 customers", not as English says it, "all 3 customers", but no word lost)
         at = _char(doc, first if first <= start else start)
         said.replace(at, at, number + " ")
     return True
@@ -669,7 +671,7 @@ def _marked_clause(doc, tok) -> tuple[int, int] | None:
 _NP_MODS = frozenset({"det", "predet", "amod", "compound", "nummod", "quantmod", "poss", "nmod", "advmod"})
 
 
-_OPEN = ("while", "when", "where", "whilst")  # a clause that waits for what was removed
+_OPEN = ("while", "when", "where", "whilst", "who", "that", "which")  # a clause that waits for what was removed
 _PREPOSITION_HEADS = ("next", "close", "front", "top", "far")  # "next to", "in front of": one preposition
 
 
@@ -728,7 +730,10 @@ def remove(said: Said, noun: str) -> bool:
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
         a -= 1  # "a wooden floor and stainless steel countertops" (misparsed apart): the "and" goes too
     if a > 1 and doc[a].lower_ in ("to", "of", "from") and doc[a - 1].lower_ in _PREPOSITION_HEADS:
-        a -= 2 if doc[a - 1].lower_ in ("front", "top") and doc[a - 2].lower_ in ("in", "on") else 1  # "next to"
+        if doc[a - 1].lower_ not in ("front", "top"):
+            a -= 1  # "next to", "close to": one preposition
+        elif doc[a - 2].lower_ in ("in", "on"):
+            a -= 2  # "in front of", "on top of"; "the top of a kite" is a thing
     at_end = b == len(doc) - 1 or doc[b + 1].is_punct
     while at_end and a > 1 and (doc[a - 1].lemma_ == "be" and doc[a - 1].pos_ == "AUX" or doc[a - 1].lower_ in _OPEN):
         a -= 1  # "2 dogs are in the kitchen", "... on a snowboard while on the mountain": no word left waiting
@@ -1604,7 +1609,7 @@ def _thing_said(message: str, s: Subject) -> str:
 
 
 _YES_LEAD = re.compile(
-    r"^(?:(?:yes|yeah|yep|yup|sure|there\s+is|there'?s|there\s+are)\b[\s,]*)+(?:(?:it|he|she)(?:'s|\s+is)|they(?:'re|\s+are))?",
+    r"^(?:(?:yes|yeah|yep|yup|sure|there\s+is|there'?s|there\s+are)\b[\s,]*)+(?:it(?:'s|\s+is)|they(?:'re|\s+are))?",
     re.I,
 )
 _WHERE_IT_IS = re.compile(
