@@ -243,6 +243,13 @@ def _answer(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], str
     return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a} and a {b}") and set(n) <= {c}
 
 
+def _things(doc) -> list:
+    """The caption's nouns that name a thing the data lists ('bench', 'boats'), not a compound's first word."""
+    from picseek.agent.english.kinds import listed
+
+    return [t for t in doc if t.tag_ in ("NN", "NNS") and t.dep_ != "compound" and listed(t.lower_)]
+
+
 RECOLOURS = ("the {x} is {c}", "make the {x} {c}", "a {c} {x}", "the {x} should be {c}", "{c} {x}")
 
 
@@ -250,17 +257,13 @@ def _recolour(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], C
     """A colour said of one thing of the caption ('the sheep is black'): the colour goes before that thing, where it
     stands, and nothing else changes."""
     from picseek.agent.english import lexicon as L
-    from picseek.agent.english.kinds import listed
     from picseek.agent.english.said import parse
 
     doc = parse(x)
     nouns = [
         t
-        for t in doc
-        if t.tag_ in ("NN", "NNS")
-        and t.dep_ != "compound"
-        and listed(t.lower_)
-        and not t.lower_.startswith(("some", "any", "every"))  # "someone" has no colour
+        for t in _things(doc)
+        if not t.lower_.startswith(("some", "any", "every"))  # "someone" has no colour
         and sum(w.lower_ == t.lower_ for w in doc) == 1
         and not any(w.lower_ in L.COLORS or w.lower_ in ("colorful", "colourful") for w in t.subtree)
     ]
@@ -283,18 +286,14 @@ RECOUNTS = ("make it {n} {x}", "{n} {x}", "only {n} {x}", "there should be {n} {
 def _recount(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
     """A number said of one thing of the caption ('make it 3 dogs'): the number takes the place of the article or
     number that counted it ('a dog' -> '3 dogs'; after 'the' or in its place), and nothing else changes."""
-    from picseek.agent.english.kinds import listed
     from picseek.agent.english.plurals import plural_word
     from picseek.agent.english.said import parse
 
     doc = parse(x)
     counted = [
         t
-        for t in doc
-        if t.tag_ in ("NN", "NNS")
-        and t.dep_ != "compound"
-        and listed(t.lower_)
-        and sum(singular_word(w.lower_) == singular_word(t.lower_) for w in doc if w.pos_ == "NOUN") == 1
+        for t in _things(doc)
+        if sum(singular_word(w.lower_) == singular_word(t.lower_) for w in doc if w.pos_ == "NOUN") == 1
         and [w.lower_ for w in t.lefts if w.dep_ in ("det", "nummod")][:1] in (["a"], ["an"], ["the"], ["2"], ["two"])
     ]
     if not counted:
