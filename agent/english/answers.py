@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import HEDGES, alternation
+from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, alternation
 from picseek.agent.english.plurals import singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, plural, singular
@@ -126,7 +126,7 @@ class Answers:
                 asked = asked.model_copy(update={"noun": found.noun})
         text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
         if asked.kind == "attribute":
-            text = _HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
+            text = LEADING_HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
             text = _NOT_THOSE.sub("", text) or text  # "blue i think, not those": the value, none of the options
             text = re.sub(r"\b([a-z]+)-?ish\b", _ish, text)  # "blue-ish", "white-ish"
             # "on the small side": a size, said as no place
@@ -324,7 +324,6 @@ FIRST_N = re.compile(r"(?:the\s+)?(first|last)\s+(two|three|2|3)(?:\s+(?:ones|op
 APPROXIMATELY = re.compile(r"^(?:like|about|around|roughly|approximately|maybe)\s+(?=\w)", re.I)
 _ALL = re.compile(r"(?:yes[\s,]+)?(?:all\s+of\s+(?:them|those|these)|all\s+(?:three|four|of\s+the\s+above)|both|all)")
 _ASKS = re.compile(r"\b(?:show|find|search|look|let'?s|i\s+want|i'?d\s+like)\b")
-_HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+")
 _TRAILING_HEDGE = re.compile(r"(?:[\s,]+(?:" + alternation(HEDGES) + r"))+[\s.!]*$")
 
 
@@ -332,7 +331,7 @@ def _polarity(answer: str) -> tuple[str | None, str]:
     """'yes' / 'no' / 'unknown' / None (a value), and what follows the yes or no ('yes, two of them')."""
     a = answer.strip(" .!,").lower()
     if not any(a in ws or _only(a, ws) for ws in (L.UNKNOWN, L.YES, L.NO)):  # "i think so" is a yes as it is
-        a = _HEDGE.sub("", a).strip(" .!,") or a  # "definitely not" is a no, "i think there is" a yes
+        a = LEADING_HEDGE.sub("", a).strip(" .!,") or a  # "definitely not" is a no, "i think there is" a yes
     if a == "not":
         return "no", ""
     if _only(a, L.UNKNOWN):

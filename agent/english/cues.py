@@ -30,6 +30,7 @@ SWITCH_LEAD_CUES: tuple[str, ...] = tuple(_CUES["switch_lead_cues"])
 SOFT_SWITCH_CUES: tuple[str, ...] = tuple(_CUES["soft_switch_cues"])
 # Words that soften an answer without changing it: "definitely not", "i think there is", "pretty sure, two"
 HEDGES: tuple[str, ...] = tuple(_CUES["hedges"])
+LEADING_HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+", re.I)  # "definitely", "i think"
 WISHES: tuple[str, ...] = tuple(_CUES["wishes"])  # "a dog would be nice": what is wished for joins the picture
 YES: tuple[str, ...] = tuple(_CUES["yes"])
 NO: tuple[str, ...] = tuple(_CUES["no"])

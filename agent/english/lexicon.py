@@ -88,6 +88,8 @@ PARTICLES = _set("particles")
 POINTING_BACK = _set("pointing_back")
 WRITING_VERBS = _set("writing_verbs")  # "a sign that says ...": the words written on a thing
 BOUNDARY_WORDS = _set("boundary_words")  # a negation does not reach past these ("but", "though")
+CLAUSE_OPENERS = _set("clause_openers")  # "while", "who": a clause that waits for what a removal took
+KNOWN_DETERMINERS = _set("known_determiners")  # "the man", "his bed": a thing already known
 
 # where a picture may be: a kind of place or a ground ("a garden", "the floor"), never the weather ("make it snow")
 WHERE = SCENE_NOUNS | (GROUND_NOUNS - frozenset(WEATHER))

@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import HEDGES, alternation
+from picseek.agent.english.cues import LEADING_HEDGE, alternation
 from picseek.agent.english.kinds import listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import LEADS_WITH, WOULD_BE_NICE, clean, says_what_it_does
@@ -671,10 +671,6 @@ def _marked_clause(doc, tok) -> tuple[int, int] | None:
 _NP_MODS = frozenset({"det", "predet", "amod", "compound", "nummod", "quantmod", "poss", "nmod", "advmod"})
 
 
-_OPEN = ("while", "when", "where", "whilst", "who", "that", "which")  # a clause that waits for what was removed
-_PREPOSITION_HEADS = ("next", "close", "front", "top", "far")  # "next to", "in front of": one preposition
-
-
 def remove(said: Said, noun: str) -> bool:
     doc = parse(said.text)
     tok = _noun_token(doc, noun)
@@ -729,13 +725,17 @@ def remove(said: Said, noun: str) -> bool:
         return False
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
         a -= 1  # "a wooden floor and stainless steel countertops" (misparsed apart): the "and" goes too
-    if a > 1 and doc[a].lower_ in ("to", "of", "from") and doc[a - 1].lower_ in _PREPOSITION_HEADS:
+    if a > 1 and doc[a].lower_ in ("to", "of", "from") and doc[a - 1].lower_ in L.PREPOSITION_LEADS:
         if doc[a - 1].lower_ not in ("front", "top"):
-            a -= 1  # "next to", "close to": one preposition
+            a -= 1  # "next to", "close to", "far from": one preposition
         elif doc[a - 2].lower_ in ("in", "on"):
             a -= 2  # "in front of", "on top of"; "the top of a kite" is a thing
     at_end = b == len(doc) - 1 or doc[b + 1].is_punct
-    while at_end and a > 1 and (doc[a - 1].lemma_ == "be" and doc[a - 1].pos_ == "AUX" or doc[a - 1].lower_ in _OPEN):
+    while (
+        at_end
+        and a > 1
+        and (doc[a - 1].lemma_ == "be" and doc[a - 1].pos_ == "AUX" or doc[a - 1].lower_ in L.CLAUSE_OPENERS)
+    ):
         a -= 1  # "2 dogs are in the kitchen", "... on a snowboard while on the mountain": no word left waiting
     for link in (["as", "well", "as"], ["along", "with"], ["together", "with"]):  # "..., as well as a stop sign"
         for end in (a, a + 1):  # the link's last word may be in the span already (the parse's "as" or "with")
@@ -999,9 +999,6 @@ def on_day(phrase: str) -> str:
     return f"on {phrase}" if _DAY_PHRASE.match(phrase) else phrase
 
 
-_LEADING_HEDGE = re.compile(r"^(?:(?:" + alternation(HEDGES) + r")\b[\s,]*)+", re.I)
-
-
 def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
     text = strip_framing(message)
@@ -1011,7 +1008,7 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
     text = re.sub(r"^(?:(?:and|plus|&|\+)\s+)?(?:also\s+)?", "", text, flags=re.I)  # "and at night": nothing joined
-    text = _LEADING_HEDGE.sub("", text)  # "definitely at night", "probably night": how sure, not when
+    text = LEADING_HEDGE.sub("", text)  # "definitely at night", "probably night": how sure, not when
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
     phrase = text if span is None else doc[span[0] : span[1] + 1].text

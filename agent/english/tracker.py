@@ -620,10 +620,7 @@ def _placed_by_what_it_has(st: SearchState, r: Reading) -> bool:
     return any(
         t.dep_ == "pobj"
         and t.head.pos_ == "ADP"
-        and any(c.dep_ in ("det", "poss") and c.lower_ in _KNOWN_DETERMINERS for c in t.children)
+        and any(c.dep_ in ("det", "poss") and c.lower_ in L.KNOWN_DETERMINERS for c in t.children)
         and st.find(singular(t.lower_)) is not None
         for t in r.doc
     )
-
-
-_KNOWN_DETERMINERS = ("the", "his", "her", "its", "their", "this", "that")
