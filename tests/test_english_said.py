@@ -1645,7 +1645,12 @@ def test_a_new_request_after_a_lead_starts_anew(first, message, text):
             "there are bushes behind the elephants",
             "a few elephants at the watering hole with bushes behind the elephants",
         ),
-        # a thing placed by a place is a new picture
+        # or by the person it has
+        ("a man sitting on a bench", "a dog next to him", "a man sitting on a bench with a dog next to him"),
+        ("a woman reading a book", "a cat on her lap", "a woman reading a book with a cat on her lap"),
+        # a new person's own lap, a picture without a person, a thing placed by a place: a new picture
+        ("a man sitting on a bench", "a woman with a cat on her lap", "a woman with a cat on her lap"),
+        ("a red car on a street", "a dog next to him", "a dog next to him"),
         ("a dog on the beach", "a cat on the beach", "a cat on the beach"),
     ],
 )

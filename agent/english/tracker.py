@@ -616,11 +616,21 @@ def _drop_corrected(values: list[Value]) -> list[Value]:
 
 def _placed_by_what_it_has(st: SearchState, r: Reading) -> bool:
     """Whether the message places its new thing by one the search has, named as known ('a dog behind the man',
-    "there's a lamp next to his bed"): more of the same picture, not a new one."""
-    return any(
-        t.dep_ == "pobj"
-        and t.head.pos_ == "ADP"
-        and any(c.dep_ in ("det", "poss") and c.lower_ in L.KNOWN_DETERMINERS for c in t.children)
-        and st.find(singular(t.lower_)) is not None
-        for t in r.doc
-    )
+    "there's a lamp next to his bed") or by a person it has ('a dog next to him', 'a cat on her lap'): more of the
+    same picture, not a new one. A request names a picture of its own ('i want cows with trees behind them')."""
+    if _REQUESTED.match(r.text.lower()):
+        return False
+    someone = any(is_person(s.noun) for s in st.required)
+
+    def known(t) -> bool:
+        # "a woman with a cat on her lap": her lap is the new woman's
+        someone_here = any(w.pos_ == "NOUN" and is_person(w.lower_) for w in r.doc[: t.i])
+        if t.lower_ in ("him", "her", "them"):
+            return someone and not someone_here  # "next to him": the person the search has
+        owner = next((c for c in t.children if c.dep_ in ("det", "poss") and c.lower_ in L.KNOWN_DETERMINERS), None)
+        if owner is None:
+            return False
+        mine = owner.lower_ in ("his", "her", "their") and someone and not someone_here
+        return st.find(singular(t.lower_)) is not None or mine
+
+    return any(t.dep_ == "pobj" and t.head.pos_ == "ADP" and known(t) for t in r.doc)
