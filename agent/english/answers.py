@@ -80,12 +80,13 @@ class Answers:
             return
         if polarity == "no":
             # "is it a red car? no, blue": the car is there, not red; "is there a person?" asks only whether
-            if rest and read(rest).values and (wh or any(v.slot != "word" for v in q.values)):
+            after = read(rest) if rest else None
+            if after is not None and after.values and (wh or any(v.slot != "word" for v in q.values)):
                 self.reader.apply(st, _positive(q)) if not wh else None
                 self.reader.statement(up, rest, focus=focus or st.focus, refine=True)
                 return
             self._deny(st, q)
-            if rest and not _ONLY_WHAT_IT_HAS.match(rest) and not read(rest).about_picture:
+            if after is not None and not _ONLY_WHAT_IT_HAS.match(rest) and not after.about_picture:
                 self.reader.statement(up, rest, focus=st.focus, refine=True)  # "no, at night": the no, then a fact
             return
         # a value: "red", "two", "on the couch", "a frisbee"
@@ -137,8 +138,7 @@ class Answers:
         if asked.kind == "presence" and asked.noun:
             text = _count_of_asked(text, asked.noun)
             # "no dog, but a cat", "no grass but there are bushes": the no, then what there is instead
-            one = singular(asked.noun)
-            said_no = rf"^no\s+(?:{re.escape(one)}|{re.escape(plural(one))})\b[\s,]*(?=\S)"
+            said_no = rf"^no\s+{_said_as(asked.noun)}\b[\s,]*(?=\S)"
             text = re.sub(said_no, "no, ", text, flags=re.I)
             text = _SOME_OF_IT.sub("yes", text)  # "a little bit", "a few": some of it is there
             if all(w in L.COLORS or w in L.SIZES or w in L.SHADES or w == "and" for w in text.lower().split()):
@@ -196,9 +196,7 @@ class Answers:
                 self.qa(up, question, "no")
                 self.reader.statement(up, more, refine=True)
                 return
-            names_it = re.search(
-                rf"\b(?:{re.escape(singular(asked.noun))}|{re.escape(plural(asked.noun))}|ones?|them)\b", rest or ""
-            )
+            names_it = re.search(rf"\b(?:{_said_as(asked.noun)}|ones?|them)\b", rest or "")
             counted = _count_of_asked(rest, asked.noun) if rest else ""
             if polarity == "no" and names_it and (counted != rest or re.search(r"\d", rest)):
                 self.reader.statement(up, counted, refine=True)  # "no, two of them", "no, 2 dogs": more than one
@@ -246,6 +244,12 @@ _HOW_MANY = re.compile(
     r"(?:there(?:'s|\s+is|\s+are|\s+were|\s+was)\s+|i\s+(?:see|saw|count|counted)\s+)?(?P<n>\w+)(?:\s+of\s+them)?",
     re.I,
 )
+
+
+def _said_as(noun: str) -> str:
+    """A pattern of the noun said either way: 'dog' or 'dogs'."""
+    one = singular(noun)
+    return f"(?:{re.escape(one)}|{re.escape(plural(one))})"
 
 
 def _count_of_asked(text: str, noun: str) -> str:

@@ -285,7 +285,7 @@ class Tracker:
         refining = refining or any(v.negative for v in r.values)
         refining = refining or any(t.definite and _predicated(r, t) for t in new_nouns)
         refining = refining or says_what_it_does(r.doc)  # "wearing a red helmet" on "a man riding a bike"
-        return not (refining or _placed_by_what_it_has(st, r))
+        return not (refining or not asked and _placed_by_what_it_has(st, r))
 
     def _retract(self, st: SearchState, r: Reading) -> None:
         for t in r.things:
@@ -617,9 +617,7 @@ def _drop_corrected(values: list[Value]) -> list[Value]:
 def _placed_by_what_it_has(st: SearchState, r: Reading) -> bool:
     """Whether the message places its new thing by one the search has, named as known ('a dog behind the man',
     "there's a lamp next to his bed") or by a person it has ('a dog next to him', 'a cat on her lap'): more of the
-    same picture, not a new one. A request names a picture of its own ('i want cows with trees behind them')."""
-    if _REQUESTED.match(r.text.lower()):
-        return False
+    same picture, not a new one (asked only of a message that is not a request for a picture of its own)."""
     someone = any(is_person(s.noun) for s in st.required)
 
     def known(t) -> bool:

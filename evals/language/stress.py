@@ -100,14 +100,19 @@ def _swap(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Calla
     return [f"{x} {old}", said], lambda text, neg: norm(text) == norm(f"{x} {new}") and not neg
 
 
-def _removal(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
+def _things(doc, tags: tuple[str, ...] = ("NN", "NNS")) -> list:
+    """The caption's nouns that name a thing the data lists ('bench', 'boats'), not a compound's first word."""
     from picseek.agent.english.kinds import listed
+
+    return [t for t in doc if t.tag_ in tags and t.dep_ != "compound" and listed(t.lower_)]
+
+
+def _removal(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], Callable] | None:
     from picseek.agent.english.said import parse
 
     doc = parse(x)
-    nouns = [
-        t for t in doc if t.pos_ == "NOUN" and t.i > 1 and t.dep_ != "compound" and t.tag_ == "NN" and listed(t.lower_)
-    ]  # a thing ("the bench"), not a word about the photo ("the background", "the view")
+    # a thing ("the bench"), not a word about the photo ("the background", "the view")
+    nouns = [t for t in _things(doc, ("NN",)) if t.pos_ == "NOUN" and t.i > 1]
     if not nouns:
         return None
     thing = rng.choice(nouns).lower_
@@ -156,7 +161,7 @@ def _answer(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], str
     """An answer to the kind of question picseek asks, in a development writer's words: the description stays whole
     and takes the fact where it belongs (a colour before its thing, a thing or a time appended, a thing ruled out)."""
     from picseek.agent.english import lexicon as L
-    from picseek.agent.english.kinds import is_person, listed
+    from picseek.agent.english.kinds import is_person
     from picseek.agent.english.said import parse
 
     forms = _answer_forms()
@@ -172,13 +177,10 @@ def _answer(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], str
         doc = parse(x)
         nouns = [
             t
-            for t in doc
+            for t in _things(doc, ("NN",))  # a thing picseek asks the colour of: no "colour of the background"
             if t.pos_ == "NOUN"
-            and t.tag_ == "NN"
-            and t.dep_ != "compound"
             and not any(w.lower_ in COLOURS or w.lower_ in L.COLORS for w in t.subtree)
             and sum(w.lower_ == t.lower_ for w in doc) == 1
-            and listed(t.lower_)  # a thing picseek asks the colour of: no "colour of the background"
             and not is_person(t.lower_)
             and t.lower_ not in ("water", "grass")
         ]
@@ -241,13 +243,6 @@ def _answer(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], str
     if kind == "options_one":
         return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a}") and set(n) <= {b, c}
     return [x, message], question, lambda t, n: norm(t) == norm(f"{x} with a {a} and a {b}") and set(n) <= {c}
-
-
-def _things(doc) -> list:
-    """The caption's nouns that name a thing the data lists ('bench', 'boats'), not a compound's first word."""
-    from picseek.agent.english.kinds import listed
-
-    return [t for t in doc if t.tag_ in ("NN", "NNS") and t.dep_ != "compound" and listed(t.lower_)]
 
 
 RECOLOURS = ("the {x} is {c}", "make the {x} {c}", "a {c} {x}", "the {x} should be {c}", "{c} {x}")
@@ -317,12 +312,11 @@ BEFORE_ANSWERS = ("in winter", "on a sunny day", "with a red ball next to it", "
 def _answer_later(x: str, rng: random.Random, caps: list[str]) -> tuple[list[str], str, Callable] | None:
     """The same answers after a follow-up, as the writers' dialogues have them ("the sheep is black", then the
     answer): judged against the text the follow-up gave."""
-    from picseek.agent.english.kinds import listed
     from picseek.agent.english.said import parse
 
     said = rng.choice(BEFORE_ANSWERS)
     if "{x}" in said:
-        nouns = [t.lower_ for t in parse(x) if t.tag_ == "NN" and t.dep_ != "compound" and listed(t.lower_)]
+        nouns = [t.lower_ for t in _things(parse(x), ("NN",))]
         if not nouns:
             return None
         said = said.format(x=rng.choice(nouns), c=rng.choice(COLOURS))
