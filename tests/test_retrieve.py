@@ -265,3 +265,29 @@ def test_a_tiny_gallery_still_grades_its_hits(tmp_path, toy_gallery_src, toy_emb
     assert not s.calibration().measured
     hits = s.search(ImageQuery(like=[str(tiny / "scene_00000.jpg")], k=3))
     assert hits[0].match >= 75 and hits[0].path.endswith("scene_00000.jpg")
+
+
+def test_a_model_that_knows_nothing_calls_nothing_a_match_on_a_small_gallery(tmp_path, toy_gallery_src, toy_embedder):
+    """Between KNOW_MIN_IMAGES and MIN_IMAGES there are too few images to measure chance, but enough to tell whether
+    the model knows anything: random weights on 30 images called their best hits strong matches."""
+    from picseek.agent.agent import Agent
+    from picseek.agent.session import Session
+    from picseek.tools.embed import Embedder
+    from picseek.tools.models import resolve
+    from picseek.tools.relevance import KNOW_MIN_IMAGES, MIN_IMAGES
+    from picseek.tools.store import Store
+
+    small = tmp_path / "small"
+    small.mkdir()
+    for p in sorted(toy_gallery_src.glob("*.jpg"))[:30]:
+        shutil.copy(p, small / p.name)
+    assert KNOW_MIN_IMAGES <= 30 < MIN_IMAGES
+    trained = Searcher(Store.open(tmp_path / "trained", small, toy_embedder, create=True), toy_embedder)
+    index_folder(small, toy_embedder, trained.store, workers=1, progress=False)
+    assert trained.calibration().knows and not trained.calibration().measured
+    random = Embedder(resolve("toy", random_init=True))
+    searcher = Searcher(Store.open(tmp_path / "random", small, random, create=True), random)
+    index_folder(small, random, searcher.store, workers=1, progress=False)
+    assert not searcher.calibration().knows
+    turn = Agent(searcher, captions=False).turn(Session(), "a red car at night")
+    assert turn.hits and all(h.strength == "no" for h in turn.hits)

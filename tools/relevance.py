@@ -41,6 +41,9 @@ STRONG, FAIR, WEAK = 75, 40, 15  # match levels a person reads as words
 # Below this many images a median means little: hits are graded only by their distance to the best one, and never
 # called "no better than chance".
 MIN_IMAGES = 50
+# From this many images on, whether the model knows anything is tested (a random-weight ViT-B-32 never passes the
+# test; the weak toy model passes it from 20 images on, and fails a third of the time on 4).
+KNOW_MIN_IMAGES = 20
 # A model "knows" something when at least this many real texts (and clearly more than chance gives) lift images
 # above all of their REFERENCE_NULLS nonsense look-alikes.
 KNOW_MIN = 6
@@ -153,19 +156,18 @@ class Calibration:
         `reference`: vectors of `reference_texts()` (real texts and their look-alike nulls), to tell whether the model
         knows anything."""
         scores = null_vectors @ sample.T  # (nulls, n)
-        if len(sample) < MIN_IMAGES:
-            # Too few images for a median to mean much; the null texts' own spread is still this model's scale.
-            spread = float(scores.std()) if scores.size > 1 else 0.0
-            chance = max(float(np.percentile(null_best - np.median(scores, axis=1), 90)), spread, 1e-4)
-            return cls(sample=sample, chance=chance, count=count, measured=False)
-        margins = null_best - np.median(scores, axis=1)
-        level, se = chance_level(margins)
         known = True
-        if reference is not None and len(reference):
+        if reference is not None and len(reference) and len(sample) >= KNOW_MIN_IMAGES:
             ref = reference @ sample.T  # the real texts, then their matched nulls (reference_texts' layout)
             m = ref.max(1) - np.median(ref, axis=1)
             n = len(m) // (REFERENCE_NULLS + 1)
             known = knows(m[:n], m[n:].reshape(n, REFERENCE_NULLS))
+        if len(sample) < MIN_IMAGES:
+            # Too few images for a median to mean much; the null texts' own spread is still this model's scale.
+            spread = float(scores.std()) if scores.size > 1 else 0.0
+            chance = max(float(np.percentile(null_best - np.median(scores, axis=1), 90)), spread, 1e-4)
+            return cls(sample=sample, chance=chance, count=count, measured=False, knows=known)
+        level, se = chance_level(null_best - np.median(scores, axis=1))
         return cls(sample=sample, chance=max(level + se, 1e-4), count=count, uncertainty=se, knows=known)
 
     def units(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:
