@@ -248,7 +248,7 @@ def test_filters_leave_the_text_and_become_filters():
         ),
         (
             ("a boat by smaller boats on a cloudy day", "early morning instead"),
-            "a boat by smaller boats in early morning",
+            "a boat by smaller boats in the early morning",
             [],
         ),
         (("a snowy street corner", "rainy instead"), "a rainy street corner", []),
@@ -1915,3 +1915,101 @@ def test_the_stress_captions_share_nothing_with_the_scored_sets():
     assert not scored & set(extra)
     rows = [json.loads(line) for line in EXTRA.read_text().splitlines() if line.strip()]
     assert not sources & {r["source"] for r in rows}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "not that i could make out",
+        "i don't think there is one",
+        "doesn't look like it",
+        "there doesn't appear to be any",
+        "i can't spot any",  # "spot" is a word of seeing, not a thing
+        "not that i noticed, sorry",
+    ],
+)
+def test_a_no_said_as_not_seeing_it_excludes_the_thing_asked_about(answer):
+    """People say no to "is there a kite?" by negating that they see it; the search stays as it was."""
+    st = said("a boy running on a windy beach", answer, asked=Question(kind="presence", noun="kite"))
+    assert st.text() == "a boy running on a windy beach" and st.to_query().negatives == ["kite"]
+
+
+@pytest.mark.unit
+def test_not_knowing_is_not_a_no():
+    st = said("a boy running on a windy beach", "i can't tell", asked=Question(kind="presence", noun="kite"))
+    assert st.text() == "a boy running on a windy beach" and not st.to_query().negatives
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer,text",
+    [
+        ("lots", "a lighthouse on a rocky cliff with lots of gulls"),
+        (
+            "yes, several perched on the railing",
+            "a lighthouse on a rocky cliff with several gulls perched on the railing",
+        ),
+        ("a few", "a lighthouse on a rocky cliff with a few gulls"),
+    ],
+)
+def test_how_many_there_are_stays_in_the_answer(answer, text):
+    """'lots' to "is there a gull?" is many gulls, not one, and what they do follows them."""
+    assert said("a lighthouse on a rocky cliff", answer, asked=Question(kind="presence", noun="gull")).text() == text
+
+
+@pytest.mark.unit
+def test_an_option_of_two_words_is_named_whole():
+    asked = Question(kind="presence", options=["fire truck", "traffic cone", "dog"], text="What else is in it?")
+    assert (
+        said("a quiet street at dusk", "traffic cone", asked=asked).text()
+        == "a quiet street at dusk with a traffic cone"
+    )
+    asked = Question(kind="presence", options=["glass", "plate"], text="What else is in it?")
+    assert (
+        said("a sandwich on a tray", "a glass of milk", asked=asked).text()
+        == "a sandwich on a tray with a glass of milk"
+    )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (("a fisherman on a pier", "make it noon"), "a fisherman on a pier at noon"),
+        (("a fisherman on a pier", "at night", "early morning instead"), "a fisherman on a pier in the early morning"),
+        (("a fisherman on a pier", "late afternoon"), "a fisherman on a pier in the late afternoon"),
+        (("a fisherman on a pier", "in the evening", "midnight instead"), "a fisherman on a pier at midnight"),
+    ],
+)
+def test_a_bare_time_of_day_takes_its_own_preposition(messages, text):
+    """'noon' is 'at noon', never 'during the noon'; 'early morning' is 'in the early morning'."""
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (
+            ("hikers walking up a rocky path at sunrise", "up a steep trail instead"),
+            "hikers walking up a steep trail at sunrise",
+        ),
+        (
+            ("a cyclist riding down the street past a bakery", "down a forest trail instead"),
+            "a cyclist riding down a forest trail past a bakery",
+        ),
+        (
+            ("a red bike parked in the shade in front of a cafe", "in front of a library instead"),
+            "a red bike parked in the shade in front of a library",
+        ),
+        (
+            ("a cat napping in the sun", "on the sofa", "in the garden instead"),
+            "a cat napping in the sun in the garden",
+        ),
+    ],
+)
+def test_a_place_said_instead_replaces_the_phrase_it_stands_for(messages, text):
+    """'down X instead' replaces 'down Y' (never a new search); 'in front of X instead' replaces 'in front of Y', not
+    the first 'in'; a place the user said alone is the one a later place replaces."""
+    assert said(*messages).text() == text

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, alternation
+from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, NEGATIONS, UNSEEN_WORDS, alternation
 from picseek.agent.english.plurals import singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, plural, singular
@@ -26,6 +26,7 @@ class Update:
     reset: bool = False  # the message started a new search
     known: frozenset[str] = frozenset()  # nouns (singular) the description's words named before this message
     renamed: list[tuple[str, str]] = field(default_factory=list)  # corrections: (old noun, new noun as said)
+    said: str | None = None  # an answer said again in full ('a lot' -> 'a lot of birds'), as the text shows it
 
 
 SUBJECT_SLOTS = ("color", "size", "count", "adjective")
@@ -135,12 +136,17 @@ class Answers:
             if asked.slot == "count":  # "like 5", "around 5"; "just the one", "only one" is one
                 text = APPROXIMATELY.sub("", text)
                 text = re.sub(r"^(?:(?:just|only)\s+)?(?:the\s+)?one$", "1", text)  # the number, not "the one"
+        if asked.kind == "presence" and _polarity(text)[0] is None and _not_seen(text, asked.noun):
+            text = "no"  # "i don't think there is", "doesn't look like it", "not that i could see"
         if asked.kind == "presence" and asked.noun:
             text = _count_of_asked(text, asked.noun)
             # "no dog, but a cat", "no grass but there are bushes": the no, then what there is instead
             said_no = rf"^no\s+{_said_as(asked.noun)}\b[\s,]*(?=\S)"
             text = re.sub(said_no, "no, ", text, flags=re.I)
-            text = _SOME_OF_IT.sub("yes", text)  # "a little bit", "a few": some of it is there
+            many = _many_of_asked(text, asked.noun)  # "a lot", "yes, a few flying by": that many of them
+            if many != text:
+                text = up.said = many
+            text = _SOME_OF_IT.sub("yes", text)  # "a little bit", "some": some of it is there
             if all(w in L.COLORS or w in L.SIZES or w in L.SHADES or w == "and" for w in text.lower().split()):
                 text = f"a {text} {asked.noun}"  # "small", "red" to "is there a tomato?": a small tomato
         if asked.kind == "presence" and asked.noun and re.search(r"\bones?\b", text):
@@ -250,6 +256,47 @@ def _said_as(noun: str) -> str:
     """A pattern of the noun said either way: 'dog' or 'dogs'."""
     one = singular(noun)
     return f"(?:{re.escape(one)}|{re.escape(plural(one))})"
+
+
+_WHERE = r"(?:on|in|at|by|near|behind|beside|above|below|under|over|around|next|across|along|up|down|outside|inside)"
+_MANY = re.compile(
+    r"^(?:(?:yes|yeah|yep|yup|sure)[\s,]+)?(?:there\s+(?:are|were)\s+|i\s+(?:see|saw|count)\s+)?(?P<q>a\s+lot|lots|plenty|tons|loads|a\s+bunch|a\s+couple|a\s+few|several|"
+    r"many|quite\s+a\s+few)(?:\s+of\s+them)?(?P<rest>\s+.+)?$",
+    re.I,
+)
+
+
+def _many_of_asked(text: str, noun: str) -> str:
+    """'a lot', 'yes, several', 'a few flying by' to "Is there a bird?": that many birds ('a lot of birds'), and what
+    they do or where they are after them."""
+    m = _MANY.fullmatch(text.strip(" .!"))
+    if not m:
+        return text
+    rest = (m.group("rest") or "").strip()
+    if rest and not re.match(r"^(?:\w+(?:ing|ed)|" + _WHERE + r")\b", rest, re.I):
+        return text  # "a few trees", "a lot of grass": said in full already
+    q = " ".join(m.group("q").lower().split())
+    of = " of" if q in ("a lot", "lots", "plenty", "tons", "loads", "a bunch", "a couple") else ""
+    return " ".join(f"{q}{of} {plural(singular(noun))} {rest}".split())
+
+
+def _not_seen(text: str, noun: str | None) -> bool:
+    """Whether an answer says no by negating that it is there or seen, and nothing else: "i don't think there is",
+    "doesn't look like it", "there doesn't seem to be one", "not that i could see" (what follows "not that i" may be
+    misspelt). "i can't tell" says it does not know (L.UNKNOWN), which is asked first."""
+    t = text.strip(" .!").lower()
+    if _only(t, L.UNKNOWN):
+        return False
+    words = re.findall(r"[\w']+", t)
+    if re.search(r"\bno[\s-]+one\b|\bnobody\b", t) or noun and re.search(rf"\bno\s+{_said_as(noun)}\b", t):
+        return False  # "no one is in it" says there is no person; "no trees" is read as said
+    if re.match(r"not\s+that\s+i\b", t) and len(words) <= 6 and "but" not in words:
+        return True
+    asked = {singular(noun.split()[-1].lower()), *(noun.lower().split())} if noun else set()
+    negated = [w for w in words if w in NEGATIONS or w.endswith("n't")]
+    return bool(negated) and all(
+        w in NEGATIONS or w.endswith("n't") or w in UNSEEN_WORDS or singular(w) in asked for w in words
+    )
 
 
 def _count_of_asked(text: str, noun: str) -> str:

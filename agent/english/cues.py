@@ -36,6 +36,9 @@ YES: tuple[str, ...] = tuple(_CUES["yes"])
 NO: tuple[str, ...] = tuple(_CUES["no"])
 UNKNOWN: tuple[str, ...] = tuple(_CUES["unknown"])  # "i don't know", "no idea": the answer changes nothing
 NONE_OF_THESE: tuple[str, ...] = tuple(_CUES["none_of_these"])
+# "i don't think there is", "doesn't look like it": a no said with nothing but a negation and words about seeing
+NEGATIONS: frozenset[str] = frozenset(_CUES["negations"])
+UNSEEN_WORDS: frozenset[str] = frozenset(_CUES["unseen_words"])
 # "#3 is right", "the second one nailed it": what approves of a result
 APPROVAL: tuple[str, ...] = tuple(_CUES["approval"])
 APPROVAL_IDIOMS: tuple[str, ...] = tuple(_CUES["approval_idioms"])

@@ -36,6 +36,8 @@ SIZES: dict[str, str] = _LEX["sizes"]  # word -> small | large
 TIMES: dict[str, list[str]] = _LEX["times"]  # time of day -> words and phrases that say it
 TIME_WORDS = {w: t for t, ws in TIMES.items() for w in ws}
 TIME_PHRASE: dict[str, str] = _LEX["time_phrase"]
+# the preposition a bare time word takes: "at noon", "in the morning", "during the day"
+TIME_PREPOSITION = {w: prep for prep, ws in _LEX["time_prepositions"].items() for w in ws}
 SEASONS: dict[str, str] = _LEX["seasons"]
 SEASON_PHRASE: dict[str, str] = _LEX["season_phrase"]
 WEATHER: dict[str, str] = _LEX["weather"]
@@ -58,6 +60,7 @@ PICTURE_WORDS = _set("picture_words")  # about the picture, not a thing in it ("
 ONE_WORDS = _set("one_words")  # "a bigger one", "the striped kind": the thing in focus
 NOT_DESCRIPTIVE = _set("not_descriptive")  # adjectives that evaluate or steer, never describe
 LOCATIVE = _set("locative")
+PATH_PREPOSITIONS = _set("path_prepositions")  # "down a dirt path", "up a hill": where the picture is, along it
 PLACE_ADVERBS = _set("place_adverbs")
 NEGATORS = _set("negators")
 EXCLUDE_VERBS = _set("exclude_verbs")

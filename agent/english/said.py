@@ -772,9 +772,9 @@ _PREPOSITION = (
     r"(?:at|in|on|during|under|by|near|beside|inside|outside|through|over|into|onto|around|across|along|from)\b"
 )
 _PREP = re.compile("^" + _PREPOSITION, re.I)
-_MULTI_PREPOSITION = r"(?:next\s+to|in\s+front\s+of|on\s+top\s+of|close\s+to|away\s+from|out\s+of|far\s+from)"
-_MULTI_PREP = re.compile("^" + _MULTI_PREPOSITION + r"\b", re.I)
-_ENDS_WITH_MULTI_PREP = re.compile(_MULTI_PREPOSITION + r"\s*$", re.I)
+MULTI_PREPOSITION = r"(?:next\s+to|in\s+front\s+of|on\s+top\s+of|close\s+to|away\s+from|out\s+of|far\s+from)"
+_MULTI_PREP = re.compile("^" + MULTI_PREPOSITION + r"\b", re.I)
+_ENDS_WITH_MULTI_PREP = re.compile(MULTI_PREPOSITION + r"\s*$", re.I)
 
 
 def _describes_a_thing(t) -> bool:
@@ -929,7 +929,9 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
     old = doc[a : b + 1].text
     if not _PREP.match(new_phrase) and not _MULTI_PREP.match(new_phrase):
         m = _PREP.match(old)
-        if m:  # "at night" + "make it a rainy day": "on a rainy day"; "on a cloudy day" + "early morning": "in"
+        if m and slot == "time" and (timed := time_said(new_phrase)) and not _DAY_PHRASE.match(new_phrase):
+            new_phrase = timed  # "at night" + "make it early morning": "in the early morning"
+        elif m:  # "at night" + "make it a rainy day": "on a rainy day"; "on a cloudy day" + "early morning": "in"
             prep = "on" if _DAY_PHRASE.match(new_phrase) else m.group(0).lower()
             said_time = next((L.TIME_WORDS[w] for w in new_phrase.lower().split() if w in L.TIME_WORDS), None)
             if prep == "on" and slot == "time" and not _DAY_PHRASE.match(new_phrase) and said_time in L.TIME_PHRASE:
@@ -999,6 +1001,16 @@ def on_day(phrase: str) -> str:
     return f"on {phrase}" if _DAY_PHRASE.match(phrase) else phrase
 
 
+def time_said(phrase: str) -> str | None:
+    """A bare time of day with the preposition English gives it: 'noon' -> 'at noon', 'early morning' -> 'in the early
+    morning', 'daytime' -> 'during the daytime'; None for anything else."""
+    words = phrase.strip().split()
+    degree = words[:1] if len(words) > 1 and words[0].lower() in L.TIME_DEGREES else []
+    core = " ".join(words[len(degree) :]).lower()
+    prep = L.TIME_PREPOSITION.get(core)
+    return f"{prep} {' '.join(words)}" if prep else None
+
+
 def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
     text = strip_framing(message)
@@ -1012,8 +1024,14 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
+    head = text[: text.lower().rfind(phrase.lower())] if phrase.lower().startswith("of ") else ""
+    head = _YES_LEAD.sub("", head).strip(" ,")
+    if head and len(head.split()) <= 3 and not _PREP.match(head):  # "a lot of clouds": the clouds, as many as said
+        return f"with {head} {phrase}"
     if slot == "weather":
         phrase = re.sub(r"^the\s+(?=\w+$)", "", phrase, flags=re.I)  # "how about the snow": snow, said as snow is
+    if slot == "time" and not _PREP.match(phrase) and (timed := time_said(phrase)):
+        return timed  # "make it noon": "at noon", never "during the noon"
     bare = _SETTING_WORDS.get(slot, {}).get(phrase.lower()) == value
     if bare and not _PREP.match(phrase):  # "make it night": a bare word, said the way the setting is said
         canonical = _CANONICAL[slot].get(str(value), phrase)
@@ -1203,6 +1221,8 @@ def _where_noun(prep):
     'in a pile of snow' -> pile (a heap of something is where, when the something is: snow), 'on the ice' -> ice;
     never a time or a thing ('at night', 'next to a fence', 'with a parachute')."""
     obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    if obj is None and prep.dep_ == "prt" and prep.lower_ in L.PATH_PREPOSITIONS:  # "walking up a rocky path"
+        obj = next((c for c in prep.head.children if c.dep_ == "dobj" and c.i > prep.i), None)
     if obj is None or obj.lower_ in L.TIME_WORDS or obj.lower_ in L.WEATHER and obj.lower_ != "snow":
         return None  # "in the rain" is the weather, whatever else it is; snow lies on the ground
     where = L.SCENE_NOUNS | L.GROUND_NOUNS  # "in the snow" says where, though "make it snow" is the weather
@@ -1228,17 +1248,24 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     zoo instead'), in place of the description's phrase that says where it is: the one about the same kind of
     place ('in a pile of leaves' for 'in a pile of snow'), else one with the same preposition, else the last. None
     when the new phrase says no place or the description has no such phrase."""
+    if (multi := _MULTI_PREP.match(new.strip())) is not None:
+        return _replace_beside(phrases, new.strip(), multi.group(0))
     new_doc = parse(new)
     if len(new_doc) > 1 and new_doc[0].pos_ in ("ADV", "ADP") and new_doc[1].lower_ in L.LOCATIVE:
         new_doc = new_doc[1:]  # "out in the wild": the phrase is "in the wild", said with "out" before it
-    if not len(new_doc) or new_doc[0].pos_ != "ADP" or new_doc[0].lower_ not in L.LOCATIVE:
+    where_to = L.LOCATIVE | L.PATH_PREPOSITIONS  # "down a dirt path instead" on "going down the road"
+    if not len(new_doc) or new_doc[0].pos_ != "ADP" or new_doc[0].lower_ not in where_to:
         return None
     new_obj = next((c for c in new_doc[0].children if c.dep_ == "pobj"), None)
     said = {" ".join(t.lower_ for t in new_doc[1:] if t.dep_ != "det"), new_doc.text.lower()}  # "in the dark"
     if new_obj is None or said & set(L.TIME_WORDS) or new_obj.lower_ in L.WEATHER and new_obj.lower_ != "snow":
         return None  # "at night instead", "in the dark", "in the rain instead": the slots' swap
     doc = parse(" ".join(phrases))
-    found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in L.LOCATIVE and (o := _where_noun(t)) is not None]
+    found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in where_to and (o := _where_noun(t)) is not None]
+    last = phrases[-1].split()
+    if not found and len(phrases) > 1 and last[0].lower() in where_to and _where_noun(new_doc[0]) is not None:
+        # "on the couch" said on its own, then "out in the yard instead": the user's own phrase of where it is
+        return None if " ".join(last).lower() == new.lower() else [*phrases[:-1], new]
     if not found:
         return None
     same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]  # "under a clear sky"
@@ -1247,12 +1274,36 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     if not same_head and _where_noun(new_doc[0]) is None:
         return None  # "on a leash instead": no place
     same_prep = [f for f in found if f[0].lower_ == new_doc[0].lower_]
-    prep, obj = (same_head or same_prep or found)[-1]
+    # a kind of place before a place a thing makes ('in the grass' before 'in his mouth' for 'on a tree branch')
+    places = [f for f in found if singular(f[1].lower_) in L.WHERE]
+    prep, obj = (same_head or [f for f in same_prep if f in places] or same_prep or places or found)[-1]
     a, b = _pp_span(doc, prep, obj)
     if doc[a : b + 1].text.lower() == new.lower():
         return None
     said = Said.of(list(phrases))
     said.replace(_char(doc, a), _end(doc, b), new)
+    return said.phrases()
+
+
+def _replace_beside(phrases: list[str], new: str, prep: str) -> list[str] | None:
+    """'in front of a school instead' on '... in front of a building': the phrase with the same preposition of
+    several words, to the end of its object ('of' phrases and conjuncts with it); None if the text has none."""
+    text = " ".join(phrases)
+    pattern = r"\s+".join(map(re.escape, prep.lower().split()))
+    said_at = list(re.finditer(rf"\b{pattern}\b", text, re.I))
+    if not said_at:
+        return None
+    m = said_at[-1]  # the last one
+    doc = parse(text)
+    last = next((t for t in doc if t.idx >= m.end() - len(prep.split()[-1]) and t.idx < m.end()), None)
+    obj = next((c for c in last.children if c.dep_ == "pobj"), None) if last is not None else None
+    if obj is None:
+        return None
+    _, b = _pp_span(doc, last, obj)
+    if text[m.start() : _end(doc, b)].lower() == new.lower():
+        return None
+    said = Said.of(list(phrases))
+    said.replace(m.start(), _end(doc, b), new)
     return said.phrases()
 
 
@@ -1597,11 +1648,16 @@ def _thing_said(message: str, s: Subject) -> str:
     if s.color:
         words.append(_said_colour(message, s.color))
     many = s.plural or (s.count is not None and s.count > 1)
-    words.append(_noun_form(message, s) or (plural(s.noun) if many else s.noun))
+    form = _noun_form(message, s)
+    *compound, _ = s.noun.split()
+    if form and compound and not any(w in words for w in compound):
+        form = " ".join([*compound, form])  # "traffic lights", "ski lift": the whole noun, not 'lights'
+    words.append(form or (plural(s.noun) if many else s.noun))
     if s.count is not None:
         return f"{_said_count(message, s.count)} {' '.join(words)}"
     if many:
-        return " ".join(words)
+        quantity = _said_quantity(message, s)  # "a lot of birds", "several birds": as many as said
+        return " ".join([quantity, *words] if quantity else words)
     return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
 
 
@@ -1610,7 +1666,7 @@ _YES_LEAD = re.compile(
     re.I,
 )
 _WHERE_IT_IS = re.compile(
-    r"^(?:with|" + _MULTI_PREPOSITION + r"|" + _PREPOSITION + r"|behind|above|below|beneath|underneath|against|among|"
+    r"^(?:with|" + MULTI_PREPOSITION + r"|" + _PREPOSITION + r"|behind|above|below|beneath|underneath|against|among|"
     r"between|toward|towards|atop|alongside)\b",
     re.I,
 )
@@ -1620,7 +1676,8 @@ _IN_THE_PICTURE = re.compile(r"^(?:in|on)\s+(?:it|there|here|the\s+(?:picture|ph
 def _with_what_it_does(message: str, added: list[Subject]) -> str:
     """The things an answer adds, as 'with ...': a yes that goes on to say what the thing does or where it is keeps
     those words after it ('yes, sleeping under the bench' -> 'with a dog sleeping under the bench'; 'a dog chasing
-    a ball' -> 'with a dog chasing a ball'); otherwise each thing as said ('with a small dog and a ball')."""
+    a ball' -> 'with a dog chasing a ball'; 'a cup of coffee' is one thing); otherwise each thing as said ('with a
+    small dog and a ball')."""
     things = " and ".join(_thing_said(message, s) for s in added)
     text = strip_framing(message)
     first = added[0]
@@ -1628,7 +1685,7 @@ def _with_what_it_does(message: str, added: list[Subject]) -> str:
     rest = _YES_LEAD.sub("", text[m.end() :] if m else text.strip(" ,")).strip(" ,.!")
     if not rest or _IN_THE_PICTURE.match(rest) or re.match(r"^at\s+least\b", rest, re.I):
         return f"with {things}"
-    if not (_WHERE_IT_IS.match(rest) or says_what_it_does(parse(rest))):
+    if not (_WHERE_IT_IS.match(rest) or rest.lower().startswith("of ") or says_what_it_does(parse(rest))):
         return f"with {things}"
     others = named_in([rest])
     if not all(thing_key(s.noun) in others for s in added[1:]):

@@ -41,6 +41,7 @@ from picseek.agent.english.reading import (
     swapped_words,
 )
 from picseek.agent.english.said import (
+    MULTI_PREPOSITION,
     edit,
     held_in,
     named_in,
@@ -150,7 +151,13 @@ class Tracker:
         self._metadata(up.state, md, resolve)
         described = _without_switch_cue(said) if up.reset else None
         up.state.phrases = edit(
-            state, up.state, said, up.reset, described, answered=bool(qa) or asked is not None, renamed=up.renamed
+            state,
+            up.state,
+            up.said or said,
+            up.reset,
+            described,
+            answered=bool(qa) or asked is not None,
+            renamed=up.renamed,
         )
         kept = strip_framing(said)
         if state.phrases and not strip_framing(text) and kept and not up.reset and kept not in up.state.phrases:
@@ -495,6 +502,7 @@ _LOOKING_FOR = re.compile(
     r"(?!(?:one|ones|it|them|those|that|this|the|some\s+with|something|anything)\b)"
 )
 _LOCATIVE = "|".join(sorted(L.LOCATIVE, key=len, reverse=True))  # "in", "on", "next to" ..., longest first
+_PATH = "|".join(sorted(L.PATH_PREPOSITIONS))
 _CORRECTED_PHRASE = re.compile(
     r"^(?:(?:oh|wait|no|sorry|oops|whoops|actually|i\s+mean|make\s+that)[\s,]+)+"
     rf"(?P<what>(?:during|{_LOCATIVE})\s+(?:a|an|the|some)\s+[a-z ]+?)[\s.!]*$",
@@ -503,7 +511,8 @@ _CORRECTED_PHRASE = re.compile(
 _PLACE_INSTEAD = re.compile(
     r"^(?:(?P<fix>actually|rather|oh\s+wait|wait|sorry)[\s,]+)?(?:(?:ok(?:ay)?|hmm+|oh|well|no|so|maybe|but)[\s,]+)*"
     r"(?:(?P<lead>(?:what|how)\s+about|try|(?:put|move|place|set|take)\s+(?:it|them|him|her|this|these|everything))\s+)?"
-    rf"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?(?:{_LOCATIVE})\s+[a-z][a-z' -]*?)"
+    r"(?P<pp>(?:(?:out|up|down|back|over|away|far|outside)\s+)?"
+    rf"(?:{MULTI_PREPOSITION}|{_LOCATIVE}|{_PATH})\s+[a-z][a-z' -]*?)"
     r"(?P<end>[\s,]+(?:instead|rather))?(?:[\s,]+(?:please|pls|then))?[\s.!?]*$",
     re.I,
 )
