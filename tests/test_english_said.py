@@ -2013,3 +2013,39 @@ def test_a_place_said_instead_replaces_the_phrase_it_stands_for(messages, text):
     """'down X instead' replaces 'down Y' (never a new search); 'in front of X instead' replaces 'in front of Y', not
     the first 'in'; a place the user said alone is the one a later place replaces."""
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        (("a bowl of rice and beans with a spoon", "the spoon can go"), "a bowl of rice and beans", ["spoon"]),
+        (("a bowl of rice and beans with a spoon", "that spoon has to go"), "a bowl of rice and beans", ["spoon"]),
+        (("a bowl of rice and beans with a spoon", "no need for the spoon"), "a bowl of rice and beans", ["spoon"]),
+        (("a canoe on a calm lake", "stick a heron in there"), "a canoe on a calm lake with a heron", []),
+        (
+            ("a canoe on a calm lake", "i sort of want a heron on the shore too"),
+            "a canoe on a calm lake with a heron on the shore",
+            [],
+        ),
+        (("a canoe on a calm lake", "plz add a heron"), "a canoe on a calm lake with a heron", []),
+    ],
+)
+def test_ways_of_taking_out_and_putting_in_that_name_no_cue_word(messages, text, negatives):
+    """'the spoon can go' takes the spoon out; 'stick a heron in there' and a hedged 'i sort of want' put one in,
+    never start a new search."""
+    st = said(*messages)
+    assert st.text() == text and st.to_query().negatives == negatives
+
+
+@pytest.mark.unit
+def test_an_answer_or_a_count_keeps_the_users_words():
+    where = Question(kind="setting", slot="place", options=["indoors", "outdoors"], text="Is it indoors or outdoors?")
+    assert said("two friends sharing a pizza", "outside, on a rooftop", asked=where).text() == (
+        "two friends sharing a pizza outside on a rooftop"
+    )
+    assert said("a child flying a kite on the dunes", "three kids").text() == "three kids flying a kite on the dunes"
+    # the count goes to the thing whose own words the message repeats: 'coffee cups', not the 'cups' of the bra
+    assert said("a woman in a cup sized swimsuit holding a coffee cup", "she's holding two coffee cups").text() == (
+        "a woman in a cup sized swimsuit holding two coffee cups"
+    )

@@ -63,13 +63,25 @@ _AT_START = re.compile(
 )
 
 
+# "the wine glasses can go", "that dog has to go": the thing, then that it goes
+_GOING = re.compile(
+    r"^(?P<what>(?:the|that|this|those|these)\s+[^,.;!?]+?)\s+(?:" + alternation(_CUES["going_phrases"]) + r")"
+    r"(?:\s+(?:away|too|as\s+well))?[\s.!]*$",
+    re.I,
+)
+
+
 def said_as_known(message: str, follow_up: bool = True) -> str:
     """The message with cue words the parser does not know said the way it does ('w/o' -> 'without', in a
-    follow-up 'nix the fence' -> 'remove the fence'); everything else as typed."""
+    follow-up 'nix the fence' -> 'remove the fence', 'the fence can go' -> 'remove the fence'); everything else as
+    typed."""
     text = _ANYWHERE.sub(lambda m: _SAID_AS["anywhere"][m.group(1).lower()], message)
     m = _AT_START.match(text) if follow_up else None
     if m:
         text = text[: m.start(1)] + _SAID_AS["at_start"][m.group(1).lower()] + text[m.end(1) :]
+    m = _GOING.match(text.strip()) if follow_up else None
+    if m:
+        text = f"remove {m.group('what')}"
     return text
 
 

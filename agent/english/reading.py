@@ -283,6 +283,9 @@ _THERE_BE = re.compile(
 )
 
 
+_PUT_IN = re.compile(r"^(?:throw|stick|pop|put|place)\s+(?:an?|some|two|three|\d+)\s.*\bin\s+(?:there|here|it)\b")
+
+
 def _cues(r: Reading, low: str, said: str) -> None:
     """The words that decide how a reading applies: adding, correcting, re-allowing, asking, linking back. `said`:
     the message before cleaning, whose "my bad," / "wrong word," say it corrects."""
@@ -293,6 +296,7 @@ def _cues(r: Reading, low: str, said: str) -> None:
     )
     r.add = r.add or bool(_THERE_BE.match(low))  # "there should be a pony following", "can there be a dog"
     r.add = r.add or bool(WOULD_BE_NICE.search(low))  # "some potted plants would be nice"
+    r.add = r.add or bool(_PUT_IN.match(low))  # "throw a shark in there", "stick a flag in it"
     r.correction = any(find_phrase(x, L.CORRECTION_CUES) is not None for x in (said, low))
     r.correction = r.correction or bool(re.match(r"^no+[,!.]?\s+\w", said))
     r.correction = r.correction and not _THERE_BE.match(low)  # "there should be" adds; "it should be" corrects

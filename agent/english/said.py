@@ -60,11 +60,14 @@ _TRAIL = re.compile(
 )
 # A command that adds a thing: "add a pigeon", "also a seal", "there should also be a dog watching".
 _ADD = re.compile(
-    r"^(?:(?:oh|and|so|ok|okay|hmm+|um+|maybe|also)[\s,]+)*(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
+    r"^(?:(?:oh|and|so|ok|okay|hmm+|um+|maybe|also)[\s,]+)*(?:(?:please|pleas|pls|plz)\s+)?"
+    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
     r"(?:(?:and\s+)?also(?:\s+add)?|add(?:\s+in)?|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
+    # "throw a shark in there", "stick a flag in it": the thing, put in the picture
+    r"(?:throw|stick|pop)(?=\s+(?:an?|some|two|three|\d+)\s.*\bin\s+(?:there|here|it)\b)|"
     r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
-    r"(?:i'?d|i\s+would)\s+like|i\s+want|"
+    r"(?:i\s+)?(?:(?:kind|sort)\s+of\s+|kinda\s+|sorta\s+|really\s+|also\s+)?(?:(?:i'?d|i\s+would)\s+like|i\s+want|want)|"
     r"(?:it|they|he|she)\s+should\s+(?:also\s+)?have|give\s+it|(?:can|could)\s+(?:we|i)\s+(?:get|have|add)|"
     r"(?:and\s+)?there(?:'s|\s+is|\s+are)\s+(?:also\s+)?(?=(?:a|an|some|two|three|\d+)\s|(?!no\b|not\b)\w+s\b))"
     r"(?:\b|(?<=\+))[\s,:]*",
@@ -194,8 +197,12 @@ def _noun_token(doc, noun: str, said: str = ""):
     nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
     if len(nouns) > 1 and said:
         message = set(re.findall(r"[a-z]+", said.lower()))
-        nouns = [t for t in nouns if t.lower_ in message] or nouns  # "the glass is red": not the "glasses" before it
-        return max(nouns, key=lambda t: sum(c.lower_ in message for c in t.children if c.i < t.i and c.dep_ == "amod"))
+
+        def repeated(t) -> tuple[int, bool]:  # its modifiers said again ('two wine glasses'), then its own form
+            mods = sum(c.lower_ in message for c in t.children if c.i < t.i and c.dep_ in ("amod", "compound"))
+            return mods, t.lower_ in message  # "the glass is red": not the "glasses" before it
+
+        return max(nouns, key=repeated)
     return (nouns or [None])[0]
 
 
@@ -1015,7 +1022,8 @@ def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
     """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
     text = strip_framing(message)
     if slot == "place" and place and place.lower() in text.lower():
-        return place
+        m = re.match(rf"^({alternation(L.PLACE_ADVERBS)})[\s,]+{re.escape(place)}", text, re.I)
+        return f"{m.group(1)} {place}" if m else place  # "outdoors, on a patio": both say where, as said
     text = re.sub(r"\s*\b(?:instead\s+of|rather\s+than)\b.*$", "", text).strip(" ,")  # "night instead of day"
     text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
@@ -1813,10 +1821,12 @@ def _insert_adjective(said: Said, noun: str, adj: str, instead: bool = False) ->
 def _noun_form(message: str, s: Subject) -> str | None:
     """The noun as the message says it ('dogs', 'people'), if it does."""
     want = singular(s.noun.split()[-1])
-    for w in re.findall(r"[a-z]+", message.lower()):
+    words = re.findall(r"[a-z]+", message.lower())
+    for w in words:
         if singular(w) == want or (want == "person" and w in ("people", "persons")):
             return w
-    return None
+    # "three kids" about "a child": the user's own word for the same thing
+    return next((w for w in words if w not in L.PLACEHOLDERS and same_thing(singular(w), want)), None)
 
 
 _QUANTITY = "|".join(re.escape(q) for q in sorted(L.QUANTITY_PHRASES | L.QUANTIFIERS, key=len, reverse=True))
