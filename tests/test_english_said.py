@@ -2049,3 +2049,24 @@ def test_an_answer_or_a_count_keeps_the_users_words():
     assert said("a woman in a cup sized swimsuit holding a coffee cup", "she's holding two coffee cups").text() == (
         "a woman in a cup sized swimsuit holding two coffee cups"
     )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "noun,answer,text",
+    [
+        ("person", "yes, a lifeguard on the tower", "a crowded beach in summer with a lifeguard on the tower"),
+        ("person", "yeah two surfers", "a crowded beach in summer with two surfers"),
+        ("animal", "yes, a dog chasing a ball", "a crowded beach in summer with a dog chasing a ball"),
+        ("person", "yes, and a dog", "a crowded beach in summer with a person and a dog"),  # a dog is no person
+    ],
+)
+def test_a_yes_that_names_one_of_the_kind_asked_about_adds_that_one(noun, answer, text):
+    """ "Is there a person?" "yes, a lifeguard": the lifeguard is the person, not one more beside a person."""
+    assert said("a crowded beach in summer", answer, asked=Question(kind="presence", noun=noun)).text() == text
+
+
+@pytest.mark.unit
+def test_taking_out_the_thing_a_description_starts_with_leaves_what_it_had():
+    st = said("a farmer with three sheep in a muddy field", "no farmer")
+    assert st.text() == "three sheep in a muddy field" and st.to_query().negatives == ["farmer"]

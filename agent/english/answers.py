@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, NEGATIONS, UNSEEN_WORDS, alternation
+from picseek.agent.english.kinds import of_kind
 from picseek.agent.english.plurals import singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, plural, singular
@@ -202,6 +203,9 @@ class Answers:
                 self.qa(up, question, "no")
                 self.reader.statement(up, more, refine=True)
                 return
+            if polarity == "yes" and rest and _names_one_of_its_kind(rest, asked.noun):
+                self.reader.statement(up, rest, refine=True)  # "yes, a zookeeper" to "is there a person?": him
+                return
             names_it = re.search(rf"\b(?:{_said_as(asked.noun)}|ones?|them)\b", rest or "")
             counted = _count_of_asked(rest, asked.noun) if rest else ""
             if polarity == "no" and names_it and (counted != rest or re.search(r"\d", rest)):
@@ -278,6 +282,12 @@ def _many_of_asked(text: str, noun: str) -> str:
     q = " ".join(m.group("q").lower().split())
     of = " of" if q in ("a lot", "lots", "plenty", "tons", "loads", "a bunch", "a couple") else ""
     return " ".join(f"{q}{of} {plural(singular(noun))} {rest}".split())
+
+
+def _names_one_of_its_kind(text: str, noun: str) -> bool:
+    """Whether a yes goes on to name a thing of the kind asked about ('yes, a zookeeper' to "is there a person?",
+    'yes, a puppy' to "is there an animal?"): that thing is the answer, not one more."""
+    return any(not t.ref and of_kind(noun, t.noun) for t in read(text).things)
 
 
 def _not_seen(text: str, noun: str | None) -> bool:

@@ -697,6 +697,8 @@ def remove(said: Said, noun: str) -> bool:
         b = tok.i
         if b + 2 < len(doc) and doc[b + 1].lower_ == "of" and doc[b + 1].head.i == tok.i:
             b += 1  # "a bowl of fruit on a table" without the bowl: "fruit on a table"
+        elif a == 0 and b + 2 < len(doc) and doc[b + 1].lower_ == "with" and doc[b + 1].head.i == tok.i:
+            b += 1  # "a man with a dog" without the man: "a dog", what he had is the picture now
         said.replace(_char(doc, a), _end(doc, b), "")
         return True
     verb = tok.head
