@@ -2070,3 +2070,28 @@ def test_a_yes_that_names_one_of_the_kind_asked_about_adds_that_one(noun, answer
 def test_taking_out_the_thing_a_description_starts_with_leaves_what_it_had():
     st = said("a farmer with three sheep in a muddy field", "no farmer")
     assert st.text() == "three sheep in a muddy field" and st.to_query().negatives == ["farmer"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "answer,negatives",
+    [
+        ("yes, the skier", []),  # the skier is the person the search has: nothing to add
+        ("no, just the skier", []),  # no one else: the skier stays, and no person is excluded
+        ("the skier on the lift", []),
+        ("yes, a child waving", None),
+    ],
+)
+def test_an_answer_that_points_at_the_person_already_there_changes_nothing(answer, negatives):
+    st = said("a skier riding a chairlift above the trees", answer, asked=Question(kind="presence", noun="person"))
+    if negatives is None:
+        assert st.text() == "a skier riding a chairlift above the trees with a child waving"
+    else:
+        assert st.text() == "a skier riding a chairlift above the trees" and st.to_query().negatives == negatives
+
+
+@pytest.mark.unit
+def test_just_another_kind_of_thing_is_still_a_no():
+    asked = Question(kind="presence", noun="dog")
+    st = said("a farmer leading a cow along a lane", "no, just the cow", asked=asked)
+    assert st.text() == "a farmer leading a cow along a lane" and st.to_query().negatives == ["dog"]

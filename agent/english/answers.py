@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, NEGATIONS, UNSEEN_WORDS, alternation
 from picseek.agent.english.kinds import of_kind
-from picseek.agent.english.plurals import singular_word
+from picseek.agent.english.plurals import same_thing, singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
 from picseek.agent.state import Question, SearchState, Subject, plural, singular
 
@@ -196,6 +196,8 @@ class Answers:
             if after:  # "no, none of them, just grass": what follows is said about the picture
                 self.reader.statement(up, after, refine=True)
             return
+        if asked.kind == "presence" and asked.noun and _names_what_is_there(up.state, rest, asked.noun, polarity):
+            return  # "yes, the rider", "no, just the man" to "is there a person?": the man it has already
         if asked.kind == "presence" and asked.noun and polarity in ("yes", "no"):
             question = f"is there a {asked.noun}"
             more = re.sub(r"^(?:but|though|however|and)\b[\s,]*|[\s,]+though$", "", rest).strip() if rest else ""
@@ -282,6 +284,23 @@ def _many_of_asked(text: str, noun: str) -> str:
     q = " ".join(m.group("q").lower().split())
     of = " of" if q in ("a lot", "lots", "plenty", "tons", "loads", "a bunch", "a couple") else ""
     return " ".join(f"{q}{of} {plural(singular(noun))} {rest}".split())
+
+
+def _names_what_is_there(st: SearchState, text: str, noun: str, polarity: str | None) -> bool:
+    """Whether an answer to "is there a person?" points at the thing of that kind the search already has: 'yes, the
+    rider', 'no, just the man', 'the man on the horse' (nothing to add, and no person to exclude)."""
+    if polarity not in ("yes", "no", None) or not text:
+        return False
+    text = re.sub(r"^(?:just|only)\s+", "", text.strip(" .!,")) if polarity == "no" else text.strip(" .!,")
+    if polarity == "no" and not re.match(r"^(?:the|that|this|his|her|their)\s", text):
+        return False  # "no, a dog": a no, then something else
+    things = [t for t in read(text).things if not t.ref]
+    if not things or not things[0].definite:
+        return False
+    first = things[0].noun
+    if not (of_kind(noun, first) or same_thing(first, singular(noun))):
+        return False  # "no, just the horse" to "is there a dog?" is a no
+    return st.find(first) is not None or any(of_kind(noun, s.noun) for s in st.required)
 
 
 def _names_one_of_its_kind(text: str, noun: str) -> bool:
