@@ -2095,3 +2095,9 @@ def test_just_another_kind_of_thing_is_still_a_no():
     asked = Question(kind="presence", noun="dog")
     st = said("a farmer leading a cow along a lane", "no, just the cow", asked=asked)
     assert st.text() == "a farmer leading a cow along a lane" and st.to_query().negatives == ["dog"]
+
+
+@pytest.mark.unit
+def test_a_kind_of_place_with_words_of_its_own_said_instead_replaces_the_place_whole():
+    first = "a cat sniffing around a cramped and messy kitchen"
+    assert said(first, "a bright and tidy garage instead").text() == "a cat sniffing around a bright and tidy garage"

@@ -1208,6 +1208,9 @@ def replace_scene(phrases: list[str], new: str) -> list[str] | None:
         and doc[start - 1].dep_ in ("det", "amod", "compound", "poss")
         or doc[start - 1].dep_ in ("npadvmod", "advmod")
         and doc[start - 1].head.head.i == tok.i  # "a snow covered"
+        or doc[start - 1].dep_ in ("cc", "conj", "punct")
+        and doc[start - 1].head.dep_ == "amod"
+        and doc[start - 1].head.head.i == tok.i  # "a small and dirty kitchen": all its words
     ):
         start -= 1
     if doc[start].dep_ in ("det", "poss") and not _ARTICLE.match(new + " "):

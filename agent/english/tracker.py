@@ -191,7 +191,9 @@ class Tracker:
             and not any(w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("what").lower().split())
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
-        elif m := _BARE_INSTEAD.match(said.strip()):
+        elif (m := _BARE_INSTEAD.match(said.strip())) and not any(
+            w in L.LOCATIVE or w in L.PATH_PREPOSITIONS for w in m.group("what").lower().split()
+        ):  # a kind of place with its own words before it, no phrase with a preposition
             # "kitchen instead", "the bedroom rather", "a garden instead" (on "... on a busy street corner")
             what = m.group("what")
             head = singular(what.split()[-1])
@@ -522,7 +524,8 @@ _REQUESTED = re.compile(
 )
 _BARE_INSTEAD = re.compile(
     r"^(?:(?:actually|ok(?:ay)?|hmm+|oh|well|no|so|maybe)[\s,]+)*(?P<what>(?:(?:the|a|an|his|her|their|my)\s+)?"
-    r"(?:[a-z]+\s+)?[a-z]+)[\s,]+(?:instead|rather|would\s+be\s+better)[\s.!]*$",
+    r"(?:(?!(?:but|so|then|now|just|only|the|a|an)\b)[a-z]+(?:\s*,\s*|\s+)(?:and\s+)?){0,3}[a-z]+)"
+    r"[\s,]+(?:instead|rather|would\s+be\s+better)[\s.!]*$",
     re.I,
 )
 _ASKED_INSTEAD = re.compile(
