@@ -2101,3 +2101,17 @@ def test_just_another_kind_of_thing_is_still_a_no():
 def test_a_kind_of_place_with_words_of_its_own_said_instead_replaces_the_place_whole():
     first = "a cat sniffing around a cramped and messy kitchen"
     assert said(first, "a bright and tidy garage instead").text() == "a cat sniffing around a bright and tidy garage"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message,text",
+    [
+        ("dusk ones only", "kites over a meadow at dusk"),
+        ("just the winter ones", "kites over a meadow in winter"),
+        ("after dark", "kites over a meadow after dark"),  # no 'at': 'after dark' is a phrase of its own
+    ],
+)
+def test_results_named_by_their_time_or_season_are_that_time(message, text):
+    """'dusk ones only' picks the results at dusk: the words for CLIP are the time, not 'dusk ones'."""
+    assert said("kites over a meadow", message).text() == text

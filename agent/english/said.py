@@ -1017,7 +1017,7 @@ def time_said(phrase: str) -> str | None:
     degree = words[:1] if len(words) > 1 and words[0].lower() in L.TIME_DEGREES else []
     core = " ".join(words[len(degree) :]).lower()
     prep = L.TIME_PREPOSITION.get(core)
-    return f"{prep} {' '.join(words)}" if prep else None
+    return None if prep is None else " ".join([prep, *words] if prep else words)  # "after dark" needs none
 
 
 def setting_phrase(message: str, slot: str, value, place: str | None) -> str:

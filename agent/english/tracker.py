@@ -80,7 +80,17 @@ def _keep(words: list[str], word: str) -> None:
 
 def _norm(message: str, follow_up: bool = True) -> str:
     text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return said_as_known(" ".join(text.split()).strip(), follow_up)
+    text = said_as_known(" ".join(text.split()).strip(), follow_up)
+    m = _SETTING_ONES.fullmatch(text.strip()) if follow_up else None
+    if m and all(w in L.TIME_WORDS or w in L.SEASONS or w in L.WEATHER for w in m.group("when").lower().split()):
+        return m.group("when")  # "sunset ones only", "the night ones": the results at sunset, at night
+    return text
+
+
+_SETTING_ONES = re.compile(
+    r"(?:(?:just|only)\s+)?(?:the\s+)?(?P<when>[a-z]+(?:\s+[a-z]+)?)\s+ones(?:\s+only)?(?:[\s,]+please)?[\s.!]*",
+    re.I,
+)
 
 
 class Tracker:
