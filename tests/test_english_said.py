@@ -2115,3 +2115,17 @@ def test_a_kind_of_place_with_words_of_its_own_said_instead_replaces_the_place_w
 def test_results_named_by_their_time_or_season_are_that_time(message, text):
     """'dusk ones only' picks the results at dusk: the words for CLIP are the time, not 'dusk ones'."""
     assert said("kites over a meadow", message).text() == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,message,text",
+    [
+        ("a girl practising her skateboarding in a parking lot", "typo, i meant snowboarding", None),
+        ("a dog swimming across a lake", "my bad, i meant paddling", "a dog paddling across a lake"),
+    ],
+)
+def test_i_meant_an_activity_replaces_the_activity_said(first, message, text):
+    """An activity said again is the one meant: the one spelt most like it, or the only one there is."""
+    expected = text or "a girl practising her snowboarding in a parking lot"
+    assert said(first, message).text() == expected

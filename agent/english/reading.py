@@ -127,7 +127,8 @@ _TYPED_BUT_MEANT = re.compile(
     r"^(?:i\s+)?(?:typed|wrote|said|put)\s+(?P<old>.+?)\s*,?\s+but\s+(?:i\s+)?meant\s+(?P<new>.+)$", re.I
 )
 _MEANT = re.compile(
-    r"^(?:(?:oops|sorry|no|wait|oh|whoops)[\s,]+)*(?:i\s+)?meant\s+(?P<new>.+)$|^(?P<new2>.+?)[\s,]+i\s+meant$|"
+    r"^(?:(?:oops|sorry|no|wait|oh|whoops|typo|my\s+bad|my\s+mistake)[\s,.:!]+)*(?:i\s+)?meant\s+(?P<new>.+)$|"
+    r"^(?P<new2>.+?)[\s,]+i\s+meant$|"
     r"^(?P<new3>[\w' -]+?)\s*\*$",
     re.I,
 )

@@ -1368,15 +1368,16 @@ def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | 
             said.replace(_char(doc, start), _end(doc, t.i), " ".join(words))
             return said.phrases()
         return None
-    if not starred:
-        return None
     from difflib import SequenceMatcher
 
     word = words[0].lower()
     scored = [(SequenceMatcher(None, t.lower_, word).ratio(), t) for t in doc if t.is_alpha and t.lower_ != word]
+    if not starred:
+        # "i meant snowboarding" on "... on skateboarding": an activity for the activity said most like it
+        scored = [(r, t) for r, t in scored if word.endswith("ing") and t.lower_.endswith("ing") and t.pos_ != "AUX"]
     best = max(scored, key=lambda x: x[0], default=(0.0, None))
-    if best[1] is None or best[0] < 0.8:
-        return None
+    if best[1] is None or best[0] < (0.8 if starred else 0.6 if len(scored) > 1 else 0.0):
+        return None  # the only activity said is the one meant ('i meant sledding' on 'a man skiing down a slope')
     said = Said.of(list(phrases))
     said.replace(_char(doc, best[1].i), _end(doc, best[1].i), words[0])
     return said.phrases()
