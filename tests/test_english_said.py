@@ -2129,3 +2129,23 @@ def test_i_meant_an_activity_replaces_the_activity_said(first, message, text):
     """An activity said again is the one meant: the one spelt most like it, or the only one there is."""
     expected = text or "a girl practising her snowboarding in a parking lot"
     assert said(first, message).text() == expected
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "first,message,text",
+    [
+        (
+            "a father and son fishing from a wooden pier at dawn",
+            "no son",
+            "a father fishing from a wooden pier at dawn",  # what both do stays with the one left
+        ),
+        (
+            "a girl wearing a yellow raincoat and jumping in puddles",
+            "no raincoat",
+            "a girl jumping in puddles",  # what else she does stays
+        ),
+    ],
+)
+def test_a_removal_takes_only_what_belongs_to_the_thing(first, message, text):
+    assert said(first, message).text() == text

@@ -540,13 +540,20 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     top = _multiword_preposition(top)
     sub = list(top.subtree)
     a, b = sub[0].i, sub[-1].i
+    joined = [c for c in top.children if c.dep_ == "conj" and c.i > tok.i and c.pos_ == "VERB"]
+    # "wearing a blue jacket and playing soccer" without the jacket: what else he does stays
+    own = any(c.dep_ in ("nsubj", "nsubjpass", "mark") for c in top.children)  # "as she walks ...": a clause
+    cut = joined[0].left_edge.i - 1 if top.pos_ == "VERB" and top.i != tok.i and joined and not own else len(doc)
+    b = min(b, cut)
     for c in top.children:  # "... that has sprinkles on it while another woman watches her": a clause of its own
         if c.dep_ == "advcl" and c.i > tok.i and any(m.dep_ == "mark" for m in c.children):
             b = min(b, c.left_edge.i - 1)
     while b + 1 < len(doc) and (
         a <= doc[b + 1].head.i <= b or doc[b + 1].dep_ == "prt" and doc[b + 1].head.i in (top.i, tok.i)
     ):
-        b = max(x.i for x in doc[b + 1].subtree)  # what the parse hung after the phrase: "standing around ..."
+        b = min(cut, max(x.i for x in doc[b + 1].subtree))  # what the parse hung after it: "standing around ..."
+        if b == cut:
+            break
     if (
         b + 1 < len(doc)
         and doc[b + 1].lower_ in L.PARTICLES
@@ -763,6 +770,8 @@ def _with_participle(doc, tok, a: int, b: int) -> tuple[int, int]:
     v = doc[b + 1]
     if v.pos_ != "VERB" or v.tag_ not in ("VBN", "VBG", "VBD") or not (v.head.i < a or v.i == tok.head.i):
         return a, b
+    if tok.dep_ == "conj" and v.head.i == tok.head.i:
+        return a, b  # "a man and woman sitting at a table": what both do stays with the man
     end = v.right_edge.i
     if end + 1 < len(doc) and not doc[end + 1].is_punct:
         return a, b
