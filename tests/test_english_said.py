@@ -2149,3 +2149,11 @@ def test_i_meant_an_activity_replaces_the_activity_said(first, message, text):
 )
 def test_a_removal_takes_only_what_belongs_to_the_thing(first, message, text):
     assert said(first, message).text() == text
+
+
+@pytest.mark.unit
+def test_a_corrected_noun_takes_the_number_the_text_gives_it():
+    assert (
+        said("a tram is waiting at a busy stop", "I meant buses not trams").text() == "a bus is waiting at a busy stop"
+    )
+    assert said("three geese crossing a road", "i meant a duck").text() == "three ducks crossing a road"

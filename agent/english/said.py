@@ -425,6 +425,12 @@ def rename(said: Said, old: str, new_said: str) -> bool:
         a = comp[0].idx
     elif tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
         a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
+    *lead, head = new_said.split() or [""]
+    many = singular(tok.lower_) != tok.lower_
+    if head and not any(w.isdigit() or w.lower() in L.NUMBERS for w in lead):
+        # "i meant buses" on "a train is stopped": one bus, as the text counts it
+        head = plural(singular(head)) if many else singular(head)
+        new_said = " ".join([*lead, head])
     said.replace(a, tok.idx + len(tok.text), new_said)
     _fix_article(said, a, new_said)
     return True
