@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
-from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, NEGATIONS, UNSEEN_WORDS, alternation
+from picseek.agent.english.cues import HEDGES, LEADING_HEDGE, NEGATIONS, SEEING_WORDS, UNSEEN_WORDS, alternation
 from picseek.agent.english.kinds import of_kind
 from picseek.agent.english.plurals import same_thing, singular_word
 from picseek.agent.english.reading import Reading, Thing, Value, find_phrase, read
@@ -127,6 +127,8 @@ class Answers:
             found = found or next((s for s in up.state.subjects if plural(s.noun) == asked.noun), None)
             if found is not None:
                 asked = asked.model_copy(update={"noun": found.noun})
+        if _only(text.strip(" ,.!").lower(), L.UNKNOWN):
+            return  # "i can't see it well": no answer, before "well" is taken for a hedge
         text = _TRAILING_HEDGE.sub("", text).strip(" ,.!") or text  # "white of course", "none of those really"
         if asked.kind == "attribute":
             text = LEADING_HEDGE.sub("", text).strip(" ,.!") or text  # "kind of reddish"
@@ -239,6 +241,7 @@ class Answers:
             and len(text.split()) <= 3
             and not (_ASKS.search(text) or _INSTEAD.search(text) or up.unknown)
         )
+        named = named or up.said is not None  # "a few" said again as "a few fishing boats": about the boats asked
         self.reader.statement(up, text, focus=focus, refine=none or named, expected=frozenset(expected))
 
     def _exclude_options(self, st: SearchState, asked: Question) -> None:
@@ -264,7 +267,7 @@ def _said_as(noun: str) -> str:
     return f"(?:{re.escape(one)}|{re.escape(plural(one))})"
 
 
-_WHERE = r"(?:on|in|at|by|near|behind|beside|above|below|under|over|around|next|across|along|up|down|outside|inside)"
+_WHERE = rf"(?:{alternation(L.LOCATIVE | L.PATH_PREPOSITIONS | {'next'})})"  # "a few on the wing", "... next to it"
 _MANY = re.compile(
     r"^(?:(?:yes|yeah|yep|yup|sure)[\s,]+)?(?:there\s+(?:are|were)\s+|i\s+(?:see|saw|count)\s+)?(?P<q>a\s+lot|lots|plenty|tons|loads|a\s+bunch|a\s+couple|a\s+few|several|"
     r"many|quite\s+a\s+few)(?:\s+of\s+them)?(?P<rest>\s+.+)?$",
@@ -279,6 +282,8 @@ def _many_of_asked(text: str, noun: str) -> str:
     if not m:
         return text
     rest = (m.group("rest") or "").strip()
+    if rest and re.search(rf"\b{_said_as(noun.split()[-1])}\b", rest, re.I):
+        return text  # "a few sleeping dogs": the dogs said in full already
     if rest and not re.match(r"^(?:\w+(?:ing|ed)|" + _WHERE + r")\b", rest, re.I):
         return text  # "a few trees", "a lot of grass": said in full already
     q = " ".join(m.group("q").lower().split())
@@ -294,13 +299,20 @@ def _names_what_is_there(st: SearchState, text: str, noun: str, polarity: str | 
     text = re.sub(r"^(?:just|only)\s+", "", text.strip(" .!,")) if polarity == "no" else text.strip(" .!,")
     if polarity == "no" and not re.match(r"^(?:the|that|this|his|her|their)\s", text):
         return False  # "no, a dog": a no, then something else
-    things = [t for t in read(text).things if not t.ref]
-    if not things or not things[0].definite:
-        return False
+    r = read(text)
+    things = [t for t in r.things if not t.ref]
+    others_there = all(st.find(t.noun) is not None for t in things[1:])  # "the man on the horse"
+    placed = [v for v in r.values if v.slot == "place" and st.find(str(v.value).split()[-1]) is not None]
+    said_more = any(v.slot != "word" and v not in placed for v in r.values)  # "the man on the horse": placed only
+    if not things or not others_there or not things[0].definite or said_more:
+        return False  # "yes, the man and a child", "yes the dog is brown": more than the one already there
     first = things[0].noun
     if not (of_kind(noun, first) or same_thing(first, singular(noun))):
         return False  # "no, just the horse" to "is there a dog?" is a no
-    return st.find(first) is not None or any(of_kind(noun, s.noun) for s in st.required)
+    if st.find(first) is not None:
+        return True  # "the man on the horse": the man the search has
+    # "yes, the rider": the one of that kind the search has, said another way (not "the woman next to him")
+    return len(text.split()) <= 2 and any(of_kind(noun, s.noun) for s in st.required)
 
 
 def _names_one_of_its_kind(text: str, noun: str) -> bool:
@@ -310,17 +322,18 @@ def _names_one_of_its_kind(text: str, noun: str) -> bool:
 
 
 def _not_seen(text: str, noun: str | None) -> bool:
-    """Whether an answer says no by negating that it is there or seen, and nothing else: "i don't think there is",
-    "doesn't look like it", "there doesn't seem to be one", "not that i could see" (what follows "not that i" may be
-    misspelt). "i can't tell" says it does not know (L.UNKNOWN), which is asked first."""
+    """Whether an answer says no by negating that it is there or seen, with no other word: "i don't think there is",
+    "doesn't look like it", "there doesn't seem to be one", "not that i could see" (where the words between may be
+    misspelt). "i can't tell" says it does not know (L.UNKNOWN), which is asked first; "i can't see the photo" is
+    about the photo."""
     t = text.strip(" .!").lower()
     if _only(t, L.UNKNOWN):
         return False
     words = re.findall(r"[\w']+", t)
     if re.search(r"\bno[\s-]+one\b|\bnobody\b", t) or noun and re.search(rf"\bno\s+{_said_as(noun)}\b", t):
         return False  # "no one is in it" says there is no person; "no trees" is read as said
-    if re.match(r"not\s+that\s+i\b", t) and len(words) <= 6 and "but" not in words:
-        return True
+    if re.match(r"not\s+that\s+i\b", t) and len(words) <= 6 and SEEING_WORDS & set(words):
+        return True  # "not that i coudl see": the words between may be misspelt
     asked = {singular(noun.split()[-1].lower()), *(noun.lower().split())} if noun else set()
     negated = [w for w in words if w in NEGATIONS or w.endswith("n't")]
     return bool(negated) and all(

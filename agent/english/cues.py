@@ -39,6 +39,7 @@ NONE_OF_THESE: tuple[str, ...] = tuple(_CUES["none_of_these"])
 # "i don't think there is", "doesn't look like it": a no said with nothing but a negation and words about seeing
 NEGATIONS: frozenset[str] = frozenset(_CUES["negations"])
 UNSEEN_WORDS: frozenset[str] = frozenset(_CUES["unseen_words"])
+SEEING_WORDS: frozenset[str] = frozenset(_CUES["seeing_words"])  # "not that i could see": what such a no says
 # "#3 is right", "the second one nailed it": what approves of a result
 APPROVAL: tuple[str, ...] = tuple(_CUES["approval"])
 APPROVAL_IDIOMS: tuple[str, ...] = tuple(_CUES["approval_idioms"])
@@ -75,7 +76,7 @@ def said_as_known(message: str, follow_up: bool = True) -> str:
     """The message with cue words the parser does not know said the way it does ('w/o' -> 'without', in a
     follow-up 'nix the fence' -> 'remove the fence', 'the fence can go' -> 'remove the fence'); everything else as
     typed."""
-    text = _ANYWHERE.sub(lambda m: _SAID_AS["anywhere"][m.group(1).lower()], message)
+    text = _ANYWHERE.sub(lambda m: _SAID_AS["anywhere"][m.group(1).lower()], " ".join(message.split()))
     m = _AT_START.match(text) if follow_up else None
     if m:
         text = text[: m.start(1)] + _SAID_AS["at_start"][m.group(1).lower()] + text[m.end(1) :]

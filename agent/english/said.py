@@ -29,7 +29,7 @@ from functools import lru_cache
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import LEADING_HEDGE, alternation
-from picseek.agent.english.kinds import listed
+from picseek.agent.english.kinds import kinds_of, listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import LEADS_WITH, WOULD_BE_NICE, clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
@@ -426,11 +426,11 @@ def rename(said: Said, old: str, new_said: str) -> bool:
     elif tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
         a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
     *lead, head = new_said.split() or [""]
-    many = singular(tok.lower_) != tok.lower_
-    if head and not any(w.isdigit() or w.lower() in L.NUMBERS for w in lead):
-        # "i meant buses" on "a train is stopped": one bus, as the text counts it
-        head = plural(singular(head)) if many else singular(head)
-        new_said = " ".join([*lead, head])
+    one = any(c.dep_ == "det" and c.lower_ in ("a", "an", "one", "this", "that", "each", "every") for c in tok.children)
+    if one and head and singular(head) != head and not lead:
+        new_said = singular(head)  # "i meant buses" on "a train is stopped": a bus, as the text counts it
+    elif tok.tag_ == "NNS" and head and not lead and singular(head) == head != plural(head):
+        new_said = plural(head)  # "i meant a duck" on "three geese": ducks
     said.replace(a, tok.idx + len(tok.text), new_said)
     _fix_article(said, a, new_said)
     return True
@@ -547,6 +547,8 @@ def _removal_span(doc, tok) -> tuple[int, int]:
     sub = list(top.subtree)
     a, b = sub[0].i, sub[-1].i
     joined = [c for c in top.children if c.dep_ == "conj" and c.i > tok.i and c.pos_ == "VERB"]
+    # "holding an ice cream and licking it": what points back at the thing goes with it
+    joined = [c for c in joined if not any(x.lower_ in ("it", "them", "one") for x in c.subtree)]
     # "wearing a blue jacket and playing soccer" without the jacket: what else he does stays
     own = any(c.dep_ in ("nsubj", "nsubjpass", "mark") for c in top.children)  # "as she walks ...": a clause
     cut = joined[0].left_edge.i - 1 if top.pos_ == "VERB" and top.i != tok.i and joined and not own else len(doc)
@@ -1035,21 +1037,25 @@ def time_said(phrase: str) -> str | None:
     return None if prep is None else " ".join([prep, *words] if prep else words)  # "after dark" needs none
 
 
-def setting_phrase(message: str, slot: str, value, place: str | None) -> str:
-    """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day')."""
+def setting_phrase(message: str, slot: str, value, place: str | None, new_place: bool = False) -> str:
+    """The phrase of the message that says the new setting value, as said ('at sunrise', 'a rainy day');
+    `new_place`: the picture had no place, so 'outdoors, on a patio' is said whole."""
     text = strip_framing(message)
     if slot == "place" and place and place.lower() in text.lower():
-        m = re.match(rf"^({alternation(L.PLACE_ADVERBS)})[\s,]+{re.escape(place)}", text, re.I)
-        return f"{m.group(1)} {place}" if m else place  # "outdoors, on a patio": both say where, as said
+        m = re.match(rf"^({alternation(L.PLACE_ADVERBS)})[\s,]+{re.escape(place)}", text, re.I) if new_place else None
+        return f"{m.group(1)} {place}" if m else place
     text = re.sub(r"\s*\b(?:instead\s+of|rather\s+than)\b.*$", "", text).strip(" ,")  # "night instead of day"
     text = re.sub(r"^not\s+[^,;]+[,;]\s*", "", text)  # "not during the day, at night"
     text = re.sub(r"^to\s+", "", text)  # "switch to night"
     text = re.sub(r"^(?:(?:and|plus|&|\+)\s+)?(?:also\s+)?", "", text, flags=re.I)  # "and at night": nothing joined
     text = LEADING_HEDGE.sub("", text)  # "definitely at night", "probably night": how sure, not when
+    if slot == "time" and (timed := time_said(re.sub(r"^the\s+", "", text.strip(), flags=re.I))):
+        return timed  # "the middle of the night", "the crack of dawn": said whole
     doc = parse(text)
     span = _setting_span(doc, slot, value, place)
     phrase = text if span is None else doc[span[0] : span[1] + 1].text
-    head = text[: text.lower().rfind(phrase.lower())] if phrase.lower().startswith("of ") else ""
+    of = slot == "weather" and phrase.lower().startswith("of ")
+    head = text[: text.lower().rfind(phrase.lower())] if of else ""
     head = _YES_LEAD.sub("", head).strip(" ,")
     if head and len(head.split()) <= 3 and not _PREP.match(head):  # "a lot of clouds": the clouds, as many as said
         return f"with {head} {phrase}"
@@ -1291,7 +1297,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     doc = parse(" ".join(phrases))
     found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in where_to and (o := _where_noun(t)) is not None]
     last = phrases[-1].split()
-    if not found and len(phrases) > 1 and last[0].lower() in where_to and _where_noun(new_doc[0]) is not None:
+    said_where = len(phrases) > 1 and last[0].lower() in where_to and _puts_it_somewhere(parse(phrases[-1])[0])
+    if not found and said_where and _where_noun(new_doc[0]) is not None:
         # "on the couch" said on its own, then "out in the yard instead": the user's own phrase of where it is
         return None if " ".join(last).lower() == new.lower() else [*phrases[:-1], new]
     if not found:
@@ -1311,6 +1318,13 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     said = Said.of(list(phrases))
     said.replace(_char(doc, a), _end(doc, b), new)
     return said.phrases()
+
+
+def _puts_it_somewhere(prep) -> bool:
+    """Whether a phrase of its own says where the picture's thing is: a kind of place or ground ('in the yard') or a
+    piece of furniture it is on ('on the couch'); never what it wears or what is near it ('in a suit', 'near a dog')."""
+    obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+    return _where_noun(prep) is not None or obj is not None and "furniture" in kinds_of(obj.lower_)
 
 
 def _replace_beside(phrases: list[str], new: str, prep: str) -> list[str] | None:
@@ -1388,8 +1402,17 @@ def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | 
     word = words[0].lower()
     scored = [(SequenceMatcher(None, t.lower_, word).ratio(), t) for t in doc if t.is_alpha and t.lower_ != word]
     if not starred:
-        # "i meant snowboarding" on "... on skateboarding": an activity for the activity said most like it
-        scored = [(r, t) for r, t in scored if word.endswith("ing") and t.lower_.endswith("ing") and t.pos_ != "AUX"]
+        # "i meant snowboarding" on "... on skateboarding": an activity for the activity said most like it; never a
+        # thing ("i meant a building": it has its article) or a time ("i meant evening")
+        activity = (
+            word.endswith("ing")
+            and not _ARTICLE.match(new.strip() + " ")
+            and word not in L.TIME_WORDS
+            and word not in L.SEASONS
+            and word not in L.PLACEHOLDERS
+            and parse(f"they are {word}")[2].tag_ == "VBG"
+        )
+        scored = [(r, t) for r, t in scored if activity and (t.tag_ == "VBG" or t.lower_.endswith("ing"))]
     best = max(scored, key=lambda x: x[0], default=(0.0, None))
     if best[1] is None or best[0] < (0.8 if starred else 0.6 if len(scored) > 1 else 0.0):
         return None  # the only activity said is the one meant ('i meant sledding' on 'a man skiing down a slope')
@@ -1641,7 +1664,7 @@ def edit(
             and not leads_with  # "with snow on the ground": as said
         ):
             slot = new_setting[0]
-            phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)
+            phrase = setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place, new_place=True)
             if not _said_already(said.text, phrase):
                 said.append(on_day(phrase))
         else:
@@ -1684,8 +1707,8 @@ def _thing_said(message: str, s: Subject) -> str:
     words.append(form or (plural(s.noun) if many else s.noun))
     if s.count is not None:
         return f"{_said_count(message, s.count)} {' '.join(words)}"
-    if many:
-        quantity = _said_quantity(message, s)  # "a lot of birds", "several birds": as many as said
+    quantity = _said_quantity(message, s)  # "a lot of birds", "several sheep", "a lot of grass": as much as said
+    if quantity or many:
         return " ".join([quantity, *words] if quantity else words)
     return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
 
