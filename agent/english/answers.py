@@ -268,9 +268,13 @@ def _said_as(noun: str) -> str:
 
 
 _WHERE = rf"(?:{alternation(L.LOCATIVE | L.PATH_PREPOSITIONS | {'next'})})"  # "a few on the wing", "... next to it"
+# how many, without a number: "a lot" (said "a lot of X"), "several" (said "several X"); the lexicon's words
+_MANY_OF = frozenset(p[: -len(" of")] for p in L.QUANTITY_PHRASES if p.endswith(" of"))
+_MANY_WORDS = sorted(_MANY_OF | {p for p in L.QUANTITY_PHRASES if not p.endswith(" of")} | L.QUANTIFIERS, key=len)
 _MANY = re.compile(
-    r"^(?:(?:yes|yeah|yep|yup|sure)[\s,]+)?(?:there\s+(?:are|were)\s+|i\s+(?:see|saw|count)\s+)?(?P<q>a\s+lot|lots|plenty|tons|loads|a\s+bunch|a\s+couple|a\s+few|several|"
-    r"many|quite\s+a\s+few)(?:\s+of\s+them)?(?P<rest>\s+.+)?$",
+    rf"^(?:(?:{alternation(L.YES)})[\s,]+)?(?:there\s+(?:are|were)\s+|i\s+(?:see|saw|count)\s+)?"
+    r"(?P<q>" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in reversed(_MANY_WORDS)) + ")"
+    r"(?:\s+of\s+them)?(?P<rest>\s+.+)?$",
     re.I,
 )
 
@@ -287,7 +291,7 @@ def _many_of_asked(text: str, noun: str) -> str:
     if rest and not re.match(r"^(?:\w+(?:ing|ed)|" + _WHERE + r")\b", rest, re.I):
         return text  # "a few trees", "a lot of grass": said in full already
     q = " ".join(m.group("q").lower().split())
-    of = " of" if q in ("a lot", "lots", "plenty", "tons", "loads", "a bunch", "a couple") else ""
+    of = " of" if q in _MANY_OF else ""
     return " ".join(f"{q}{of} {plural(singular(noun))} {rest}".split())
 
 
