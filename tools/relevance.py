@@ -156,6 +156,7 @@ class Calibration:
         `reference`: vectors of `reference_texts()` (real texts and their look-alike nulls), to tell whether the model
         knows anything."""
         scores = null_vectors @ sample.T  # (nulls, n)
+        margins = null_best - np.median(scores, axis=1)
         known = True
         if reference is not None and len(reference) and len(sample) >= KNOW_MIN_IMAGES:
             ref = reference @ sample.T  # the real texts, then their matched nulls (reference_texts' layout)
@@ -165,9 +166,9 @@ class Calibration:
         if len(sample) < MIN_IMAGES:
             # Too few images for a median to mean much; the null texts' own spread is still this model's scale.
             spread = float(scores.std()) if scores.size > 1 else 0.0
-            chance = max(float(np.percentile(null_best - np.median(scores, axis=1), 90)), spread, 1e-4)
+            chance = max(float(np.percentile(margins, 90)), spread, 1e-4)
             return cls(sample=sample, chance=chance, count=count, measured=False, knows=known)
-        level, se = chance_level(null_best - np.median(scores, axis=1))
+        level, se = chance_level(margins)
         return cls(sample=sample, chance=max(level + se, 1e-4), count=count, uncertainty=se, knows=known)
 
     def units(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -328,21 +328,17 @@ def _names_one_of_its_kind(text: str, noun: str) -> bool:
 def _not_seen(text: str, noun: str | None) -> bool:
     """Whether an answer says no by negating that it is there or seen, with no other word: "i don't think there is",
     "doesn't look like it", "there doesn't seem to be one", "not that i could see" (where the words between may be
-    misspelt). "i can't tell" says it does not know (L.UNKNOWN), which is asked first; "i can't see the photo" is
-    about the photo."""
+    misspelt); "i can't see the photo" is about the photo. Asked only of an answer `_polarity` reads as no yes, no
+    or "don't know" ("i can't tell")."""
     t = text.strip(" .!").lower()
-    if _only(t, L.UNKNOWN):
-        return False
     words = re.findall(r"[\w']+", t)
     if re.search(r"\bno[\s-]+one\b|\bnobody\b", t) or noun and re.search(rf"\bno\s+{_said_as(noun)}\b", t):
         return False  # "no one is in it" says there is no person; "no trees" is read as said
     if re.match(r"not\s+that\s+i\b", t) and len(words) <= 6 and SEEING_WORDS & set(words):
         return True  # "not that i coudl see": the words between may be misspelt
     asked = {singular(noun.split()[-1].lower()), *(noun.lower().split())} if noun else set()
-    negated = [w for w in words if w in NEGATIONS or w.endswith("n't")]
-    return bool(negated) and all(
-        w in NEGATIONS or w.endswith("n't") or w in UNSEEN_WORDS or singular(w) in asked for w in words
-    )
+    negated = {w for w in words if w in NEGATIONS or w.endswith("n't")}
+    return bool(negated) and all(w in negated or w in UNSEEN_WORDS or singular(w) in asked for w in words)
 
 
 def _count_of_asked(text: str, noun: str) -> str:

@@ -284,7 +284,9 @@ _THERE_BE = re.compile(
 )
 
 
-_PUT_IN = re.compile(r"^(?:throw|stick|pop|put|place)\s+(?:an?|some|two|three|\d+)\s.*\bin\s+(?:there|here|it)\b")
+# "throw a shark in there", "stick a flag in it": a thing put in the picture (said.as_addition reads it too)
+PUT_IN_THING = r"\s+(?:an?|some|two|three|\d+)\s.*\bin\s+(?:there|here|it)\b"
+_PUT_IN = re.compile(r"^(?:throw|stick|pop|put|place)" + PUT_IN_THING)
 
 
 def _cues(r: Reading, low: str, said: str) -> None:

@@ -31,7 +31,7 @@ from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import LEADING_HEDGE, alternation
 from picseek.agent.english.kinds import kinds_of, listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
-from picseek.agent.english.reading import LEADS_WITH, WOULD_BE_NICE, clean, says_what_it_does
+from picseek.agent.english.reading import LEADS_WITH, PUT_IN_THING, WOULD_BE_NICE, clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
 
 # What frames a request rather than describing the picture, at the start or end of a phrase.
@@ -64,7 +64,7 @@ _ADD = re.compile(
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|let'?s\s+)?"
     r"(?:(?:and\s+)?also(?:\s+add)?|add(?:\s+in)?|plus|\+|include|put|throw\s+in|insert|bring\s+in|"
     # "throw a shark in there", "stick a flag in it": the thing, put in the picture
-    r"(?:throw|stick|pop)(?=\s+(?:an?|some|two|three|\d+)\s.*\bin\s+(?:there|here|it)\b)|"
+    r"(?:throw|stick|pop)(?=" + PUT_IN_THING + ")|"
     r"there\s+(?:should|could|must)\s+(?:also\s+)?be|(?:can|could)\s+there\s+(?:also\s+)?be|"
     r"make\s+sure\s+there\s+(?:is|are)|(?:and\s+)?maybe|"
     r"(?:i\s+)?(?:(?:kind|sort)\s+of\s+|kinda\s+|sorta\s+|really\s+|also\s+)?(?:(?:i'?d|i\s+would)\s+like|i\s+want|want)|"
@@ -1337,7 +1337,8 @@ def _replace_beside(phrases: list[str], new: str, prep: str) -> list[str] | None
         return None
     m = said_at[-1]  # the last one
     doc = parse(text)
-    last = next((t for t in doc if t.idx >= m.end() - len(prep.split()[-1]) and t.idx < m.end()), None)
+    said_as = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+    last = said_as[-1] if said_as is not None and len(said_as) else None  # "of" of "in front of"
     obj = next((c for c in last.children if c.dep_ == "pobj"), None) if last is not None else None
     if obj is None:
         return None
@@ -1412,7 +1413,9 @@ def replace_closest(phrases: list[str], new: str, starred: bool) -> list[str] | 
             and word not in L.PLACEHOLDERS
             and parse(f"they are {word}")[2].tag_ == "VBG"
         )
-        scored = [(r, t) for r, t in scored if activity and (t.tag_ == "VBG" or t.lower_.endswith("ing"))]
+        if not activity:
+            return None
+        scored = [(r, t) for r, t in scored if t.tag_ == "VBG" or t.lower_.endswith("ing")]
     best = max(scored, key=lambda x: x[0], default=(0.0, None))
     if best[1] is None or best[0] < (0.8 if starred else 0.6 if len(scored) > 1 else 0.0):
         return None  # the only activity said is the one meant ('i meant sledding' on 'a man skiing down a slope')
