@@ -2191,3 +2191,55 @@ def test_review_cases_of_this_turns_answers_and_swaps(messages, asked, text, neg
     q = Question(kind="presence", noun=asked) if asked else None
     st = said(*messages, asked=q)
     assert st.text() == text and st.to_query().negatives == negatives
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,asked,text,negatives",
+    [
+        # a noun corrected is corrected wherever the text names that thing, in the number each mention has; a thing
+        # of another name ("wine glass") is another thing; the user's own word when they said both
+        (
+            ("a cat sleeping next to another cat on a sofa", "i meant dogs"),
+            None,
+            "a dog sleeping next to another dog on a sofa",
+            [],
+        ),
+        (
+            ("two adult horses grazing beside a young horse", "not horses, zebras"),
+            None,
+            "two adult zebras grazing beside a young zebra",
+            [],
+        ),
+        (("a glass of juice next to a wine glass", "i meant a cup"), None, "a cup of juice next to a wine glass", []),
+        (("a basket of apples", "not apples, fruit"), None, "a basket of fruit", []),
+        # a place said instead takes the place of the sentence's own verb, not one a thing lies in, nor what is near
+        (
+            ("a family stands on a pier with fishing rods on the deck beside them", "on a beach instead"),
+            None,
+            "a family stands on a beach with fishing rods on the deck beside them",
+            [],
+        ),
+        (
+            ("a cyclist is on the path by a river", "on a bridge instead"),
+            None,
+            "a cyclist is on a bridge by a river",
+            [],
+        ),
+        # the ground the parse hung on a thing taken out is still where the picture is
+        (
+            ("two boys are resting under a tree on the grass", "no tree"),
+            None,
+            "two boys are resting on the grass",
+            ["tree"],
+        ),
+        # a noun before a noun keeps its number when coloured
+        (("a girl holding a balloon animal", "the balloons are red"), None, "a girl holding a red balloon animal", []),
+        # "nobody else" with a person in it: no one besides her, and she stays wanted
+        (("a woman reading a book on a train", "no, nobody else"), "man", "a woman reading a book on a train", ["man"]),
+    ],
+)
+def test_renames_places_and_removals_that_follow_the_sentence(messages, asked, text, negatives):
+    q = Question(kind="presence", noun=asked) if asked else None
+    st = said(*messages, asked=q)
+    assert st.text() == text and st.to_query().negatives == negatives

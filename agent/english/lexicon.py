@@ -61,6 +61,7 @@ ONE_WORDS = _set("one_words")  # "a bigger one", "the striped kind": the thing i
 NOT_DESCRIPTIVE = _set("not_descriptive")  # adjectives that evaluate or steer, never describe
 LOCATIVE = _set("locative")
 PATH_PREPOSITIONS = _set("path_prepositions")  # "down a dirt path", "up a hill": where the picture is, along it
+NEARNESS_PREPOSITIONS = _set("nearness_prepositions")  # "by a busy street": what is near, not where
 PLACE_ADVERBS = _set("place_adverbs")
 NEGATORS = _set("negators")
 EXCLUDE_VERBS = _set("exclude_verbs")

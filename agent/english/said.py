@@ -188,13 +188,7 @@ def _fix_article(said: Said, at: int, word: str) -> None:
 def _noun_token(doc, noun: str, said: str = ""):
     """The token that names this thing in the text: the head word of the noun, singular or plural. Of several, the
     one whose modifiers the message `said` repeats ('3 small pieces': the '2 small pieces', not 'a piece')."""
-    words = noun.lower().split()
-    want = singular(words[-1])
-    found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
-    found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
-    if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
-        found = [t for t in found if _named_by(doc, t, words)] or found
-    nouns = [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
+    nouns = _noun_tokens(doc, noun)
     if len(nouns) > 1 and said:
         message = set(re.findall(r"[a-z]+", said.lower()))
 
@@ -204,6 +198,17 @@ def _noun_token(doc, noun: str, said: str = ""):
 
         return max(nouns, key=repeated)
     return (nouns or [None])[0]
+
+
+def _noun_tokens(doc, noun: str) -> list:
+    """Every token that names this thing: its head word, singular or plural (nouns before other words)."""
+    words = noun.lower().split()
+    want = singular(words[-1])
+    found = [t for t in doc if singular(t.lower_) == want or t.lemma_.lower() == want]
+    found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
+    if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
+        found = [t for t in found if _named_by(doc, t, words)] or found
+    return [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
 
 
 def _named_by(doc, tok, words: list[str]) -> bool:
@@ -353,6 +358,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     tok = _noun_token(doc, noun, message)
     if tok is None or many and not number and tok.tag_ == "NNS":
         return False  # "the boats are silver" on "many smaller boats": many already, however many they are
+    if many and not number and tok.dep_ == "compound":
+        return False  # "the sunflowers are yellow" on "sunflower artwork": a noun before a noun is never plural
     start = tok.i
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
     k = tok.i - 1
@@ -411,29 +418,60 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     return True
 
 
-def rename(said: Said, old: str, new_said: str) -> bool:
+def rename(said: Said, old: str, new_said: str, as_said: bool = False) -> bool:
+    """The thing called by another noun, keeping its modifiers, wherever the text names it ('I meant buses' on 'a
+    train is stopped ... next to another train': both trains are buses). `as_said`: the user said both words, so
+    where the text has the old word as they said it the new one goes in as they said it ('not vegetables, fruit')."""
     doc = parse(said.text)
     tok = _noun_token(doc, old)
     if tok is None:
         return False
+
+    def name(t) -> list[str]:
+        return [c.lower_ for c in t.children if c.dep_ == "compound" and c.i < t.i]
+
+    others = [  # the same thing said again, by the same name ('a glass of wine' is not the 'wine glass' beside it)
+        t
+        for t in _noun_tokens(doc, old)
+        if t.i != tok.i and t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound" and set(name(t)) <= set(name(tok))
+    ]
+    for t in sorted([tok, *others], key=lambda t: t.i, reverse=True):  # from the end: offsets before stay
+        same = as_said and t.lower_ == old.lower()
+        _rename_token(said, doc, t, old, new_said, whole=t.i == tok.i, as_said=same)
+    return True
+
+
+def _rename_token(said: Said, doc, tok, old: str, new_said: str, whole: bool, as_said: bool = False) -> None:
+    """One token renamed; `whole`: the thing's own mention, whose compound name goes with it ('a stop sign' ->
+    'a billboard'); another mention keeps its modifiers ('another train' -> 'another bus')."""
     a = tok.idx
     comp = [
         c for c in tok.children if c.dep_ in ("compound", "amod") and c.i < tok.i and c.pos_ in ("NOUN", "PROPN", "ADJ")
     ]
     comp = [c for c in comp if c.lower_ not in L.COLORS and c.lower_ not in L.SIZES]
-    if comp and (len(old.split()) > 1 or len(new_said.split()) == 1) and comp[0].pos_ != "ADJ":
+    if whole and comp and len(old.split()) > 1 and comp[0].pos_ != "ADJ":
         a = comp[0].idx
-    elif tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
+    elif whole and tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
         a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
-    *lead, head = new_said.split() or [""]
-    one = any(c.dep_ == "det" and c.lower_ in ("a", "an", "one", "this", "that", "each", "every") for c in tok.children)
-    if one and head and singular(head) != head and not lead:
-        new_said = singular(head)  # "i meant buses" on "a train is stopped": a bus, as the text counts it
-    elif tok.tag_ == "NNS" and head and not lead and singular(head) == head != plural(head):
-        new_said = plural(head)  # "i meant a duck" on "three geese": ducks
+    new_said = new_said if as_said else _in_number_of(tok, new_said, whole)
     said.replace(a, tok.idx + len(tok.text), new_said)
     _fix_article(said, a, new_said)
-    return True
+
+
+def _in_number_of(tok, new_said: str, whole: bool) -> str:
+    """The new noun in the number the text gives the old one."""
+    *lead, head = new_said.split() or [""]
+    one = any(
+        c.dep_ in ("det", "nummod") and c.lower_ in ("a", "an", "one", "1", "this", "that", "each", "every", "another")
+        for c in tok.children
+    )
+    if one and head and singular(head) != head and not lead:
+        return singular(head)  # "i meant buses" on "a train is stopped": a bus, as the text counts it
+    if tok.tag_ == "NNS" and head and not lead and singular(head) == head != plural(head):
+        return plural(head)  # "i meant a duck" on "three geese": ducks
+    if not whole and lead and head:
+        return plural(head) if tok.tag_ == "NNS" else singular(head)  # "another train" -> "another bus"
+    return new_said
 
 
 def _phrase_span(doc, tok) -> tuple[int, int]:
@@ -617,8 +655,9 @@ def _before_scene(doc, tok, top, b: int) -> int:
         for c in v.children
         if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
     ]
-    # "reads a book in the park": a kind of place the parse hung on the thing is still where the picture is
-    kept += [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and scene_object(c) is not None]
+    # "reads a book in the park", "under an umbrella on the ground": a place or ground the parse hung on the
+    # thing is still where the picture is
+    kept += [c for c in tok.children if c.dep_ == "prep" and c.i > tok.i and _where_it_is(c, tok)]
     if not kept:
         return b
     start = min(c.left_edge.i for c in kept)
@@ -626,6 +665,16 @@ def _before_scene(doc, tok, top, b: int) -> int:
     if start > tok.i and all(i in spans for i in range(start, b + 1)):
         return start - 1
     return b
+
+
+def _where_it_is(prep, tok) -> bool:
+    """Whether a phrase the parse hung on a thing says where the picture is: a kind of place ('reads a book in the
+    park'), or the ground under a thing the picture is placed by ('under an umbrella on the ground'); not the ground
+    a thing said 'with' lies on ('with surfboards on the sand near them'), nor 'in the background'."""
+    if scene_object(prep) is not None:
+        return True
+    where = _where_noun(prep)
+    return where is not None and tok.head.lower_ != "with" and where.lower_ not in L.PLACEHOLDERS
 
 
 def _passive_by(top) -> tuple[int, int] | None:
@@ -1082,8 +1131,9 @@ _ARTICLE = re.compile("^" + _DETERMINER, re.I)
 def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
     """_replace_words, with the preposition before a new kind of place made to fit it ('not the beach, a studio' on
     'posing on a beach': 'posing in a studio')."""
-    out = _replace_words(phrases, old, new)
     bare = _ARTICLE.sub("", new.strip(" ,.;:!")).strip()
+    out = _rename_noun(phrases, _ARTICLE.sub("", old.strip(" ,.;:!")).strip(), bare)
+    out = out if out is not None else _replace_words(phrases, old, new)
     head = singular(bare.split()[-1].lower()) if bare.split() else ""
     fit = "on" if head in L.ON_ONLY_SCENES else "in" if head in L.SCENE_NOUNS - L.ON_SCENES else None
     if out is None or fit is None or _PREP.match(new.strip()):
@@ -1092,6 +1142,22 @@ def replace_words(phrases: list[str], old: str, new: str) -> list[str] | None:
     m = re.search(rf"\b(on|in)\s+(?:{_DETERMINER})?{re.escape(bare)}\b", said.text, re.I)
     if m and m.group(1).lower() != fit:
         said.replace(m.start(1), m.end(1), fit)
+    return said.phrases()
+
+
+def _rename_noun(phrases: list[str], old: str, new: str) -> list[str] | None:
+    """One noun for another wherever the text names the thing, in its number there ('not elephants, rhinos' on '2
+    adult elephants playing with a younger elephant'); None unless both are one word and the old one is a noun."""
+    if len(old.split()) != 1 or len(new.split()) != 1 or _number_word(old) or _number_word(new):
+        return None
+    if _PREP.match(new) or old.lower() in L.COLORS or new.lower() in L.COLORS:
+        return None
+    said = Said.of(list(phrases))
+    doc = parse(said.text)
+    found = _noun_tokens(doc, old)
+    if not found or any(t.pos_ not in ("NOUN", "PROPN") for t in found):
+        return None
+    rename(said, old, new, as_said=True)
     return said.phrases()
 
 
@@ -1311,7 +1377,12 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     same_prep = [f for f in found if f[0].lower_ == new_doc[0].lower_]
     # a kind of place before a place a thing makes ('in the grass' before 'in his mouth' for 'on a tree branch')
     places = [f for f in found if singular(f[1].lower_) in L.WHERE]
-    prep, obj = (same_head or [f for f in same_prep if f in places] or same_prep or places or found)[-1]
+    pool = same_head or [f for f in same_prep if f in places] or same_prep or places or found
+    if new_doc[0].lower_ not in L.NEARNESS_PREPOSITIONS:  # "on the sidewalk by a busy street": on the sidewalk
+        pool = [f for f in pool if f[0].lower_ not in L.NEARNESS_PREPOSITIONS] or pool
+    # of those, where the sentence's own verb is ('stand on a beach with surfboards on the sand near them'), the
+    # last of a kind ('on a couch' then 'in a living room')
+    prep, obj = min(reversed(pool), key=lambda f: len(list(f[0].ancestors)))
     a, b = _pp_span(doc, prep, obj)
     if doc[a : b + 1].text.lower() == new.lower():
         return None

@@ -404,6 +404,16 @@ class Tracker:
         if t.negative and t.noun.split()[-1] in place and any(v.slot == "place" and not v.negative for v in r.values):
             return  # "by the lake, not the beach": the place is being corrected
         zero = any(v.slot == "count" and v.value == 0 for v in vals)  # "zero dogs", "how many dogs? 0"
+        doc = r.doc
+        if (
+            t.negative
+            and t.noun == "person"
+            and doc is not None
+            and t.i + 1 < len(doc)
+            and doc[t.i + 1].lower_ == "else"
+            and any(is_person(s.noun) for s in st.required)
+        ):
+            return  # "no, nobody else" with a man in it: no one besides him, and he stays wanted
         if t.negative or zero or any(v.negative for v in vals if v.slot != "count"):
             self.exclude(st, t, vals)
             return
