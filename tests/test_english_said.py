@@ -1324,6 +1324,8 @@ def test_review_cases_of_undo_answers_and_weather():
             "a cat with a caption that reads don't look now",
             ["don't look now"],
         ),
+        ("a sign that says no parking", "a sign that says no parking", ["no parking"]),
+        ("a sign that says there is no swimming", "a sign that says there is no swimming", ["no swimming"]),
     ],
 )
 def test_words_written_in_the_picture_stay_in_the_clip_text_and_filter(message, text, written):
@@ -2243,3 +2245,41 @@ def test_renames_places_and_removals_that_follow_the_sentence(messages, asked, t
     q = Question(kind="presence", noun=asked) if asked else None
     st = said(*messages, asked=q)
     assert st.text() == text and st.to_query().negatives == negatives
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message",
+    [
+        "a jet taking off over the sea",  # a verb of taking away with its own subject describes the picture
+        "a box of take out noodles on a desk",  # ... or said as a modifier
+        "a cake with two pieces removed on a plate",
+        "a notice telling visitors not to feed the ducks",  # what a thing in the picture tells, not the user
+        "a sign that says no parking",  # a sign's own words, read by OCR and given back to CLIP
+        "a door with a sign that says do not enter",
+        "a sign that says there is no swimming",
+        "a boy with no shoes on running on the sand",  # a description's own "with no" reaches no word after it
+        "a workshop that is very tidy with no tools on the bench",
+    ],
+)
+def test_a_description_that_says_no_or_take_out_of_the_picture_excludes_nothing(message):
+    from picseek.agent.english.places import read_turn
+    from picseek.agent.english.tracker import Tracker
+
+    st = read_turn(Tracker(), SearchState(), message)[0].state
+    assert st.text() == message and st.to_query().negatives == []
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "message,negatives",
+    [
+        ("take out the people", ["people"]),
+        ("can you take out the cars", ["cars"]),
+        ("i said no people", ["people"]),
+        ("no cars, and no signs that say stop", ["cars", "signs"]),
+    ],
+)
+def test_the_users_own_take_out_and_no_still_exclude(message, negatives):
+    st = said("a street at night", message)
+    assert st.to_query().negatives == negatives

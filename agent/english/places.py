@@ -201,6 +201,7 @@ _BEARER = re.compile(
     r"plates?|graffiti|messages?|texts?|logos?|menus?|stickers?|cards?|covers?|displays?|tags?|headlines?|titles?|"
     r"flags?|placards?|marquees?|letters?|writing|words?|lettering)\s*$"
 )
+_REPORTED = frozenset({"there", "is", "are", "there's", "do"})  # words before a sign's "no": "there is no ..."
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
 
 
@@ -243,14 +244,17 @@ def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
         said = []
         for w in rest.split():
             bare = w.strip(",.;:!?")
-            if not bare or bare.lower() in _STOP or len(said) == 4 or _MASK.fullmatch(bare):
+            # a sign's own "no" or "not" opens its words ("no parking", "do not enter", "there is no swimming")
+            opens = bare.lower() in ("no", "not") and all(x.lower() in _REPORTED for x in said)
+            if not bare or bare.lower() in _STOP and not opens or len(said) == 4 or _MASK.fullmatch(bare):
                 break
             said.append(bare)
             if bare != w:  # punctuation ends the words
                 break
         consumed = rest.find(said[-1]) + len(said[-1]) if said else 0
-        if said:
-            terms.append(" ".join(said))
+        written = [w for i, w in enumerate(said) if not all(x.lower() in _REPORTED - {"do"} for x in said[: i + 1])]
+        if written:
+            terms.append(" ".join(written))  # "there is no swimming": the sign says "no swimming"
         # "a sign that says bakery": the phrase is masked whole; 'that says "OPEN"' masks its verb beside the quote
         phrase = text[m.start() : m.end() + consumed].rstrip()
         key = mask(phrase)

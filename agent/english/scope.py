@@ -41,13 +41,17 @@ def is_trigger(t, doc) -> bool:
     low = t.lower_
     if low in ("no", "without", "except", "excluding", "minus", "nor", "none", "nothing", "neither"):
         # "no" as an answer word or filler ("no, I meant red") is not a negation of what follows
+        if low == "no" and _reported(t):
+            return False  # "a sign that indicates there is no skateboarding": what the sign says
         return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
     if low in ("not", "n't", "never") or t.dep_ == "neg":
+        if t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to" or _reported(t):
+            return False  # "a sign telling people not to park", "a sign that says there is no parking": its words
         # "I don't mind people", "doesn't matter": a negated objection allows
         return t.head.lemma_.lower() not in ("mind", "care", "matter", "object", "bother")
     if low == "rid" and t.i > 0 and doc[t.i - 1].lemma_ == "get":
         return True
-    if t.pos_ == "VERB" and t.lemma_ in L.EXCLUDE_VERBS:
+    if t.pos_ == "VERB" and t.lemma_ in L.EXCLUDE_VERBS and not _describing_verb(t, doc):
         if t.lemma_ in ("leave", "take", "cut", "filter", "strip", "keep"):
             return any(c.lower_ in ("out", "off", "away") for c in t.children) or (
                 t.i + 1 < len(doc) and doc[t.i + 1].lower_ in ("out", "off", "away")
@@ -59,6 +63,31 @@ def is_trigger(t, doc) -> bool:
     if low in L.ORDER_VERBS:  # "hold the carrots", said as an order: the first word, then "the"
         return t.i == 0 and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "the"
     return low == "free" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "of"
+
+
+_SAYING = frozenset({"say", "read", "indicate", "tell", "warn", "ask", "announce", "instruct", "spell"})
+
+
+def _reported(t) -> bool:
+    """Whether a negation is inside what a thing in the picture says ('a sign that indicates there is no
+    skateboarding', 'telling people not to park'): words of the picture, never the user's own ('i said no people')."""
+    for v in t.ancestors:
+        if v.lemma_.lower() in _SAYING and v.pos_ == "VERB":
+            who = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass")]
+            return not any(c.lower_ in ("i", "you", "we") for c in who)
+    return False
+
+
+def _describing_verb(t, doc) -> bool:
+    """Whether a verb of taking away is said of the picture, not asked of the results: it has a subject of its own
+    ('aircraft are taking off', 'a man takes off his hat'; 'can you take out the cars' asks), or it is said as a
+    modifier ('a slice of take out pizza', 'a pizza with 3 slices removed')."""
+    who = [c for c in t.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if who and not any(c.lower_ in ("i", "you", "we", "u") for c in who):
+        return True
+    if t.i > 0 and doc[t.i - 1].pos_ in ("ADP", "DET"):
+        return True
+    return t.tag_ == "VBN" and t.dep_ in ("acl", "amod") and t.head.pos_ in ("NOUN", "PROPN") and t.head.i < t.i
 
 
 def segments(doc) -> list[int]:
@@ -108,7 +137,7 @@ def describes(doc, i: int) -> bool:
         return False
     return (
         w >= 0
-        and doc[w].pos_ in ("NOUN", "PROPN", "VERB")
+        and doc[w].pos_ in ("NOUN", "PROPN", "VERB", "ADJ")  # "a kitchen ... very clean with no dishes"
         and doc[w].lower_ not in L.TIME_WORDS
         and doc[w].lower_ not in L.SEASONS
         and doc[w].lower_ not in L.WEATHER

@@ -275,7 +275,7 @@ class Tracker:
             st = up.state
             r.known = frozenset()
             first = True
-        for t in r.things if first else ():
+        for t in [*r.things, *r.values] if first else ():  # "with no shirt on standing on a snowboard"
             t.negative = t.negative and not describes(r.doc, t.i)
         self.apply(st, r)
         up.renamed += r.renamed
