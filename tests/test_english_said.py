@@ -2283,3 +2283,40 @@ def test_a_description_that_says_no_or_take_out_of_the_picture_excludes_nothing(
 def test_the_users_own_take_out_and_no_still_exclude(message, negatives):
     st = said("a street at night", message)
     assert st.to_query().negatives == negatives
+
+
+_WHAT_ELSE = "What else is in it — a dog, a boat or a tree?"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,question,text",
+    [
+        # three things an answer adds are listed as English lists them
+        (
+            ("a man flying a kite on a beach", "all three"),
+            _WHAT_ELSE,
+            "a man flying a kite on a beach with a dog, a boat and a tree",
+        ),
+        (
+            ("a man flying a kite on a beach", "a dog, a boat and a tree"),
+            _WHAT_ELSE,
+            "a man flying a kite on a beach with a dog, a boat and a tree",
+        ),
+        # a colour answer that goes on to say more about the thing is still the answer
+        (
+            ("a van parked by a fence", "white with black stripes"),
+            "What colour is the van — red, white or black?",
+            "a white van parked by a fence with black stripes",
+        ),
+        (
+            ("a van parked by a fence", "red, with a black roof"),
+            "What colour is the van — red, white or black?",
+            "a red van parked by a fence with a black roof",
+        ),
+    ],
+)
+def test_answers_that_name_several_things_or_say_more_than_the_value(messages, question, text):
+    from picseek.evals.language.realtext import run
+
+    assert run(list(messages), question)[1] == text

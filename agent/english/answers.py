@@ -224,6 +224,12 @@ class Answers:
         if polarity == "unknown":
             return
         focus = asked.noun if asked.kind == "attribute" else None
+        m = _VALUE_WITH.match(text) if asked.kind == "attribute" and asked.slot in ("color", "size") else None
+        if m and all(w in L.COLORS or w in L.SHADES or w in L.SIZES or w == "and" for w in m["value"].split()):
+            # "white with black stripes", "red and white, with a black roof": the value, then more about the thing
+            self.answer(up, m["value"], asked)
+            self.reader.statement(up, m["rest"], focus=asked.noun, refine=True)
+            return
         if asked.kind == "attribute" and asked.noun and up.state.find(asked.noun) is None:
             up.state.subjects.append(Subject(noun=asked.noun))
         # Naming the thing asked about (or an option) answers; a message about something else may start anew.
@@ -354,6 +360,9 @@ def _count_of_asked(text: str, noun: str) -> str:
 _NOT_THOSE = re.compile(r"[\s,]+(?:but\s+)?(?:not|none\s+of)\s+(?:any\s+of\s+)?(?:those|these|them)(?:\s+ones)?$", re.I)
 _LISTED = re.compile(r"\s*(?:,|\+|&|\b(?:and|plus|also|as\s+well\s+as)\b)[\s,]*", re.I)
 _DETERMINER = re.compile(r"^(?:a|an|the|some)\s+", re.I)
+
+
+_VALUE_WITH = re.compile(r"^(?P<value>[a-z]+(?:\s+[a-z]+){0,3}?)[\s,]+(?P<rest>with\s.+)$", re.I)
 
 
 def _options_named(text: str, options: list[str]) -> str:

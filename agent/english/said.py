@@ -1724,7 +1724,7 @@ def edit(
         if added and _MODIFY.match(described if described is not None else message):
             # "make the cat red" about a cat the description does not have: the thing joins it as "with a red cat",
             # never the command's own words
-            said.append("with " + " and ".join(_thing_said(message, s) for s in added))
+            said.append("with " + listed_as_english([_thing_said(message, s) for s in added]))
             for slot in new_setting:
                 said.append(on_day(setting_phrase(message, slot, getattr(new.setting, slot), new.setting.place)))
         elif answered and added and not new_setting:
@@ -1799,12 +1799,17 @@ _WHERE_IT_IS = re.compile(
 _IN_THE_PICTURE = re.compile(r"^(?:in|on)\s+(?:it|there|here|the\s+(?:picture|photo|image|shot))$", re.I)
 
 
+def listed_as_english(items: list[str]) -> str:
+    """'a dog', 'a dog and a boat', 'a dog, a boat and a tree'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _with_what_it_does(message: str, added: list[Subject]) -> str:
     """The things an answer adds, as 'with ...': a yes that goes on to say what the thing does or where it is keeps
     those words after it ('yes, sleeping under the bench' -> 'with a dog sleeping under the bench'; 'a dog chasing
     a ball' -> 'with a dog chasing a ball'; 'a cup of coffee' is one thing); otherwise each thing as said ('with a
     small dog and a ball')."""
-    things = " and ".join(_thing_said(message, s) for s in added)
+    things = listed_as_english([_thing_said(message, s) for s in added])
     text = strip_framing(message)
     first = added[0]
     m = re.search(rf"\b(?:{re.escape(_noun_form(text, first) or first.noun)}|one)\b", text, re.I)
