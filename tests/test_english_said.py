@@ -2285,7 +2285,7 @@ def test_the_users_own_take_out_and_no_still_exclude(message, negatives):
     assert st.to_query().negatives == negatives
 
 
-_WHAT_ELSE = "What else is in it — a dog, a boat or a tree?"
+_OPTIONS_ASKED = "What else is in it — a dog, a boat or a tree?"
 
 
 @pytest.mark.unit
@@ -2295,12 +2295,12 @@ _WHAT_ELSE = "What else is in it — a dog, a boat or a tree?"
         # three things an answer adds are listed as English lists them
         (
             ("a man flying a kite on a beach", "all three"),
-            _WHAT_ELSE,
+            _OPTIONS_ASKED,
             "a man flying a kite on a beach with a dog, a boat and a tree",
         ),
         (
             ("a man flying a kite on a beach", "a dog, a boat and a tree"),
-            _WHAT_ELSE,
+            _OPTIONS_ASKED,
             "a man flying a kite on a beach with a dog, a boat and a tree",
         ),
         # a colour answer that goes on to say more about the thing is still the answer

@@ -901,6 +901,14 @@ def _setting_span(doc, slot: str, value: str | None, place: str | None) -> tuple
         end += 1  # "with clouds below", "with snow all around"
     if top.dep_ == "pobj" and top.head.pos_ == "ADP":
         top = top.head
+    while (  # "in the middle of the day", "during the dusk part of the day": the part of the day is the phrase
+        slot == "time"
+        and top.lower_ == "of"
+        and top.head.pos_ == "NOUN"
+        and top.head.dep_ == "pobj"
+        and top.head.head.pos_ == "ADP"
+    ):
+        top = top.head.head
     a = list(top.subtree)[0].i
     while a > 0 and doc[a - 1].lower_ in L.TIME_DEGREES:
         a -= 1  # "early in the morning", "late at night": the phrase goes whole
@@ -1002,7 +1010,8 @@ def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, i
         return False  # "next to a stop sign" on "on a street": where the man stands on the street, beside it
     a, b = span
     old = doc[a : b + 1].text
-    if not _PREP.match(new_phrase) and not _MULTI_PREP.match(new_phrase):
+    degree = new_phrase.split()[0].lower() in L.TIME_DEGREES and _PREP.match(" ".join(new_phrase.split()[1:]))
+    if not _PREP.match(new_phrase) and not _MULTI_PREP.match(new_phrase) and not degree:  # "late at night": whole
         m = _PREP.match(old)
         if m and slot == "time" and (timed := time_said(new_phrase)) and not _DAY_PHRASE.match(new_phrase):
             new_phrase = timed  # "at night" + "make it early morning": "in the early morning"
@@ -1361,6 +1370,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     if new_obj is None or said & set(L.TIME_WORDS) or new_obj.lower_ in L.WEATHER and new_obj.lower_ != "snow":
         return None  # "at night instead", "in the dark", "in the rain instead": the slots' swap
     doc = parse(" ".join(phrases))
+    if new_obj.lower_ in L.WEATHER and any(t.lower_ in L.WEATHER and t.dep_ == "pobj" for t in doc):
+        return None  # "in the snow instead" on "... in the rain": the weather's swap, not a new ground
     found = [(t, o) for t in doc if t.pos_ == "ADP" and t.lower_ in where_to and (o := _where_noun(t)) is not None]
     last = phrases[-1].split()
     said_where = len(phrases) > 1 and last[0].lower() in where_to and _puts_it_somewhere(parse(phrases[-1])[0])
