@@ -2320,3 +2320,29 @@ def test_answers_that_name_several_things_or_say_more_than_the_value(messages, q
     from picseek.evals.language.realtext import run
 
     assert run(list(messages), question)[1] == text
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        (("a market in the middle of the day", "at dusk instead"), "a market at dusk"),
+        (("a bus stop in the middle of the day", "late at night instead"), "a bus stop late at night"),
+        (("sailboats on the lake on a cold day", "on a hot day instead"), "sailboats on the lake on a hot day"),
+        (("a pier on a sunny day", "on a windy day instead"), "a pier on a windy day"),
+        (
+            ("a woman jogging through a park", "in the rain", "in the snow instead"),
+            "a woman jogging through a park in the snow",
+        ),
+    ],
+)
+def test_the_days_weather_and_a_part_of_the_day_are_swapped_whole(messages, text):
+    assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+def test_a_hot_dog_is_no_weather():
+    assert said("a hot dog on a plate").setting.weather is None
+    assert said("a cold beer on a table").setting.weather is None
+    assert said("kids on a windy beach").setting.weather is None
+    assert said("a beach on a windy day").setting.weather == "windy"
