@@ -2346,3 +2346,45 @@ def test_a_hot_dog_is_no_weather():
     assert said("a cold beer on a table").setting.weather is None
     assert said("kids on a windy beach").setting.weather is None
     assert said("a beach on a windy day").setting.weather == "windy"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        # the first of a list the parse took apart keeps the list's "with"
+        (
+            ("a harbour with yachts and a lighthouse behind it", "no yachts"),
+            "a harbour with a lighthouse behind it",
+            ["yachts"],
+        ),
+        (
+            ("a kitchen with pots, a kettle, a toaster, and plates", "remove the pots"),
+            "a kitchen with a kettle, a toaster, and plates",
+            ["pots"],
+        ),
+        # where the last of a list sits, they all sit; what it alone does goes with it
+        (
+            ("a lamp, a clock, and a vase standing on a shelf by a window", "no vase"),
+            "a lamp, a clock standing on a shelf by a window",
+            ["vase"],
+        ),
+        # a thing named by its kind's word before a noun goes whole, with a joined verb that says nothing else
+        (
+            ("a cake decorated with berries and placed beside a latte mug", "no latte"),
+            "a cake decorated with berries",
+            ["latte"],
+        ),
+        # a sign named by what it says is no exclusion
+        (
+            ("a hotel door with a do not disturb sign and a key card", "no key card"),
+            "a hotel door with a do not disturb sign",
+            ["key card"],
+        ),
+    ],
+)
+def test_removals_from_lists_and_named_things(messages, text, negatives):
+    from picseek.evals.language.realtext import run
+
+    _, got, neg = run(list(messages))
+    assert (got, neg) == (text, negatives)

@@ -514,6 +514,9 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             return a, b + 1  # the first of "rice, beans and a lemon": "beans and a lemon"
         cc = [c for c in tok.children if c.dep_ == "cc" and c.i > tok.i]
         return a, (cc[0].i if cc else b)
+    listed = [c for c in tok.children if c.dep_ == "appos" and c.i > tok.i and doc[c.left_edge.i - 1].text == ","]
+    if listed and tok.dep_ != "conj":  # "with cars, a parking meter, a mirror, and flowers" (the parse's appos)
+        return min(x.i for x in tok.subtree if x.i <= tok.i), listed[0].left_edge.i - 1
     if tok.dep_ == "conj":  # "a cat and a dog" without the dog: the conjunction before goes too
         a, b = _phrase_span(doc, tok)
         while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
@@ -530,8 +533,16 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             and c.i > tok.i
             and c.lower_ in L.SCENE_PREPOSITIONS
             and not any(x.lower_ in L.PLACEHOLDERS for x in c.children)  # "trees in the background": theirs
+            and not any(_region_alone(x) for x in c.children)  # "french fries on the side": theirs
         ]
-        return a, (min(c.left_edge.i for c in scene) - 1 if scene else b)
+        # "a bowl, a vase, and a painting sitting on a table": where the last of a list is, they all are ("a bike
+        # loaded with bananas" is the bike's)
+        doing = [
+            c
+            for c in tok.children
+            if c.dep_ == "acl" and c.i > tok.i and c.tag_ in ("VBG", "VBN") and c.lemma_ in L.PLACEMENT_VERBS
+        ]
+        return a, (min(c.left_edge.i for c in [*scene, *doing]) - 1 if scene or doing else b)
     top = tok
     clause = _marked_clause(doc, tok)
     if clause is not None:  # "while holding an umbrella": the clause goes with its only object
@@ -552,7 +563,11 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             if (
                 top.dep_ in ("prep", "agent")
                 and h.pos_ == "VERB"
-                and h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+                and (
+                    h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+                    # "nicely plated and set beside an espresso": the joined verb says nothing else
+                    or h.dep_ == "conj" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in h.children)
+                )
             ):
                 if _only_child_of_content(h, top):
                     top = h
@@ -612,6 +627,11 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         doing = [c for c in tok.children if c.dep_ == "acl" and c.tag_ == "VBG" and c.i > tok.i]
         b = min([b] + [c.left_edge.i - 1 for c in doing])
     return a, (b if absolute else _before_scene(doc, tok, top, b))
+
+
+def _region_alone(t) -> bool:
+    """'the side', 'the middle' said of no place ('on the side', not 'on the side of the road')."""
+    return t.dep_ == "pobj" and t.lower_ in _REGIONS and not any(c.lower_ == "of" for c in t.children)
 
 
 def _with_absolute(doc, tok, a: int, b: int) -> tuple[int, int]:
@@ -747,6 +767,8 @@ def remove(said: Said, noun: str) -> bool:
     tok = _noun_token(doc, noun)
     if tok is None:
         return False
+    while tok.dep_ == "compound" and tok.head.pos_ == "NOUN" and tok.head.i > tok.i and len(noun.split()) == 1:
+        tok = tok.head  # "no espresso" on "beside an espresso beverage": the beverage is the espresso
     subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
     main = tok.i == 0 or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects))
     if main and not any(c.dep_ == "conj" and c.i > tok.i for c in tok.children):
@@ -794,6 +816,10 @@ def remove(said: Said, noun: str) -> bool:
         b = next((t.i - 1 for t in doc[says + 1 :] if t.is_punct), len(doc) - 1)
     if doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].dep_ == "cc" and doc[b + 2].pos_ in ("DET", "NOUN"):
         a, b = a + 1, b + 1  # "with people shopping and a bike": "with a bike"
+    elif doc[a].lower_ == "with" and b + 1 < len(doc) and doc[b].dep_ == "cc" and doc[b + 1].pos_ in ("DET", "NOUN"):
+        a += 1  # "with boats and a bridge crossing it": "with a bridge ..."
+    elif doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].text == "," and doc[b + 2].pos_ in ("DET", "NOUN"):
+        a, b = a + 1, b + 1  # "with pots, a kettle, and plates": "with a kettle, and plates"
     if a == 0 and b >= len(doc) - 1:
         return False
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
