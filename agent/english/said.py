@@ -566,7 +566,8 @@ def _removal_span(doc, tok) -> tuple[int, int]:
                 and (
                     h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
                     # "nicely plated and set beside an espresso": the joined verb says nothing else
-                    or h.dep_ == "conj" and not any(c.dep_ in ("nsubj", "nsubjpass") for c in h.children)
+                    or h.dep_ == "conj"
+                    and not any(c.dep_ in ("nsubj", "nsubjpass") for c in h.children)
                 )
             ):
                 if _only_child_of_content(h, top):
