@@ -2388,3 +2388,23 @@ def test_removals_from_lists_and_named_things(messages, text, negatives):
 
     _, got, neg = run(list(messages))
     assert (got, neg) == (text, negatives)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text",
+    [
+        # a colour goes before the materials and the listed name of the thing
+        (("a wooden gate in a garden", "the gate is green"), "a green wooden gate in a garden"),
+        (("a leather armchair by a fireplace", "the armchair is red"), "a red leather armchair by a fireplace"),
+        (("a double decker bus at a stop", "the bus is blue"), "a blue double decker bus at a stop"),
+        # of two things with the same head the one said is edited ("baby" names the calf the text has)
+        (
+            ("3 adult giraffes and a baby giraffe by a tree", "two baby giraffes"),
+            "3 adult giraffes and two baby giraffes by a tree",
+        ),
+        (("a big dog and a small dog on a rug", "the small dog is white"), "a big dog and a small white dog on a rug"),
+    ],
+)
+def test_colours_go_before_materials_and_the_thing_said_is_the_one_edited(messages, text):
+    assert said(*messages).text() == text

@@ -63,6 +63,7 @@ LOCATIVE = _set("locative")
 PATH_PREPOSITIONS = _set("path_prepositions")  # "down a dirt path", "up a hill": where the picture is, along it
 NEARNESS_PREPOSITIONS = _set("nearness_prepositions")  # "by a busy street": what is near, not where
 PLACEMENT_VERBS = _set("placement_verbs")  # "sitting on a table", "parked": where things are, not what one does
+MATERIALS = _set("materials")  # a colour goes before them: "a brown wooden wall"
 PLACE_ADVERBS = _set("place_adverbs")
 NEGATORS = _set("negators")
 EXCLUDE_VERBS = _set("exclude_verbs")

@@ -246,7 +246,8 @@ def _size_token(doc, tok):
 
 
 def _insert_before_compounds(doc, tok) -> int:
-    """The token index a colour goes before: the noun, or the first of its compound words ('park bench')."""
+    """The token index a colour goes before: the noun, or the first of its compound words ('park bench') or of its
+    listed name ('double decker bus'), and of the materials before them ('a wooden wall': 'a brown wooden wall')."""
     i = tok.i
     while (
         i - 1 >= 0
@@ -255,7 +256,8 @@ def _insert_before_compounds(doc, tok) -> int:
             doc[i - 1].dep_ == "compound"
             and (doc[i - 1].pos_ in ("NOUN", "PROPN") or doc[i - 1].lower_.endswith("ing"))
             or doc[i - 1].dep_ == "amod"
-            and doc[i - 1].lower_ in L.ING_NAMES
+            and (doc[i - 1].lower_ in L.ING_NAMES or doc[i - 1].lower_ in L.MATERIALS)
+            or listed(" ".join(t.lower_ for t in doc[i - 1 : tok.i + 1]))  # "double decker bus"
         )  # "park bench", "frying pan", "magnifying glass": a name, not a thing doing something ("a sleeping dog")
     ):
         i -= 1
@@ -1629,7 +1631,10 @@ def edit(
     leads_with = bool(LEADS_WITH.match(leads))  # "with people watching", "try with a cat"
     adds_more = leads_with or bool(_ADDS.match(leads))  # ... "also some cars", "add a third person"
     adds = adds_more or bool(re.match(r"^and\s", leads))  # ... "and a zebra"
-    if old.phrases and not answered and (_ANOTHER.search(message) or adds and _view(old) == _view(new)):
+    another = _ANOTHER.search(message)
+    if another and another.group(0).lower() in ("baby", "babies") and re.search(r"\bbab(?:y|ies)\b", old.text(), re.I):
+        another = None  # "two baby elephants" on "... and a baby elephant": the baby the text has, counted
+    if old.phrases and not answered and (another or adds and _view(old) == _view(new)):
         # "with a baby giraffe", "add a third person", "and a zebra" on "2 zebras": one more of a thing it has
         addition = as_addition(message)
         if not re.match(r"^(?:with|and)\s", addition) and re.search(r"\b(?:too|also|as\s+well)\b", message, re.I):
@@ -1650,7 +1655,7 @@ def edit(
     with_more = not answered and adds_more and not adjective_instead  # "with a clear sky instead" swaps
     for s in new_req:
         key = thing_key(s.noun)
-        o = next((x for x in old_req if _same(x, s)), None)
+        o = next((x for x in old_req if x.noun == s.noun), None) or next((x for x in old_req if _same(x, s)), None)
         if o is None and key in done:
             continue
         if (
