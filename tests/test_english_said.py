@@ -1426,6 +1426,8 @@ def test_a_pending_question_does_not_change_how_an_edit_reads(answer, text):
         (["a quiet lane with no people or cars"], "a quiet lane with no people or cars", []),
         (["an empty kitchen without chairs"], "an empty kitchen without chairs", []),
         (["a snowy lane with no people", "rainy instead"], "a rainy lane with no people", []),
+        # ... also after the scene's time, said with "with no" ("at night without people" asks)
+        (["a harbour at dusk with no boats"], "a harbour at dusk with no boats", []),
         (["a black cat", "something else: a quiet lane with no people"], "a quiet lane with no people", []),
         # a request of its own, or said of the results, excludes
         (["red cars at night, no people"], "red cars at night, no people", ["person"]),

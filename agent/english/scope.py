@@ -4,6 +4,7 @@ night; 'no boats, make it red' ends the exclusion at the comma."""
 from __future__ import annotations
 
 from picseek.agent.english import lexicon as L
+from picseek.agent.english.plurals import singular_word
 
 BOUNDARY_WORDS = L.BOUNDARY_WORDS
 CUE_VERBS = L.WANT_VERBS | L.EXCLUDE_VERBS | L.ADD_CUES | L.CUE_VERBS_EXTRA
@@ -135,12 +136,14 @@ def describes(doc, i: int) -> bool:
         w = j - 2
     else:
         return False
+    # a time, season or weather before it describes nothing ("at night without people" asks), except a scene's
+    # time said with "with no" after the scene ("a city street at sunset with no cars")
+    setting = doc[w].lower_ in L.TIME_WORDS or doc[w].lower_ in L.SEASONS or doc[w].lower_ in L.WEATHER
+    scene_time = setting and doc[j].lower_ == "no" and any(singular_word(t.lower_) in L.SCENE_NOUNS for t in doc[:w])
     return (
         w >= 0
         and doc[w].pos_ in ("NOUN", "PROPN", "VERB", "ADJ")  # "a kitchen ... very clean with no dishes"
-        and doc[w].lower_ not in L.TIME_WORDS
-        and doc[w].lower_ not in L.SEASONS
-        and doc[w].lower_ not in L.WEATHER
+        and (not setting or scene_time)
         and doc[w].lower_ not in L.PLACEHOLDERS
         and not is_trigger(doc[w], doc)
     )
