@@ -101,3 +101,20 @@ def test_openai_compatible_captioner_against_a_scripted_server():
         assert url.startswith("data:image/jpeg;base64,") and len(url) < 200_000  # bounded-size data URL
     finally:
         fake.close()
+
+
+def test_an_excluded_thing_the_caption_names_sends_the_image_down(toy_index, toy_embedder):
+    """"no trees": besides the vectors' penalty, an image whose own caption names a tree goes below an image just as
+    close whose caption does not; an image without a caption is judged by its vector alone."""
+    from picseek.tools.retrieve import CAPTION_NEG_PENALTY
+
+    _, store, _ = toy_index
+    s = Searcher(store, toy_embedder)
+    v = toy_embedder.embed_texts(["a house"])[0]
+    embs = np.stack([v, v, v])  # three images alike to the vectors
+    docs = ["a small red house and a large green tree", "a small red house on grass", None]
+    scores, _ = s._rerank(ImageQuery(text="a house", negatives=["trees"]), embs, docs, v)
+    assert scores[0] < scores[1] and scores[0] == pytest.approx(scores[1] - CAPTION_NEG_PENALTY)
+    assert scores[1] == pytest.approx(scores[2])
+    plain, _ = s._rerank(ImageQuery(text="a house"), embs, docs, v)
+    assert plain[0] == pytest.approx(plain[1])

@@ -138,6 +138,7 @@ class Hit(BaseModel):
 # close to a negative concept, penalised again in the re-rank.
 W_TEXT, W_LIKE, W_UNLIKE, W_NEG = 1.0, 1.0, 0.5, 0.35
 NEG_PENALTY = 1.0
+CAPTION_NEG_PENALTY = 0.05  # an excluded thing the image's caption names: below its peers, not out of the list
 DUPLICATE_COS = 0.985
 MAX_POOL = MAX_K * 5
 SEARCH_EF = 100  # Chroma's default `hnsw:search_ef`: its HNSW search keeps max(ef, n) candidates for n results
@@ -387,6 +388,11 @@ class Searcher:
             cut = float(np.median(worst) + 0.5 * worst.std())
             scores = scores - NEG_PENALTY * np.maximum(0.0, worst - cut)
             clear = neg < np.median(neg, axis=0)
+        if q.negatives and any(docs):
+            # what the image's own caption names is in it: an excluded thing named there sends the image down
+            excluded = content_words(" ".join(q.negatives))
+            named = np.array([bool(excluded & content_words(d)) for d in docs], dtype=np.float64)
+            scores = scores - CAPTION_NEG_PENALTY * named
         if q.caption_weight and q.text:
             scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
         return scores, clear
