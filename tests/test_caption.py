@@ -104,7 +104,7 @@ def test_openai_compatible_captioner_against_a_scripted_server():
 
 
 def test_an_excluded_thing_the_caption_names_sends_the_image_down(toy_index, toy_embedder):
-    """"no trees": besides the vectors' penalty, an image whose own caption names a tree goes below an image just as
+    """ "no trees": besides the vectors' penalty, an image whose own caption names a tree goes below an image just as
     close whose caption does not; an image without a caption is judged by its vector alone."""
     from picseek.tools.retrieve import CAPTION_NEG_PENALTY
 
