@@ -2410,3 +2410,23 @@ def test_removals_from_lists_and_named_things(messages, text, negatives):
 )
 def test_colours_go_before_materials_and_the_thing_said_is_the_one_edited(messages, text):
     assert said(*messages).text() == text
+
+
+@pytest.mark.unit
+def test_a_noun_the_tagger_took_for_a_verb_in_a_list_is_a_thing():
+    # "cauliflower" after "broccoli and" is tagged a verb: joined to a noun, it is a noun the text names
+    assert said("a plate of roasted potatoes and cauliflower in a sauce", "hold the cauliflower").text() == (
+        "a plate of roasted potatoes in a sauce"
+    )
+    assert (
+        said("a lime, peach, and a banana on a counter", "without the peach").text()
+        == "a lime and a banana on a counter"
+    )
+
+
+@pytest.mark.unit
+def test_a_yes_keeps_the_name_the_user_gives_the_thing():
+    q = Question(kind="presence", noun="tree")
+    assert said("a hiker on a mountain trail", "yes, a lot of fir trees", asked=q).text() == (
+        "a hiker on a mountain trail with a lot of fir trees"
+    )

@@ -1588,6 +1588,8 @@ def _mistagged_noun(t) -> bool:
         return False
     if t.dep_ in ("pobj", "dobj", "nsubj", "nsubjpass") and t.pos_ != "ADV":
         return True
+    if t.dep_ == "conj" and t.head.pos_ in ("NOUN", "PROPN") and t.tag_ in ("VB", "VBP", "JJ"):
+        return True  # "broccoli and cauliflower": joined to a noun, a noun
     # "pass a yellow fire hydrant": the last word after a noun, which the parse made an adverb
     doc = t.doc
     return t.i > 0 and doc[t.i - 1].pos_ == "NOUN" and (t.i == len(doc) - 1 or doc[t.i + 1].is_punct)
@@ -1821,6 +1823,8 @@ def _thing_said(message: str, s: Subject) -> str:
     *compound, _ = s.noun.split()
     if form and compound and not any(w in words for w in compound):
         form = " ".join([*compound, form])  # "traffic lights", "ski lift": the whole noun, not 'lights'
+    elif form and not compound:
+        form = " ".join([*_compound_said(message, form), form])  # "yes, a lot of pine trees" to "a tree?"
     words.append(form or (plural(s.noun) if many else s.noun))
     if s.count is not None:
         return f"{_said_count(message, s.count)} {' '.join(words)}"
@@ -1828,6 +1832,15 @@ def _thing_said(message: str, s: Subject) -> str:
     if quantity or many:
         return " ".join([quantity, *words] if quantity else words)
     return f"{'an' if words[0][:1].lower() in 'aeiou' else 'a'} {' '.join(words)}"
+
+
+def _compound_said(message: str, form: str) -> list[str]:
+    """The nouns the message says before a thing's noun as part of its name ('pine' of 'pine trees')."""
+    doc = parse(message)
+    tok = next((t for t in doc if t.lower_ == form.lower()), None)
+    if tok is None:
+        return []
+    return [c.lower_ for c in tok.children if c.dep_ == "compound" and c.i < tok.i and c.pos_ == "NOUN"]
 
 
 _YES_LEAD = re.compile(
