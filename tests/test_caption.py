@@ -118,3 +118,24 @@ def test_an_excluded_thing_the_caption_names_sends_the_image_down(toy_index, toy
     assert scores[1] == pytest.approx(scores[2])
     plain, _ = s._rerank(ImageQuery(text="a house"), embs, docs, v)
     assert plain[0] == pytest.approx(plain[1])
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "caption,thing,named",
+    [
+        ("a red bus on a street", "buses", True),  # the plural of a noun ending in s
+        ("two houses by a lake", "house", True),
+        ("berries in a bowl", "berry", True),
+        ("a red car on a street", "red car", True),
+        ("a blue car on a street", "red car", False),  # every word of the thing, not one of them
+        ("a dog lying on a blanket at a picnic", "hot dogs", False),
+        ("heavy traffic on a city street", "traffic lights", False),
+        ("an empty street at night with no cars", "cars", False),  # said as absent
+        (None, "cars", False),
+    ],
+)
+def test_a_caption_names_a_thing_by_all_its_words_and_not_as_absent(caption, thing, named):
+    from picseek.tools.retrieve import caption_names
+
+    assert caption_names(caption, thing) is named

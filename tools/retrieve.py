@@ -390,8 +390,7 @@ class Searcher:
             clear = neg < np.median(neg, axis=0)
         if q.negatives and any(docs):
             # what the image's own caption names is in it: an excluded thing named there sends the image down
-            excluded = content_words(" ".join(q.negatives))
-            named = np.array([bool(excluded & content_words(d)) for d in docs], dtype=np.float64)
+            named = np.array([any(caption_names(d, n) for n in q.negatives) for d in docs], dtype=np.float64)
             scores = scores - CAPTION_NEG_PENALTY * named
         if q.caption_weight and q.text:
             scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
@@ -409,6 +408,31 @@ STOP_WORDS = frozenset(
 def content_words(text: str | None) -> set[str]:
     """Lower-case words of a text minus stop words, plural 's' dropped: what a caption and a query share."""
     return {w.rstrip("s") for w in re.findall(r"[a-z]+", (text or "").lower()) if w not in STOP_WORDS}
+
+
+def _forms(word: str) -> set[str]:
+    """The word and what it may be the plural of ('buses': bus, 'houses': house, 'berries': berry)."""
+    out = {word}
+    if word.endswith("s") and not word.endswith("ss"):
+        out |= {word[:-1], word[:-2] if word.endswith("es") else word[:-1]}
+    if word.endswith("ies"):
+        out.add(word[:-3] + "y")
+    return out
+
+
+_ABSENT = frozenset({"no", "without", "not", "nor", "none"})
+
+
+def caption_names(caption: str | None, thing: str) -> bool:
+    """Whether a caption names this thing: every content word of it ('hot dogs' needs 'hot' and 'dog'), its last one
+    not said as absent ('an empty street with no cars' names no car)."""
+    words = re.findall(r"[a-z]+", (caption or "").lower())
+    want = [w for w in re.findall(r"[a-z]+", thing.lower()) if w not in STOP_WORDS]
+    forms = [_forms(w) for w in words]
+    if not want or not all(any(_forms(w) & f for f in forms) for w in want):
+        return False
+    head = _forms(want[-1])
+    return any(f & head and not _ABSENT & set(words[max(0, i - 3) : i]) for i, f in enumerate(forms))
 
 
 def caption_match(query: str, caption: str | None) -> float:

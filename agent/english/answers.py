@@ -225,7 +225,10 @@ class Answers:
             return
         focus = asked.noun if asked.kind == "attribute" else None
         m = _VALUE_WITH.match(text) if asked.kind == "attribute" and asked.slot in ("color", "size") else None
-        if m and all(w in L.COLORS or w in L.SHADES or w in L.SIZES or w == "and" for w in m["value"].split()):
+        colours = m is not None and all(w in L.COLORS or w in L.SHADES for w in m["rest"].split()[1:])
+        if m and colours:
+            text = f"{m['value']} and {m['rest'].split(None, 1)[1]}"  # "black with white": black and white
+        elif m and all(w in L.COLORS or w in L.SHADES or w in L.SIZES or w == "and" for w in m["value"].split()):
             # "white with black stripes", "red and white, with a black roof": the value, then more about the thing
             self.answer(up, m["value"], asked)
             self.reader.statement(up, m["rest"], focus=asked.noun, refine=True)

@@ -64,6 +64,7 @@ PATH_PREPOSITIONS = _set("path_prepositions")  # "down a dirt path", "up a hill"
 NEARNESS_PREPOSITIONS = _set("nearness_prepositions")  # "by a busy street": what is near, not where
 PLACEMENT_VERBS = _set("placement_verbs")  # "sitting on a table", "parked": where things are, not what one does
 MATERIALS = _set("materials")  # a colour goes before them: "a brown wooden wall"
+KIND_HEADS = _set("kind_heads")  # "an espresso beverage", "a pasta dish": the word before says what it is
 PLACE_ADVERBS = _set("place_adverbs")
 NEGATORS = _set("negators")
 EXCLUDE_VERBS = _set("exclude_verbs")

@@ -201,10 +201,11 @@ _BEARER = re.compile(
     r"plates?|graffiti|messages?|texts?|logos?|menus?|stickers?|cards?|covers?|displays?|tags?|headlines?|titles?|"
     r"flags?|placards?|marquees?|letters?|writing|words?|lettering)\s*$"
 )
-# a sign named by its words: "do not disturb", "don't walk", "no parking", "no entry" (never "no stop sign", which
-# asks for no stop signs)
+# a sign named by its words, said as one thing of a list: "a do not disturb sign", "a no parking sign", ", and do not
+# disturb sign" ("no flashing signs", "there is no parking sign" ask for none)
 _SIGN_TEXT = re.compile(
-    r"\b((?:do\s+not|don't|dont)\s+[a-z]+|no\s+(?:[a-z]+ing|entry|exit|turn|u-turn|outlet|access))(?=\s+signs?\b)", re.I
+    r"(?:\b(?:a|an|the|one)\s+|(?<=\band\s)|(?<=,\s))((?:do\s+not|don't|dont)\s+[a-z]+|no\s+[a-z]+)(?=\s+signs?\b)",
+    re.I,
 )
 _REPORTED = frozenset({"there", "is", "are", "there's", "do"})  # words before a sign's "no": "there is no ..."
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
@@ -240,7 +241,7 @@ def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
 
     def sign(m: re.Match) -> str:
         terms.append(m.group(1))
-        return mask(m.group(1))
+        return m.group(0)[: m.start(1) - m.start(0)] + mask(m.group(1))  # "a " stays the sign's article
 
     text = _SIGN_TEXT.sub(sign, text)  # "a do not disturb sign", "a no parking sign": what the sign says
     at = 0

@@ -208,6 +208,8 @@ def _noun_tokens(doc, noun: str) -> list:
     found = found or [t for t in doc if same_thing(singular(t.lower_), want)]  # "the bike": the "bicycle"
     if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
         found = [t for t in found if _named_by(doc, t, words)] or found
+    else:  # "the dog", not the "hot dog" before it
+        found = [t for t in found if not (t.i > 0 and listed(f"{doc[t.i - 1].lower_} {t.lower_}"))] or found
     return [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
 
 
@@ -421,9 +423,11 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
 
 
 def rename(said: Said, old: str, new_said: str, as_said: bool = False) -> bool:
-    """The thing called by another noun, keeping its modifiers, wherever the text names it ('I meant buses' on 'a
-    train is stopped ... next to another train': both trains are buses). `as_said`: the user said both words, so
-    where the text has the old word as they said it the new one goes in as they said it ('not vegetables, fruit')."""
+    """The thing called by another noun, keeping its modifiers. A kind renamed in the plural is renamed wherever the
+    text names it ('I meant buses' on 'a train is stopped ... next to another train': both trains are buses); 'i
+    meant a woman' on 'a man walking past a man' renames the one. `as_said`: the user said both words ('not
+    elephants, rhinos'), so each mention keeps its own modifiers ('2 adult rhinos') and where the text has the old
+    word as they said it the new one goes in as they said it ('not vegetables, fruit')."""
     doc = parse(said.text)
     tok = _noun_token(doc, old)
     if tok is None:
@@ -432,26 +436,40 @@ def rename(said: Said, old: str, new_said: str, as_said: bool = False) -> bool:
     def name(t) -> list[str]:
         return [c.lower_ for c in t.children if c.dep_ == "compound" and c.i < t.i]
 
+    kind = as_said or _says_many(new_said.split()[-1] if new_said.split() else "")
     others = [  # the same thing said again, by the same name ('a glass of wine' is not the 'wine glass' beside it)
         t
         for t in _noun_tokens(doc, old)
-        if t.i != tok.i and t.pos_ in ("NOUN", "PROPN") and t.dep_ != "compound" and set(name(t)) <= set(name(tok))
+        if kind
+        and t.i != tok.i
+        and t.pos_ in ("NOUN", "PROPN")
+        and t.dep_ != "compound"
+        and set(name(t)) <= set(name(tok))
+        and not (t.i > 0 and listed(f"{doc[t.i - 1].lower_} {t.lower_}"))  # "a hot dog" is no dog
     ]
     for t in sorted([tok, *others], key=lambda t: t.i, reverse=True):  # from the end: offsets before stay
         same = as_said and t.lower_ == old.lower()
-        _rename_token(said, doc, t, old, new_said, whole=t.i == tok.i, as_said=same)
+        _rename_token(said, doc, t, old, new_said, whole=t.i == tok.i, as_said=same, keep_name=as_said)
     return True
 
 
-def _rename_token(said: Said, doc, tok, old: str, new_said: str, whole: bool, as_said: bool = False) -> None:
+def _rename_token(
+    said: Said, doc, tok, old: str, new_said: str, whole: bool, as_said: bool = False, keep_name: bool = False
+) -> None:
     """One token renamed; `whole`: the thing's own mention, whose compound name goes with it ('a stop sign' ->
-    'a billboard'); another mention keeps its modifiers ('another train' -> 'another bus')."""
+    'a billboard') unless `keep_name` ('2 adult elephants' -> '2 adult rhinos'); another mention keeps its
+    modifiers ('another train' -> 'another bus')."""
     a = tok.idx
     comp = [
         c for c in tok.children if c.dep_ in ("compound", "amod") and c.i < tok.i and c.pos_ in ("NOUN", "PROPN", "ADJ")
     ]
-    comp = [c for c in comp if c.lower_ not in L.COLORS and c.lower_ not in L.SIZES]
-    if whole and comp and len(old.split()) > 1 and comp[0].pos_ != "ADJ":
+    comp = [c for c in comp if c.lower_ not in L.COLORS and c.lower_ not in L.SIZES and c.lower_ not in L.MATERIALS]
+    if (
+        whole
+        and comp
+        and (len(old.split()) > 1 or len(new_said.split()) == 1 and not keep_name)
+        and comp[0].pos_ != "ADJ"
+    ):
         a = comp[0].idx
     elif whole and tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
         a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
@@ -461,7 +479,7 @@ def _rename_token(said: Said, doc, tok, old: str, new_said: str, whole: bool, as
 
 
 def _in_number_of(tok, new_said: str, whole: bool) -> str:
-    """The new noun in the number the text gives the old one."""
+    """The new noun in the number the text gives the old one ('a', 'another', 'one' train: a bus)."""
     *lead, head = new_said.split() or [""]
     one = any(
         c.dep_ in ("det", "nummod") and c.lower_ in ("a", "an", "one", "1", "this", "that", "each", "every", "another")
@@ -516,9 +534,17 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             return a, b + 1  # the first of "rice, beans and a lemon": "beans and a lemon"
         cc = [c for c in tok.children if c.dep_ == "cc" and c.i > tok.i]
         return a, (cc[0].i if cc else b)
-    listed = [c for c in tok.children if c.dep_ == "appos" and c.i > tok.i and doc[c.left_edge.i - 1].text == ","]
-    if listed and tok.dep_ != "conj":  # "with cars, a parking meter, a mirror, and flowers" (the parse's appos)
-        return min(x.i for x in tok.subtree if x.i <= tok.i), listed[0].left_edge.i - 1
+    items = [  # "with cars, a parking meter, a mirror, and flowers": a list the parse made an apposition of, its
+        # "and" still to come ("his dog, a golden retriever, playing" is the dog named again)
+        c
+        for c in tok.children
+        if c.dep_ == "appos"
+        and c.i > tok.i
+        and doc[c.left_edge.i - 1].text == ","
+        and any(x.dep_ == "cc" for x in c.subtree)
+    ]
+    if items and tok.dep_ != "conj":
+        return min(x.i for x in tok.subtree if x.i <= tok.i), items[0].left_edge.i - 1
     if tok.dep_ == "conj":  # "a cat and a dog" without the dog: the conjunction before goes too
         a, b = _phrase_span(doc, tok)
         while a - 1 >= 0 and (doc[a - 1].dep_ == "cc" or doc[a - 1].is_punct):
@@ -537,12 +563,13 @@ def _removal_span(doc, tok) -> tuple[int, int]:
             and not any(x.lower_ in L.PLACEHOLDERS for x in c.children)  # "trees in the background": theirs
             and not any(_region_alone(x) for x in c.children)  # "french fries on the side": theirs
         ]
-        # "a bowl, a vase, and a painting sitting on a table": where the last of a list is, they all are ("a bike
-        # loaded with bananas" is the bike's)
+        # "a bowl, a vase, and a painting sitting on a table": where the last of a list of three or more is, they
+        # all are ("a bike loaded with bananas", "an umbrella and a coat hanging on a hook" are the last one's)
+        three = any(x.text == "," for x in doc[tok.head.left_edge.i : tok.i])  # "a bowl, a vase, and a painting"
         doing = [
             c
             for c in tok.children
-            if c.dep_ == "acl" and c.i > tok.i and c.tag_ in ("VBG", "VBN") and c.lemma_ in L.PLACEMENT_VERBS
+            if three and c.dep_ == "acl" and c.i > tok.i and c.tag_ in ("VBG", "VBN") and c.lemma_ in L.PLACEMENT_VERBS
         ]
         return a, (min(c.left_edge.i for c in [*scene, *doing]) - 1 if scene or doing else b)
     top = tok
@@ -770,8 +797,9 @@ def remove(said: Said, noun: str) -> bool:
     tok = _noun_token(doc, noun)
     if tok is None:
         return False
-    while tok.dep_ == "compound" and tok.head.pos_ == "NOUN" and tok.head.i > tok.i and len(noun.split()) == 1:
-        tok = tok.head  # "no espresso" on "beside an espresso beverage": the beverage is the espresso
+    while tok.dep_ == "compound" and tok.head.lower_ in L.KIND_HEADS and tok.head.i > tok.i and len(noun.split()) == 1:
+        tok = tok.head  # "no espresso" on "beside an espresso beverage": the beverage is the espresso (a coffee mug
+        # is no coffee)
     subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
     main = tok.i == 0 or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects))
     if main and not any(c.dep_ == "conj" and c.i > tok.i for c in tok.children):
@@ -1418,8 +1446,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     # a kind of place before a place a thing makes ('in the grass' before 'in his mouth' for 'on a tree branch')
     places = [f for f in found if singular(f[1].lower_) in L.WHERE]
     pool = same_head or [f for f in same_prep if f in places] or same_prep or places or found
-    if new_doc[0].lower_ not in L.NEARNESS_PREPOSITIONS:  # "on the sidewalk by a busy street": on the sidewalk
-        pool = [f for f in pool if f[0].lower_ not in L.NEARNESS_PREPOSITIONS] or pool
+    near = new_doc[0].lower_ in L.NEARNESS_PREPOSITIONS  # "on the sidewalk by a busy street": on the sidewalk;
+    pool = [f for f in pool if (f[0].lower_ in L.NEARNESS_PREPOSITIONS) == near] or pool  # "by the sea": by the river
     # of those, where the sentence's own verb is ('stand on a beach with surfboards on the sand near them'), the
     # last of a kind ('on a couch' then 'in a living room')
     prep, obj = min(reversed(pool), key=lambda f: len(list(f[0].ancestors)))
@@ -1634,8 +1662,9 @@ def edit(
     adds_more = leads_with or bool(_ADDS.match(leads))  # ... "also some cars", "add a third person"
     adds = adds_more or bool(re.match(r"^and\s", leads))  # ... "and a zebra"
     another = _ANOTHER.search(message)
-    if another and another.group(0).lower() in ("baby", "babies") and re.search(r"\bbab(?:y|ies)\b", old.text(), re.I):
-        another = None  # "two baby elephants" on "... and a baby elephant": the baby the text has, counted
+    calf = re.search(r"\bbab(?:y|ies)\s+([a-z]+)", message, re.I)
+    if calf and re.search(rf"\bbab(?:y|ies)\s+{re.escape(singular(calf.group(1).lower()))}", old.text(), re.I):
+        another = None  # "two baby elephants" on "... and a baby elephant": the calf the text has, counted
     if old.phrases and not answered and (another or adds and _view(old) == _view(new)):
         # "with a baby giraffe", "add a third person", "and a zebra" on "2 zebras": one more of a thing it has
         addition = as_addition(message)

@@ -46,7 +46,7 @@ def is_trigger(t, doc) -> bool:
             return False  # "a sign that indicates there is no skateboarding": what the sign says
         return not (low == "no" and (t.i + 1 < len(doc) and doc[t.i + 1].is_punct or t.i + 1 == len(doc)))
     if low in ("not", "n't", "never") or t.dep_ == "neg":
-        if t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to" or _reported(t):
+        if _reported(t):
             return False  # "a sign telling people not to park", "a sign that says there is no parking": its words
         # "I don't mind people", "doesn't matter": a negated objection allows
         return t.head.lemma_.lower() not in ("mind", "care", "matter", "object", "bother")
@@ -67,6 +67,7 @@ def is_trigger(t, doc) -> bool:
 
 
 _SAYING = frozenset({"say", "read", "indicate", "tell", "warn", "ask", "announce", "instruct", "spell"})
+_USER = frozenset({"i", "you", "we", "u", "us", "'s", "me", "someone", "somebody", "anyone"})  # who asks, or is asked
 
 
 def _reported(t) -> bool:
@@ -75,16 +76,16 @@ def _reported(t) -> bool:
     for v in t.ancestors:
         if v.lemma_.lower() in _SAYING and v.pos_ == "VERB":
             who = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass")]
-            return not any(c.lower_ in ("i", "you", "we") for c in who)
+            return not any(c.lower_ in _USER for c in who)
     return False
 
 
 def _describing_verb(t, doc) -> bool:
-    """Whether a verb of taking away is said of the picture, not asked of the results: it has a subject of its own
-    ('aircraft are taking off', 'a man takes off his hat'; 'can you take out the cars' asks), or it is said as a
-    modifier ('a slice of take out pizza', 'a pizza with 3 slices removed')."""
+    """Whether a verb of taking away is said of the picture, not asked of the results: a thing in it is its subject
+    ('aircraft are taking off', 'a man takes off his hat'; 'can you take out the cars', "let's remove the umbrellas"
+    ask), or it is said as a modifier ('a slice of take out pizza', 'a pizza with 3 slices removed')."""
     who = [c for c in t.children if c.dep_ in ("nsubj", "nsubjpass")]
-    if who and not any(c.lower_ in ("i", "you", "we", "u") for c in who):
+    if any(c.pos_ in ("NOUN", "PROPN") and c.lower_ not in _USER for c in who):
         return True
     if t.i > 0 and doc[t.i - 1].pos_ in ("ADP", "DET"):
         return True
@@ -142,7 +143,9 @@ def describes(doc, i: int) -> bool:
     scene_time = setting and doc[j].lower_ == "no" and any(singular_word(t.lower_) in L.SCENE_NOUNS for t in doc[:w])
     return (
         w >= 0
-        and doc[w].pos_ in ("NOUN", "PROPN", "VERB", "ADJ")  # "a kitchen ... very clean with no dishes"
+        # "a kitchen ... is very clean with no dishes": an adjective said of the scene ("something peaceful with no
+        # people" asks)
+        and (doc[w].pos_ in ("NOUN", "PROPN", "VERB") or doc[w].pos_ == "ADJ" and doc[w].dep_ == "acomp")
         and (not setting or scene_time)
         and doc[w].lower_ not in L.PLACEHOLDERS
         and not is_trigger(doc[w], doc)
