@@ -2440,6 +2440,7 @@ def test_a_yes_keeps_the_name_the_user_gives_the_thing():
         (("a street at night", "try not to have any people"), None, "a street at night", ["people"]),
         (("a store front", "no flashing signs"), None, "a store front", ["signs", "flashing"]),
         (("a street", "there is no parking sign"), None, "a street", ["parking sign"]),
+        (("a street corner", "no stop signs"), None, "a street corner", ["stop signs"]),
         (("a beach", "let's take out the people"), None, "a beach", ["people"]),
         (("a beach with umbrellas", "someone remove the umbrellas lol"), None, "a beach", ["umbrellas"]),
         # one thing corrected in the singular is one thing; a hot dog is no dog; a snow man is one thing

@@ -201,11 +201,10 @@ _BEARER = re.compile(
     r"plates?|graffiti|messages?|texts?|logos?|menus?|stickers?|cards?|covers?|displays?|tags?|headlines?|titles?|"
     r"flags?|placards?|marquees?|letters?|writing|words?|lettering)\s*$"
 )
-# a sign named by its words, said as one thing of a list: "a do not disturb sign", "a no parking sign", ", and do not
-# disturb sign" ("no flashing signs", "there is no parking sign" ask for none)
+# a sign named by its words: "do not disturb sign" anywhere, "no parking sign" after its article ("a no parking sign";
+# "no flashing signs", "there is no parking sign", "a street, no stop sign" ask for none)
 _SIGN_TEXT = re.compile(
-    r"(?:\b(?:a|an|the|one)\s+|(?<=\band\s)|(?<=,\s))((?:do\s+not|don't|dont)\s+[a-z]+|no\s+[a-z]+)(?=\s+signs?\b)",
-    re.I,
+    r"\b(?:a|an|the|one)\s+(no\s+[a-z]+)(?=\s+signs?\b)|\b((?:do\s+not|don't|dont)\s+[a-z]+)(?=\s+signs?\b)", re.I
 )
 _REPORTED = frozenset({"there", "is", "are", "there's", "do"})  # words before a sign's "no": "there is no ..."
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
@@ -240,8 +239,9 @@ def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
     text = _QUOTED.sub(quoted, text)
 
     def sign(m: re.Match) -> str:
-        terms.append(m.group(1))
-        return m.group(0)[: m.start(1) - m.start(0)] + mask(m.group(1))  # "a " stays the sign's article
+        k = 1 if m.group(1) else 2
+        terms.append(m.group(k))
+        return m.group(0)[: m.start(k) - m.start(0)] + mask(m.group(k))  # "a " stays the sign's article
 
     text = _SIGN_TEXT.sub(sign, text)  # "a do not disturb sign", "a no parking sign": what the sign says
     at = 0
