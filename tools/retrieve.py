@@ -390,7 +390,7 @@ class Searcher:
             clear = neg < np.median(neg, axis=0)
         if q.negatives and any(docs):
             # what the image's own caption names is in it: an excluded thing named there sends the image down
-            named = np.array([any(caption_names(d, n) for n in q.negatives) for d in docs], dtype=np.float64)
+            named = np.array([_names_any(d, q.negatives) for d in docs], dtype=np.float64)
             scores = scores - CAPTION_NEG_PENALTY * named
         if q.caption_weight and q.text:
             scores = scores + q.caption_weight * np.array([caption_match(q.text, d) for d in docs])
@@ -426,13 +426,21 @@ _ABSENT = frozenset({"no", "without", "not", "nor", "none"})
 def caption_names(caption: str | None, thing: str) -> bool:
     """Whether a caption names this thing: every content word of it ('hot dogs' needs 'hot' and 'dog'), its last one
     not said as absent ('an empty street with no cars' names no car)."""
+    return _names_any(caption, [thing])
+
+
+def _names_any(caption: str | None, things: list[str]) -> bool:
+    """caption_names for any of the things, the caption's words read once."""
     words = re.findall(r"[a-z]+", (caption or "").lower())
-    want = [w for w in re.findall(r"[a-z]+", thing.lower()) if w not in STOP_WORDS]
     forms = [_forms(w) for w in words]
-    if not want or not all(any(_forms(w) & f for f in forms) for w in want):
-        return False
-    head = _forms(want[-1])
-    return any(f & head and not _ABSENT & set(words[max(0, i - 3) : i]) for i, f in enumerate(forms))
+    for thing in things:
+        want = [w for w in re.findall(r"[a-z]+", thing.lower()) if w not in STOP_WORDS]
+        if not want or not all(any(_forms(w) & f for f in forms) for w in want):
+            continue
+        head = _forms(want[-1])
+        if any(f & head and not _ABSENT & set(words[max(0, i - 3) : i]) for i, f in enumerate(forms)):
+            return True
+    return False
 
 
 def caption_match(query: str, caption: str | None) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import dropwhile
 
 from picseek.tools.places import MIN_LOWERCASE_POPULATION, PlaceFilter, checked_radius, gazetteer
 
@@ -206,7 +207,8 @@ _BEARER = re.compile(
 _SIGN_TEXT = re.compile(
     r"\b(?:a|an|the|one)\s+(no\s+[a-z]+)(?=\s+signs?\b)|\b((?:do\s+not|don't|dont)\s+[a-z]+)(?=\s+signs?\b)", re.I
 )
-_REPORTED = frozenset({"there", "is", "are", "there's", "do"})  # words before a sign's "no": "there is no ..."
+_THERE_IS = frozenset({"there", "is", "are", "there's"})  # said before a sign's words: "there is no swimming"
+_REPORTED = _THERE_IS | {"do"}  # words before a sign's "no": "there is no ...", "do not enter"
 _SPEAKER = re.compile(r"\b(?:i|you|we|he|she|they|someone|somebody)\s*(?:just\s+|already\s+)?$", re.I)
 
 
@@ -264,7 +266,7 @@ def mask_text_query(text: str) -> tuple[str, list[str], dict[str, str]]:
             if bare != w:  # punctuation ends the words
                 break
         consumed = rest.find(said[-1]) + len(said[-1]) if said else 0
-        written = [w for i, w in enumerate(said) if not all(x.lower() in _REPORTED - {"do"} for x in said[: i + 1])]
+        written = list(dropwhile(lambda w: w.lower() in _THERE_IS, said))
         if written:
             terms.append(" ".join(written))  # "there is no swimming": the sign says "no swimming"
         # "a sign that says bakery": the phrase is masked whole; 'that says "OPEN"' masks its verb beside the quote
