@@ -64,7 +64,7 @@ class OfflinePlanner:
         if up.unknown:
             words = ", ".join(f"“{w[:30]}”" for w in up.unknown[:3])
             notes.append(f"I don't know the word{'s' if len(up.unknown) > 1 else ''} {words}.")
-        notes += _place_notes(said, up.state, tools)
+        notes += apply_places(said, up.state, tools)
         cut = up.state.cut_words()
         if cut:  # CLIP reads 77 tokens: the oldest refinements were left out, never the first description
             shown = " ".join(cut[:12]) + (" …" if len(cut) > 12 else "")
@@ -72,7 +72,7 @@ class OfflinePlanner:
         return Plan(up.state, notes)
 
 
-def _place_notes(said, state: SearchState, tools: Toolbox | None) -> list[str]:
+def apply_places(said, state: SearchState, tools: Toolbox | None) -> list[str]:
     """Put what the message said about places and written words into the state's filters; the sentences the reply
     leads with: a place name that names nothing, a place with no photos (and the closest that have some)."""
     notes = [f"I don't know a place called “{name[:40]}”." for name in said.unknown_places[:2]]

@@ -2493,3 +2493,60 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
 
     _, got, neg = run(list(messages), question)
     assert (got, neg) == (text, negatives)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,text,negatives",
+    [
+        # a collective's things are many, whatever their form; a head English leaves out once it is known
+        (("a flock of sheep in a pasture", "only one sheep"), "one sheep in a pasture", []),
+        (("two remote controls on a couch", "just one remote"), "one remote control on a couch", []),
+        # a listed name whose last word the tagger took for an adjective is one thing
+        (("a fire hydrant on a sidewalk", "three hydrants"), "three fire hydrants on a sidewalk", []),
+        # a holiday is when, beside where
+        (
+            ("a family eating dinner in a dining room", "at christmas"),
+            "a family eating dinner in a dining room at christmas",
+            [],
+        ),
+        # the clause a removed thing is the subject of goes whole, where it is with it
+        (
+            ("a man fishing from a boat while a heron watches from afar", "without the heron"),
+            "a man fishing from a boat",
+            ["heron"],
+        ),
+        (
+            ("a kettle sits next to a toaster which is adjacent to a microwave", "no microwave"),
+            "a kettle sits next to a toaster",
+            ["microwave"],
+        ),
+        (
+            ("a kitchen with white cabinets the floor is tiled there is also a large fridge", "no fridge"),
+            "a kitchen with white cabinets the floor is tiled",
+            ["fridge"],
+        ),
+        # the colour before the noun picks the thing; the one after is its new colour
+        (
+            ("a white van parked behind a black van", "make the black van silver"),
+            "a white van parked behind a silver van",
+            [],
+        ),
+        # a day said in place of a day, whatever weather or light words each has
+        (
+            ("children playing football on a bright day", "on a foggy day instead"),
+            "children playing football on a foggy day",
+            [],
+        ),
+        (("a picnic in a meadow on a lovely day", "make it a rainy day"), "a picnic in a meadow on a rainy day", []),
+        # a town said instead of a town: the filter and the words
+        (("a tram in lisbon", "in porto instead"), "a tram in porto", []),
+        # a noun before a noun names a kind of it: no such thing to take out
+        (("a cat asleep in a dog bed", "no dog"), "a cat asleep in a dog bed", ["dog"]),
+    ],
+)
+def test_counts_clauses_days_and_towns_edited_where_they_stand(messages, text, negatives):
+    from picseek.evals.language.realtext import run
+
+    _, got, neg = run(list(messages))
+    assert (got, neg) == (text, negatives)

@@ -364,17 +364,20 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         return False  # "the boats are silver" on "many smaller boats": many already, however many they are
     if many and not number and tok.dep_ == "compound":
         return False  # "the sunflowers are yellow" on "sunflower artwork": a noun before a noun is never plural
-    start = tok.i
+    lead = tok  # the phrase's head: "fire" where the parse read "a fire hydrant" as a fire that is hydrant
+    if tok.i > 0 and tok.head.i == tok.i - 1 and listed(f"{doc[tok.i - 1].lower_} {singular(tok.lower_)}"):
+        lead = doc[tok.i - 1]
+    start = lead.i
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
-    k = tok.i - 1
+    k = lead.i - 1
     while (
         k >= 0
         and (
-            doc[k].head.i == tok.i
+            doc[k].head.i == lead.i
             or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod")
             or doc[k].dep_ in ("cc", "conj")
             and doc[k].head.dep_ == "amod"
-            and doc[k].head.head.i == tok.i
+            and doc[k].head.head.i == lead.i
         )  # "a white and blue train": the colours joined by "and" are the train's
         and (doc[k].pos_ not in ("VERB", "ADP", "AUX") or doc[k].dep_ == "amod")  # "a rusted hydrant"
     ):
@@ -388,7 +391,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     # what counts: a number, "a", "some", "several"; "the" and "his" stay ("the two red buses")
     count_toks = [
         t
-        for t in doc[first : tok.i]
+        for t in doc[first : lead.i]
         if t.dep_ in ("nummod", "quantmod")
         or t.dep_ == "det"
         and t.lower_ != "the"  # "a dog", "this dog", "each dog" -> "two dogs"
@@ -573,6 +576,29 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         ]
         return a, (min(c.left_edge.i for c in [*scene, *doing]) - 1 if scene or doing else b)
     top = tok
+    v = tok.head
+    if (
+        tok.dep_ in ("nsubj", "nsubjpass")
+        and v.dep_ == "ROOT"
+        and v.i > tok.i
+        and any(c.dep_ in ("nsubj", "nsubjpass") and c.i < tok.left_edge.i for c in v.children)
+        and tok.left_edge.i > 0
+        and doc[tok.left_edge.i - 1].pos_ in ("NOUN", "PROPN", "ADJ", "ADV", "NUM", "PRON")  # not "with a grey ..."
+    ):  # "a boy skis on the snow a netted fence is in the background": a second sentence run on without a stop,
+        # which the parse made one clause with two subjects; the thing's sentence goes whole
+        b = v.right_edge.i
+        while b > tok.i and doc[b].is_punct:
+            b -= 1
+        return tok.left_edge.i, b
+    there = next((c for c in v.children if c.dep_ == "expl" and c.i < v.i), None)
+    if (
+        tok.dep_ == "attr"
+        and v.dep_ == "ROOT"
+        and there is not None
+        and there.i > 0
+        and doc[there.i - 1].pos_ in ("NOUN", "PROPN", "ADJ", "ADV", "NUM", "VERB")
+    ):  # "... the floor is tiled there is also a large fridge": the run-on sentence that says it is there
+        return there.i, v.right_edge.i
     clause = _marked_clause(doc, tok)
     if clause is not None:  # "while holding an umbrella": the clause goes with its only object
         return clause
@@ -603,11 +629,27 @@ def _removal_span(doc, tok) -> tuple[int, int]:
                     top = h
                     continue
             if (
-                top.dep_ in ("dobj", "attr")
+                top.dep_ in ("dobj", "attr", "acomp")
                 and h.pos_ in ("VERB", "AUX")
-                and h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+                and (
+                    h.dep_ in ("acl", "advcl", "relcl", "xcomp", "pcomp")
+                    # "... the counter top is a gray marble there is also a white microwave": a clause that only
+                    # says the thing is there
+                    or top.dep_ == "attr"
+                    and h.dep_ in ("ccomp", "conj")
+                    and any(c.dep_ == "expl" for c in h.children)
+                )
             ):
                 top = h
+                continue
+            if (
+                top.dep_ == "prep"
+                and h.pos_ == "ADJ"
+                and h.dep_ == "acomp"
+                and h.head.dep_ in ("acl", "advcl", "relcl")
+                and [c.i for c in h.children] == [top.i]
+            ):
+                top = h  # "a door which is adjacent to a bathtub": the clause says nothing but where the thing is
                 continue
             if (
                 top.dep_ == "dobj"
@@ -699,11 +741,18 @@ def _before_scene(doc, tok, top, b: int) -> int:
         t = t.head
         if t.pos_ in ("VERB", "AUX"):
             verbs.append(t)
+    subject_of = tok.head.i if tok.dep_ in ("nsubj", "nsubjpass") else None
     kept = [
         c
         for v in verbs
         for c in v.children
-        if c.dep_ == "prep" and c.i > tok.i and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
+        if c.dep_ == "prep"
+        and c.i > tok.i
+        and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
+        # "while a cat watches from afar", "a large building is in the background": where the thing of a clause
+        # is, said of it alone, goes with it; a kind of place ("as a dog runs on the beach") is the picture's
+        and not (v.i == subject_of and _where_noun(c) is None)
+        and not (v.i == subject_of and any(x.dep_ == "pobj" and x.lower_ in L.PLACEHOLDERS for x in c.children))
     ]
     # "reads a book in the park", "under an umbrella on the ground": a place or ground the parse hung on the
     # thing is still where the picture is
@@ -800,6 +849,8 @@ def remove(said: Said, noun: str) -> bool:
     while tok.dep_ == "compound" and tok.head.lower_ in L.KIND_HEADS and tok.head.i > tok.i and len(noun.split()) == 1:
         tok = tok.head  # "no espresso" on "beside an espresso beverage": the beverage is the espresso (a coffee mug
         # is no coffee)
+    if tok.dep_ == "compound" and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i and len(noun.split()) == 1:
+        return False  # "no fish" on "an empty fish bowl": a kind of bowl, no fish in it; the words stay
     subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
     main = tok.i == 0 or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects))
     if main and not any(c.dep_ == "conj" and c.i > tok.i for c in tok.children):
@@ -1024,9 +1075,19 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
     return t.i, end
 
 
+_HOLIDAY = re.compile(
+    r"^(?:at|on|for|during|over|around)\s+(?:"
+    + "|".join(re.escape(h) for h in sorted(L.HOLIDAYS, key=len, reverse=True))
+    + r")\b",
+    re.I,
+)
+
+
 def swap_setting(said: Said, slot: str, old_value, old_place, new_phrase: str, instead: bool = False) -> bool:
     """The phrase that says the old setting value replaced by `new_phrase`; `instead`: the message said it replaces
     ('in a forest instead'), so a place goes where the old place phrase was even if that names no kind of place."""
+    if slot == "place" and _HOLIDAY.search(new_phrase) and not _HOLIDAY.search(str(old_place or old_value)):
+        return False  # "but at christmas" on "sitting in a restaurant": when, beside where
     doc = parse(said.text)
     span = _setting_span(doc, slot, old_value, old_place)
     if slot == "place" and new_phrase.lower() in L.PLACE_ADVERBS:  # "indoors rather" on "... outside"
@@ -1124,6 +1185,32 @@ def remove_setting(said: Said, slot: str, old_value, old_place) -> bool:
 
 # a part of a day said with what it was like, with no preposition: "a rainy day", "this sunny morning"
 _DAY_PHRASE = re.compile(r"^(?:a|an|the|this|one)\s+(?:\w+\s+){1,2}(?:day|morning|afternoon|evening|night)$", re.I)
+
+
+_NEW_DAY = re.compile(
+    r"^(?:(?:make|have)\s+(?:it|that|them)\s+(?:be\s+)?|(?:but\s+)?)(?:on\s+)?(?P<day>(?:a|an)\s+(?:[a-z-]+\s+){1,2}day)"
+    r"(?P<instead>[\s,]+(?:instead|rather))?$",
+    re.I,
+)
+_OLD_DAY = re.compile(r"\b(?:on|during)\s+(?:a|an|the|this)\s+(?:[a-z-]+,?\s+){1,3}day\b", re.I)
+
+
+def _day_swapped(phrases: list[str], message: str) -> list[str] | None:
+    """The phrases with their one day phrase replaced by the message's ('on a gloomy day instead', 'make it a windy
+    day' on '... on a nice day'), or None: a day said in place of a day, whichever weather or light words each has."""
+    said = strip_framing(message)
+    m = _NEW_DAY.match(said)
+    instead = m is not None and (m.group("instead") or re.search(r"\b(?:instead|rather)\b", message, re.I))
+    if m is None or not (instead or re.match(r"^\W*(?:(?:ok|okay|and|now)\W+)?(?:make|have)\s", message, re.I)):
+        return None
+    old = [(i, x) for i, p in enumerate(phrases) for x in _OLD_DAY.finditer(p)]
+    if len(old) != 1:
+        return None
+    i, x = old[0]
+    day = m.group("day")
+    out = list(phrases)
+    out[i] = f"{phrases[i][: x.start()]}on {day}{phrases[i][x.end() :]}"
+    return out
 
 
 def _said_already(text: str, phrase: str) -> bool:
@@ -1633,6 +1720,26 @@ def _same(a: Subject, b: Subject) -> bool:
     return thing_key(a.noun) == thing_key(b.noun)
 
 
+def _head_left_out(text: str, s: Subject, old: list[Subject]) -> Subject | None:
+    """The thing `s` names by the word before its noun, when the text has that word nowhere else: 'remote' for
+    'remote controls' (English leaves the head out once it is known)."""
+    word = s.noun.split()[-1]
+    if len(s.noun.split()) > 1 or re.search(rf"\b{re.escape(plural(word))}\b", text, re.I):
+        return None  # said as a thing of its own somewhere ("remotes")
+    doc = parse(text)
+    found = [
+        x
+        for x in old
+        if x.noun != s.noun
+        and " " not in x.noun
+        and len([t for t in doc if t.lower_ == word]) == 1
+        and any(
+            t.lower_ == word and t.pos_ == "ADJ" and t.dep_ == "amod" and singular(t.head.lower_) == x.noun for t in doc
+        )  # "remote controls": the parse reads the noun as the head's adjective ("dog house" names a dog)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 _SLOTS = ("place", "time", "season", "weather")
 
 
@@ -1672,6 +1779,8 @@ def edit(
             addition = f"with {addition}"  # "a baby elephant too"
         if re.match(r"^(?:with|and)\s", addition) and named_in([addition]) & named_in(old.phrases):
             return [*old.phrases, addition]  # "with a baby giraffe" on "a giraffe ...": one more of a thing it has
+    if old.phrases and not answered and (day := _day_swapped(old.phrases, message)) is not None:
+        return day  # "on a gloomy day instead" on "... on a sunny day": whatever slots the two days fill
     if _view(old) == _view(new) and not requantified:
         return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
     said = Said.of(old.phrases or [old.slot_text()])
@@ -1687,6 +1796,9 @@ def edit(
     for s in new_req:
         key = thing_key(s.noun)
         o = next((x for x in old_req if x.noun == s.noun), None) or next((x for x in old_req if _same(x, s)), None)
+        if o is None and not adds and s not in old_req and (x := _head_left_out(said.text, s, old_req)) is not None:
+            o, s = x, s.model_copy(update={"noun": x.noun})  # "just one remote" on "3 remote controls"
+            key = thing_key(s.noun)
         if o is None and key in done:
             continue
         if (

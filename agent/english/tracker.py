@@ -430,6 +430,9 @@ class Tracker:
             st.subjects.append(s)
         elif t.plural:
             s.plural = True
+        colours = [v.i for v in vals if v.slot == "color"]
+        if any(i < t.i for i in colours) and any(i > t.i for i in colours):
+            vals = [v for v in vals if not (v.slot == "color" and v.i < t.i)]  # "make the blue car green"
         set_attrs(s, vals)
         st.focus = s.noun
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import SCENE_CHANGE_ENDS
+from picseek.agent.english.kinds import listed
 from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
 from picseek.agent.english.plurals import plural_word, singular_word, thing_key
 from picseek.agent.english.scope import CUE_VERBS
@@ -431,6 +432,8 @@ def _noun(t, r: Reading, neg: list[bool]) -> None:
         lemma = noun_lemma(low) or low
         plural = lemma != low
         noun = noun.rsplit(" ", 1)[0] + " " + lemma if " " in noun else lemma
+    if t.dep_ == "pobj" and head.lower_ == "of" and head.head.lower_ in L.COLLECTIVES:
+        plural = True  # "a herd of sheep", "a flock of geese": a collective's things are many, whatever their form
     r.things.append(Thing(t.i, noun, plural, neg[t.i], definite))
 
 
@@ -443,6 +446,13 @@ def classify(doc, r: Reading, neg: list[bool]) -> None:
         if t.lower_ in L.PICTURE_WORDS and t.pos_ in NOUN_POS and t.i not in consumed:
             _token(t, doc, r, neg, consumed)
             consumed.add(t.i)
+    for t in doc:  # "a fire hydrant on a street": a listed name whose last word the tagger took for an adjective
+        n = doc[t.i + 1] if t.i + 1 < len(doc) else None
+        if n is not None and t.pos_ == "NOUN" and n.pos_ in ("ADJ", "ADV") and {t.i, n.i}.isdisjoint(consumed):
+            last = singular_word(n.lower_)
+            if listed(f"{t.lower_} {last}"):
+                r.things.append(Thing(t.i, f"{t.lower_} {last}", last != n.lower_, neg[t.i]))
+                consumed |= {t.i, n.i}
     for t in doc:
         if t.i not in consumed and not t.is_punct and not t.is_space:
             _token(t, doc, r, neg, consumed)

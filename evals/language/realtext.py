@@ -1,6 +1,6 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|dev2|...|dev10|devs|heldout|both|all] [--show-failures]
+python -m picseek.evals.language.real [--split dev|dev2|...|dev11|devs|heldout|both|all] [--show-failures]
     [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
@@ -72,6 +72,7 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
     from picseek.agent.english.cues import last_was_undo, undo_steps
     from picseek.agent.english.places import read_turn
     from picseek.agent.english.tracker import Tracker
+    from picseek.agent.planner import apply_places
     from picseek.agent.state import SearchState
 
     tracker = Tracker(today=today)
@@ -84,7 +85,9 @@ def run(messages: list[str], question: str | None = None, today: date | None = N
                 state, history = history[-steps], history[:-steps]
             continue
         asked = question_from_text(question) if question and i == len(messages) - 1 else None
-        new = read_turn(tracker, state, m, asked=asked)[0].state  # as OfflinePlanner.plan reads it
+        up, said = read_turn(tracker, state, m, asked=asked)  # as OfflinePlanner.plan reads it,
+        new = up.state
+        apply_places(said, new, None)  # a place named becomes a filter, so "in paris instead" replaces it
         if new != state and not state.is_empty():
             history.append(state)
         state = new
@@ -105,7 +108,8 @@ def _filters_right(got, want: dict | None) -> bool:
             exp["date_from"], exp["date_to"] = date(y, 1, 1), date(y, 12, 31)
     if "orientation" in want:
         exp["orientation"] = want["orientation"]
-    return got == Filters(**exp)
+    # a place named and words written in the picture are picseek's own filters, which the set does not expect
+    return got.model_copy(update={"place": None, "text_in_image": []}) == Filters(**exp)
 
 
 def _content(docs) -> list[list[str]]:
@@ -201,7 +205,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--split",
-        choices=("dev", *(f"dev{i}" for i in range(2, 11)), "devs", "heldout", "both", "all"),
+        choices=("dev", *(f"dev{i}" for i in range(2, 12)), "devs", "heldout", "both", "all"),
         default="both",
         help="devs: every development set, no held-out; all: every set",
     )
@@ -209,7 +213,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=OUT, help=f"write the scores as JSON here (default {OUT})")
     args = ap.parse_args(argv)
     out: dict = {}
-    devs = ("dev", *(f"dev{i}" for i in range(2, 11)))
+    devs = ("dev", *(f"dev{i}" for i in range(2, 12)))
     splits = {"both": ("dev", "heldout"), "devs": devs, "all": (*devs, "heldout")}.get(args.split, (args.split,))
     for split in splits:
         t0 = time.perf_counter()
