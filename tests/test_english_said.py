@@ -2541,6 +2541,8 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
         (("a picnic in a meadow on a lovely day", "make it a rainy day"), "a picnic in a meadow on a rainy day", []),
         # a town said instead of a town: the filter and the words
         (("a tram in lisbon", "in porto instead"), "a tram in porto", []),
+        # a with-phrase that names a thing is the user's words, whatever the tagger made of its noun
+        (("a dog asleep on a rug", "with a remote beside it"), "a dog asleep on a rug with a remote beside it", []),
         # a noun before a noun names a kind of it: no such thing to take out
         (("a cat asleep in a dog bed", "no dog"), "a cat asleep in a dog bed", ["dog"]),
     ],

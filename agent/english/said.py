@@ -1195,6 +1195,16 @@ _NEW_DAY = re.compile(
 _OLD_DAY = re.compile(r"\b(?:on|during)\s+(?:a|an|the|this)\s+(?:[a-z-]+,?\s+){1,3}day\b", re.I)
 
 
+def _names_something(phrase: str) -> bool:
+    """Whether a phrase names a thing after its article ('with a remote next to him'), not only a reference or a
+    pronoun ('with that one', 'with them')."""
+    doc = parse(phrase)
+    return any(
+        t.pos_ in ("NOUN", "PROPN", "ADJ") and t.lower_ not in L.REFERENCES and t.lower_ not in L.PLACEHOLDERS
+        for t in doc
+    ) and any(t.lower_ in ("a", "an", "some", "two", "three") or t.like_num for t in doc)
+
+
 def _day_swapped(phrases: list[str], message: str) -> list[str] | None:
     """The phrases with their one day phrase replaced by the message's ('on a gloomy day instead', 'make it a windy
     day' on '... on a nice day'), or None: a day said in place of a day, whichever weather or light words each has."""
@@ -1782,6 +1792,8 @@ def edit(
     if old.phrases and not answered and (day := _day_swapped(old.phrases, message)) is not None:
         return day  # "on a gloomy day instead" on "... on a sunny day": whatever slots the two days fill
     if _view(old) == _view(new) and not requantified:
+        if old.phrases and leads_with and not answered and _names_something(as_addition(message)):
+            return [*old.phrases, as_addition(message)]  # "with a remote next to him": see the end
         return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
     said = Said.of(old.phrases or [old.slot_text()])
     in_text = named_in(said.phrases())
@@ -1942,6 +1954,10 @@ def edit(
             _drop_word(said, n)
     for slot, a in dropped:  # after the things: "while staring at his cat" goes whole, not just "at his cat"
         remove_setting(said, slot, a, old.setting.place)
+    if said.phrases() == list(old.phrases) and leads_with and not answered and _names_something(as_addition(message)):
+        # "with a remote next to him": a with-phrase that names a thing is the user's words even when the reader
+        # found no thing in it (the tagger took "remote" for an adjective)
+        said.append(as_addition(message))
     return said.phrases()
 
 
