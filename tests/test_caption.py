@@ -52,6 +52,26 @@ def test_captions_are_stored_cached_and_searchable(toy_index, toy_spec):
     assert all(h.caption for h in hits)
 
 
+class WordlessCaptioner(CountingCaptioner):
+    """The real toy captioner whose first caption is what a model that knows nothing writes: '!'."""
+
+    def caption(self, pixels):
+        out = super().caption(pixels)
+        if self.images == len(pixels):
+            out[0] = "!"
+        return out
+
+
+def test_a_caption_with_no_words_is_skipped_not_stored(toy_index, toy_spec):
+    _, store, _ = toy_index
+    first = next(iter(store.iter_metadata()))
+    rep = caption_images(store, WordlessCaptioner(CocaCaptioner(toy_spec)), ids=[first.id], mode="all", progress=False)
+    assert rep.captioned == 0 and rep.skipped == [
+        {"path": first.meta.path, "reason": "the caption model wrote no words"}
+    ]
+    assert not store.get([first.id])[0].caption  # the reply names it by its file, never as "!"
+
+
 @pytest.mark.e2e
 def test_index_with_captions_cli(toy_gallery):
     args = ("index", str(toy_gallery), "--model", "toy", "--captions", "--json")

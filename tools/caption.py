@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # torch loads lazily
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 300
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a caption says something in at least one word of two letters
 
 
 def clean_caption(text: str) -> str:
@@ -277,8 +278,9 @@ class _CaptionSink:
     def commit(self, ids: list[str], decoded: list[Decoded], texts: list[str | CaptionFailed]) -> None:
         done = []
         for i, text in zip(ids, texts):
-            if isinstance(text, CaptionFailed) or not text:
-                self.skip(i, str(text) or "empty caption")
+            if isinstance(text, CaptionFailed) or not _WORD.search(text or ""):
+                # "!" from a model that knows nothing is no caption: replies name the image by its file instead
+                self.skip(i, str(text) if isinstance(text, CaptionFailed) else "the caption model wrote no words")
                 continue
             r = self.todo[i]
             meta = r.meta.model_copy(update={"caption_by": self.captioner_id})
