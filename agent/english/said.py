@@ -121,6 +121,8 @@ def as_addition(text: str) -> str:
             return rest[it.end() :]
         if _PREP.match(rest) or _MULTI_PREP.match(rest):
             return rest  # "also in a field of flowers": where the picture is, no thing added
+        if re.match(r"^with\s", rest, re.I):
+            return rest  # "maybe with a cat": said with its own "with"
         return f"with {rest}" if rest else ""
     wish = WOULD_BE_NICE.search(t.lower()) is not None  # "some potted plants would be nice"
     t = strip_framing(t)
@@ -253,14 +255,17 @@ def _insert_before_compounds(doc, tok) -> int:
     i = tok.i
     while (
         i - 1 >= 0
-        and doc[i - 1].head.i >= i - 1
         and (
-            doc[i - 1].dep_ == "compound"
-            and (doc[i - 1].pos_ in ("NOUN", "PROPN") or doc[i - 1].lower_.endswith("ing"))
-            or doc[i - 1].dep_ == "amod"
-            and (doc[i - 1].lower_ in L.ING_NAMES or doc[i - 1].lower_ in L.MATERIALS)
-            or listed(" ".join(t.lower_ for t in doc[i - 1 : tok.i + 1]))  # "double decker bus"
-        )  # "park bench", "frying pan", "magnifying glass": a name, not a thing doing something ("a sleeping dog")
+            doc[i - 1].head.i >= i - 1
+            and (
+                doc[i - 1].dep_ == "compound"
+                and (doc[i - 1].pos_ in ("NOUN", "PROPN") or doc[i - 1].lower_.endswith("ing"))
+                or doc[i - 1].dep_ == "amod"
+                and (doc[i - 1].lower_ in L.ING_NAMES or doc[i - 1].lower_ in L.MATERIALS)
+            )  # "park bench", "frying pan", "magnifying glass": a name, not a thing doing something ("a sleeping dog")
+            # "double decker bus", "a fire hydrant": a listed name, however the parse hung its words
+            or listed(" ".join(t.lower_ for t in doc[i - 1 : tok.i + 1]))
+        )
     ):
         i -= 1
     if i - 1 >= 0 and i < tok.i and doc[i - 1].dep_ == "nummod" and doc[i - 1].head.i == i:
@@ -335,7 +340,11 @@ def recolour(said: Said, noun: str, colour: str, message: str = "") -> bool:
         said.replace(a, b, colour)
         _fix_article(said, a, colour)
         return True
-    at = _char(doc, _insert_before_compounds(doc, tok))
+    i = _insert_before_compounds(doc, tok)
+    named = set(re.findall(r"[a-z]+", message.lower()))
+    if i == tok.i > 0 and doc[i - 1].dep_ == "amod" and doc[i - 1].lower_ in named - set(L.SIZES) - set(L.COLORS):
+        i -= 1  # "the remote is black" on "two remote controls": the word the user names the thing by is its name
+    at = _char(doc, i)
     said.replace(at, at, colour + " ")
     _fix_article(said, at, colour)
     return True
@@ -365,7 +374,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     if many and not number and tok.dep_ == "compound":
         return False  # "the sunflowers are yellow" on "sunflower artwork": a noun before a noun is never plural
     lead = tok  # the phrase's head: "fire" where the parse read "a fire hydrant" as a fire that is hydrant
-    if tok.i > 0 and tok.head.i == tok.i - 1 and listed(f"{doc[tok.i - 1].lower_} {singular(tok.lower_)}"):
+    if tok.i > 0 and tok.dep_ != "compound" and listed(f"{doc[tok.i - 1].lower_} {singular(tok.lower_)}"):
         lead = doc[tok.i - 1]
     start = lead.i
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
@@ -584,6 +593,8 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         and any(c.dep_ in ("nsubj", "nsubjpass") and c.i < tok.left_edge.i for c in v.children)
         and tok.left_edge.i > 0
         and doc[tok.left_edge.i - 1].pos_ in ("NOUN", "PROPN", "ADJ", "ADV", "NUM", "PRON")  # not "with a grey ..."
+        and not any(t.tag_ == "VBP" for t in (v, *v.children) if t is v or t.dep_ in ("aux", "auxpass"))
+        # "a sheep a goat are standing": two subjects of one plural verb are a list, not two sentences
     ):  # "a boy skis on the snow a netted fence is in the background": a second sentence run on without a stop,
         # which the parse made one clause with two subjects; the thing's sentence goes whole
         b = v.right_edge.i
@@ -741,7 +752,8 @@ def _before_scene(doc, tok, top, b: int) -> int:
         t = t.head
         if t.pos_ in ("VERB", "AUX"):
             verbs.append(t)
-    subject_of = tok.head.i if tok.dep_ in ("nsubj", "nsubjpass") else None
+    # the clause of its own (not the sentence's main verb) the thing is the subject of
+    subject_of = tok.head.i if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ != "ROOT" else None
     kept = [
         c
         for v in verbs
@@ -750,9 +762,8 @@ def _before_scene(doc, tok, top, b: int) -> int:
         and c.i > tok.i
         and not any(x.i == tok.i or x.lower_ in L.POINTING_BACK for x in c.subtree)
         # "while a cat watches from afar", "a large building is in the background": where the thing of a clause
-        # is, said of it alone, goes with it; a kind of place ("as a dog runs on the beach") is the picture's
-        and not (v.i == subject_of and _where_noun(c) is None)
-        and not (v.i == subject_of and any(x.dep_ == "pobj" and x.lower_ in L.PLACEHOLDERS for x in c.children))
+        # is, said of it alone, goes with it; a thing it is on or by ("two women are sitting on a bench") stays
+        and not (v.i == subject_of and all(x.dep_ != "pobj" or x.lower_ in L.PLACEHOLDERS for x in c.children))
     ]
     # "reads a book in the park", "under an umbrella on the ground": a place or ground the parse hung on the
     # thing is still where the picture is
@@ -849,8 +860,6 @@ def remove(said: Said, noun: str) -> bool:
     while tok.dep_ == "compound" and tok.head.lower_ in L.KIND_HEADS and tok.head.i > tok.i and len(noun.split()) == 1:
         tok = tok.head  # "no espresso" on "beside an espresso beverage": the beverage is the espresso (a coffee mug
         # is no coffee)
-    if tok.dep_ == "compound" and tok.head.pos_ in ("NOUN", "PROPN") and tok.head.i > tok.i and len(noun.split()) == 1:
-        return False  # "no fish" on "an empty fish bowl": a kind of bowl, no fish in it; the words stay
     subjects = [t for t in doc if t.dep_ in ("nsubj", "nsubjpass", "ROOT") and t.head.dep_ == "ROOT"]
     main = tok.i == 0 or (tok in subjects and tok.dep_ != "conj" and tok.i == min(t.i for t in subjects))
     if main and not any(c.dep_ == "conj" and c.i > tok.i for c in tok.children):
@@ -1078,7 +1087,7 @@ def _scene_span(doc, prep_word: str | None) -> tuple[int, int] | None:
 _HOLIDAY = re.compile(
     r"^(?:at|on|for|during|over|around)\s+(?:"
     + "|".join(re.escape(h) for h in sorted(L.HOLIDAYS, key=len, reverse=True))
-    + r")\b",
+    + r")(?:\s+(?:time|season|instead|rather))*[\s,.!?]*$",  # "at christmas time"; "on easter island" is a place
     re.I,
 )
 
@@ -1195,14 +1204,26 @@ _NEW_DAY = re.compile(
 _OLD_DAY = re.compile(r"\b(?:on|during)\s+(?:a|an|the|this)\s+(?:[a-z-]+,?\s+){1,3}day\b", re.I)
 
 
-def _names_something(phrase: str) -> bool:
-    """Whether a phrase names a thing after its article ('with a remote next to him'), not only a reference or a
-    pronoun ('with that one', 'with them')."""
-    doc = parse(phrase)
-    return any(
-        t.pos_ in ("NOUN", "PROPN", "ADJ") and t.lower_ not in L.REFERENCES and t.lower_ not in L.PLACEHOLDERS
-        for t in doc
-    ) and any(t.lower_ in ("a", "an", "some", "two", "three") or t.like_num for t in doc)
+# what "with a ..." can name that is no thing in the picture: "with a different one", "with a few more"
+_NO_THING = frozenset("one ones other another different more few kind sort version angle look style way".split())
+
+
+def _thing_with(message: str) -> str | None:
+    """The message as a with-phrase that names a thing ('with a remote next to him'), or None: a with-phrase is the
+    user's words even when the reader found no thing in it (the tagger took "remote" for an adjective)."""
+    addition = as_addition(message)
+    m = re.match(r"^with\s+", addition, re.I)
+    if m is None or not _A_THING.match(addition[m.end() :]):
+        return None
+    words = re.findall(r"[a-z]+", addition[m.end() :].lower())[1:3]  # the two words after the article
+    if not words or any(w in _NO_THING or w in L.PICTURE_WORDS or w in L.PLACEHOLDERS for w in words):
+        return None
+    return addition
+
+
+def _weather_day(phrase: str) -> bool:
+    """Whether a day phrase says what the day is like ('a gloomy day', 'a sunny cloud free day'; not 'a school day')."""
+    return any(w in L.WEATHER or w in L.DAY_WEATHER for w in re.findall(r"[a-z]+", phrase.lower()))
 
 
 def _day_swapped(phrases: list[str], message: str) -> list[str] | None:
@@ -1214,8 +1235,8 @@ def _day_swapped(phrases: list[str], message: str) -> list[str] | None:
     if m is None or not (instead or re.match(r"^\W*(?:(?:ok|okay|and|now)\W+)?(?:make|have)\s", message, re.I)):
         return None
     old = [(i, x) for i, p in enumerate(phrases) for x in _OLD_DAY.finditer(p)]
-    if len(old) != 1:
-        return None
+    if len(old) != 1 or not (_weather_day(m.group("day")) and _weather_day(old[0][1].group(0))):
+        return None  # "make it an autumn day" on "a rainy day" is the season, the rain stays
     i, x = old[0]
     day = m.group("day")
     out = list(phrases)
@@ -1791,10 +1812,10 @@ def edit(
             return [*old.phrases, addition]  # "with a baby giraffe" on "a giraffe ...": one more of a thing it has
     if old.phrases and not answered and (day := _day_swapped(old.phrases, message)) is not None:
         return day  # "on a gloomy day instead" on "... on a sunny day": whatever slots the two days fill
+    kept_with = _thing_with(message) if old.phrases and leads_with and not answered else None
     if _view(old) == _view(new) and not requantified:
-        if old.phrases and leads_with and not answered and _names_something(as_addition(message)):
-            return [*old.phrases, as_addition(message)]  # "with a remote next to him": see the end
-        return list(old.phrases)  # nothing said about the picture ("none of these", "#2 is right")
+        # nothing said about the picture ("none of these", "#2 is right"), or a thing the reader did not find
+        return [*old.phrases, kept_with] if kept_with else list(old.phrases)
     said = Said.of(old.phrases or [old.slot_text()])
     in_text = named_in(said.phrases())
     done: set[str] = set()
@@ -1954,10 +1975,8 @@ def edit(
             _drop_word(said, n)
     for slot, a in dropped:  # after the things: "while staring at his cat" goes whole, not just "at his cat"
         remove_setting(said, slot, a, old.setting.place)
-    if said.phrases() == list(old.phrases) and leads_with and not answered and _names_something(as_addition(message)):
-        # "with a remote next to him": a with-phrase that names a thing is the user's words even when the reader
-        # found no thing in it (the tagger took "remote" for an adjective)
-        said.append(as_addition(message))
+    if kept_with and said.phrases() == list(old.phrases):
+        said.append(kept_with)
     return said.phrases()
 
 

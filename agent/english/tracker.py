@@ -56,6 +56,9 @@ from picseek.agent.english.scope import describes
 from picseek.agent.state import Question, SearchState, Subject, singular
 from picseek.tools.retrieve import MAX_K, Filters
 
+# the verbs of a command that gives a thing its colour: "make the blue car green", "paint the door red"
+_RECOLOUR_VERBS = frozenset("make turn change paint color colour recolor recolour".split())
+
 _RETRACT = re.compile(
     r"^(?:never\s*mind|nvm|forget(?:\s+about)?|scratch|cancel|ignore|undo)\s+(?:the|that|about\s+the)\s+"
     r"([^,;.]+?)(?:\s*(?:[,;.]|\bbut\b|\bjust\b|\binstead\b)\s*(?P<rest>.*))?$"
@@ -431,7 +434,8 @@ class Tracker:
         elif t.plural:
             s.plural = True
         colours = [v.i for v in vals if v.slot == "color"]
-        if any(i < t.i for i in colours) and any(i > t.i for i in colours):
+        made = r.doc is not None and any(x.lemma_.lower() in _RECOLOUR_VERBS for x in r.doc[: t.i])
+        if made and any(i < t.i for i in colours) and any(i > t.i for i in colours):
             vals = [v for v in vals if not (v.slot == "color" and v.i < t.i)]  # "make the blue car green"
         set_attrs(s, vals)
         st.focus = s.noun

@@ -448,11 +448,19 @@ def classify(doc, r: Reading, neg: list[bool]) -> None:
             consumed.add(t.i)
     for t in doc:  # "a fire hydrant on a street": a listed name whose last word the tagger took for an adjective
         n = doc[t.i + 1] if t.i + 1 < len(doc) else None
-        if n is not None and t.pos_ == "NOUN" and n.pos_ in ("ADJ", "ADV") and {t.i, n.i}.isdisjoint(consumed):
+        after = doc[t.i + 2] if t.i + 2 < len(doc) else None
+        if (
+            n is not None
+            and t.pos_ == "NOUN"
+            and n.pos_ in ("ADJ", "ADV")
+            and {t.i, n.i}.isdisjoint(consumed)
+            and (after is None or after.pos_ not in NOUN_POS)  # "on the street light snow falling": not a name
+            and listed(f"{t.lower_} {singular_word(n.lower_)}")
+        ):
             last = singular_word(n.lower_)
-            if listed(f"{t.lower_} {last}"):
-                r.things.append(Thing(t.i, f"{t.lower_} {last}", last != n.lower_, neg[t.i]))
-                consumed |= {t.i, n.i}
+            definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "that", "this") for c in t.children)
+            r.things.append(Thing(t.i, f"{t.lower_} {last}", last != n.lower_, neg[t.i], definite))
+            consumed |= {t.i, n.i}
     for t in doc:
         if t.i not in consumed and not t.is_punct and not t.is_space:
             _token(t, doc, r, neg, consumed)
