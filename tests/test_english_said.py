@@ -2559,3 +2559,23 @@ def test_counts_clauses_days_and_towns_edited_where_they_stand(messages, text, n
 
     _, got, neg = run(list(messages))
     assert (got, neg) == (text, negatives)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "messages,question,text",
+    [
+        # a count goes before the adverb of the thing's adjective
+        (("a row of very tall trees", "three"), "How many trees are there?", "a row of three very tall trees"),
+        # what the one is made of, said before the word for it
+        (
+            ("a bookshelf full of books in a study", "yes, a leather one"),
+            "Is there a chair?",
+            "a bookshelf full of books in a study with a leather chair",
+        ),
+    ],
+)
+def test_answers_count_before_adverbs_and_keep_what_the_one_is_made_of(messages, question, text):
+    from picseek.evals.language.realtext import run
+
+    assert run(list(messages), question)[1] == text

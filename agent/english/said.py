@@ -384,10 +384,10 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         and (
             doc[k].head.i == lead.i
             or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod")
-            or doc[k].dep_ in ("cc", "conj")
+            or doc[k].dep_ in ("cc", "conj", "advmod")
             and doc[k].head.dep_ == "amod"
             and doc[k].head.head.i == lead.i
-        )  # "a white and blue train": the colours joined by "and" are the train's
+        )  # "a white and blue train": the colours joined by "and" are the train's; "barely full glasses"
         and (doc[k].pos_ not in ("VERB", "ADP", "AUX") or doc[k].dep_ == "amod")  # "a rusted hydrant"
     ):
         k -= 1
@@ -1996,6 +1996,10 @@ def _thing_said(message: str, s: Subject) -> str:
         words.append(_said_colour(message, s.color))
     many = s.plural or (s.count is not None and s.count > 1)
     form = _noun_form(message, s)
+    if form is None:  # "yes, a leather one": what the one is made of, said before the word for it
+        words += [
+            w for w in re.findall(r"\b([a-z]+)\s+ones?\b", message.lower()) if w in L.MATERIALS and w not in words
+        ]
     *compound, _ = s.noun.split()
     if form and compound and not any(w in words for w in compound):
         form = " ".join([*compound, form])  # "traffic lights", "ski lift": the whole noun, not 'lights'
