@@ -2543,6 +2543,22 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
         (("a tram in lisbon", "in porto instead"), "a tram in porto", []),
         # a with-phrase that names a thing is the user's words, whatever the tagger made of its noun
         (("a dog asleep on a rug", "with a remote beside it"), "a dog asleep on a rug with a remote beside it", []),
+        # where a thing sits, stands or lies is the place a new one replaces, whatever its noun
+        (
+            ("a vase sitting on a table in a kitchen", "on a shelf instead"),
+            "a vase sitting on a shelf in a kitchen",
+            [],
+        ),
+        (
+            ("a couple sitting at a table by the window", "at a counter instead"),
+            "a couple sitting at a counter by the window",
+            [],
+        ),
+        (
+            ("a cat lying in the grass chewing a toy in its mouth", "on a rug instead"),
+            "a cat lying on a rug chewing a toy in its mouth",
+            [],
+        ),
         # review: what these rules must not take
         (("a statue in a museum", "on easter island"), "a statue on easter island", []),
         (("a table with plates cups and a vase", "no plates"), "a table with cups and a vase", ["plates"]),

@@ -1553,13 +1553,16 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     if not found and said_where and _where_noun(new_doc[0]) is not None:
         # "on the couch" said on its own, then "out in the yard instead": the user's own phrase of where it is
         return None if " ".join(last).lower() == new.lower() else [*phrases[:-1], new]
-    if not found:
-        return None
+    if not found:  # "at a bar instead" on "a man and woman sitting at a table": where they sit
+        return _replace_posture(phrases, doc, new, new_doc[0].lower_)
     same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]  # "under a clear sky"
     # "in the sky" is where a plane is, but beside a field the field is the place ("across a snow field on skies")
     found = [f for f in found if f[1].lower_ not in _BEYOND] or found
     if not same_head and _where_noun(new_doc[0]) is None:
-        return None  # "on a leash instead": no place
+        # "on a bench instead" on "a girl sitting on a dock playing on a cell phone": what a thing sits, stands or
+        # lies on is where it is, whatever the noun; "on a leash instead" names no such place; a place the user
+        # said last is the one a new one replaces
+        return None if said_where else _replace_posture(phrases, doc, new, new_doc[0].lower_)
     same_prep = [f for f in found if f[0].lower_ == new_doc[0].lower_]
     # a kind of place before a place a thing makes ('in the grass' before 'in his mouth' for 'on a tree branch')
     places = [f for f in found if singular(f[1].lower_) in L.WHERE]
@@ -1572,6 +1575,32 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     a, b = _pp_span(doc, prep, obj)
     if doc[a : b + 1].text.lower() == new.lower():
         return None
+    said = Said.of(list(phrases))
+    said.replace(_char(doc, a), _end(doc, b), new)
+    return said.phrases()
+
+
+def _replace_posture(phrases: list[str], doc, new: str, prep: str) -> list[str] | None:
+    """The phrases with the one phrase of the new preposition that says where a thing sits, stands, lies or is
+    placed replaced by `new`, or None when there is not exactly one such phrase or `new` says when ('in the fall',
+    'on a cold day')."""
+    words = re.findall(r"[a-z]+", new.lower())
+    when = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.DAY_WEATHER | L.HOLIDAYS | {"day", "days"}
+    if any(w in when for w in words):
+        return None
+    found = [
+        (t, o)
+        for t in doc
+        if t.dep_ == "prep"
+        and t.lower_ in L.LOCATIVE
+        and t.head.lemma_.lower() in L.PLACEMENT_VERBS
+        and (o := next((c for c in t.children if c.dep_ == "pobj"), None)) is not None
+        and o.pos_ in ("NOUN", "PROPN")
+    ]
+    found = [f for f in found if f[0].lower_ == prep] or found  # "on a bench" for "on a dock", else its one phrase
+    if len(found) != 1:
+        return None
+    a, b = _pp_span(doc, *found[0])
     said = Said.of(list(phrases))
     said.replace(_char(doc, a), _end(doc, b), new)
     return said.phrases()
