@@ -1915,7 +1915,7 @@ def test_the_stress_captions_share_nothing_with_the_scored_sets():
                 scored |= {t.lower().rstrip(".") for t in said if t}
                 sources.add(row.get("source"))
     extra = captions("extra")
-    assert len(extra) > 1000
+    assert len(extra) > 700  # 1,484 less what the blind development sets took
     assert not scored & set(extra)
     rows = [json.loads(line) for line in EXTRA.read_text().splitlines() if line.strip()]
     assert not sources & {r["source"] for r in rows}

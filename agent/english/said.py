@@ -384,10 +384,9 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         and (
             doc[k].head.i == lead.i
             or doc[k].dep_ in ("amod", "compound", "nummod", "det", "quantmod")
-            or doc[k].dep_ in ("cc", "conj", "advmod")
-            and doc[k].head.dep_ == "amod"
+            or doc[k].head.dep_ == "amod"
             and doc[k].head.head.i == lead.i
-        )  # "a white and blue train": the colours joined by "and" are the train's; "barely full glasses"
+        )  # "a white and blue train": the colours joined by "and" are the train's; "barely full", "octopus shaped"
         and (doc[k].pos_ not in ("VERB", "ADP", "AUX") or doc[k].dep_ == "amod")  # "a rusted hydrant"
     ):
         k -= 1
@@ -408,10 +407,11 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
         or t.lower_ in L.NUMBERS
         or t.lower_ in L.QUANTIFIERS
     ]
-    of = tok.i - 1
-    while of > 0 and doc[of].dep_ in ("amod", "compound") and doc[of].lower_ != "of":
-        of -= 1  # "a group of young elephants": the group's "of" before the thing's own words
-    if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES:
+    of = lead.i - 1
+    while of > 0 and (doc[of].dep_ in ("amod", "compound") or of >= lead.left_edge.i) and doc[of].lower_ != "of":
+        of -= 1  # "a group of young elephants", "a lot of white, black and brown sheep": the group's "of" first
+    numbered = any(t.like_num or t.lower_ in L.NUMBERS for t in count_toks)  # "a row of 4 mugs": the 4 counts
+    if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES and not numbered:
         # "a group of skiers" -> "2 skiers": the group's words are the count said before (read by their words: the
         # parse may take "a couple of zebra standing" for a couple of standings)
         group = doc[of - 1]

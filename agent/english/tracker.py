@@ -122,11 +122,13 @@ class Tracker:
         if asked is not None and asked.slot == "count":  # "like 5" answers "how many?": no "like #5"
             text = APPROXIMATELY.sub("", text.strip())
             m = re.fullmatch(
-                r"(?:(a)\s+)?(couple|pair|few|handful|bunch|lot|dozen|several|many|lots)[\s.!]*", text, re.I
+                r"(?:(?:just|only)\s+)?(?:(a)\s+)?(couple|pair|few|handful|bunch|lot|dozen|several|many|lots)[\s.!]*",
+                text,
+                re.I,
             )
             if m and asked.noun:  # "a couple" answers "how many bowls?": "a couple of bowls"
                 of = " of" if m.group(2).lower() not in ("few", "several", "many") else ""
-                text = f"{m.group(0).strip(' .!')}{of} {asked.noun}"
+                text = f"{'a ' if m.group(1) else ''}{m.group(2)}{of} {asked.noun}"  # "just a couple": as many
         text = take_references(text, md, pointing=asked is None)
         text = take_filters(text, md, self.fixed_today or date.today())
         picks = asked is not None and asked.options and FIRST_N.fullmatch(text.strip(" .!"))  # "the first two"

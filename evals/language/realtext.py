@@ -1,6 +1,6 @@
 """Score the CLIP text the offline reader gives real descriptions and follow-ups (issue 21; data in real/).
 
-python -m picseek.evals.language.real [--split dev|dev2|...|dev11|devs|heldout|both|all] [--show-failures]
+python -m picseek.evals.language.real [--split dev|dev2|...|dev12|devs|heldout|both|all] [--show-failures]
     [--out FILE]
 
 Descriptions: content-word recall (nouns, proper nouns, verbs, adjectives, numbers of the expected text found in
@@ -205,7 +205,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
         "--split",
-        choices=("dev", *(f"dev{i}" for i in range(2, 12)), "devs", "heldout", "both", "all"),
+        choices=("dev", *(f"dev{i}" for i in range(2, 13)), "devs", "heldout", "both", "all"),
         default="both",
         help="devs: every development set, no held-out; all: every set",
     )
@@ -213,7 +213,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=OUT, help=f"write the scores as JSON here (default {OUT})")
     args = ap.parse_args(argv)
     out: dict = {}
-    devs = ("dev", *(f"dev{i}" for i in range(2, 12)))
+    devs = ("dev", *(f"dev{i}" for i in range(2, 13)))
     splits = {"both": ("dev", "heldout"), "devs": devs, "all": (*devs, "heldout")}.get(args.split, (args.split,))
     for split in splits:
         t0 = time.perf_counter()
