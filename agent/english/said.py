@@ -366,6 +366,10 @@ def resize(said: Said, noun: str, size: str) -> bool:
     return True
 
 
+# collectives that say how the things stand, kept when they are counted ("a line of seven surfboards")
+_ARRANGEMENTS = frozenset("line lines row rows column columns queue circle ring".split())
+
+
 def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | None, message: str = "") -> bool:
     doc = parse(said.text)
     tok = _noun_token(doc, noun, message)
@@ -411,7 +415,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     while of > 0 and (doc[of].dep_ in ("amod", "compound") or of >= lead.left_edge.i) and doc[of].lower_ != "of":
         of -= 1  # "a group of young elephants", "a lot of white, black and brown sheep": the group's "of" first
     numbered = any(t.like_num or t.lower_ in L.NUMBERS for t in count_toks)  # "a row of 4 mugs": the 4 counts
-    if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES and not numbered:
+    arranged = of >= 1 and doc[of - 1].lower_ in _ARRANGEMENTS  # "a row of trees" -> "a row of three trees"
+    if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES and not numbered and not arranged:
         # "a group of skiers" -> "2 skiers": the group's words are the count said before (read by their words: the
         # parse may take "a couple of zebra standing" for a couple of standings)
         group = doc[of - 1]
