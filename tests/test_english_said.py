@@ -2559,6 +2559,14 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
             "a cat lying on a rug chewing a toy in its mouth",
             [],
         ),
+        # the one phrase of the same preposition on a verb; a sky said bare keeps its "under"
+        (
+            ("a boy riding a bike through an alley way", "through a forest rather"),
+            "a boy riding a bike through a forest",
+            [],
+        ),
+        (("a horse grazing under a cloudy sky", "make it a clear sky"), "a horse grazing under a clear sky", []),
+        (("a man holding a cup in his hand", "in a cafe instead"), "a man holding a cup in his hand in a cafe", []),
         # review: what these rules must not take
         (("a statue in a museum", "on easter island"), "a statue on easter island", []),
         (("a table with plates cups and a vase", "no plates"), "a table with cups and a vase", ["plates"]),

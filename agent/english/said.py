@@ -1532,11 +1532,12 @@ def _pp_span(doc, prep, obj) -> tuple[int, int]:
     return prep.i, end
 
 
-def replace_place(phrases: list[str], new: str) -> list[str] | None:
+def replace_place(phrases: list[str], new: str, bare: bool = False) -> list[str] | None:
     """A phrase that puts the picture somewhere else ('in the snow instead', 'what about on the ice', 'put them in a
     zoo instead'), in place of the description's phrase that says where it is: the one about the same kind of
     place ('in a pile of leaves' for 'in a pile of snow'), else one with the same preposition, else the last. None
-    when the new phrase says no place or the description has no such phrase."""
+    when the new phrase says no place or the description has no such phrase. `bare`: the user said the place
+    without a preposition (`scene_phrase` gave it one), so a phrase about the same thing keeps its own."""
     if (multi := _MULTI_PREP.match(new.strip())) is not None:
         return _replace_beside(phrases, new.strip(), multi.group(0))
     new_doc = parse(new)
@@ -1577,6 +1578,8 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     # of those, where the sentence's own verb is ('stand on a beach with surfboards on the sand near them'), the
     # last of a kind ('on a couch' then 'in a living room')
     prep, obj = min(reversed(pool), key=lambda f: len(list(f[0].ancestors)))
+    if bare and same_head:  # "make it a clear sky" on "under a cloudy sky": the user said no preposition
+        new = f"{prep.text} {new.split(None, 1)[1]}"
     a, b = _pp_span(doc, prep, obj)
     if doc[a : b + 1].text.lower() == new.lower():
         return None
@@ -1585,10 +1588,15 @@ def replace_place(phrases: list[str], new: str) -> list[str] | None:
     return said.phrases()
 
 
+# prepositions of a way through or along somewhere: what a verb goes through is where it is ("walking through an
+# alley"); "on" or "in" after any verb may be a thing ("walking a dog on a leash", "holding a cup in a napkin")
+_ROUTE = frozenset("through along across past over around into onto toward towards down up".split())
+
+
 def _replace_posture(phrases: list[str], doc, new: str, prep: str) -> list[str] | None:
-    """The phrases with the one phrase of the new preposition that says where a thing sits, stands, lies or is
-    placed replaced by `new`, or None when there is not exactly one such phrase or `new` says when ('in the fall',
-    'on a cold day')."""
+    """The phrases with the one phrase of the new route preposition on a verb ('through a park'), else the one that
+    says where a thing sits, stands, lies or is placed, replaced by `new`; None when there is not exactly one such
+    phrase or `new` says when ('in the fall', 'on a cold day')."""
     words = re.findall(r"[a-z]+", new.lower())
     when = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.DAY_WEATHER | L.HOLIDAYS | {"day", "days"}
     if any(w in when for w in words):
@@ -1597,12 +1605,17 @@ def _replace_posture(phrases: list[str], doc, new: str, prep: str) -> list[str] 
         (t, o)
         for t in doc
         if t.dep_ == "prep"
-        and t.lower_ in L.LOCATIVE
-        and t.head.lemma_.lower() in L.PLACEMENT_VERBS
+        and t.lower_ in L.LOCATIVE | L.PATH_PREPOSITIONS
+        and t.head.pos_ == "VERB"
         and (o := next((c for c in t.children if c.dep_ == "pobj"), None)) is not None
         and o.pos_ in ("NOUN", "PROPN")
+        and not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)  # "a cup in his hand": no place
     ]
-    found = [f for f in found if f[0].lower_ == prep] or found  # "on a bench" for "on a dock", else its one phrase
+    # the one phrase of the same preposition on a verb ("through a park" for "walking through an alley way", "in
+    # the ocean" for "swimming in a pool"), else the one phrase of where a thing sits, stands or lies
+    placed = [f for f in found if f[0].head.lemma_.lower() in L.PLACEMENT_VERBS]
+    same = [f for f in (found if prep in _ROUTE else placed) if f[0].lower_ == prep]  # not "walking on a leash"
+    found = same or placed
     if len(found) != 1:
         return None
     a, b = _pp_span(doc, *found[0])

@@ -215,7 +215,7 @@ class Tracker:
             head = singular(what.split()[-1])
             phrases = replace_scene(state.phrases, what)
             if phrases is None and head in L.WHERE and head not in named_in(state.phrases):
-                phrases = replace_place(state.phrases, scene_phrase(what))  # "snowy field" is the field's
+                phrases = replace_place(state.phrases, scene_phrase(what), bare=True)  # "snowy field" is the field's
         elif (
             (scene := scene_change(said))
             and singular(scene.split()[-1]) in L.WHERE
@@ -223,7 +223,9 @@ class Tracker:
         ):
             # "make it a forest", "change the setting to a park", "how about the snow": in place of the description's
             # kind of place, else where the picture is (never a new name for the thing in focus)
-            phrases = replace_scene(state.phrases, scene) or replace_place(state.phrases, scene_phrase(scene))
+            phrases = replace_scene(state.phrases, scene) or replace_place(
+                state.phrases, scene_phrase(scene), bare=True
+            )
             if phrases is None and singular(scene.split()[-1]) not in named_in(state.phrases):
                 phrases = [*state.phrases, scene_phrase(scene)]  # no kind of place to replace: it joins them
         else:
