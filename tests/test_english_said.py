@@ -2567,6 +2567,13 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
         ),
         (("a horse grazing under a cloudy sky", "make it a clear sky"), "a horse grazing under a clear sky", []),
         (("a man holding a cup in his hand", "in a cafe instead"), "a man holding a cup in his hand in a cafe", []),
+        # out of lists the parse took apart: the list's comma and "and" where English puts them
+        (("3 cows, a goat and a dog in a field", "no goat"), "3 cows and a dog in a field", ["goat"]),
+        (
+            ("a lamp, an old radio and a kettle standing on a shelf", "no kettle"),
+            "a lamp, an old radio standing on a shelf",
+            ["kettle"],
+        ),
         # review: what these rules must not take
         (("a statue in a museum", "on easter island"), "a statue on easter island", []),
         (("a table with plates cups and a vase", "no plates"), "a table with cups and a vase", ["plates"]),

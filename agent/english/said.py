@@ -539,7 +539,14 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         a, b = _phrase_span(doc, tok)
         while b > a and doc[b].is_punct:
             b -= 1
+        inner = [c for c in tok.children if c.text == "," and a <= c.i < tok.i]
+        if inner and b + 1 < len(doc) and doc[b + 1].text == ",":
+            # "a shower, bathrobe, and a toilet", which the parse made one phrase ("a shower" of the bathrobe): the
+            # middle item goes with the comma before it
+            return inner[-1].i, b + 1
         comma_before = a - 1 >= 0 and doc[a - 1].is_punct
+        if tok.dep_ == "appos" and comma_before and doc[b + 1 : b + 2].text.lower() == "and":
+            return a - 1, b  # "2 horses, a bird and man" without the bird: "2 horses and man"
         if tok.dep_ == "conj" and b + 1 < len(doc) and doc[b + 1].is_punct:
             # a middle item goes with its comma: "meat, broccoli, and carrots" -> "meat and carrots" when one
             # item is left after it, "meat, rice, and carrots" when more are
@@ -582,7 +589,10 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         ]
         # "a bowl, a vase, and a painting sitting on a table": where the last of a list of three or more is, they
         # all are ("a bike loaded with bananas", "an umbrella and a coat hanging on a hook" are the last one's)
-        three = any(x.text == "," for x in doc[tok.head.left_edge.i : tok.i])  # "a bowl, a vase, and a painting"
+        first = tok
+        while first.dep_ == "conj" and first.head.i < first.i:
+            first = first.head  # the list's first item: "a keyboard, old smartphone and someone's pizza"
+        three = any(x.text == "," for x in doc[first.left_edge.i : tok.i])  # "a bowl, a vase, and a painting"
         doing = [
             c
             for c in tok.children
