@@ -90,6 +90,7 @@ SCENE_NOUNS = _set("scene_nouns")  # where a photo is taken: "a kitchen", "the b
 ON_SCENES = _set("on_scenes")  # kinds of place said with "on" ("on the street"), some also with "in"
 ON_ONLY_SCENES = _set("on_only_scenes")  # said with "on" only ("on the beach", never "in the beach")
 AT_SCENES = _set("at_scenes")  # events and stops said with "at" ("at a party", "at the zoo")
+WHEN = frozenset(TIME_WORDS) | frozenset(SEASONS) | frozenset(WEATHER)  # the words of a time, season, weather
 DAY_WEATHER = _set("day_weather")  # what a day is like besides its weather words: "a nice day", "a gloomy day"
 HOLIDAYS = _set("holidays")  # when, never where: "at christmas", "on halloween"
 GROUND_NOUNS = _set("ground_nouns")  # where, without being a kind of place: "on flat ground", "in the air"

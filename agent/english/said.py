@@ -415,7 +415,8 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     while of > 0 and (doc[of].dep_ in ("amod", "compound") or of >= lead.left_edge.i) and doc[of].lower_ != "of":
         of -= 1  # "a group of young elephants", "a lot of white, black and brown sheep": the group's "of" first
     numbered = any(t.like_num or t.lower_ in L.NUMBERS for t in count_toks)  # "a row of 4 mugs": the 4 counts
-    arranged = of >= 1 and doc[of - 1].lower_ in _ARRANGEMENTS  # "a row of trees" -> "a row of three trees"
+    counted = all(w.isdigit() or w in L.NUMBERS for w in number.lower().split())  # "three", not "a few"
+    arranged = counted and of >= 1 and doc[of - 1].lower_ in _ARRANGEMENTS  # "a row of three trees"
     if of >= 1 and doc[of].lower_ == "of" and doc[of - 1].lower_ in L.COLLECTIVES and not numbered and not arranged:
         # "a group of skiers" -> "2 skiers": the group's words are the count said before (read by their words: the
         # parse may take "a couple of zebra standing" for a couple of standings)
@@ -539,7 +540,7 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         a, b = _phrase_span(doc, tok)
         while b > a and doc[b].is_punct:
             b -= 1
-        inner = [c for c in tok.children if c.text == "," and a <= c.i < tok.i]
+        inner = [c for c in tok.children if c.text == "," and a <= c.i < tok.i and doc[c.i - 1].pos_ == "NOUN"]
         if inner and b + 1 < len(doc) and doc[b + 1].text == ",":
             # "a shower, bathrobe, and a toilet", which the parse made one phrase ("a shower" of the bathrobe): the
             # middle item goes with the comma before it
@@ -947,8 +948,25 @@ def remove(said: Said, noun: str) -> bool:
             if end - len(link) >= 0 and [t.lower_ for t in doc[end - len(link) : end]] == link:
                 a = end - len(link)
                 break
+    comma = _comma_before_last_left(doc, tok, a, b)
     said.replace(_char(doc, a), _end(doc, b), "")
+    if comma is not None:  # "a lamp, an old radio and a kettle" without the kettle: "a lamp and an old radio"
+        said.replace(_char(doc, comma), _end(doc, comma), " and")
     return True
+
+
+def _comma_before_last_left(doc, tok, a: int, b: int) -> int | None:
+    """The comma before the item a list ends with once the last item and its "and" (tokens a..b) are gone ("a lamp,
+    an old radio and a kettle", "rice, beans, and a lemon"); None when no item of three or more is left alone."""
+    if tok.dep_ != "conj" or not any(doc[k].dep_ == "cc" for k in range(a, b + 1)):
+        return None
+    first = tok
+    while first.dep_ in ("conj", "appos") and first.head.i < first.i:
+        first = first.head  # "a man, a woman and a child": the parse may make the middle one an apposition
+    items = [first, *(t for t in first.subtree if t.dep_ in ("conj", "appos") and first.i < t.i < tok.i)]
+    items.sort(key=lambda t: t.i)
+    k = items[-1].left_edge.i - 1 if len(items) >= 2 else -1
+    return k if k > first.i and doc[k].text == "," and k < a else None
 
 
 def _with_participle(doc, tok, a: int, b: int) -> tuple[int, int]:
@@ -1570,7 +1588,7 @@ def replace_place(phrases: list[str], new: str, bare: bool = False) -> list[str]
         # "on the couch" said on its own, then "out in the yard instead": the user's own phrase of where it is
         return None if " ".join(last).lower() == new.lower() else [*phrases[:-1], new]
     if not found:  # "at a bar instead" on "a man and woman sitting at a table": where they sit
-        return _replace_posture(phrases, doc, new, new_doc[0].lower_)
+        return _replace_posture(phrases, doc, new, new_doc[0].lower_, place=True)
     same_head = [f for f in found if singular(f[1].lower_) == singular(new_obj.lower_)]  # "under a clear sky"
     # "in the sky" is where a plane is, but beside a field the field is the place ("across a snow field on skies")
     found = [f for f in found if f[1].lower_ not in _BEYOND] or found
@@ -1598,18 +1616,22 @@ def replace_place(phrases: list[str], new: str, bare: bool = False) -> list[str]
     return said.phrases()
 
 
+_POSSESSIVES = frozenset("my your his her its our their".split())
 # prepositions of a way through or along somewhere: what a verb goes through is where it is ("walking through an
 # alley"); "on" or "in" after any verb may be a thing ("walking a dog on a leash", "holding a cup in a napkin")
 _ROUTE = frozenset("through along across past over around into onto toward towards down up".split())
 
 
-def _replace_posture(phrases: list[str], doc, new: str, prep: str) -> list[str] | None:
+def _replace_posture(phrases: list[str], doc, new: str, prep: str, place: bool = False) -> list[str] | None:
     """The phrases with the one phrase of the new route preposition on a verb ('through a park'), else the one that
     says where a thing sits, stands, lies or is placed, replaced by `new`; None when there is not exactly one such
-    phrase or `new` says when ('in the fall', 'on a cold day')."""
+    phrase, or `new` says when ('in the fall', 'on a cold day') or names a part of someone ('in her lap'). `place`:
+    `new` names a kind of place, which replaces only what a thing is at ('at a bar' for 'sitting at a table'); what
+    it sits on or in stays ('a boy sitting on a bike' + 'in a park instead')."""
     words = re.findall(r"[a-z]+", new.lower())
-    when = set(L.TIME_WORDS) | set(L.SEASONS) | set(L.WEATHER) | L.DAY_WEATHER | L.HOLIDAYS | {"day", "days"}
-    if any(w in when for w in words):
+    if any(w in L.WHEN or w in L.DAY_WEATHER or w in L.HOLIDAYS or w in ("day", "days") for w in words):
+        return None
+    if any(w in _POSSESSIVES for w in words):
         return None
     found = [
         (t, o)
@@ -1620,12 +1642,18 @@ def _replace_posture(phrases: list[str], doc, new: str, prep: str) -> list[str] 
         and (o := next((c for c in t.children if c.dep_ == "pobj"), None)) is not None
         and o.pos_ in ("NOUN", "PROPN")
         and not any(c.dep_ == "poss" and c.pos_ == "PRON" for c in o.children)  # "a cup in his hand": no place
+        # "on a dock playing": a participle the parse made the noun is no place
+        and not (o.lower_.endswith("ing") and any(c.dep_ == "compound" for c in o.children))
     ]
-    # the one phrase of the same preposition on a verb ("through a park" for "walking through an alley way", "in
-    # the ocean" for "swimming in a pool"), else the one phrase of where a thing sits, stands or lies
+    # the one phrase of the same route preposition on a verb ("through a park" for "walking through an alley way"),
+    # else the one phrase of where a thing sits, stands or lies
     placed = [f for f in found if f[0].head.lemma_.lower() in L.PLACEMENT_VERBS]
-    same = [f for f in (found if prep in _ROUTE else placed) if f[0].lower_ == prep]  # not "walking on a leash"
-    found = same or placed
+    if prep in _ROUTE:
+        found = [f for f in found if f[0].lower_ == prep]  # not "walking on a leash"
+    elif place:  # what a thing is at, or the edge or side of something, is a place ("on the sand" for the edge)
+        found = [f for f in placed if f[0].lower_ == prep and (prep == "at" or f[1].lower_ in _REGIONS)]
+    else:
+        found = [f for f in placed if f[0].lower_ == prep] or placed
     if len(found) != 1:
         return None
     a, b = _pp_span(doc, *found[0])
@@ -2053,10 +2081,9 @@ def _thing_said(message: str, s: Subject) -> str:
         words.append(_said_colour(message, s.color))
     many = s.plural or (s.count is not None and s.count > 1)
     form = _noun_form(message, s)
-    if form is None:  # "yes, a leather one": what the one is made of, said before the word for it
-        words += [
-            w for w in re.findall(r"\b([a-z]+)\s+ones?\b", message.lower()) if w in L.MATERIALS and w not in words
-        ]
+    made = re.search(r"\b(?:an?|the|some)\s+(?:[a-z]+\s+)?([a-z]+)\s+ones?\b", message.lower())
+    if form is None and made and made[1] in L.MATERIALS and made[1] not in words + s.noun.split():
+        words.append(made[1])  # "yes, a leather one": what the first one said is made of, before the word for it
     *compound, _ = s.noun.split()
     if form and compound and not any(w in words for w in compound):
         form = " ".join([*compound, form])  # "traffic lights", "ski lift": the whole noun, not 'lights'

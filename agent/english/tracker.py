@@ -90,7 +90,7 @@ def _norm(message: str, follow_up: bool = True) -> str:
     return text
 
 
-_WHEN = frozenset(L.TIME_WORDS) | frozenset(L.SEASONS) | frozenset(L.WEATHER)  # words of a time, season, weather
+_WHEN = L.WHEN  # words of a time, season, weather
 _SETTING_ONES = re.compile(
     r"(?:(?:just|only)\s+)?(?:the\s+)?(?P<when>[a-z]+(?:\s+[a-z]+)?)\s+ones(?:\s+only)?(?:[\s,]+please)?[\s.!]*",
     re.I,
