@@ -2580,6 +2580,7 @@ def test_review_cases_of_the_rules_for_signs_lists_renames_and_answers(messages,
         # what a thing sits on or in stays when a kind of place is said; a part of someone is no place
         (("a boy sitting on a bike", "in a park instead"), "a boy sitting on a bike in a park", []),
         (("a man sitting on a horse", "on a beach instead"), "a man sitting on a horse on a beach", []),
+        (("a dog lying on a bed", "on the grass instead"), "a dog lying on the grass", []),
         (
             ("a woman sitting on a couch holding a cat in her hands", "in her lap instead"),
             "a woman sitting on a couch holding a cat in her lap",

@@ -1626,8 +1626,8 @@ def _replace_posture(phrases: list[str], doc, new: str, prep: str, place: bool =
     """The phrases with the one phrase of the new route preposition on a verb ('through a park'), else the one that
     says where a thing sits, stands, lies or is placed, replaced by `new`; None when there is not exactly one such
     phrase, or `new` says when ('in the fall', 'on a cold day') or names a part of someone ('in her lap'). `place`:
-    `new` names a kind of place, which replaces only what a thing is at ('at a bar' for 'sitting at a table'); what
-    it sits on or in stays ('a boy sitting on a bike' + 'in a park instead')."""
+    `new` names a kind of place, which replaces only what a thing is at ('at a bar' for 'sitting at a table') or
+    lies on ('on the grass' for 'lying on a bed'); what it rides stays ('a man sitting on a horse' + 'on a beach')."""
     words = re.findall(r"[a-z]+", new.lower())
     if any(w in L.WHEN or w in L.DAY_WEATHER or w in L.HOLIDAYS or w in ("day", "days") for w in words):
         return None
@@ -1650,8 +1650,12 @@ def _replace_posture(phrases: list[str], doc, new: str, prep: str, place: bool =
     placed = [f for f in found if f[0].head.lemma_.lower() in L.PLACEMENT_VERBS]
     if prep in _ROUTE:
         found = [f for f in found if f[0].lower_ == prep]  # not "walking on a leash"
-    elif place:  # what a thing is at, or the edge or side of something, is a place ("on the sand" for the edge)
-        found = [f for f in placed if f[0].lower_ == prep and (prep == "at" or f[1].lower_ in _REGIONS)]
+    elif place:  # what a thing is at, sits or lies on (furniture), or the edge of something is where it is
+        found = [
+            f
+            for f in placed
+            if f[0].lower_ == prep and (prep == "at" or f[1].lower_ in _REGIONS or "furniture" in kinds_of(f[1].lower_))
+        ]
     else:
         found = [f for f in placed if f[0].lower_ == prep] or placed
     if len(found) != 1:
