@@ -10,7 +10,7 @@ it stands; a removal only deletes words, takes the thing out and leaves no dangl
 question picseek asks, in every development writer's answer phrasings (`answers-dev*.json`), right after the
 caption or after a follow-up, keeps the description whole and puts the fact where it belongs. What fails is a lead
 to a rule to look at, not a score to tune (some failures are judgement calls the invariant cannot make).
-`--captions extra` runs the same checks over 1,018 VisDial captions no eval set uses (`stress-captions.jsonl`).
+`--captions extra` runs the same checks over 778 VisDial captions no eval set uses (`stress-captions.jsonl`).
 """
 
 from __future__ import annotations
