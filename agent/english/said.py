@@ -590,9 +590,7 @@ def _removal_span(doc, tok) -> tuple[int, int]:
         ]
         # "a bowl, a vase, and a painting sitting on a table": where the last of a list of three or more is, they
         # all are ("a bike loaded with bananas", "an umbrella and a coat hanging on a hook" are the last one's)
-        first = tok
-        while first.dep_ == "conj" and first.head.i < first.i:
-            first = first.head  # the list's first item: "a keyboard, old smartphone and someone's pizza"
+        first = _first_item(tok, ("conj",))  # "a keyboard, old smartphone and someone's pizza"
         three = any(x.text == "," for x in doc[first.left_edge.i : tok.i])  # "a bowl, a vase, and a painting"
         doing = [
             c
@@ -955,14 +953,19 @@ def remove(said: Said, noun: str) -> bool:
     return True
 
 
+def _first_item(tok, deps: tuple[str, ...]):
+    """The first item of the list `tok` is in, following the parse's `deps` links back."""
+    while tok.dep_ in deps and tok.head.i < tok.i:
+        tok = tok.head
+    return tok
+
+
 def _comma_before_last_left(doc, tok, a: int, b: int) -> int | None:
     """The comma before the item a list ends with once the last item and its "and" (tokens a..b) are gone ("a lamp,
     an old radio and a kettle", "rice, beans, and a lemon"); None when no item of three or more is left alone."""
     if tok.dep_ != "conj" or not any(doc[k].dep_ == "cc" for k in range(a, b + 1)):
         return None
-    first = tok
-    while first.dep_ in ("conj", "appos") and first.head.i < first.i:
-        first = first.head  # "a man, a woman and a child": the parse may make the middle one an apposition
+    first = _first_item(tok, ("conj", "appos"))  # "a man, a woman and a child": the middle one an apposition
     items = [first, *(t for t in first.subtree if t.dep_ in ("conj", "appos") and first.i < t.i < tok.i)]
     items.sort(key=lambda t: t.i)
     k = items[-1].left_edge.i - 1 if len(items) >= 2 else -1
