@@ -61,6 +61,12 @@ def listed(noun: str) -> bool:
     return bool(words) and " ".join([*words[:-1], singular_word(words[-1])]) in _data()[0]
 
 
+def ends_listed_name(tok) -> bool:
+    """Whether a parsed word and the word before it are one listed noun ('dog' in 'a hot dog', 'hydrants' in 'fire
+    hydrants'), however the parse tagged them."""
+    return tok.i > 0 and listed(f"{tok.doc[tok.i - 1].lower_} {tok.lower_}")
+
+
 def of_kind(kind_word: str, noun: str) -> bool:
     """Whether `noun` is a thing of the kind the word names ('bird', 'cardinal'; 'animal', 'zebra'); a noun is no
     kind of itself."""

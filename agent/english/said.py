@@ -29,7 +29,7 @@ from functools import lru_cache
 from picseek.agent.english import language
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import LEADING_HEDGE, alternation
-from picseek.agent.english.kinds import kinds_of, listed
+from picseek.agent.english.kinds import ends_listed_name, kinds_of, listed
 from picseek.agent.english.plurals import name_of, same_thing, thing_key
 from picseek.agent.english.reading import LEADS_WITH, PUT_IN_THING, WOULD_BE_NICE, clean, says_what_it_does
 from picseek.agent.state import SearchState, Subject, plural, singular
@@ -211,7 +211,7 @@ def _noun_tokens(doc, noun: str) -> list:
     if len(words) > 1:  # "the stop sign": the sign said with "stop" before it, not the "2 signs" before it
         found = [t for t in found if _named_by(doc, t, words)] or found
     else:  # "the dog", not the "hot dog" before it
-        found = [t for t in found if not (t.i > 0 and listed(f"{doc[t.i - 1].lower_} {t.lower_}"))] or found
+        found = [t for t in found if not ends_listed_name(t)] or found
     return [t for t in found if t.pos_ in ("NOUN", "PROPN")] or found
 
 
@@ -378,7 +378,7 @@ def recount(said: Said, noun: str, number: str, many: bool, noun_said: str | Non
     if many and not number and tok.dep_ == "compound":
         return False  # "the sunflowers are yellow" on "sunflower artwork": a noun before a noun is never plural
     lead = tok  # the phrase's head: "fire" where the parse read "a fire hydrant" as a fire that is hydrant
-    if tok.i > 0 and tok.dep_ != "compound" and listed(f"{doc[tok.i - 1].lower_} {singular(tok.lower_)}"):
+    if tok.dep_ != "compound" and ends_listed_name(tok):
         lead = doc[tok.i - 1]
     start = lead.i
     # the determiner or number that counts the thing: the first det/nummod/quantity word of its phrase
@@ -463,7 +463,7 @@ def rename(said: Said, old: str, new_said: str, as_said: bool = False) -> bool:
         and t.pos_ in ("NOUN", "PROPN")
         and t.dep_ != "compound"
         and set(name(t)) <= set(name(tok))
-        and not (t.i > 0 and listed(f"{doc[t.i - 1].lower_} {t.lower_}"))  # "a hot dog" is no dog
+        and not ends_listed_name(t)  # "a hot dog" is no dog
     ]
     for t in sorted([tok, *others], key=lambda t: t.i, reverse=True):  # from the end: offsets before stay
         same = as_said and t.lower_ == old.lower()
@@ -489,7 +489,7 @@ def _rename_token(
         and comp[0].pos_ != "ADJ"
     ):
         a = comp[0].idx
-    elif whole and tok.i > 0 and " " not in new_said.strip() and listed(f"{doc[tok.i - 1].lower_} {tok.lower_}"):
+    elif whole and " " not in new_said.strip() and ends_listed_name(tok):
         a = doc[tok.i - 1].idx  # "polar bears" + "i meant penguins": the whole name goes
     new_said = new_said if as_said else _in_number_of(tok, new_said, whole)
     said.replace(a, tok.idx + len(tok.text), new_said)
@@ -919,12 +919,17 @@ def remove(said: Said, noun: str) -> bool:
     if says is not None and doc[says - 1].lower_ in ("that", "which") and says >= b:
         # "a caption that reads don't look now": what it says goes with it, however the parse hung the words
         b = next((t.i - 1 for t in doc[says + 1 :] if t.is_punct), len(doc) - 1)
-    if doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].dep_ == "cc" and doc[b + 2].pos_ in ("DET", "NOUN"):
-        a, b = a + 1, b + 1  # "with people shopping and a bike": "with a bike"
-    elif doc[a].lower_ == "with" and b + 1 < len(doc) and doc[b].dep_ == "cc" and doc[b + 1].pos_ in ("DET", "NOUN"):
-        a += 1  # "with boats and a bridge crossing it": "with a bridge ..."
-    elif doc[a].lower_ == "with" and b + 2 < len(doc) and doc[b + 1].text == "," and doc[b + 2].pos_ in ("DET", "NOUN"):
-        a, b = a + 1, b + 1  # "with pots, a kettle, and plates": "with a kettle, and plates"
+    if doc[a].lower_ == "with":
+        # the first of a list keeps the list's "with", the span ending at the list's "and" or comma: "with people
+        # shopping and a bike" -> "with a bike", "with boats and a bridge crossing it" -> "with a bridge ...", "with
+        # pots, a kettle, and plates" -> "with a kettle, and plates"
+        seps = ((b + 1, lambda t: t.dep_ == "cc"), (b, lambda t: t.dep_ == "cc"), (b + 1, lambda t: t.text == ","))
+        sep = next(
+            (k for k, is_sep in seps if k + 1 < len(doc) and is_sep(doc[k]) and doc[k + 1].pos_ in ("DET", "NOUN")),
+            None,
+        )
+        if sep is not None:
+            a, b = a + 1, sep
     if a == 0 and b >= len(doc) - 1:
         return False
     if a > 0 and doc[a - 1].dep_ == "cc" and (b == len(doc) - 1 or doc[b + 1].is_punct):
@@ -1849,17 +1854,11 @@ def _head_left_out(text: str, s: Subject, old: list[Subject]) -> Subject | None:
     word = s.noun.split()[-1]
     if len(s.noun.split()) > 1 or re.search(rf"\b{re.escape(plural(word))}\b", text, re.I):
         return None  # said as a thing of its own somewhere ("remotes")
-    doc = parse(text)
-    found = [
-        x
-        for x in old
-        if x.noun != s.noun
-        and " " not in x.noun
-        and len([t for t in doc if t.lower_ == word]) == 1
-        and any(
-            t.lower_ == word and t.pos_ == "ADJ" and t.dep_ == "amod" and singular(t.head.lower_) == x.noun for t in doc
-        )  # "remote controls": the parse reads the noun as the head's adjective ("dog house" names a dog)
-    ]
+    said = [t for t in parse(text) if t.lower_ == word]
+    if len(said) != 1 or said[0].pos_ != "ADJ" or said[0].dep_ != "amod":
+        return None  # "remote controls": the parse reads the noun as the head's adjective ("dog house" names a dog)
+    head = singular(said[0].head.lower_)
+    found = [x for x in old if x.noun != s.noun and " " not in x.noun and x.noun == head]
     return found[0] if len(found) == 1 else None
 
 

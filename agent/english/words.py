@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from picseek.agent.english import lexicon as L
 from picseek.agent.english.cues import SCENE_CHANGE_ENDS
-from picseek.agent.english.kinds import listed
+from picseek.agent.english.kinds import ends_listed_name
 from picseek.agent.english.language import can_be_adjective, irregular_plurals, is_english, noun_lemma
 from picseek.agent.english.plurals import plural_word, singular_word, thing_key
 from picseek.agent.english.scope import CUE_VERBS
@@ -455,7 +455,7 @@ def classify(doc, r: Reading, neg: list[bool]) -> None:
             and n.pos_ in ("ADJ", "ADV")
             and {t.i, n.i}.isdisjoint(consumed)
             and (after is None or after.pos_ not in NOUN_POS)  # "on the street light snow falling": not a name
-            and listed(f"{t.lower_} {singular_word(n.lower_)}")
+            and ends_listed_name(n)
         ):
             last = singular_word(n.lower_)
             definite = any(c.dep_ in ("det", "poss") and c.lower_ in ("the", "that", "this") for c in t.children)
