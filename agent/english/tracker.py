@@ -85,12 +85,11 @@ def _norm(message: str, follow_up: bool = True) -> str:
     text = message.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = said_as_known(" ".join(text.split()).strip(), follow_up)
     m = _SETTING_ONES.fullmatch(text.strip()) if follow_up else None
-    if m and all(w in _WHEN for w in m.group("when").lower().split()):
+    if m and all(w in L.WHEN for w in m.group("when").lower().split()):
         return m.group("when")  # "sunset ones only", "the night ones": the results at sunset, at night
     return text
 
 
-_WHEN = L.WHEN  # words of a time, season, weather
 _SETTING_ONES = re.compile(
     r"(?:(?:just|only)\s+)?(?:the\s+)?(?P<when>[a-z]+(?:\s+[a-z]+)?)\s+ones(?:\s+only)?(?:[\s,]+please)?[\s.!]*",
     re.I,
@@ -204,7 +203,7 @@ class Tracker:
         elif (
             (m := _CORRECTED_PHRASE.match(said.strip()))
             and m.group("what").lower() not in L.TIME_WORDS  # "in the dark"
-            and not any(w in _WHEN for w in m.group("what").lower().split())
+            and not any(w in L.WHEN for w in m.group("what").lower().split())
         ):  # "oh wait during a festival": the phrase said again (a time, season or weather is the slots')
             phrases = replace_closest(state.phrases, m.group("what"), starred=False)
         elif (m := _BARE_INSTEAD.match(said.strip())) and not any(
